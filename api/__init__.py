@@ -1,0 +1,1 @@
+"""HTTP adapter: the FastAPI app over the triage core."""

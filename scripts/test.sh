@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Set up and run the whole test suite (PostgreSQL at 127.0.0.1:5432 for the store tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,1 @@
+"""Offline work: features, heads, calibration, evaluation, ONNX export and MLflow tracking."""

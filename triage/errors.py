@@ -1,0 +1,40 @@
+"""Domain errors. Adapters (HTTP, CLI) map these to status codes and exit codes in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class TriageError(Exception):
+    """Base class for every error ticket-triage raises on purpose."""
+
+
+@dataclass
+class RowError(TriageError):
+    """One bad input row: names the file, the row, the field and the reason."""
+
+    file: str | Path
+    row: int | None
+    field: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = [str(self.file)]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.field:
+            where.append(f"field {self.field!r}")
+        return f"{': '.join([', '.join(where), self.reason])}"
+
+
+class InputFileError(TriageError):
+    """A whole input file cannot be read (missing, unknown format, undecodable, missing columns)."""
+
+
+class BundleError(TriageError):
+    """A model bundle is missing, corrupt, tampered with or of an incompatible format."""
+
+
+class ModelNotReadyError(TriageError):
+    """No model is loaded yet, or the requested model has no such head."""

