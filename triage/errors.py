@@ -42,3 +42,18 @@ class EncoderError(TriageError):
 
 class ModelNotReadyError(TriageError):
     """No model is loaded yet, or the requested model has no such head."""
+
+
+class RemoteTriagerError(TriageError):
+    """A remote triage service answered with an error, or could not be reached.
+
+    `status` is the HTTP status code, or None when no response came back at all.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RemoteUnavailableError(RemoteTriagerError):
+    """The remote triage service could not be reached (after the retries) or timed out."""

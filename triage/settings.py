@@ -52,6 +52,15 @@ class Settings(BaseSettings):
     max_text_chars: int = 20_000
     max_batch: int = 256
     log_ticket_text: bool = False
+    model_watch_interval_s: float = Field(
+        default=2.0,
+        ge=0.0,
+        description="how often `triage serve --model ALIAS` checks whether the alias moved "
+        "(and the API keys file changed); 0 disables the watcher",
+    )
+    triager_retries: int = Field(
+        default=2, ge=0, description="HttpTriager retries on connection errors only"
+    )
 
     # Lifecycle core.
     database_url: str = "sqlite:///triage.db"
