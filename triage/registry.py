@@ -1,0 +1,415 @@
+"""The model registry that serving trusts: a small JSON file beside the bundles.
+
+`models_dir/registry.json` lists every registered bundle (its `model_version`, where it
+lives, the macro-F1 of each head from its manifest, and the MLflow run and model
+version when the training run was tracked) and the aliases (`champion`) with the
+history of previous champions, so `rollback` knows where to go back to.
+
+Why a file and not MLflow: the serving process must resolve `champion` without
+importing mlflow (the `serve` extra does not ship it) and without a tracking server.
+MLflow mirrors the alias (`training.tracking`), but this file is authoritative.
+
+Concurrency: readers never lock, because writers replace the file atomically
+(write a temporary file, fsync, `os.replace`). Writers serialise their
+read-modify-write under an exclusive `fcntl.flock` on a sidecar lock file (the JSON
+file itself is replaced on every write, so locking it would lock a stale inode).
+
+Promotion gate: a version becomes `champion` only if its macro-F1 on its evaluation
+set is at most `PROMOTION_TOLERANCE` (one point, 0.01) below the current champion's.
+The compared head is the *primary head*: `category` when both versions have it,
+otherwise the first head of the champion's manifest that the candidate also has.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from triage.errors import TriageError
+
+REGISTRY_FILE = "registry.json"
+CHAMPION = "champion"
+PRIMARY_HEAD = "category"
+# Largest macro-F1 drop (absolute, 1 point) a new champion may have against the current one.
+PROMOTION_TOLERANCE = 0.01
+# Float noise must not turn "exactly one point below" into a refusal.
+_EPSILON = 1e-9
+_FORMAT = 1
+
+
+class RegistryError(TriageError):
+    """The model registry cannot do what was asked (bad bundle, corrupt registry file)."""
+
+
+class UnknownModelVersionError(RegistryError):
+    """No registered version or alias has this name."""
+
+
+class PromotionRefusedError(RegistryError):
+    """The promotion gate refused a version; `decision` holds both numbers."""
+
+    def __init__(self, decision: PromotionDecision) -> None:
+        super().__init__(decision.message)
+        self.decision = decision
+
+
+class NoPreviousChampionError(RegistryError):
+    """`rollback` was asked for, but there is no earlier champion to go back to."""
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One registered bundle, as the registry file records it."""
+
+    version: str
+    path: Path
+    created_at: str
+    registered_at: str
+    macro_f1: dict[str, float]
+    heads: list[str]
+    mlflow: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def primary_head(self) -> str | None:
+        """The head the promotion gate compares when the other version has it too."""
+        if PRIMARY_HEAD in self.macro_f1:
+            return PRIMARY_HEAD
+        return self.heads[0] if self.heads else None
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    """What the gate decided for `version` and why, with the numbers it compared."""
+
+    version: str
+    promoted: bool
+    message: str
+    previous_champion: str | None = None
+    head: str | None = None
+    candidate_macro_f1: float | None = None
+    champion_macro_f1: float | None = None
+    forced: bool = False
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _read_manifest(bundle_dir: Path) -> dict[str, Any]:
+    path = bundle_dir / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise RegistryError(f"{bundle_dir}: not a model bundle (no manifest.json)") from exc
+    except (OSError, json.JSONDecodeError) as exc:
+        raise RegistryError(f"{path}: unreadable manifest: {exc}") from exc
+    if not isinstance(manifest, dict) or not manifest.get("model_version"):
+        raise RegistryError(f"{path}: manifest has no 'model_version'")
+    return manifest
+
+
+def _head_scores(manifest: dict[str, Any]) -> tuple[list[str], dict[str, float]]:
+    """Heads in manifest order and their macro-F1; `auto_reply` and friends have none."""
+    heads: list[str] = []
+    scores: dict[str, float] = {}
+    for name, value in (manifest.get("metrics") or {}).items():
+        if isinstance(value, dict) and isinstance(value.get("macro_f1"), int | float):
+            heads.append(name)
+            scores[name] = float(value["macro_f1"])
+    return heads, scores
+
+
+def compare_head(candidate: ModelVersion, champion: ModelVersion) -> str | None:
+    """The head the gate compares: `category` if both have it, else the champion's first shared head."""
+    if PRIMARY_HEAD in candidate.macro_f1 and PRIMARY_HEAD in champion.macro_f1:
+        return PRIMARY_HEAD
+    for head in champion.heads:
+        if head in candidate.macro_f1:
+            return head
+    return None
+
+
+def gate(
+    candidate: ModelVersion, champion: ModelVersion | None, *, force: bool = False
+) -> PromotionDecision:
+    """Decide whether `candidate` may replace `champion` (pure: reads and writes nothing)."""
+    if champion is None:
+        return PromotionDecision(
+            candidate.version, True, f"{candidate.version} is the first champion", forced=force
+        )
+    if champion.version == candidate.version:
+        return PromotionDecision(
+            candidate.version,
+            True,
+            f"{candidate.version} is already the champion",
+            previous_champion=champion.version,
+        )
+    head = compare_head(candidate, champion)
+    if head is None:
+        reason = (
+            f"{candidate.version} shares no evaluated head with champion {champion.version} "
+            f"(candidate heads: {', '.join(candidate.heads) or 'none'}; "
+            f"champion heads: {', '.join(champion.heads) or 'none'}), so the gate cannot compare them"
+        )
+        if force:
+            return PromotionDecision(
+                candidate.version, True, f"forced: {reason}", champion.version, forced=True
+            )
+        return PromotionDecision(
+            candidate.version,
+            False,
+            f"refused: {reason}; use --force to promote anyway",
+            champion.version,
+        )
+    new, old = candidate.macro_f1[head], champion.macro_f1[head]
+    numbers = (
+        f"{head} macro-F1 {new:.4f} vs champion {champion.version} {old:.4f} "
+        f"(delta {new - old:+.4f}, allowed drop {PROMOTION_TOLERANCE:.2f})"
+    )
+    allowed = new + _EPSILON >= old - PROMOTION_TOLERANCE
+    if allowed:
+        message = f"promoted {candidate.version}: {numbers}"
+    elif force:
+        message = f"forced promotion of {candidate.version} past the gate: {numbers}"
+    else:
+        message = (
+            f"refused to promote {candidate.version}: {numbers}; "
+            "it is more than 1 point below the champion (use --force to override)"
+        )
+    return PromotionDecision(
+        candidate.version,
+        allowed or force,
+        message,
+        previous_champion=champion.version,
+        head=head,
+        candidate_macro_f1=new,
+        champion_macro_f1=old,
+        forced=force and not allowed,
+    )
+
+
+class ModelRegistry:
+    """The file registry under `models_dir`. Cheap to create; every call re-reads the file."""
+
+    def __init__(self, models_dir: Path | str) -> None:
+        self.root = Path(models_dir)
+        self.path = self.root / REGISTRY_FILE
+        self._lock_path = self.root / (REGISTRY_FILE + ".lock")
+
+    # -- reading (lock-free: writers replace the file atomically) ---------------------------
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {"format": _FORMAT, "versions": {}, "aliases": {}, "history": {}}
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RegistryError(f"{self.path}: corrupt registry file: {exc}") from exc
+        data.setdefault("versions", {})
+        data.setdefault("aliases", {})
+        data.setdefault("history", {})
+        return data
+
+    def _entry(self, version: str, record: dict[str, Any]) -> ModelVersion:
+        raw = Path(record["path"])
+        return ModelVersion(
+            version=version,
+            path=raw if raw.is_absolute() else self.root / raw,
+            created_at=record.get("created_at", ""),
+            registered_at=record.get("registered_at", ""),
+            macro_f1=dict(record.get("macro_f1", {})),
+            heads=list(record.get("heads", [])),
+            mlflow=dict(record.get("mlflow", {})),
+        )
+
+    def list_versions(self) -> list[ModelVersion]:
+        """Every registered version, oldest registration first."""
+        data = self._load()
+        entries = [self._entry(v, r) for v, r in data["versions"].items()]
+        return sorted(entries, key=lambda e: (e.registered_at, e.version))
+
+    def aliases(self) -> dict[str, str]:
+        """Alias name → version."""
+        return dict(self._load()["aliases"])
+
+    def current(self, alias: str = CHAMPION) -> str | None:
+        """The version `alias` points at, or None when it is unset."""
+        return self._load()["aliases"].get(alias)
+
+    def get(self, version: str) -> ModelVersion:
+        """The registered version `version` (not an alias)."""
+        record = self._load()["versions"].get(version)
+        if record is None:
+            raise UnknownModelVersionError(self._unknown(version))
+        return self._entry(version, record)
+
+    def resolve(self, alias_or_version: str) -> Path:
+        """The bundle directory of an alias (`champion`) or of a version."""
+        data = self._load()
+        version = data["aliases"].get(alias_or_version, alias_or_version)
+        record = data["versions"].get(version)
+        if record is None:
+            if alias_or_version == CHAMPION:
+                raise UnknownModelVersionError(
+                    f"no champion model yet in {self.path} (train one with `triage train`, "
+                    "or promote a version with `triage models promote VERSION`)"
+                )
+            raise UnknownModelVersionError(self._unknown(alias_or_version))
+        return self._entry(version, record).path
+
+    def alias_mtime(self) -> int | None:
+        """A cheap change stamp (ns) for watchers: changes whenever any alias or version moves."""
+        try:
+            return self.path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+
+    def previous_champions(self) -> list[str]:
+        """Earlier champions, most recent last (what `rollback` pops)."""
+        return list(self._load()["history"].get(CHAMPION, []))
+
+    def _unknown(self, name: str) -> str:
+        known = list(self._load()["versions"])
+        hint = f"known versions: {', '.join(known[-5:])}" if known else "the registry is empty"
+        return f"unknown model version or alias {name!r} in {self.path} ({hint})"
+
+    # -- writing (flock + atomic replace) ----------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[dict[str, Any]]:
+        """Exclusive read-modify-write: yields the current data, writes it back on success."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self._lock_path, "a+") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                data = self._load()
+                yield data
+                data["format"] = _FORMAT
+                self._write(data)
+            finally:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+    def _write(self, data: dict[str, Any]) -> None:
+        fd, tmp = tempfile.mkstemp(prefix=".registry.", suffix=".tmp", dir=self.root)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, indent=2, sort_keys=True)
+                fh.write("\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def _stored_path(self, bundle_dir: Path) -> str:
+        """Relative to the registry when the bundle lives under it, so the tree can move."""
+        absolute = bundle_dir.resolve()
+        try:
+            return str(absolute.relative_to(self.root.resolve()))
+        except ValueError:
+            return str(absolute)
+
+    def register(self, bundle_dir: Path | str) -> ModelVersion:
+        """Record the bundle in `bundle_dir` under its manifest's `model_version`.
+
+        Registering the same bundle again is a no-op that refreshes its metrics; a
+        different bundle claiming a version that is already registered is an error.
+        """
+        bundle_dir = Path(bundle_dir)
+        manifest = _read_manifest(bundle_dir)
+        version = str(manifest["model_version"])
+        heads, scores = _head_scores(manifest)
+        stored = self._stored_path(bundle_dir)
+        with self._locked() as data:
+            old = data["versions"].get(version)
+            if old is not None and old["path"] != stored:
+                old_path = self._entry(version, old).path
+                if (old_path / "manifest.json").exists():
+                    raise RegistryError(
+                        f"model version {version!r} is already registered for {old_path}; "
+                        f"refusing to point it at {bundle_dir}"
+                    )
+            data["versions"][version] = {
+                "path": stored,
+                "created_at": str(manifest.get("created_at", "")),
+                "registered_at": (old or {}).get("registered_at") or _now(),
+                "macro_f1": scores,
+                "heads": heads,
+                "mlflow": (old or {}).get("mlflow", {}),
+            }
+            record = data["versions"][version]
+        return self._entry(version, record)
+
+    def annotate_mlflow(self, version: str, /, **info: str) -> ModelVersion:
+        """Attach the MLflow coordinates (tracking_uri, run_id, registered_model, registered_version)."""
+        with self._locked() as data:
+            record = data["versions"].get(version)
+            if record is None:
+                raise UnknownModelVersionError(self._unknown(version))
+            record.setdefault("mlflow", {}).update({k: str(v) for k, v in info.items()})
+        return self._entry(version, record)
+
+    def check(self, version: str, *, force: bool = False) -> PromotionDecision:
+        """What `promote` would decide right now, without changing anything."""
+        data = self._load()
+        return self._decide(data, version, force)
+
+    def _decide(self, data: dict[str, Any], version: str, force: bool) -> PromotionDecision:
+        record = data["versions"].get(version)
+        if record is None:
+            raise UnknownModelVersionError(self._unknown(version))
+        champion_version = data["aliases"].get(CHAMPION)
+        champion_record = data["versions"].get(champion_version) if champion_version else None
+        champion = self._entry(champion_version, champion_record) if champion_record else None
+        return gate(self._entry(version, record), champion, force=force)
+
+    def promote(self, version: str, *, force: bool = False) -> PromotionDecision:
+        """Make `version` the champion if the gate allows (or `force`); raise otherwise.
+
+        Raises `PromotionRefusedError` (its message shows both macro-F1 numbers) when the
+        candidate is more than one point below the champion, `UnknownModelVersionError`
+        for a version that was never registered.
+        """
+        with self._locked() as data:
+            decision = self._decide(data, version, force)
+            if not decision.promoted:
+                raise PromotionRefusedError(decision)
+            old = data["aliases"].get(CHAMPION)
+            if old != version:
+                if old is not None:
+                    data["history"].setdefault(CHAMPION, []).append(old)
+                data["aliases"][CHAMPION] = version
+        return decision
+
+    def rollback(self) -> tuple[str, str]:
+        """Point `champion` back at the previous champion; returns (from, to).
+
+        The rolled-back version is not pushed onto the history, so repeated rollbacks
+        walk further back instead of toggling between two versions.
+        """
+        with self._locked() as data:
+            history: list[str] = data["history"].get(CHAMPION, [])
+            current = data["aliases"].get(CHAMPION)
+            # Skip entries whose version was removed from the registry by hand.
+            while history and history[-1] not in data["versions"]:
+                history.pop()
+            if not history or current is None:
+                raise NoPreviousChampionError(
+                    f"no previous champion to roll back to in {self.path}"
+                    + (f" (champion is {current})" if current else " (no champion yet)")
+                )
+            previous = history.pop()
+            data["aliases"][CHAMPION] = previous
+        return current, previous
