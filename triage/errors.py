@@ -57,3 +57,15 @@ class RemoteTriagerError(TriageError):
 
 class RemoteUnavailableError(RemoteTriagerError):
     """The remote triage service could not be reached (after the retries) or timed out."""
+
+
+class NotFound(TriageError):
+    """The requested ticket, agent or other record does not exist (HTTP 404)."""
+
+
+class Conflict(TriageError):
+    """The request conflicts with the record's current state (HTTP 409)."""
+
+
+class IllegalTransition(Conflict):
+    """A ticket cannot move from its current status to the requested one (HTTP 409)."""

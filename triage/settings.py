@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///triage.db"
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    business_hours: str = Field(
+        default="mon-fri 09:00-17:00", description="SLA calendar: days and local opening hours"
+    )
+    business_timezone: str = "UTC"
+    escalation_risk_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
+    pending_reminder_hours: float = Field(default=72.0, gt=0)
+    close_after_days: float = Field(default=4.0, gt=0)
+    retriage_backoff_s: float = Field(default=60.0, gt=0)
 
 
 @lru_cache(maxsize=1)
