@@ -1,0 +1,190 @@
+"""Importer for `uci_incident_log`: a ServiceNow event log, one ticket per incident.
+
+The log has one row per change of an incident (141,712 events, 24,918 incidents),
+sorted by incident `number`; the importer streams it and folds each incident's
+consecutive events into one `Ticket`. There is no free text, so subject and body are
+empty (the contract allows that for structured logs only).
+
+Leakage: a model that predicts at open time must not see what happened later. The
+ticket therefore keeps what was known when the incident was opened apart from its
+outcome:
+
+* known at open (first event): `created_at` (opened_at), `channel` (contact_type),
+  `requester` (caller_id) and the extra keys in `AT_OPEN_KEYS`: impact, urgency,
+  location, u_symptom, cmdb_ci, opened_by, first_state and the opening values of the
+  labels as `open_category`, `open_subcategory`, `open_priority`,
+  `open_assignment_group`, `open_assigned_to`;
+* outcomes (last event, or the maximum over events for counters): the labels
+  `category`, `subcategory`, `priority`, `team` (assignment_group), `assignee`
+  (assigned_to), `sla_breached` (= not made_sla), `resolved_at`, and the extra keys in
+  `OUTCOME_KEYS`: reassignment_count, reopen_count, sys_mod_count, event_count,
+  last_state, closed_code, closed_at, resolved_by, knowledge, u_priority_confirmation,
+  problem_id, rfc, vendor, caused_by.
+
+Features for an at-open model must come from `AT_OPEN_KEYS` only.
+
+Quirks handled: `?` means missing; dates are `dd/mm/yyyy HH:MM`; the header spells
+`incident_state` as `ident_state`; the second `category` column is the subcategory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from triage.contract import Ticket
+from triage.errors import RowError
+from triage.ingest.base import ImportOptions, ImportReport, validate_ticket
+from triage.ingest.endava import _one
+from triage.ingest.tables import Record, Table, open_csv, row_position
+
+DATE_FORMAT = "%d/%m/%Y %H:%M"
+
+AT_OPEN_KEYS: tuple[str, ...] = (
+    "impact",
+    "urgency",
+    "location",
+    "u_symptom",
+    "cmdb_ci",
+    "opened_by",
+    "first_state",
+    "open_category",
+    "open_subcategory",
+    "open_priority",
+    "open_assignment_group",
+    "open_assigned_to",
+)
+OUTCOME_KEYS: tuple[str, ...] = (
+    "reassignment_count",
+    "reopen_count",
+    "sys_mod_count",
+    "event_count",
+    "last_state",
+    "closed_code",
+    "closed_at",
+    "resolved_by",
+    "knowledge",
+    "u_priority_confirmation",
+    "problem_id",
+    "rfc",
+    "vendor",
+    "caused_by",
+)
+_COUNTERS = ("reassignment_count", "reopen_count", "sys_mod_count")
+_AT_OPEN_COLUMNS = ("impact", "urgency", "location", "u_symptom", "cmdb_ci", "opened_by")
+_OUTCOME_COLUMNS = ("closed_code", "resolved_by", "knowledge", "u_priority_confirmation", "problem_id", "rfc", "vendor", "caused_by")
+
+
+class _Columns:
+    def __init__(self, table: Table) -> None:
+        self.pos = {
+            name: table.index(name)
+            for name in (
+                "number", "ident_state", "made_sla", "caller_id", "opened_at", "contact_type", "priority",
+                "assignment_group", "assigned_to", "resolved_at", "closed_at", *_COUNTERS,
+                *_AT_OPEN_COLUMNS, *_OUTCOME_COLUMNS,
+            )
+        }
+        categories = [i for i, c in enumerate(table.columns) if c == "category"]
+        if len(categories) != 2:
+            raise RowError(table.name, None, "category", f"expected two 'category' columns (category, subcategory), found {len(categories)}")
+        self.pos["category"], self.pos["subcategory"] = categories
+
+
+def _value(rec: Record, cols: _Columns, name: str) -> str | None:
+    text = rec.values[cols.pos[name]].strip()
+    return None if text in ("", "?") else text
+
+
+def _date(rec: Record, cols: _Columns, name: str, file: str) -> datetime | None:
+    text = _value(rec, cols, name)
+    if text is None:
+        return None
+    try:
+        return datetime.strptime(text, DATE_FORMAT)
+    except ValueError:
+        raise RowError(file, rec.row, name, f"{text!r} is not a dd/mm/yyyy HH:MM date " + row_position(rec.row, rec.position)) from None
+
+
+def _count(rec: Record, cols: _Columns, name: str, file: str) -> int:
+    text = _value(rec, cols, name) or "0"
+    try:
+        return int(text)
+    except ValueError:
+        raise RowError(file, rec.row, name, f"{text!r} is not a whole number " + row_position(rec.row, rec.position)) from None
+
+
+def _bool(rec: Record, cols: _Columns, name: str, file: str) -> bool | None:
+    text = _value(rec, cols, name)
+    if text is None:
+        return None
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    raise RowError(file, rec.row, name, f"{text!r} is not true/false " + row_position(rec.row, rec.position))
+
+
+def _incident(events: list[Record], cols: _Columns, file: str) -> Ticket:
+    first, last = events[0], events[-1]
+    extra: dict[str, Any] = {}
+    for name in _AT_OPEN_COLUMNS:
+        extra[name] = _value(first, cols, name)
+    extra["first_state"] = _value(first, cols, "ident_state")
+    for name in ("category", "subcategory", "priority", "assignment_group", "assigned_to"):
+        extra[f"open_{name}"] = _value(first, cols, name)
+    for name in _COUNTERS:
+        extra[name] = max(_count(e, cols, name, file) for e in events)
+    extra["event_count"] = len(events)
+    extra["last_state"] = _value(last, cols, "ident_state")
+    for name in _OUTCOME_COLUMNS:
+        extra[name] = _value(last, cols, name)
+    for name in ("knowledge", "u_priority_confirmation"):
+        extra[name] = _bool(last, cols, name, file)
+    closed = _date(last, cols, "closed_at", file)
+    extra["closed_at"] = closed.isoformat() if closed else None
+    made_sla = _bool(last, cols, "made_sla", file)
+    number = _value(first, cols, "number")
+    data = {
+        "id": f"INC{number}",
+        "created_at": _date(first, cols, "opened_at", file),
+        "channel": _value(first, cols, "contact_type"),
+        "requester": _value(first, cols, "caller_id"),
+        "category": _value(last, cols, "category"),
+        "subcategory": _value(last, cols, "subcategory"),
+        "priority": _value(last, cols, "priority"),
+        "team": _value(last, cols, "assignment_group"),
+        "assignee": _value(last, cols, "assigned_to"),
+        "sla_breached": None if made_sla is None else not made_sla,
+        "resolved_at": _date(last, cols, "resolved_at", file),
+        "extra": {k: v for k, v in extra.items() if v is not None},
+    }
+    columns = {"created_at": "opened_at", "channel": "contact_type", "requester": "caller_id", "team": "assignment_group", "assignee": "assigned_to", "sla_breached": "made_sla"}
+    return validate_ticket(data, file, first.row, first.position, columns, require_text=False)
+
+
+def iter_uci_incidents(source: Path, options: ImportOptions, report: ImportReport) -> Iterator[Ticket]:
+    """One ticket per incident `number`, folded from its consecutive events (see the module doc)."""
+    with open_csv(_one(source, "*.zip")) as table:
+        cols = _Columns(table)
+        seen: set[str] = set()
+        events: list[Record] = []
+        current: str | None = None
+        for rec in table:
+            number = _value(rec, cols, "number")
+            if number is None:
+                raise RowError(table.name, rec.row, "number", "empty incident number " + row_position(rec.row, rec.position))
+            if number != current:
+                if events:
+                    yield _incident(events, cols, table.name)
+                if number in seen:
+                    raise RowError(
+                        table.name, rec.row, "number",
+                        f"incident {number} appears again after other incidents; the log must be grouped by number "
+                        + row_position(rec.row, rec.position),
+                    )
+                seen.add(number)
+                current, events = number, []
+            events.append(rec)
+        if events:
+            yield _incident(events, cols, table.name)
