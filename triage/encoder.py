@@ -1,0 +1,248 @@
+"""The sentence encoder at serving time: an ONNX graph plus a fast tokenizer, no torch.
+
+An encoder folder (written by `training.encoder_export.export_encoder`) holds
+`model.onnx` (transformer, mean pooling and L2 normalisation in one graph),
+`tokenizer.json` and `encoder.json` (`EncoderSpec`). Training computes its embeddings
+with this same class, so training and serving can never disagree on a vector.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from triage.errors import EncoderError
+
+MODEL_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+SPEC_FILE = "encoder.json"
+# Bumped when the folder layout or the graph's inputs/outputs change incompatibly.
+FORMAT_VERSION = 1
+OUTPUT_NAME = "sentence_embedding"
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """What `encoder.json` records about an exported encoder."""
+
+    name: str
+    dim: int
+    max_length: int
+    pooling: str = "mean"
+    normalize: bool = True
+    quantization: str = "int8-per-channel"
+    do_lower_case: bool = True
+    inputs: tuple[str, ...] = ("input_ids", "attention_mask", "token_type_ids")
+    model_sha256: str = ""
+    source: str = ""
+    format_version: int = FORMAT_VERSION
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        """The spec as pretty JSON, as written to `encoder.json`."""
+        data = asdict(self)
+        data["inputs"] = list(self.inputs)
+        return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def read(cls, folder: Path) -> EncoderSpec:
+        """Read `folder/encoder.json`; an unreadable or incompatible spec is an `EncoderError`."""
+        path = Path(folder) / SPEC_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise EncoderError(f"{path}: missing; not an exported encoder folder") from None
+        except (OSError, ValueError) as exc:
+            raise EncoderError(f"{path}: unreadable encoder spec ({exc})") from None
+        if not isinstance(data, dict):
+            raise EncoderError(f"{path}: expected a JSON object")
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise EncoderError(
+                f"{path}: encoder format version {version!r}, this runtime reads {FORMAT_VERSION}; "
+                "re-export the encoder with this version of ticket-triage"
+            )
+        known = set(cls.__dataclass_fields__)
+        try:
+            data["inputs"] = tuple(data.get("inputs", cls.inputs))
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except TypeError as exc:
+            raise EncoderError(f"{path}: invalid encoder spec ({exc})") from None
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class OnnxEncoder:
+    """Turns ticket texts into unit-norm float32 vectors with the exported ONNX encoder.
+
+    One `InferenceSession` per instance. `encode` and `encode_one` may be called from
+    several threads at once (onnxruntime's `run` is thread-safe and the tokenizer is
+    only read).
+    """
+
+    def __init__(
+        self,
+        folder: str | Path,
+        *,
+        threads: int | None = None,
+        model_file: str = MODEL_FILE,
+        verify_sha256: bool = True,
+    ) -> None:
+        """Load `folder`.
+
+        `threads` is onnxruntime's intra-op thread count (None: `settings.onnx_threads`;
+        0 lets onnxruntime decide). `model_file` picks another graph in the folder (the
+        fp32 reference). With `verify_sha256` a `model.onnx` that does not match the hash
+        recorded in `encoder.json` is refused.
+        """
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.folder = Path(folder)
+        self.spec = EncoderSpec.read(self.folder)
+        model_path = self.folder / model_file
+        tokenizer_path = self.folder / TOKENIZER_FILE
+        for path in (model_path, tokenizer_path):
+            if not path.is_file():
+                raise EncoderError(f"{path}: missing from the encoder folder")
+        self.model_sha256 = sha256_file(model_path)
+        if (
+            verify_sha256
+            and model_file == MODEL_FILE
+            and self.spec.model_sha256
+            and self.spec.model_sha256 != self.model_sha256
+        ):
+            raise EncoderError(
+                f"{model_path}: sha256 {self.model_sha256[:12]} does not match "
+                f"{self.spec.model_sha256[:12]} recorded in {SPEC_FILE} (modified or corrupt)"
+            )
+
+        if threads is None:
+            from triage.settings import get_settings
+
+            threads = get_settings().onnx_threads
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self._session = ort.InferenceSession(
+                str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+            tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        except Exception as exc:  # onnxruntime/tokenizers raise their own untyped errors
+            raise EncoderError(f"{self.folder}: cannot load the encoder ({exc})") from exc
+        # The file's own truncation/padding settings are not trusted (MiniLM's pads every
+        # text to 128): we truncate to the spec's max_length and pad per batch ourselves.
+        # Padded positions are masked out, so the id only has to be a valid token.
+        padding = tokenizer.padding or {}
+        self._pad_id = int(padding.get("pad_id") or tokenizer.token_to_id("[PAD]") or 0)
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(max_length=self.spec.max_length)
+        self._tokenizer = tokenizer
+        self._input_names = [i.name for i in self._session.get_inputs()]
+        unknown = set(self._input_names) - {"input_ids", "attention_mask", "token_type_ids"}
+        if unknown:
+            raise EncoderError(f"{model_path}: unexpected graph inputs {sorted(unknown)}")
+        digest = hashlib.sha256()
+        for part in (self.model_sha256, sha256_file(tokenizer_path), str(self.spec.max_length)):
+            digest.update(part.encode() + b"\0")
+        self._fingerprint = digest.hexdigest()
+
+    @property
+    def name(self) -> str:
+        """The encoder's name, e.g. `all-MiniLM-L6-v2`."""
+        return self.spec.name
+
+    @property
+    def dim(self) -> int:
+        """Length of every embedding."""
+        return self.spec.dim
+
+    @property
+    def max_length(self) -> int:
+        """Tokens per text after truncation (special tokens included)."""
+        return self.spec.max_length
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies what this encoder computes: graph, tokenizer and truncation length.
+
+        Embedding caches key on it, so a re-export with other settings never reuses
+        vectors from the old one.
+        """
+        return self._fingerprint
+
+    def encode_one(self, text: str) -> np.ndarray:
+        """Embed one text without padding: the latency path for a single ticket (shape `dim`)."""
+        if not isinstance(text, str):
+            raise TypeError(f"expected str, got {type(text).__name__}")
+        enc = self._tokenizer.encode(text)
+        feeds = {
+            "input_ids": np.asarray([enc.ids], dtype=np.int64),
+            "attention_mask": np.asarray([enc.attention_mask], dtype=np.int64),
+            "token_type_ids": np.asarray([enc.type_ids], dtype=np.int64),
+        }
+        return self._run(feeds)[0]
+
+    def encode(self, texts: list[str], batch_size: int = 8) -> np.ndarray:
+        """Embed `texts` (N × dim float32, unit-norm), in input order.
+
+        Texts are sorted by token count before batching so that each batch pads only to
+        its own longest text; the rows are put back in input order afterwards.
+        """
+        if isinstance(texts, str):
+            raise TypeError("encode takes a list of texts; use encode_one for a single text")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        texts = list(texts)
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"texts[{i}]: expected str, got {type(text).__name__}")
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        if batch_size == 1:
+            # Unpadded one by one: the same numbers `encode_one` gives at serving time.
+            for i, text in enumerate(texts):
+                out[i] = self.encode_one(text)
+            return out
+        encodings = self._tokenizer.encode_batch(texts)
+        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(texts))
+        order = np.argsort(lengths, kind="stable")
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            width = int(lengths[rows].max())
+            ids = np.full((len(rows), width), self._pad_id, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            types = np.zeros((len(rows), width), dtype=np.int64)
+            for j, row in enumerate(rows):
+                enc = encodings[row]
+                n = len(enc.ids)
+                ids[j, :n] = enc.ids
+                mask[j, :n] = 1
+                types[j, :n] = enc.type_ids
+            out[rows] = self._run(
+                {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+            )
+        return out
+
+    def _run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        feeds = {name: feeds[name] for name in self._input_names}
+        (vectors,) = self._session.run([OUTPUT_NAME], feeds)
+        return np.asarray(vectors, dtype=np.float32)
+
+    def __repr__(self) -> str:
+        return f"OnnxEncoder({self.name!r}, dim={self.dim}, folder={str(self.folder)!r})"
