@@ -2,6 +2,123 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import typer
 
 app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("import")
+def import_(
+    source: Path = typer.Argument(..., help="a file, or a shared dataset folder"),
+    format: str = typer.Option(
+        ...,
+        "--format",
+        "-f",
+        help="a shared dataset name (endava_it_tickets, endava_all_labels_sample, servicenow_assignment, "
+        "rutube_support_ru, uci_incident_log, synthetic_multilingual), a table format (csv, parquet, "
+        "jsonl, xlsx) or a preset (zendesk, jira, servicenow)",
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="the Parquet file to write (atomically)"),
+    map_: list[str] = typer.Option(
+        [], "--map", "-m", help="FIELD=COLUMN, e.g. --map subject=Title --map extra.region=Region; FIELD= drops a preset's mapping"
+    ),
+    date_format: str | None = typer.Option(None, "--date-format", help="strptime format of the dates (default ISO 8601)"),
+    encoding: str = typer.Option("utf-8", "--encoding", help="text encoding of CSV/JSONL input (a BOM is tolerated)"),
+) -> None:
+    """Import help-desk history into the common Parquet format, validating every row."""
+    import time
+
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from triage.ingest import ImportOptions, import_source, parse_mapping
+
+    options = ImportOptions(mapping=parse_mapping(map_), date_format=date_format, encoding=encoding)
+    console = Console(stderr=True)
+    started = time.perf_counter()
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.completed:,.0f} rows"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(f"importing {source.name}", total=None, rate="")
+
+        def advance(rows: int) -> None:
+            rate = rows / max(time.perf_counter() - started, 1e-9)
+            progress.update(task, completed=rows, rate=f"{rate:,.0f} rows/s")
+
+        report = import_source(source, format, out, options, on_progress=advance)
+    elapsed = time.perf_counter() - started
+    out_console = Console()
+    out_console.print(
+        f"[green]wrote[/] {report.rows_written:,} tickets to {report.out} "
+        f"in {elapsed:.1f}s ({report.rows_written / max(elapsed, 1e-9):,.0f} rows/s)",
+        highlight=False,
+    )
+    if report.kb_out:
+        out_console.print(f"[green]wrote[/] {report.kb_written:,} KB articles to {report.kb_out}", highlight=False)
+    if report.dropped:
+        out_console.print(f"[yellow]dropped[/] {report.rows_dropped:,} rows:", highlight=False)
+        for reason, count in report.dropped.most_common():
+            out_console.print(f"  {count:,} x {reason}", highlight=False)
+    else:
+        out_console.print("dropped 0 rows", highlight=False)
+    for note in report.notes:
+        out_console.print(f"  note: {note}", highlight=False)
+
+
+@app.command("stats")
+def stats(
+    file: Path = typer.Argument(..., help="a ticket file in the common Parquet format"),
+    as_json: bool = typer.Option(False, "--json", help="print the statistics as JSON"),
+    top: int = typer.Option(10, "--top", min=1, help="how many top values to show per label"),
+) -> None:
+    """Rows, label distributions, language mix, duplicate texts and time range of a ticket file."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from triage.stats import compute_stats
+
+    result = compute_stats(file, top=top)
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    console = Console()
+    console.print(f"[bold]{result['file']}[/]: {result['rows']:,} rows", highlight=False)
+    created = result["created_at"]
+    if created["min"]:
+        console.print(f"created_at: {created['min']} .. {created['max']} ({created['missing']:,} missing)", highlight=False)
+    else:
+        console.print("created_at: none", highlight=False)
+    for name, label in result["labels"].items():
+        if not label["distinct"]:
+            continue
+        console.print(f"[bold]{name}[/]: {label['distinct']:,} values, {label['missing']:,} missing", highlight=False)
+        table = Table()
+        table.add_column("value")
+        table.add_column("rows", justify="right")
+        table.add_column("share", justify="right")
+        for item in label["top"]:
+            table.add_row(item["value"], f"{item['count']:,}", f"{item['count'] / max(result['rows'], 1):.1%}")
+        console.print(table)
+    langs = result["languages"]
+    mix = ", ".join(f"{code} {count:,}" for code, count in list(langs["counts"].items())[:12])
+    console.print(
+        f"languages: {mix} (from column {langs['from_column']:,}, detected {langs['detected']:,}, "
+        f"unknown {langs['unknown']:,})",
+        highlight=False,
+    )
+    dup = result["duplicates"]
+    console.print(
+        f"duplicates: {dup['duplicated_texts']:,} texts occur more than once ({dup['duplicate_rows']:,} extra rows); "
+        f"{dup['conflicting_category']:,} with conflicting categories, {dup['conflicting_team']:,} with conflicting teams; "
+        f"{dup['rows_without_text']:,} rows without text",
+        highlight=False,
+    )

@@ -352,6 +352,8 @@ def format_of(path: Path) -> str:
 def open_table(path: Path, fmt: str | None = None, encoding: str = "utf-8") -> Table:
     """Open any supported table; `fmt` defaults to what the file name implies."""
     path = Path(path)
+    if path.is_dir():
+        raise InputFileError(f"{path}: is a folder; this format reads one file (dataset folders have their own --format)")
     if not path.is_file():
         raise InputFileError(f"{path}: no such file")
     fmt = fmt or format_of(path)
