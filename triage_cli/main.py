@@ -15,6 +15,7 @@ from rich.console import Console
 
 from triage.errors import TriageError
 from triage_cli import data
+from triage_cli import serve as serve_cli
 
 app = typer.Typer(
     name="triage",
@@ -24,6 +25,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(data.app, name="data", help="Import help-desk exports, generate demo data, print stats.")
+app.command("serve")(serve_cli.serve)
+app.add_typer(serve_cli.keys_app, name="keys", help="Create, list and revoke API keys of the triage service.")
 
 _err = Console(stderr=True)
 

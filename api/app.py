@@ -1,0 +1,139 @@
+"""`create_app(settings)`: the FastAPI app over one served model.
+
+The composition is here and nowhere else: key store, model holder (bundle loaded and
+verified once per worker in the lifespan), registry watcher, metrics, error mapping,
+body-size limit. Middleware is kept to two plain-ASGI layers because every layer is
+paid on every request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.holder import LoadedModel, Loader, ModelHolder, ModelWatcher, Resolver
+from api.limits import BodySizeLimitMiddleware
+from api.metrics import Metrics, MetricsMiddleware
+from api.routes import health, model, triage
+from api.security import Authenticator
+from triage import __version__
+from triage.errors import TriageError
+from triage.settings import Settings
+
+log = logging.getLogger("triage.api")
+
+
+class ServeConfigError(TriageError):
+    """The server cannot start as configured (no model chosen, no API key, ...)."""
+
+
+def load_predictor(path: Path, settings: Settings | None = None) -> tuple[Any, Any]:
+    """Load and verify the bundle at `path` and build the in-process ONNX predictor on it."""
+    # Imported here so that `api.app` imports stay light for `triage --help`.
+    from triage.bundle import load_bundle
+    from triage.predictor import OnnxTriager
+
+    bundle = load_bundle(path)
+    return bundle, OnnxTriager(bundle)
+
+
+def model_source(settings: Settings) -> tuple[str, Resolver, Any]:
+    """What to serve: `(description, resolver, alias change stamp or None)`.
+
+    `settings.bundle` (a path) wins over `settings.model_alias` (a registry alias).
+    """
+    if settings.bundle is not None:
+        bundle = Path(settings.bundle)
+        return str(bundle), lambda: bundle, None
+    if settings.model_alias:
+        from triage.registry import ModelRegistry
+
+        registry = ModelRegistry(settings.models_dir)
+        alias = settings.model_alias
+        return f"alias {alias!r} in {registry.path}", lambda: registry.resolve(alias), registry.alias_mtime
+    raise ServeConfigError(
+        "no model to serve: pass --bundle models/NAME or --model champion "
+        "(or set TRIAGE_BUNDLE / TRIAGE_MODEL_ALIAS)"
+    )
+
+
+def check_auth(settings: Settings) -> Authenticator:
+    """The authenticator, or a refusal to start when auth is on and no key exists."""
+    auth = Authenticator(settings.api_keys_file, enabled=not settings.insecure_no_auth)
+    if auth.enabled and len(auth.store) == 0:
+        raise ServeConfigError(
+            f"no API key configured in {settings.api_keys_file}: create one with "
+            "`triage keys create --scopes triage,admin`, or start with --insecure-no-auth "
+            "(only on a trusted network)"
+        )
+    return auth
+
+
+def create_app(settings: Settings, *, load: Loader | None = None) -> FastAPI:
+    """Build the app. Raises `ServeConfigError` when no model or no API key is configured.
+
+    The lifespan loads the model unless `app.state.holder.reload()` was called before
+    (the CLI does, to report a bad bundle before the server starts). `load` replaces the
+    default `load_bundle` + `OnnxTriager` loader.
+    """
+    auth = check_auth(settings)
+    metrics = Metrics()
+    source, resolve, alias_stamp = model_source(settings)
+
+    def on_swap(loaded: LoadedModel) -> None:
+        metrics.set_model(loaded.version)
+        metrics.reloads.labels(outcome="ok").inc()
+
+    loader = load or (lambda path: load_predictor(path, settings))
+    holder = ModelHolder(loader, resolve, source, on_swap=on_swap)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if holder.current is None:
+            # BundleError propagates: the server refuses to start on a bad bundle.
+            holder.reload()
+        watcher = None
+        if settings.model_watch_interval_s > 0:
+            watcher = ModelWatcher(
+                holder,
+                settings.model_watch_interval_s,
+                alias_stamp=alias_stamp,
+                keys_stamp=auth.stamp,
+                reload_keys=auth.reload,
+                on_reload_error=lambda exc: metrics.reloads.labels(outcome="refused").inc(),
+            )
+            watcher.start()
+        app.state.watcher = watcher
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.stop()
+
+    app = FastAPI(
+        title="ticket-triage",
+        version=__version__,
+        summary="Help-desk ticket triage: category, priority, routing, escalation risk, auto-reply.",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.auth = auth
+    app.state.metrics = metrics
+    app.state.holder = holder
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(triage.build_router(settings))
+    app.include_router(model.router)
+    # Added last = outermost: the size check runs before anything reads the body, and
+    # the metrics see every response, 413s included.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app

@@ -1,0 +1,156 @@
+"""API keys for the triage service: created once, stored hashed, checked in constant time.
+
+A key looks like `tt_<id>_<secret>`. The id is public and names the record to check;
+the secret is 32 random bytes and is never stored: the file keeps a per-key salt and
+`sha256(salt + secret)`. A fast hash is enough here (unlike for passwords) because the
+secret is machine-generated with 256 bits of entropy, so there is nothing to brute-force,
+and verification stays in the microseconds on every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from triage.errors import InputFileError
+
+SCOPES: frozenset[str] = frozenset({"triage", "admin"})
+PREFIX = "tt"
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """One stored key: what it may do, never the secret itself."""
+
+    id: str
+    salt: str
+    digest: str
+    scopes: frozenset[str]
+    name: str = ""
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+
+    def to_json(self) -> dict[str, object]:
+        """The record as stored in the keys file."""
+        return {
+            "id": self.id,
+            "salt": self.salt,
+            "sha256": self.digest,
+            "scopes": sorted(self.scopes),
+            "name": self.name,
+            "created_at": self.created_at,
+        }
+
+
+def _digest(salt: str, secret: str) -> str:
+    return hashlib.sha256(bytes.fromhex(salt) + secret.encode("utf-8")).hexdigest()
+
+
+def parse_scopes(text: str) -> frozenset[str]:
+    """`"triage,admin"` -> the scope set; an unknown or empty scope list is an error."""
+    scopes = frozenset(s.strip() for s in text.split(",") if s.strip())
+    unknown = scopes - SCOPES
+    if not scopes or unknown:
+        raise ValueError(
+            f"unknown scope(s) {sorted(unknown)}; expected a comma-separated subset of "
+            f"{sorted(SCOPES)}" if unknown else f"no scope given; expected some of {sorted(SCOPES)}"
+        )
+    return scopes
+
+
+class KeyStore:
+    """The set of API keys in `settings.api_keys_file`; immutable once loaded."""
+
+    def __init__(self, records: list[KeyRecord] | None = None) -> None:
+        self._records = {r.id: r for r in records or []}
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    @property
+    def records(self) -> list[KeyRecord]:
+        """Every stored key record."""
+        return list(self._records.values())
+
+    @classmethod
+    def load(cls, path: Path) -> KeyStore:
+        """Read a keys file; a missing file is an empty store, a malformed one an error."""
+        if not path.exists():
+            return cls()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            records = [
+                KeyRecord(
+                    id=str(item["id"]),
+                    salt=str(item["salt"]),
+                    digest=str(item["sha256"]),
+                    scopes=frozenset(item["scopes"]),
+                    name=str(item.get("name", "")),
+                    created_at=str(item.get("created_at", "")),
+                )
+                for item in data["keys"]
+            ]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputFileError(f"{path}: not a valid API keys file ({exc})") from exc
+        return cls(records)
+
+    def verify(self, token: str) -> KeyRecord | None:
+        """The record a presented key belongs to, or None when it matches none."""
+        parts = token.split("_", 2)
+        if len(parts) != 3 or parts[0] != PREFIX:
+            return None
+        record = self._records.get(parts[1])
+        if record is None:
+            return None
+        if not hmac.compare_digest(_digest(record.salt, parts[2]), record.digest):
+            return None
+        return record
+
+
+def create_key(path: Path, scopes: frozenset[str], name: str = "") -> tuple[str, KeyRecord]:
+    """Add a new key to the keys file and return `(plaintext key, record)`.
+
+    The plaintext is returned once and never stored.
+    """
+    unknown = scopes - SCOPES
+    if not scopes or unknown:
+        raise ValueError(f"scopes must be a non-empty subset of {sorted(SCOPES)}, got {sorted(scopes)}")
+    store = KeyStore.load(path)
+    key_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    salt = secrets.token_hex(16)
+    record = KeyRecord(id=key_id, salt=salt, digest=_digest(salt, secret), scopes=scopes, name=name)
+    _write(path, store.records + [record])
+    return f"{PREFIX}_{key_id}_{secret}", record
+
+
+def revoke_key(path: Path, key_id: str) -> KeyRecord:
+    """Remove the key `key_id` from the keys file; unknown ids are an error."""
+    store = KeyStore.load(path)
+    kept = [r for r in store.records if r.id != key_id]
+    if len(kept) == len(store):
+        raise InputFileError(f"{path}: no API key with id {key_id!r}")
+    _write(path, kept)
+    return next(r for r in store.records if r.id == key_id)
+
+
+def _write(path: Path, records: list[KeyRecord]) -> None:
+    # Atomic replace with owner-only permissions: a crash never leaves a half-written
+    # file, and other local users cannot read the digests.
+    payload = {"keys": [r.to_json() for r in records]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".keys-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(payload, handle, indent=2)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
