@@ -1,0 +1,758 @@
+"""The help desk: intake, threads, status changes, corrections and the audit log.
+
+Every change happens in one database transaction together with its audit entry and
+its webhook events, so the log and the outbox never disagree with the tickets.
+The triage service is called outside any transaction: a ticket is committed first
+(`triage_state = queued`) and only then scored, so a slow or dead triage service
+never loses a ticket; the worker re-triages whatever stayed queued.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, case, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from triage.contract import Ticket, TriageResult
+from triage.desk import outbox
+from triage.desk.records import (
+    AuditEntry,
+    CorrectionView,
+    Direction,
+    IntakeResult,
+    MessageView,
+    NewMessage,
+    NewTicket,
+    TicketChanges,
+    TicketPage,
+    TicketQuery,
+    TicketView,
+    TriageState,
+)
+from triage.desk.reference import find_reference, format_reference, parse_ticket_id, subject_tag
+from triage.desk.status import ACTIVE, PAUSED, Status, check_transition
+from triage.errors import IllegalTransition, NotFound
+from triage.settings import Settings
+from triage.sla import BusinessCalendar, SlaPolicies
+from triage.store import session_factory
+from triage.store.models import AuditRow, CorrectionRow, MessageRow, TagRow, TicketRow
+from triage.triager import Triager
+
+log = logging.getLogger(__name__)
+
+# Fields the model predicts and people may override; an override is a correction.
+PREDICTED_FIELDS: tuple[str, ...] = ("category", "subcategory", "priority", "team", "assignee")
+# A ticket leaves the human triage queue once people or the model filled these.
+ROUTING_FIELDS: tuple[str, ...] = ("category", "priority", "team")
+
+
+def utcnow() -> datetime:
+    """The real clock; tests and `triage worker --now` pass their own."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class DeskConfig:
+    """Timers and thresholds of the lifecycle."""
+
+    pending_reminder: timedelta = timedelta(hours=72)
+    close_after: timedelta = timedelta(days=4)
+    retriage_backoff: timedelta = timedelta(seconds=60)
+    escalation_risk_threshold: float = 0.7
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DeskConfig:
+        """The lifecycle timers configured through `TRIAGE_*` settings."""
+        return cls(
+            pending_reminder=timedelta(hours=settings.pending_reminder_hours),
+            close_after=timedelta(days=settings.close_after_days),
+            retriage_backoff=timedelta(seconds=settings.retriage_backoff_s),
+            escalation_risk_threshold=settings.escalation_risk_threshold,
+        )
+
+
+class Desk:
+    """The lifecycle core over one database. Safe to share across threads."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        triager: Triager | None = None,
+        *,
+        sla: SlaPolicies | None = None,
+        config: DeskConfig | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.engine = engine
+        self.sessions = session_factory(engine)
+        self.triager = triager
+        self.sla = sla or SlaPolicies()
+        self.config = config or DeskConfig()
+        self.clock = clock
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        engine: Engine,
+        triager: Triager | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> Desk:
+        """A desk with the calendar, policies and timers the settings describe."""
+        calendar = BusinessCalendar.parse(settings.business_hours, settings.business_timezone)
+        return cls(
+            engine,
+            triager,
+            sla=SlaPolicies(calendar=calendar),
+            config=DeskConfig.from_settings(settings),
+            clock=clock,
+        )
+
+    # ------------------------------------------------------------------ intake
+
+    def intake(
+        self, new: NewTicket, *, idempotency_key: str | None = None, actor: str | None = None
+    ) -> IntakeResult:
+        """Store a new ticket, then triage it. A repeated `idempotency_key` returns the
+        ticket the first request created instead of creating another."""
+        actor = actor or f"customer:{new.requester or 'anonymous'}"
+        if idempotency_key:
+            existing = self._find_by_key(idempotency_key)
+            if existing is not None:
+                return IntakeResult(ticket=self.get(existing), created=False)
+        try:
+            ticket_id = self._insert(new, idempotency_key, actor, follow_up_of=None)
+        except IntegrityError:
+            # A concurrent retry won the race on the unique key (or the same e-mail
+            # was delivered twice): answer with the ticket it created.
+            existing = (self._find_by_key(idempotency_key) if idempotency_key else None) or (
+                self._find_by_message_id(new.message_id) if new.message_id else None
+            )
+            if existing is None:
+                raise
+            return IntakeResult(ticket=self.get(existing), created=False)
+        self.triage_ticket(ticket_id)
+        return IntakeResult(ticket=self.get(ticket_id), created=True)
+
+    def _find_by_key(self, key: str) -> int | None:
+        with self.sessions() as session:
+            return session.scalar(select(TicketRow.id).where(TicketRow.idempotency_key == key))
+
+    def _find_by_message_id(self, message_id: str) -> int | None:
+        with self.sessions() as session:
+            return session.scalar(
+                select(MessageRow.ticket_id).where(MessageRow.external_message_id == message_id)
+            )
+
+    def _insert(
+        self, new: NewTicket, idempotency_key: str | None, actor: str, follow_up_of: int | None
+    ) -> int:
+        now = self.clock()
+        with self.sessions.begin() as session:
+            row = TicketRow(
+                external_id=new.external_id,
+                idempotency_key=idempotency_key,
+                thread_id=new.message_id,
+                created_at=now,
+                updated_at=now,
+                channel=new.channel.value,
+                subject=new.subject,
+                body=new.body,
+                requester=new.requester,
+                customer_tier=new.customer_tier,
+                language=new.language,
+                extra=dict(new.extra),
+                status=Status.new.value,
+                category=new.category,
+                priority=new.priority,
+                team=new.team,
+                tier=1,
+                escalated=False,
+                sla_breached=False,
+                needs_followup=False,
+                follow_up_of=follow_up_of,
+                first_response_due_at=self.sla.first_response_due(new.priority, now),
+                resolution_due_at=self.sla.resolution_due(new.priority, now),
+                triage_state=TriageState.queued.value,
+                triage_attempts=0,
+                # The worker leaves the ticket to this request for one back-off period.
+                retriage_at=now + self.config.retriage_backoff,
+            )
+            row.tags = [TagRow(tag=t) for t in dict.fromkeys(new.tags)]
+            session.add(row)
+            session.flush()
+            session.add(
+                MessageRow(
+                    ticket_id=row.id,
+                    direction=Direction.inbound.value,
+                    channel=new.channel.value,
+                    author=new.requester,
+                    subject=new.subject,
+                    body=new.body,
+                    external_message_id=new.message_id,
+                    kind="original",
+                    created_at=now,
+                )
+            )
+            details: dict[str, Any] = {"channel": new.channel.value, "subject": new.subject}
+            if follow_up_of is not None:
+                details["follow_up_of"] = follow_up_of
+            self._audit(session, row, actor, "created", details, now)
+            outbox.enqueue(
+                session, "ticket.created", row.id, {"reference": format_reference(row.id)}, now
+            )
+            return row.id
+
+    # ------------------------------------------------------------------ triage
+
+    def triage_ticket(self, ticket_id: int) -> bool:
+        """Score a queued ticket and apply the result. False (and the ticket stays
+        queued for the worker, with back-off) when the triage service fails."""
+        if self.triager is None:
+            return False
+        with self.sessions() as session:
+            row = session.get(TicketRow, ticket_id)
+            if row is None:
+                raise NotFound(f"no ticket {format_reference(ticket_id)}")
+            if row.triage_state != TriageState.queued.value:
+                return True
+            ticket = _contract_ticket(row)
+        try:
+            result = self.triager.triage(ticket)
+        except Exception as exc:  # noqa: BLE001 - any failure of the service queues the ticket
+            log.warning("triage of %s failed: %s", ticket.id, exc)
+            self._triage_failed(ticket_id, f"{type(exc).__name__}: {exc}")
+            return False
+        self._apply_triage(ticket_id, result)
+        return True
+
+    def _triage_failed(self, ticket_id: int, error: str) -> None:
+        now = self.clock()
+        with self.sessions.begin() as session:
+            row = _lock(session, ticket_id)
+            row.triage_attempts += 1
+            backoff = self.config.retriage_backoff * (2 ** min(row.triage_attempts - 1, 6))
+            row.retriage_at = now + backoff
+            row.triage_error = error[:2000]
+            self._audit(
+                session,
+                row,
+                "system:triage",
+                "triage_failed",
+                {
+                    "error": row.triage_error,
+                    "attempts": row.triage_attempts,
+                    "retry_at": row.retriage_at.isoformat(),
+                },
+                now,
+            )
+
+    def _apply_triage(self, ticket_id: int, result: TriageResult) -> None:
+        now = self.clock()
+        with self.sessions.begin() as session:
+            row = _lock(session, ticket_id)
+            if row.triage_state != TriageState.queued.value:
+                return  # another worker applied a result first
+            filled: dict[str, str] = {}
+            abstained: list[str] = []
+            for name in PREDICTED_FIELDS:
+                head = getattr(result, name)
+                if head is None:
+                    continue
+                if head.abstained or head.label is None:
+                    abstained.append(name)
+                    continue
+                setattr(row, f"predicted_{name}", head.label)
+                if getattr(row, name) is None:
+                    setattr(row, name, head.label)
+                    filled[name] = head.label
+            if result.escalation is not None:
+                row.escalation_risk = result.escalation.risk
+            if row.language is None and result.language is not None:
+                row.language = result.language.code
+            row.model_version = result.model_version
+            row.prediction = result.model_dump(mode="json", exclude={"explanation"})
+            row.triage_error = None
+            row.retriage_at = None
+            if "priority" in filled and row.first_response_at is None:
+                row.first_response_due_at = self.sla.first_response_due(
+                    row.priority, row.created_at
+                )
+                row.resolution_due_at = self.sla.resolution_due(row.priority, row.created_at)
+            missing = [f for f in ROUTING_FIELDS if getattr(row, f) is None]
+            row.triage_state = (TriageState.needs_human if missing else TriageState.done).value
+            row.updated_at = now
+            self._audit(
+                session,
+                row,
+                "model",
+                "triaged",
+                {
+                    "filled": filled,
+                    "abstained": abstained,
+                    "queue": "human_triage" if missing else None,
+                    "escalation_risk": row.escalation_risk,
+                },
+                now,
+                model_version=result.model_version,
+            )
+
+    # ------------------------------------------------------------------ messages
+
+    def receive(self, message: NewMessage, *, idempotency_key: str | None = None) -> IntakeResult:
+        """Route an incoming message: a reply carrying a ticket reference (`[#T-12]` in
+        the subject) or a known thread id (`In-Reply-To` / `References`) joins its
+        ticket; anything else opens a new ticket. A re-delivered message is stored once."""
+        if message.message_id:
+            known = self._find_by_message_id(message.message_id)
+            if known is not None:
+                return IntakeResult(ticket=self.get(known), created=False)
+        ticket_id = self._thread_of(message)
+        if ticket_id is not None:
+            view = self.add_message(
+                ticket_id, message, actor=f"customer:{message.author or 'anonymous'}"
+            )
+            return IntakeResult(ticket=view, created=view.id != ticket_id)
+        new = NewTicket(
+            channel=message.channel,
+            subject=message.subject,
+            body=message.body,
+            requester=message.author,
+            message_id=message.message_id,
+        )
+        return self.intake(new, idempotency_key=idempotency_key)
+
+    def _thread_of(self, message: NewMessage) -> int | None:
+        with self.sessions() as session:
+            number = find_reference(message.subject)
+            if number is not None and session.get(TicketRow, number) is not None:
+                return number
+            ids = [i for i in [message.in_reply_to, *reversed(message.references)] if i]
+            for thread_id in ids:
+                found = session.scalar(
+                    select(MessageRow.ticket_id).where(MessageRow.external_message_id == thread_id)
+                ) or session.scalar(select(TicketRow.id).where(TicketRow.thread_id == thread_id))
+                if found is not None:
+                    return found
+        return None
+
+    def add_message(self, ticket_id: int | str, message: NewMessage, *, actor: str) -> TicketView:
+        """Append a message. A customer reply reopens a pending or solved ticket and,
+        on a closed one, opens a follow-up ticket; the first desk reply stops the
+        first-response clock."""
+        number = parse_ticket_id(ticket_id)
+        now = self.clock()
+        with self.sessions.begin() as session:
+            row = _lock(session, number)
+            if message.message_id and session.scalar(
+                select(MessageRow.id).where(MessageRow.external_message_id == message.message_id)
+            ):
+                return _view(row, _messages(session, row.id))
+            if row.status == Status.closed.value:
+                if message.direction is Direction.outbound:
+                    raise IllegalTransition(
+                        f"{format_reference(number)} is closed; it takes no replies"
+                    )
+                follow_up = True
+            else:
+                follow_up = False
+                subject = message.subject
+                if message.direction is Direction.outbound and not subject:
+                    subject = f"{subject_tag(row.id)} {row.subject}".strip()
+                session.add(
+                    MessageRow(
+                        ticket_id=row.id,
+                        direction=message.direction.value,
+                        channel=message.channel.value,
+                        author=message.author,
+                        subject=subject,
+                        body=message.body,
+                        external_message_id=message.message_id,
+                        in_reply_to=message.in_reply_to,
+                        kind="reply",
+                        created_at=now,
+                    )
+                )
+                self._audit(
+                    session,
+                    row,
+                    actor,
+                    "message_added",
+                    {"direction": message.direction.value, "message_id": message.message_id},
+                    now,
+                )
+                if message.direction is Direction.inbound:
+                    if row.status in (Status.pending.value, Status.solved.value):
+                        self._set_status(
+                            session, row, Status.reopened, actor, "customer replied", now
+                        )
+                else:
+                    if row.first_response_at is None:
+                        row.first_response_at = now
+                    if row.status == Status.new.value:
+                        self._set_status(session, row, Status.open, actor, "first reply", now)
+                row.updated_at = now
+        if follow_up:
+            new = NewTicket(
+                channel=message.channel,
+                subject=message.subject or row.subject,
+                body=message.body,
+                requester=message.author or row.requester,
+                message_id=message.message_id,
+            )
+            follow_id = self._insert(new, None, actor, follow_up_of=number)
+            self.triage_ticket(follow_id)
+            return self.get(follow_id)
+        return self.get(number)
+
+    # ------------------------------------------------------------------ changes
+
+    def update(self, ticket_id: int | str, changes: TicketChanges, *, actor: str) -> TicketView:
+        """Apply a person's changes. Overriding a predicted field stores a correction
+        (a training label); every change is audited."""
+        number = parse_ticket_id(ticket_id)
+        now = self.clock()
+        given = changes.model_fields_set
+        with self.sessions.begin() as session:
+            row = _lock(session, number)
+            if changes.status is not None and changes.status.value != row.status:
+                # Check first so that an illegal move changes nothing at all.
+                check_transition(row.status, changes.status)
+            changed: dict[str, dict[str, Any]] = {}
+            for name in PREDICTED_FIELDS:
+                if name not in given:
+                    continue
+                new_value = getattr(changes, name)
+                old_value = getattr(row, name)
+                if new_value == old_value:
+                    continue
+                setattr(row, name, new_value)
+                changed[name] = {"old": old_value, "new": new_value}
+                predicted = getattr(row, f"predicted_{name}")
+                if row.model_version is not None and new_value != predicted:
+                    session.add(
+                        CorrectionRow(
+                            ticket_id=row.id,
+                            field=name,
+                            predicted_value=predicted,
+                            old_value=old_value,
+                            new_value=new_value,
+                            actor=actor,
+                            created_at=now,
+                            model_version=row.model_version,
+                        )
+                    )
+            tags = [t.tag for t in row.tags]
+            wanted = list(changes.tags) if changes.tags is not None else list(tags)
+            wanted = [
+                t
+                for t in dict.fromkeys([*wanted, *changes.add_tags])
+                if t not in changes.remove_tags
+            ]
+            if sorted(wanted) != sorted(tags):
+                row.tags = [t for t in row.tags if t.tag in wanted] + [
+                    TagRow(tag=t) for t in wanted if t not in tags
+                ]
+                changed["tags"] = {"old": sorted(tags), "new": sorted(wanted)}
+            if "priority" in changed and row.status in {s.value for s in ACTIVE}:
+                # The new priority's targets, counted from creation.
+                if row.first_response_at is None:
+                    row.first_response_due_at = self.sla.first_response_due(
+                        row.priority, row.created_at
+                    )
+                row.resolution_due_at = self.sla.resolution_due(row.priority, row.created_at)
+            if changed:
+                self._audit(session, row, actor, "updated", changed, now)
+            if "assignee" in changed and row.assignee:
+                outbox.enqueue(
+                    session, "ticket.assigned", row.id, {"assignee": row.assignee, "by": actor}, now
+                )
+            if row.triage_state == TriageState.needs_human.value and all(
+                getattr(row, f) is not None for f in ROUTING_FIELDS
+            ):
+                row.triage_state = TriageState.done.value
+                self._audit(session, row, actor, "triaged_by_human", {}, now)
+            if changes.status is not None and changes.status.value != row.status:
+                self._set_status(
+                    session, row, changes.status, actor, None, now, changes.pending_until
+                )
+            elif changes.pending_until is not None and row.status == Status.pending.value:
+                row.pending_until = changes.pending_until
+                self._audit(
+                    session,
+                    row,
+                    actor,
+                    "updated",
+                    {"pending_until": changes.pending_until.isoformat()},
+                    now,
+                )
+            row.updated_at = now
+        return self.get(number)
+
+    def _set_status(
+        self,
+        session: Session,
+        row: TicketRow,
+        target: Status,
+        actor: str,
+        reason: str | None,
+        now: datetime,
+        pending_until: datetime | None = None,
+    ) -> None:
+        """Move `row` to `target`, running the clocks and events that go with it."""
+        current = Status(row.status)
+        check_transition(current, target)
+        if target in PAUSED and current not in PAUSED and row.resolution_due_at is not None:
+            row.sla_paused_at = now
+            row.resolution_remaining_s = self.sla.remaining(
+                row.priority, now, row.resolution_due_at
+            ).total_seconds()
+        if target in ACTIVE and current in PAUSED and row.resolution_remaining_s is not None:
+            row.resolution_due_at = self.sla.resume(
+                row.priority, now, timedelta(seconds=row.resolution_remaining_s)
+            )
+            row.sla_paused_at = None
+            row.resolution_remaining_s = None
+        row.pending_until = (
+            (pending_until or now + self.config.pending_reminder)
+            if target is Status.pending
+            else None
+        )
+        if target is Status.solved:
+            row.solved_at = now
+            outbox.enqueue(session, "ticket.solved", row.id, {"by": actor}, now)
+        elif target is Status.reopened:
+            row.solved_at = None
+        elif target is Status.closed:
+            row.closed_at = now
+        row.status = target.value
+        row.updated_at = now
+        details: dict[str, Any] = {"from": current.value, "to": target.value}
+        if reason:
+            details["reason"] = reason
+        if row.pending_until is not None:
+            details["pending_until"] = row.pending_until.isoformat()
+        self._audit(session, row, actor, "status_changed", details, now)
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, ticket_id: int | str, *, messages: bool = True) -> TicketView:
+        """One ticket, with its thread unless `messages=False`."""
+        number = parse_ticket_id(ticket_id)
+        with self.sessions() as session:
+            row = session.get(TicketRow, number)
+            if row is None:
+                raise NotFound(f"no ticket {format_reference(number)}")
+            return _view(row, _messages(session, number) if messages else None)
+
+    def list(self, query: TicketQuery) -> TicketPage:
+        """Tickets matching `query`, most urgent priority first, then earliest due."""
+        conditions = []
+        if query.status:
+            conditions.append(TicketRow.status.in_([s.value for s in query.status]))
+        if query.team is not None:
+            conditions.append(TicketRow.team == query.team)
+        if query.assignee is not None:
+            conditions.append(TicketRow.assignee == query.assignee)
+        if query.priority is not None:
+            conditions.append(func.lower(TicketRow.priority) == query.priority.lower())
+        if query.tag is not None:
+            conditions.append(
+                TicketRow.id.in_(select(TagRow.ticket_id).where(TagRow.tag == query.tag))
+            )
+        if query.due_before is not None:
+            conditions.append(
+                or_(
+                    TicketRow.resolution_due_at < query.due_before,
+                    (TicketRow.first_response_at.is_(None))
+                    & (TicketRow.first_response_due_at < query.due_before),
+                )
+            )
+        if query.triage_state is not None:
+            conditions.append(TicketRow.triage_state == query.triage_state.value)
+        names = list(self.sla.policies)
+        rank = case(
+            {name: i for i, name in enumerate(names)},
+            value=func.lower(TicketRow.priority),
+            else_=len(names),
+        )
+        with self.sessions() as session:
+            total = session.scalar(select(func.count(TicketRow.id)).where(*conditions)) or 0
+            rows = session.scalars(
+                select(TicketRow)
+                .where(*conditions)
+                .order_by(rank, TicketRow.resolution_due_at.asc().nulls_last(), TicketRow.id)
+                .limit(query.limit)
+                .offset(query.offset)
+            ).all()
+            return TicketPage(total=total, items=[_view(r, None) for r in rows])
+
+    def audit(self, ticket_id: int | str) -> list[AuditEntry]:
+        """A ticket's history, oldest first."""
+        number = parse_ticket_id(ticket_id)
+        with self.sessions() as session:
+            if session.get(TicketRow, number) is None:
+                raise NotFound(f"no ticket {format_reference(number)}")
+            rows = session.scalars(
+                select(AuditRow).where(AuditRow.ticket_id == number).order_by(AuditRow.id)
+            ).all()
+            return [
+                AuditEntry(
+                    id=r.id,
+                    ticket_id=r.ticket_id,
+                    actor=r.actor,
+                    created_at=r.created_at,
+                    action=r.action,
+                    details=r.details,
+                    model_version=r.model_version,
+                )
+                for r in rows
+            ]
+
+    def corrections(self, *, after_id: int = 0, limit: int = 1000) -> list[CorrectionView]:
+        """Corrections (training labels) in the order people made them."""
+        with self.sessions() as session:
+            rows = session.scalars(
+                select(CorrectionRow)
+                .where(CorrectionRow.id > after_id)
+                .order_by(CorrectionRow.id)
+                .limit(limit)
+            ).all()
+            return [
+                CorrectionView(
+                    ticket_id=r.ticket_id,
+                    field=r.field,
+                    predicted_value=r.predicted_value,
+                    old_value=r.old_value,
+                    new_value=r.new_value,
+                    actor=r.actor,
+                    created_at=r.created_at,
+                    model_version=r.model_version,
+                )
+                for r in rows
+            ]
+
+    # ------------------------------------------------------------------ audit
+
+    def _audit(
+        self,
+        session: Session,
+        row: TicketRow,
+        actor: str,
+        action: str,
+        details: dict[str, Any],
+        now: datetime,
+        model_version: str | None = None,
+    ) -> None:
+        session.add(
+            AuditRow(
+                ticket_id=row.id,
+                actor=actor,
+                created_at=now,
+                action=action,
+                details=_jsonable(details),
+                model_version=model_version or row.model_version,
+            )
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _lock(session: Session, ticket_id: int) -> TicketRow:
+    """Load a ticket for change, row-locked on PostgreSQL (SQLite holds the write lock)."""
+    row = session.get(TicketRow, ticket_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"no ticket {format_reference(ticket_id)}")
+    return row
+
+
+def _contract_ticket(row: TicketRow) -> Ticket:
+    """The contract view of a stored ticket: what the triage service scores."""
+    return Ticket(
+        id=format_reference(row.id),
+        created_at=row.created_at,
+        channel=row.channel,
+        subject=row.subject,
+        body=row.body,
+        requester=row.requester,
+        customer_tier=row.customer_tier,
+        language=row.language,
+        tags=[t.tag for t in row.tags],
+        extra=row.extra or {},
+    )
+
+
+def _messages(session: Session, ticket_id: int) -> list[MessageView]:
+    rows = session.scalars(
+        select(MessageRow).where(MessageRow.ticket_id == ticket_id).order_by(MessageRow.id)
+    ).all()
+    return [
+        MessageView(
+            id=m.id,
+            direction=Direction(m.direction),
+            channel=m.channel,
+            author=m.author,
+            subject=m.subject,
+            body=m.body,
+            message_id=m.external_message_id,
+            in_reply_to=m.in_reply_to,
+            kind=m.kind,
+            created_at=m.created_at,
+        )
+        for m in rows
+    ]
+
+
+def _view(row: TicketRow, messages: list[MessageView] | None) -> TicketView:
+    return TicketView(
+        id=row.id,
+        reference=format_reference(row.id),
+        status=Status(row.status),
+        channel=row.channel,
+        subject=row.subject,
+        body=row.body,
+        requester=row.requester,
+        customer_tier=row.customer_tier,
+        language=row.language,
+        tags=sorted(t.tag for t in row.tags),
+        external_id=row.external_id,
+        thread_id=row.thread_id,
+        category=row.category,
+        subcategory=row.subcategory,
+        priority=row.priority,
+        team=row.team,
+        assignee=row.assignee,
+        tier=row.tier,
+        escalated=row.escalated,
+        sla_breached=row.sla_breached,
+        needs_followup=row.needs_followup,
+        follow_up_of=row.follow_up_of,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        first_response_at=row.first_response_at,
+        first_response_due_at=row.first_response_due_at,
+        resolution_due_at=row.resolution_due_at,
+        pending_until=row.pending_until,
+        solved_at=row.solved_at,
+        closed_at=row.closed_at,
+        triage_state=TriageState(row.triage_state),
+        triage_error=row.triage_error,
+        model_version=row.model_version,
+        predicted={f: getattr(row, f"predicted_{f}") for f in PREDICTED_FIELDS},
+        escalation_risk=row.escalation_risk,
+        messages=messages,
+    )
