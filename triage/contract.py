@@ -130,6 +130,10 @@ class Ticket(BaseModel):
             return []
         if isinstance(value, str):
             return [t.strip() for t in value.replace(";", ",").split(",") if t.strip()]
+        if not hasattr(value, "__iter__"):
+            # Let pydantic answer "Input should be a valid list" instead of a TypeError
+            # (an HTTP 500) when a client sends `"tags": 3`.
+            return value
         return [str(t).strip() for t in value if t is not None and str(t).strip()]
 
     @property
