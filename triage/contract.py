@@ -158,6 +158,11 @@ class HeadPrediction(BaseModel):
     confidence: float = Field(ge=0.0, le=1.0, description="calibrated probability of the top label")
     abstained: bool = Field(description="true: below the head's threshold, needs a human")
     top_k: list[LabelScore] = Field(default_factory=list)
+    fallback_to_parent: bool = Field(
+        default=False,
+        description="subcategory only: the child was unsure or contradicted the category, "
+        "so the answer is the parent category's label",
+    )
 
 
 class EscalationPrediction(HeadPrediction):
