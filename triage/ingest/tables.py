@@ -79,13 +79,13 @@ def row_position(row: int, where: str) -> str:
     return f"(row {row} = data row after the header; {where})"
 
 
-def check_encoding(encoding: str) -> str:
+def check_encoding(encoding: str, name: str = "") -> str:
     """The codec name to use for `encoding`; UTF-8 always tolerates a byte-order mark."""
     try:
         info = codecs.lookup(encoding)
     except LookupError:
         raise InputFileError(
-            f"unknown encoding {encoding!r}; pass a Python codec name to --encoding, "
+            f"{name + ': ' if name else ''}unknown encoding {encoding!r}; pass a Python codec name to --encoding, "
             "e.g. utf-8, cp1252, latin-1, utf-16"
         ) from None
     return "utf-8-sig" if info.name in ("utf-8", "utf-8-sig") else info.name
@@ -93,7 +93,7 @@ def check_encoding(encoding: str) -> str:
 
 def _decoded_lines(raw: IO[bytes], name: str, encoding: str) -> Iterator[str]:
     """Text lines of a binary stream, decoded one line at a time so an error names its line."""
-    codec = check_encoding(encoding)
+    codec = check_encoding(encoding, name)
     decoder = codecs.getincrementaldecoder(codec)(errors="strict")
     ascii_newlines = "\n".encode(codec if codec != "utf-8-sig" else "utf-8") == b"\n"
     if not ascii_newlines:
@@ -130,13 +130,18 @@ def _decoded_lines(raw: IO[bytes], name: str, encoding: str) -> Iterator[str]:
 
 
 def _csv_records(
-    lines: Iterator[str], name: str, width: int, on_truncated_tail: Callable[[int, str], None] | None
+    lines: Iterator[str],
+    name: str,
+    width: int,
+    on_truncated_tail: Callable[[int, str], None] | None,
+    header_lines: int,
 ) -> Iterator[Record]:
     reader = csv.reader(lines, strict=True)
+    line_of = lambda n: n + header_lines  # noqa: E731 - this reader starts after the header
     row = 0
     held: Record | None = None  # a short record, held back until we know whether it is the last
     while True:
-        start_line = reader.line_num + 1
+        start_line = line_of(reader.line_num) + 1
         try:
             values = next(reader)
         except StopIteration:
@@ -165,7 +170,7 @@ def _csv_records(
         if held is not None:
             raise _short(name, held, width)
         row += 1
-        record = Record(row, f"record ends on line {reader.line_num} of the file", values)
+        record = Record(row, f"record ends on line {line_of(reader.line_num)} of the file", values)
         if len(values) < width:
             held = record
             continue
@@ -217,8 +222,9 @@ def open_csv(
     except OSError as exc:
         raise InputFileError(f"{path}: cannot open ({exc.strerror or exc})") from None
     lines = _decoded_lines(raw, name, encoding)
+    header_reader = csv.reader(lines, strict=True)
     try:
-        header = next(csv.reader(lines, strict=True))
+        header = next(header_reader)
     except StopIteration:
         header = []
     except csv.Error as exc:
@@ -232,7 +238,7 @@ def open_csv(
             c.close()
         raise InputFileError(f"{name}: empty file, no header line")
     header = [h.strip() for h in header]
-    return Table(name, header, _csv_records(lines, name, len(header), on_truncated_tail), closers)
+    return Table(name, header, _csv_records(lines, name, len(header), on_truncated_tail, header_reader.line_num), closers)
 
 
 def open_xlsx(path: Path, sheet: str | None = None) -> Table:
