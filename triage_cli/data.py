@@ -122,3 +122,48 @@ def stats(
         f"{dup['rows_without_text']:,} rows without text",
         highlight=False,
     )
+
+
+@app.command("demo")
+def demo(
+    out: Path = typer.Option(..., "--out", "-o", help="the tickets Parquet file to write (NAME.parquet)"),
+    tickets: int = typer.Option(6000, "--tickets", "-n", min=1, help="how many tickets to generate"),
+    seed: int = typer.Option(7, "--seed", help="same seed, byte-identical files"),
+    as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
+) -> None:
+    """Generate seeded demo history: tickets, KB articles (NAME.kb.parquet) and the roster (NAME.agents.json)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from triage.demo import write_demo
+
+    if not out.name.endswith(".parquet"):
+        raise typer.BadParameter(f"{out}: the demo is written as Parquet; name it NAME.parquet", param_hint="--out")
+    console = Console(stderr=True)
+    with console.status(f"generating {tickets:,} demo tickets (seed {seed})"):
+        summary = write_demo(out, tickets=tickets, seed=seed)
+    if as_json:
+        typer.echo(summary.model_dump_json(indent=2))
+        return
+    console = Console()
+    console.print(
+        f"[bold]{summary.tickets:,} tickets[/] → {summary.tickets_path}\n"
+        f"{summary.articles} KB articles → {summary.kb_path}\n"
+        f"{summary.agents} agents in {summary.teams} teams → {summary.agents_path}\n"
+        f"created_at: {summary.first_created} .. {summary.last_created}",
+        highlight=False,
+    )
+    for title, counts in (("language", summary.languages), ("category", summary.categories), ("priority", summary.priorities)):
+        table = Table(title=title, title_justify="left")
+        table.add_column(title)
+        table.add_column("tickets", justify="right")
+        table.add_column("share", justify="right")
+        for value, count in counts.items():
+            table.add_row(value, f"{count:,}", f"{count / max(summary.tickets, 1):.1%}")
+        console.print(table)
+    console.print(
+        f"SLA breached {summary.sla_breach_rate:.1%}, escalated {summary.escalation_rate:.1%}, "
+        f"answered from a KB article {summary.kb_answer_rate:.1%}, follow-ups {summary.follow_ups:,}, "
+        f"labels deliberately flipped {summary.flipped_labels:,}",
+        highlight=False,
+    )

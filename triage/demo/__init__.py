@@ -3,8 +3,8 @@
 `write_demo(out)` writes three files:
 - `out` (`NAME.parquet`): tickets in the common format (`triage.dataset.write_tickets`);
 - `NAME.kb.parquet`: the knowledge-base articles the auto-replies came from;
-- `NAME.agents.json`: the desk (teams, managers, agents with skills and shifts, SLA
-  targets), schema `triage.demo.desk.Desk`.
+- `NAME.agents.json`: the roster (teams, managers, agents with skills and shifts, SLA
+  targets), schema `triage.demo.roster.Roster`.
 """
 
 from __future__ import annotations
@@ -15,18 +15,18 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from triage.dataset import kb_path_for, write_articles, write_tickets
-from triage.demo.desk import Agent, Desk, Team, agents_path_for, load_desk, write_desk
+from triage.demo.roster import Agent, Roster, Team, agents_path_for, load_roster, write_roster
 from triage.demo.generator import DemoData, generate
 
 __all__ = [
     "Agent",
     "DemoData",
     "DemoSummary",
-    "Desk",
+    "Roster",
     "Team",
     "agents_path_for",
     "generate",
-    "load_desk",
+    "load_roster",
     "summarize",
     "write_demo",
 ]
@@ -67,8 +67,8 @@ def summarize(data: DemoData) -> DemoSummary:
     return DemoSummary(
         tickets=len(tickets),
         articles=len(data.articles),
-        agents=len(data.desk.agents),
-        teams=len(data.desk.teams),
+        agents=len(data.roster.agents),
+        teams=len(data.roster.teams),
         first_created=created[0].isoformat() if created else None,
         last_created=created[-1].isoformat() if created else None,
         languages=count(t.language for t in tickets),
@@ -84,7 +84,7 @@ def summarize(data: DemoData) -> DemoSummary:
 
 
 def write_demo(out: str | Path, tickets: int = 6000, seed: int = 7) -> DemoSummary:
-    """Generate the demo history and write tickets, KB articles and the desk file beside `out`."""
+    """Generate the demo history and write tickets, KB articles and the roster file beside `out`."""
     out = Path(out)
     if not out.name.endswith(".parquet"):
         raise ValueError(f"{out}: the demo is written as Parquet; name the file NAME.parquet")
@@ -93,7 +93,7 @@ def write_demo(out: str | Path, tickets: int = 6000, seed: int = 7) -> DemoSumma
     agents = agents_path_for(out)
     write_tickets(out, data.tickets)
     write_articles(kb, data.articles)
-    write_desk(agents, data.desk)
+    write_roster(agents, data.roster)
     summary = summarize(data)
     summary.tickets_path, summary.kb_path, summary.agents_path = str(out), str(kb), str(agents)
     return summary

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from triage.demo.desk import Agent, Desk, Manager, Shift, SlaTarget, Team
+from triage.demo.roster import Agent, Roster, Manager, Shift, SlaTarget, Team
 
 PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
 TIERS: tuple[str, ...] = ("free", "standard", "premium", "enterprise")
@@ -140,7 +140,7 @@ def _agent(
     )
 
 
-def build_desk() -> Desk:
+def build_roster() -> Roster:
     """The demo desk: six teams, their managers and twenty agents with skills and shifts."""
     day, late, weekend = (8, 17, _WEEKDAYS), (13, 22, _WEEKDAYS), (9, 18, [2, 3, 4, 5, 6])
     on_call = (0, 24, _EVERY_DAY)
@@ -200,7 +200,7 @@ def build_desk() -> Desk:
             categories=["Product Question", "Feature Request"],
         ),
     ]
-    return Desk(
+    return Roster(
         name="Demo desk",
         timezone="UTC",
         languages=list(LANGUAGES),

@@ -41,9 +41,9 @@ from triage.demo.catalog import (
     TIER_WEIGHTS,
     TIERS,
     Subcategory,
-    build_desk,
+    build_roster,
 )
-from triage.demo.desk import Agent, Desk
+from triage.demo.roster import Agent, Roster
 from triage.demo.phrases import PhraseBook, books
 
 DEFAULT_START = datetime(2025, 1, 6, tzinfo=timezone.utc)  # a Monday
@@ -77,11 +77,11 @@ _ANGRY_TOPICS = frozenset({"double_charge", "lost_package", "refund_status", "ac
 
 @dataclass
 class DemoData:
-    """A generated history: tickets in time order, KB articles, the desk, and the planted noise."""
+    """A generated history: tickets in time order, KB articles, the roster, and the planted noise."""
 
     tickets: list[Ticket]
     articles: list[KBArticle]
-    desk: Desk
+    roster: Roster
     flipped: frozenset[str] = field(default_factory=frozenset)  # ids whose category label is wrong
 
 
@@ -165,11 +165,11 @@ def _articles(phrase_books: dict[str, PhraseBook]) -> tuple[list[KBArticle], dic
     return articles, ids
 
 
-def _coverage(desk: Desk) -> dict[str, list[list[bool]]]:
+def _coverage(roster: Roster) -> dict[str, list[list[bool]]]:
     """Per team, [weekday][hour] -> is any agent on shift."""
     cover = {}
-    for team in desk.teams:
-        agents = desk.agents_of(team.id)
+    for team in roster.teams:
+        agents = roster.agents_of(team.id)
         cover[team.id] = [[any(a.shift.covers(d, h) for a in agents) for h in range(24)] for d in range(7)]
     return cover
 
@@ -232,10 +232,10 @@ def generate(
         raise ValueError("days must be at least 30")
     rng = random.Random(seed)
     phrase_books = books()
-    desk = build_desk()
+    roster = build_roster()
     articles, article_ids = _articles(phrase_books)
-    coverage = _coverage(desk)
-    team_agents = {t.id: desk.agents_of(t.id) for t in desk.teams}
+    coverage = _coverage(roster)
+    team_agents = {t.id: roster.agents_of(t.id) for t in roster.teams}
     by_category: dict[str, list[Subcategory]] = {c: [s for s in SUBCATEGORIES if s.category == c] for c in CATEGORIES}
     sub_weights = [s.weight for s in SUBCATEGORIES]
     total_weight = sum(sub_weights)
@@ -247,7 +247,7 @@ def generate(
     activity = [rng.paretovariate(1.6) for _ in customers]
     cum_activity = list(_accumulate(activity))
 
-    recent: dict[str, deque[datetime]] = {t.id: deque() for t in desk.teams}
+    recent: dict[str, deque[datetime]] = {t.id: deque() for t in roster.teams}
     unhappy: deque[_Past] = deque()  # earlier tickets a customer may write again about
     out: list[Ticket] = []
     flipped: list[str] = []
@@ -400,7 +400,7 @@ def generate(
         if not vague and (breached or escalated or angry or rng.random() < 0.04):
             unhappy.append(_Past(ticket_id, created, customer_index, sub, written))
 
-    return DemoData(tickets=out, articles=articles, desk=desk, flipped=frozenset(flipped))
+    return DemoData(tickets=out, articles=articles, roster=roster, flipped=frozenset(flipped))
 
 
 def _accumulate(values: list[float]) -> list[float]:

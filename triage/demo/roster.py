@@ -1,7 +1,7 @@
-"""The desk file (`NAME.agents.json`): teams, managers, agents and SLA targets.
+"""The roster file (`NAME.agents.json`): teams, managers, agents and SLA targets.
 
 `triage data demo` writes one beside the demo tickets; the lifecycle core reads the same
-schema to route tickets to people. `Desk.model_json_schema()` is the documented schema
+schema to route tickets to people. `Roster.model_json_schema()` is the documented schema
 (see docs/demo-data.md).
 """
 
@@ -82,7 +82,7 @@ class Team(_Strict):
     categories: list[str]
 
 
-class Desk(_Strict):
+class Roster(_Strict):
     """Everything a desk's routing needs besides the tickets."""
 
     format_version: int = FORMAT_VERSION
@@ -97,7 +97,7 @@ class Desk(_Strict):
     agents: list[Agent]
 
     @model_validator(mode="after")
-    def _references(self) -> Desk:
+    def _references(self) -> Roster:
         managers = {m.id for m in self.managers}
         teams = {t.id for t in self.teams}
         for team in self.teams:
@@ -119,22 +119,22 @@ class Desk(_Strict):
 
 
 def agents_path_for(path: str | Path) -> Path:
-    """Where the desk file that goes with a ticket file lives (`NAME.agents.json`)."""
+    """Where the roster file that goes with a ticket file lives (`NAME.agents.json`)."""
     path = Path(path)
     return path.with_name(f"{path.name.removesuffix('.parquet')}.agents.json")
 
 
-def write_desk(path: str | Path, desk: Desk) -> None:
-    """Write the desk file as indented JSON (stable key order, so identical desks are identical bytes)."""
+def write_roster(path: str | Path, roster: Roster) -> None:
+    """Write the roster file as indented JSON (stable key order, so identical rosters are identical bytes)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(desk.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    tmp.write_text(roster.model_dump_json(indent=2) + "\n", encoding="utf-8")
     tmp.replace(path)
 
 
-def load_desk(path: str | Path) -> Desk:
-    """Read and validate a desk file; a clear `InputFileError` names what is wrong."""
+def load_roster(path: str | Path) -> Roster:
+    """Read and validate a roster file; a clear `InputFileError` names what is wrong."""
     path = Path(path)
     if not path.exists():
         raise InputFileError(f"{path}: no such file")
@@ -143,7 +143,7 @@ def load_desk(path: str | Path) -> Desk:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputFileError(f"{path}: not a JSON file ({exc})") from exc
     try:
-        return Desk.model_validate(data)
+        return Roster.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
