@@ -16,6 +16,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from training.evaluation import classification_metrics, expected_calibration_error, roc_auc
+
 # Past this many classes the confusion matrix keeps the most frequent and lumps the rest.
 MAX_MATRIX_CLASSES = 25
 # Past this many classes the F1 chart shows the most frequent ones.
@@ -30,46 +32,51 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
-def _as_labels(values: Sequence) -> np.ndarray:
-    return np.asarray([str(v) for v in values], dtype=object)
-
-
-def _frequent(y_true: np.ndarray, limit: int) -> list[str]:
-    """Classes by descending support (ties by name), at most `limit`."""
-    names, counts = np.unique(y_true, return_counts=True)
-    order = sorted(zip(names, counts, strict=True), key=lambda nc: (-nc[1], nc[0]))
-    return [str(n) for n, _ in order[:limit]]
+def _frequent(y: np.ndarray, n_classes: int, limit: int) -> list[int]:
+    """Class indices by descending support (ties by index), at most `limit`, only those present."""
+    support = np.bincount(y, minlength=n_classes)
+    order = sorted(np.flatnonzero(support), key=lambda c: (-support[c], c))
+    return [int(c) for c in order[:limit]]
 
 
 def confusion_matrix(
-    y_true: Sequence, y_pred: Sequence, path: Path, *, title: str = "Confusion matrix"
+    y: np.ndarray,
+    pred: np.ndarray,
+    classes: Sequence[str],
+    path: Path,
+    *,
+    title: str = "Confusion matrix",
 ) -> Path:
-    """Row-normalised confusion matrix (rows: true class); rare classes folded into (other)."""
-    true, pred = _as_labels(y_true), _as_labels(y_pred)
-    classes = _frequent(true, MAX_MATRIX_CLASSES)
-    keep = set(classes)
-    if len(np.unique(np.concatenate([true, pred]))) > len(classes):
-        classes.append(_OTHER)
-    index = {c: i for i, c in enumerate(classes)}
-    matrix = np.zeros((len(classes), len(classes)), dtype=float)
-    for t, p in zip(true, pred, strict=True):
-        matrix[index[t if t in keep else _OTHER], index[p if p in keep else _OTHER]] += 1
+    """Row-normalised confusion matrix (rows: true class); rare classes folded into (other).
+
+    `y` and `pred` are class indices into `classes`, as everywhere in `training.evaluation`.
+    """
+    y, pred = np.asarray(y), np.asarray(pred)
+    kept = _frequent(y, len(classes), MAX_MATRIX_CLASSES)
+    slot = np.full(len(classes), len(kept), dtype=np.int64)  # everything else: (other)
+    slot[kept] = np.arange(len(kept))
+    names = [str(classes[c]) for c in kept]
+    if np.any(slot[np.concatenate([y, pred])] == len(kept)):
+        names.append(_OTHER)
+    size_n = len(names)
+    matrix = np.zeros((size_n, size_n), dtype=float)
+    np.add.at(matrix, (slot[y], slot[pred]), 1)
     rows = matrix.sum(axis=1, keepdims=True)
     normalised = np.divide(matrix, rows, out=np.zeros_like(matrix), where=rows > 0)
 
-    size = max(4.0, 0.35 * len(classes) + 2)
+    size = max(4.0, 0.35 * size_n + 2)
     fig = Figure(figsize=(size + 1, size))
     ax = fig.add_subplot()
     image = ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of true class")
-    ax.set_xticks(range(len(classes)), classes, rotation=90, fontsize=7)
-    ax.set_yticks(range(len(classes)), classes, fontsize=7)
+    ax.set_xticks(range(size_n), names, rotation=90, fontsize=7)
+    ax.set_yticks(range(size_n), names, fontsize=7)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title)
-    if len(classes) <= 12:
-        for i in range(len(classes)):
-            for j in range(len(classes)):
+    if size_n <= 12:
+        for i in range(size_n):
+            for j in range(size_n):
                 if matrix[i, j]:
                     colour = "white" if normalised[i, j] > 0.5 else "black"
                     ax.text(
@@ -84,66 +91,33 @@ def confusion_matrix(
     return _save(fig, path)
 
 
-def _confidence(
-    y_true: Sequence, proba: np.ndarray, classes: Sequence
-) -> tuple[np.ndarray, np.ndarray]:
-    """Top-class probability and whether the top class is right, per row."""
-    proba = np.asarray(proba, dtype=float)
-    top = proba.argmax(axis=1)
-    predicted = np.asarray([str(c) for c in classes], dtype=object)[top]
-    correct = predicted == _as_labels(y_true)
-    return proba[np.arange(len(top)), top], correct
-
-
-def expected_calibration_error(
-    y_true: Sequence, proba: np.ndarray, classes: Sequence, *, bins: int = 10
-) -> float:
-    """Top-label ECE: the support-weighted gap between confidence and accuracy per bin."""
-    confidence, correct = _confidence(y_true, proba, classes)
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
-    gap = 0.0
-    for b in range(bins):
-        mask = which == b
-        if mask.any():
-            gap += mask.mean() * abs(correct[mask].mean() - confidence[mask].mean())
-    return float(gap)
-
-
 def reliability_diagram(
-    y_true: Sequence,
     proba: np.ndarray,
-    classes: Sequence,
+    y: np.ndarray,
     path: Path,
     *,
-    bins: int = 10,
+    bins: int = 15,
     title: str = "Reliability",
 ) -> Path:
-    """Accuracy against top-class confidence per bin, with the diagonal and bin counts."""
-    confidence, correct = _confidence(y_true, proba, classes)
+    """Accuracy against top-class confidence per bin, with the diagonal and bin counts.
+
+    Same bins as `training.evaluation.expected_calibration_error`, whose value is in the title.
+    """
+    proba, y = np.asarray(proba, dtype=float), np.asarray(y)
+    confidence = proba.max(axis=1)
+    correct = proba.argmax(axis=1) == y
     edges = np.linspace(0, 1, bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
     centres = (edges[:-1] + edges[1:]) / 2
-    accuracy = np.full(bins, np.nan)
-    counts = np.zeros(bins, dtype=int)
-    for b in range(bins):
-        mask = which == b
-        counts[b] = int(mask.sum())
-        if counts[b]:
-            accuracy[b] = correct[mask].mean()
-    ece = expected_calibration_error(y_true, proba, classes, bins=bins)
+    counts = np.bincount(which, minlength=bins)
+    hits = np.bincount(which, weights=correct.astype(float), minlength=bins)
+    accuracy = np.divide(hits, counts, out=np.zeros(bins), where=counts > 0)
+    ece = expected_calibration_error(proba, y, bins=bins)
 
     fig = Figure(figsize=(5, 6))
     ax, hist = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
-    ax.bar(
-        centres,
-        np.nan_to_num(accuracy),
-        width=1 / bins,
-        edgecolor="black",
-        alpha=0.7,
-        label="accuracy",
-    )
+    ax.bar(centres, accuracy, width=1 / bins, edgecolor="black", alpha=0.7, label="accuracy")
     ax.set_ylabel("accuracy")
     ax.set_ylim(0, 1)
     ax.set_title(f"{title} (ECE {ece:.3f})")
@@ -155,11 +129,11 @@ def reliability_diagram(
     return _save(fig, path)
 
 
-def precision_coverage(
-    y_true: Sequence, proba: np.ndarray, classes: Sequence
-) -> tuple[np.ndarray, np.ndarray]:
+def precision_coverage(proba: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Precision of the answered tickets against coverage, answering the most confident first."""
-    confidence, correct = _confidence(y_true, proba, classes)
+    proba, y = np.asarray(proba, dtype=float), np.asarray(y)
+    confidence = proba.max(axis=1)
+    correct = proba.argmax(axis=1) == y
     order = np.argsort(-confidence, kind="stable")
     answered = np.arange(1, len(order) + 1)
     precision = np.cumsum(correct[order]) / answered
@@ -167,9 +141,8 @@ def precision_coverage(
 
 
 def precision_coverage_curve(
-    y_true: Sequence,
     proba: np.ndarray,
-    classes: Sequence,
+    y: np.ndarray,
     path: Path,
     *,
     target_precision: float | None = None,
@@ -177,7 +150,7 @@ def precision_coverage_curve(
     title: str = "Precision vs coverage",
 ) -> Path:
     """How much the model can answer alone at each precision; marks the target precision."""
-    coverage, precision = precision_coverage(y_true, proba, classes)
+    coverage, precision = precision_coverage(proba, y)
     fig = Figure(figsize=(5, 4))
     ax = fig.add_subplot()
     ax.plot(coverage, precision, label="answer the most confident first")
@@ -201,75 +174,65 @@ def precision_coverage_curve(
     return _save(fig, path)
 
 
-def per_class_f1(y_true: Sequence, y_pred: Sequence, classes: Sequence[str]) -> np.ndarray:
-    """F1 of each class in `classes` (0 where the class is never predicted nor present)."""
-    true, pred = _as_labels(y_true), _as_labels(y_pred)
-    scores = []
-    for c in classes:
-        tp = float(np.sum((true == c) & (pred == c)))
-        denominator = float(np.sum(true == c) + np.sum(pred == c))
-        scores.append(2 * tp / denominator if denominator else 0.0)
-    return np.asarray(scores)
-
-
 def per_class_f1_chart(
-    y_true: Sequence,
-    predictions: Mapping[str, Sequence],
+    y: np.ndarray,
+    predictions: Mapping[str, np.ndarray],
+    classes: Sequence[str],
     path: Path,
     *,
     title: str = "Per-class F1",
 ) -> Path:
     """Grouped bars: per-class F1 of each predictor (the model first, then the baselines)."""
-    true = _as_labels(y_true)
-    classes = _frequent(true, MAX_BAR_CLASSES)
+    y = np.asarray(y)
+    shown = _frequent(y, len(classes), MAX_BAR_CLASSES)
     names = list(predictions)
     width = 0.8 / max(len(names), 1)
-    x = np.arange(len(classes))
-    fig = Figure(figsize=(max(6.0, 0.45 * len(classes) + 2), 4.5))
+    x = np.arange(len(shown))
+    fig = Figure(figsize=(max(6.0, 0.45 * len(shown) + 2), 4.5))
     ax = fig.add_subplot()
     for i, name in enumerate(names):
-        scores = per_class_f1(true, predictions[name], classes)
-        macro = per_class_f1(true, predictions[name], sorted(set(true))).mean()
+        scores = classification_metrics(y, np.asarray(predictions[name]), len(classes))
+        offset = (i - (len(names) - 1) / 2) * width
         ax.bar(
-            x + (i - (len(names) - 1) / 2) * width,
-            scores,
+            x + offset,
+            scores["f1"][shown],
             width,
-            label=f"{name} (macro {macro:.3f})",
+            label=f"{name} (macro-F1 {scores['macro_f1']:.3f})",
         )
-    ax.set_xticks(x, classes, rotation=90, fontsize=7)
+    ax.set_xticks(x, [str(classes[c]) for c in shown], rotation=90, fontsize=7)
     ax.set_ylabel("F1")
     ax.set_ylim(0, 1)
-    ax.set_title(title)
-    ax.legend(fontsize=8)
+    ax.set_title(title, loc="left")
+    # Above the axes: inside, it would hide the bars of the first classes.
+    ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1, 1), ncol=len(names), frameon=False)
     return _save(fig, path)
 
 
-def roc_points(
-    y_true: Sequence[bool], score: Sequence[float]
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """False-positive rate, true-positive rate and ROC-AUC (ties scored as half)."""
-    truth = np.asarray(y_true, dtype=bool)
-    score = np.asarray(score, dtype=float)
-    order = np.argsort(-score, kind="stable")
-    truth, score = truth[order], score[order]
+def roc_points(scores: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """False-positive and true-positive rates at every distinct score threshold."""
+    truth = np.asarray(positive, dtype=bool)
+    scores = np.asarray(scores, dtype=float)
+    order = np.argsort(-scores, kind="stable")
+    truth, scores = truth[order], scores[order]
     # One point per distinct threshold: the last index of each run of equal scores.
-    distinct = np.r_[np.nonzero(np.diff(score))[0], len(score) - 1]
+    distinct = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]
     tps = np.cumsum(truth)[distinct]
     fps = (distinct + 1) - tps
-    positives, negatives = max(int(truth.sum()), 1), max(int((~truth).sum()), 1)
-    tpr = np.r_[0.0, tps / positives]
-    fpr = np.r_[0.0, fps / negatives]
-    return fpr, tpr, float(np.trapezoid(tpr, fpr))
+    return (
+        np.r_[0.0, fps / max(int((~truth).sum()), 1)],
+        np.r_[0.0, tps / max(int(truth.sum()), 1)],
+    )
 
 
 def roc_curve_chart(
-    y_true: Sequence[bool], score: Sequence[float], path: Path, *, title: str = "Escalation ROC"
+    scores: np.ndarray, positive: np.ndarray, path: Path, *, title: str = "Escalation ROC"
 ) -> Path:
     """ROC curve of a binary risk score (escalation / SLA breach) with its AUC."""
-    fpr, tpr, auc = roc_points(y_true, score)
+    fpr, tpr = roc_points(scores, positive)
+    auc = roc_auc(np.asarray(scores, dtype=float), np.asarray(positive, dtype=bool))
     fig = Figure(figsize=(4.5, 4.5))
     ax = fig.add_subplot()
-    ax.plot(fpr, tpr, label=f"model (AUC {auc:.3f})")
+    ax.plot(fpr, tpr, label="model" + (f" (AUC {auc:.3f})" if auc is not None else ""))
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
     ax.set_xlabel("false-positive rate")
     ax.set_ylabel("true-positive rate")

@@ -1,0 +1,282 @@
+"""MLflow tracking of training runs, and publishing a new bundle to the model registry.
+
+A training run becomes one MLflow run: parameters, metrics (flattened from the
+bundle's `manifest.json`, so MLflow shows exactly what the bundle claims), the
+evaluation plots, the manifest, and the whole bundle directory as the artifacts of a
+new version of the registered model `settings.mlflow_registry_name` (its
+`model_version` in a tag). The default store is `sqlite:///mlflow.db` in the working
+directory: no server. (MLflow 3.17 refuses the old `./mlruns` file store unless
+`MLFLOW_ALLOW_FILE_STORE` is set, which is why the default is a SQLite file.)
+
+The file registry (`triage.registry`) is what serving trusts; MLflow mirrors it.
+`publish_bundle` therefore registers the bundle in the file registry *before* talking
+to MLflow, and an MLflow failure becomes a warning in the result, never a lost bundle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from triage.registry import (
+    CHAMPION,
+    ModelRegistry,
+    ModelVersion,
+    PromotionDecision,
+    PromotionRefusedError,
+)
+from triage.settings import Settings
+
+log = logging.getLogger(__name__)
+
+BUNDLE_ARTIFACT_PATH = "bundle"
+PLOTS_ARTIFACT_PATH = "plots"
+MODEL_VERSION_TAG = "model_version"
+
+
+@dataclass(frozen=True)
+class TrackedRun:
+    """Where a training run landed in MLflow."""
+
+    tracking_uri: str
+    experiment: str
+    run_id: str
+    registered_model: str
+    registered_version: str
+
+
+@dataclass
+class PublishResult:
+    """What `publish_bundle` did: registered, tracked (or why not), promoted (or why not)."""
+
+    version: ModelVersion
+    tracked: TrackedRun | None = None
+    decision: PromotionDecision | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def promoted(self) -> bool:
+        """True when the new version is now the champion."""
+        return self.decision is not None and self.decision.promoted
+
+
+def file_sha256(path: Path, *, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks (data files can be large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def flatten_metrics(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
+    """Numeric leaves of the manifest's `metrics` as MLflow keys: `category/baselines/majority/macro_f1`."""
+    flat: dict[str, float] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten_metrics(value, f"{name}/"))
+        elif isinstance(value, bool):
+            continue
+        elif isinstance(value, int | float) and not math.isnan(value):
+            flat[name] = float(value)
+    return flat
+
+
+def _param_value(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=True)
+    # MLflow caps a param value at 6000 characters.
+    return text if len(text) <= 6000 else text[:5997] + "..."
+
+
+def _client(tracking_uri: str):
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+def artifact_location(tracking_uri: str) -> str | None:
+    """Artifacts beside a SQLite store (`DIR/mlruns` for `sqlite:///DIR/mlflow.db`).
+
+    MLflow's own default is `./mlruns` under whatever directory the command runs in,
+    which scatters one store's artifacts; anchoring them to the database keeps the
+    store self-contained (and for the default `sqlite:///mlflow.db` it is the same place).
+    """
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix) or len(tracking_uri) == len(prefix):
+        return None
+    database = Path(tracking_uri[len(prefix) :])
+    return (database.resolve().parent / "mlruns").as_uri()
+
+
+def _ensure_registered_model(client: Any, name: str) -> None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        client.create_registered_model(
+            name, description="ticket-triage bundles (ONNX encoder + heads); see manifest.json"
+        )
+
+
+def log_training_run(
+    bundle_dir: Path,
+    settings: Settings,
+    *,
+    params: Mapping[str, Any],
+    metrics: Mapping[str, float] | None = None,
+    plots: Iterable[Path] = (),
+    experiment: str | None = None,
+) -> TrackedRun:
+    """Log one training run and register `bundle_dir` as a new MLflow model version.
+
+    Metrics are the manifest's (flattened) plus `metrics`; raises whatever MLflow raises.
+    """
+    import mlflow
+
+    bundle_dir = Path(bundle_dir)
+    manifest = json.loads((bundle_dir / "manifest.json").read_text(encoding="utf-8"))
+    model_version = str(manifest["model_version"])
+    tracking_uri = settings.mlflow_tracking_uri
+    experiment = experiment or settings.experiment
+    name = settings.mlflow_registry_name
+    client = _client(tracking_uri)
+
+    found = client.get_experiment_by_name(experiment)
+    experiment_id = (
+        found.experiment_id
+        if found
+        else client.create_experiment(experiment, artifact_location=artifact_location(tracking_uri))
+    )
+    run = client.create_run(
+        experiment_id,
+        run_name=model_version,
+        tags={MODEL_VERSION_TAG: model_version, "mlflow.source.name": "triage train"},
+    )
+    run_id = run.info.run_id
+    try:
+        all_params = {"model_version": model_version, **params}
+        entities_params = [mlflow.entities.Param(k, _param_value(v)) for k, v in all_params.items()]
+        all_metrics = {**flatten_metrics(manifest.get("metrics") or {}), **(metrics or {})}
+        stamp = run.info.start_time
+        entities_metrics = [
+            mlflow.entities.Metric(k, float(v), stamp, 0) for k, v in all_metrics.items()
+        ]
+        # One batch call per 100 params / 1000 metrics (the store's limits).
+        for i in range(0, len(entities_params), 100):
+            client.log_batch(run_id, params=entities_params[i : i + 100])
+        for i in range(0, len(entities_metrics), 1000):
+            client.log_batch(run_id, metrics=entities_metrics[i : i + 1000])
+        for plot in plots:
+            client.log_artifact(run_id, str(plot), PLOTS_ARTIFACT_PATH)
+        client.log_artifact(run_id, str(bundle_dir / "manifest.json"))
+        client.log_artifacts(run_id, str(bundle_dir), BUNDLE_ARTIFACT_PATH)
+        source = f"{client.get_run(run_id).info.artifact_uri.rstrip('/')}/{BUNDLE_ARTIFACT_PATH}"
+        _ensure_registered_model(client, name)
+        registered = client.create_model_version(
+            name,
+            source=source,
+            run_id=run_id,
+            tags={MODEL_VERSION_TAG: model_version},
+            description=f"bundle {model_version} from {bundle_dir}",
+        )
+    except BaseException:
+        client.set_terminated(run_id, status="FAILED")
+        raise
+    client.set_terminated(run_id, status="FINISHED")
+    return TrackedRun(tracking_uri, experiment, run_id, name, str(registered.version))
+
+
+def set_mlflow_alias(entry: ModelVersion, alias: str = CHAMPION) -> None:
+    """Point the MLflow alias at the registered version of `entry` (raises MLflow's errors)."""
+    info = entry.mlflow
+    missing = [
+        k for k in ("tracking_uri", "registered_model", "registered_version") if not info.get(k)
+    ]
+    if missing:
+        raise ValueError(f"{entry.version} was never tracked in MLflow (no {', '.join(missing)})")
+    client = _client(info["tracking_uri"])
+    client.set_registered_model_alias(info["registered_model"], alias, info["registered_version"])
+
+
+def sync_alias(registry: ModelRegistry, alias: str = CHAMPION) -> str | None:
+    """Mirror the file registry's `alias` into MLflow; returns a warning, or None when in sync.
+
+    The file registry stays authoritative, so a failure here is reported, not raised.
+    """
+    version = registry.current(alias)
+    if version is None:
+        return None
+    entry = registry.get(version)
+    if not entry.mlflow.get("registered_version"):
+        return f"MLflow alias {alias!r} not moved: {version} was not tracked in MLflow"
+    try:
+        set_mlflow_alias(entry, alias)
+    except Exception as exc:  # any MLflow failure must not undo the promotion
+        log.warning(
+            "could not move the MLflow alias %r to %s: %s", alias, version, exc, exc_info=True
+        )
+        return f"MLflow alias {alias!r} not moved to {version}: {type(exc).__name__}: {exc}"
+    return None
+
+
+def publish_bundle(
+    bundle_dir: Path,
+    settings: Settings,
+    *,
+    params: Mapping[str, Any] | None = None,
+    metrics: Mapping[str, float] | None = None,
+    plots: Iterable[Path] = (),
+    experiment: str | None = None,
+    track: bool = True,
+    promote: bool = True,
+) -> PublishResult:
+    """Register a freshly built bundle, track it in MLflow, and promote it if the gate allows.
+
+    Order matters: the file registry first (so nothing MLflow does can lose the bundle),
+    then the MLflow run and model version, then the promotion gate, then the MLflow alias.
+    """
+    registry = ModelRegistry(settings.models_dir)
+    result = PublishResult(version=registry.register(bundle_dir))
+    version = result.version.version
+    if track:
+        try:
+            tracked = log_training_run(
+                bundle_dir,
+                settings,
+                params=params or {},
+                metrics=metrics,
+                plots=plots,
+                experiment=experiment,
+            )
+        except Exception as exc:  # tracking is best effort; the bundle is safe
+            log.warning("MLflow tracking failed for %s: %s", version, exc, exc_info=True)
+            result.warnings.append(
+                f"MLflow tracking failed ({type(exc).__name__}: {exc}); the bundle {bundle_dir} "
+                f"is written and registered as {version} in {registry.path}"
+            )
+        else:
+            result.tracked = tracked
+            result.version = registry.annotate_mlflow(
+                version,
+                tracking_uri=tracked.tracking_uri,
+                experiment=tracked.experiment,
+                run_id=tracked.run_id,
+                registered_model=tracked.registered_model,
+                registered_version=tracked.registered_version,
+            )
+    if promote:
+        try:
+            result.decision = registry.promote(version)
+        except PromotionRefusedError as exc:
+            result.decision = exc.decision
+        if result.promoted and result.tracked is not None and (warning := sync_alias(registry)):
+            result.warnings.append(warning)
+    return result
