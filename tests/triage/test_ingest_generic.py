@@ -212,8 +212,9 @@ def test_bad_json_line(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_import_streams_in_constant_memory(tmp_path: Path) -> None:
-    """Python allocations stay far below what holding every row would take (~3 KB a ticket)."""
-    rows = 20_000
+    """Peak Python allocations stay far below what holding every row would take (~3 KB a
+    ticket, 18 MB here): the importer streams in batches of 2,000."""
+    rows = 6_000
     src = tmp_path / "big.csv"
     with src.open("w", newline="") as fh:
         writer = csv.writer(fh)
@@ -228,4 +229,4 @@ def test_import_streams_in_constant_memory(tmp_path: Path) -> None:
     finally:
         tracemalloc.stop()
     assert report.rows_written == rows
-    assert peak < 12_000_000, f"peak Python allocations {peak / 1e6:.1f} MB for {rows} rows"
+    assert peak < 8_000_000, f"peak Python allocations {peak / 1e6:.1f} MB for {rows} rows"
