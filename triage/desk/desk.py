@@ -203,7 +203,7 @@ class Desk:
             details: dict[str, Any] = {"channel": new.channel.value, "subject": new.subject}
             if follow_up_of is not None:
                 details["follow_up_of"] = follow_up_of
-            self._audit(session, row, actor, "created", details, now)
+            self.record(session, row, actor, "created", details, now)
             outbox.enqueue(
                 session, "ticket.created", row.id, {"reference": format_reference(row.id)}, now
             )
@@ -235,12 +235,12 @@ class Desk:
     def _triage_failed(self, ticket_id: int, error: str) -> None:
         now = self.clock()
         with self.sessions.begin() as session:
-            row = _lock(session, ticket_id)
+            row = lock(session, ticket_id)
             row.triage_attempts += 1
             backoff = self.config.retriage_backoff * (2 ** min(row.triage_attempts - 1, 6))
             row.retriage_at = now + backoff
             row.triage_error = error[:2000]
-            self._audit(
+            self.record(
                 session,
                 row,
                 "system:triage",
@@ -256,7 +256,7 @@ class Desk:
     def _apply_triage(self, ticket_id: int, result: TriageResult) -> None:
         now = self.clock()
         with self.sessions.begin() as session:
-            row = _lock(session, ticket_id)
+            row = lock(session, ticket_id)
             if row.triage_state != TriageState.queued.value:
                 return  # another worker applied a result first
             filled: dict[str, str] = {}
@@ -288,7 +288,7 @@ class Desk:
             missing = [f for f in ROUTING_FIELDS if getattr(row, f) is None]
             row.triage_state = (TriageState.needs_human if missing else TriageState.done).value
             row.updated_at = now
-            self._audit(
+            self.record(
                 session,
                 row,
                 "model",
@@ -349,7 +349,7 @@ class Desk:
         number = parse_ticket_id(ticket_id)
         now = self.clock()
         with self.sessions.begin() as session:
-            row = _lock(session, number)
+            row = lock(session, number)
             if message.message_id and session.scalar(
                 select(MessageRow.id).where(MessageRow.external_message_id == message.message_id)
             ):
@@ -379,7 +379,7 @@ class Desk:
                         created_at=now,
                     )
                 )
-                self._audit(
+                self.record(
                     session,
                     row,
                     actor,
@@ -389,14 +389,14 @@ class Desk:
                 )
                 if message.direction is Direction.inbound:
                     if row.status in (Status.pending.value, Status.solved.value):
-                        self._set_status(
+                        self.transition(
                             session, row, Status.reopened, actor, "customer replied", now
                         )
                 else:
                     if row.first_response_at is None:
                         row.first_response_at = now
                     if row.status == Status.new.value:
-                        self._set_status(session, row, Status.open, actor, "first reply", now)
+                        self.transition(session, row, Status.open, actor, "first reply", now)
                 row.updated_at = now
         if follow_up:
             new = NewTicket(
@@ -420,7 +420,7 @@ class Desk:
         now = self.clock()
         given = changes.model_fields_set
         with self.sessions.begin() as session:
-            row = _lock(session, number)
+            row = lock(session, number)
             if changes.status is not None and changes.status.value != row.status:
                 # Check first so that an illegal move changes nothing at all.
                 check_transition(row.status, changes.status)
@@ -468,7 +468,7 @@ class Desk:
                     )
                 row.resolution_due_at = self.sla.resolution_due(row.priority, row.created_at)
             if changed:
-                self._audit(session, row, actor, "updated", changed, now)
+                self.record(session, row, actor, "updated", changed, now)
             if "assignee" in changed and row.assignee:
                 outbox.enqueue(
                     session, "ticket.assigned", row.id, {"assignee": row.assignee, "by": actor}, now
@@ -477,14 +477,14 @@ class Desk:
                 getattr(row, f) is not None for f in ROUTING_FIELDS
             ):
                 row.triage_state = TriageState.done.value
-                self._audit(session, row, actor, "triaged_by_human", {}, now)
+                self.record(session, row, actor, "triaged_by_human", {}, now)
             if changes.status is not None and changes.status.value != row.status:
-                self._set_status(
+                self.transition(
                     session, row, changes.status, actor, None, now, changes.pending_until
                 )
             elif changes.pending_until is not None and row.status == Status.pending.value:
                 row.pending_until = changes.pending_until
-                self._audit(
+                self.record(
                     session,
                     row,
                     actor,
@@ -495,7 +495,7 @@ class Desk:
             row.updated_at = now
         return self.get(number)
 
-    def _set_status(
+    def transition(
         self,
         session: Session,
         row: TicketRow,
@@ -505,7 +505,8 @@ class Desk:
         now: datetime,
         pending_until: datetime | None = None,
     ) -> None:
-        """Move `row` to `target`, running the clocks and events that go with it."""
+        """Move a row-locked `row` to `target` inside the caller's transaction, running
+        the SLA clocks, timers, events and audit entry that go with the move."""
         current = Status(row.status)
         check_transition(current, target)
         if target in PAUSED and current not in PAUSED and row.resolution_due_at is not None:
@@ -538,7 +539,7 @@ class Desk:
             details["reason"] = reason
         if row.pending_until is not None:
             details["pending_until"] = row.pending_until.isoformat()
-        self._audit(session, row, actor, "status_changed", details, now)
+        self.record(session, row, actor, "status_changed", details, now)
 
     # ------------------------------------------------------------------ reads
 
@@ -640,7 +641,7 @@ class Desk:
 
     # ------------------------------------------------------------------ audit
 
-    def _audit(
+    def record(
         self,
         session: Session,
         row: TicketRow,
@@ -650,6 +651,7 @@ class Desk:
         now: datetime,
         model_version: str | None = None,
     ) -> None:
+        """Add an audit entry for `row` to the caller's transaction."""
         session.add(
             AuditRow(
                 ticket_id=row.id,
@@ -672,7 +674,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _lock(session: Session, ticket_id: int) -> TicketRow:
+def lock(session: Session, ticket_id: int) -> TicketRow:
     """Load a ticket for change, row-locked on PostgreSQL (SQLite holds the write lock)."""
     row = session.get(TicketRow, ticket_id, with_for_update=True)
     if row is None:

@@ -63,6 +63,8 @@ class TicketRow(Base):
     tier: Mapped[int] = mapped_column(Integer, default=1)
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
     escalated_at: Mapped[datetime | None]
+    # After an escalation, the next tier gets until this moment before the next one.
+    next_escalation_at: Mapped[datetime | None]
     sla_breached: Mapped[bool] = mapped_column(Boolean, default=False)
     needs_followup: Mapped[bool] = mapped_column(Boolean, default=False)
     follow_up_of: Mapped[int | None] = mapped_column(Integer)

@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("tier", sa.Integer(), nullable=False),
         sa.Column("escalated", sa.Boolean(), nullable=False),
         sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("next_escalation_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("sla_breached", sa.Boolean(), nullable=False),
         sa.Column("needs_followup", sa.Boolean(), nullable=False),
         sa.Column("follow_up_of", sa.Integer(), nullable=True),

@@ -1,0 +1,197 @@
+"""The worker on SQLite and PostgreSQL, with the clock moved instead of waited for."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from triage.contract import Channel
+from triage.desk import Desk, NewTicket, Status, TicketChanges, TriageState
+from triage.store.models import AuditRow, OutboxRow, TeamRow
+from triage.worker import Worker
+
+AGENT = "agent:alice"
+
+
+def _ticket(
+    subject: str = "Refund please", body: str = "I want a refund", **kwargs: object
+) -> NewTicket:
+    return NewTicket(
+        channel=Channel.web, subject=subject, body=body, requester="bob@example.com", **kwargs
+    )  # type: ignore[arg-type]
+
+
+def _count(desk: Desk, model: type, **where: object) -> int:
+    with desk.sessions() as session:
+        query = select(func.count()).select_from(model)
+        for name, value in where.items():
+            query = query.where(getattr(model, name) == value)
+        return session.scalar(query) or 0
+
+
+def test_retriage_picks_up_queued_tickets_with_back_off(desk: Desk, triager, clock) -> None:  # type: ignore[no-untyped-def]
+    worker = Worker(desk)
+    triager.down = True
+    t = desk.intake(_ticket()).ticket
+    assert t.triage_state is TriageState.queued
+    # Still inside the back-off: the worker leaves it alone.
+    assert worker.run_once().retriage_failed == 0
+    clock.advance(seconds=120)
+    report = worker.run_once()
+    assert (report.retriaged, report.retriage_failed) == (0, 1)
+    # Two failures now: the next try waits 2 back-off periods.
+    t = desk.get(t.id)
+    assert t.triage_state is TriageState.queued
+    triager.down = False
+    clock.advance(seconds=60)
+    assert worker.run_once().retriaged == 0
+    clock.advance(seconds=61)
+    report = worker.run_once()
+    assert report.retriaged == 1 and report.tickets["retriaged"] == [t.reference]
+    t = desk.get(t.id)
+    assert (t.triage_state, t.category, t.team) == (TriageState.done, "billing", "finance")
+    assert [e.action for e in desk.audit(t.id)] == [
+        "created",
+        "triage_failed",
+        "triage_failed",
+        "triaged",
+    ]
+
+
+def test_escalation_through_the_tiers(desk: Desk, clock) -> None:  # type: ignore[no-untyped-def]
+    with desk.sessions.begin() as session:
+        session.add(TeamRow(name="finance", manager="carol@example.com"))
+    worker = Worker(desk)
+    t = desk.intake(_ticket()).ticket  # high: first response due Monday 13:00
+    clock.now = datetime(2026, 1, 5, 12, 59, tzinfo=UTC)
+    assert worker.run_once().escalated == 0
+    clock.now = datetime(2026, 1, 5, 13, 0, tzinfo=UTC)
+    report = worker.run_once()
+    assert (report.escalated, report.breached) == (1, 1)
+    t = desk.get(t.id)
+    assert (t.tier, t.escalated, t.sla_breached) == (2, True, True)
+    escalated = [e for e in desk.audit(t.id) if e.action == "escalated"]
+    assert escalated[0].details == {
+        "from_tier": "L1",
+        "to_tier": "L2",
+        "reason": "first_response due",
+        "manager": "carol@example.com",
+    }
+    with desk.sessions() as session:
+        event = session.scalars(
+            select(OutboxRow).where(OutboxRow.event == "ticket.escalated")
+        ).one()
+        assert event.payload["manager"] == "carol@example.com" and event.payload["to_tier"] == "L2"
+    # L2 gets the first-response target (4 business hours) before L3.
+    clock.advance(hours=3, minutes=59)
+    assert worker.run_once().escalated == 0
+    clock.advance(minutes=1)
+    assert worker.run_once().escalated == 1
+    assert desk.get(t.id).tier == 3
+    clock.advance(days=3)
+    assert worker.run_once().escalated == 0
+    assert _count(desk, AuditRow, action="escalated") == 2
+    assert _count(desk, AuditRow, action="sla_breached") == 1
+
+
+def test_predicted_breach_escalates_once_before_the_deadline(desk: Desk) -> None:
+    worker = Worker(desk)
+    t = desk.intake(_ticket(subject="Refund after outage", body="refund for the outage")).ticket
+    assert t.escalation_risk == 0.9
+    report = worker.run_once()
+    assert report.escalated == 1 and report.breached == 0
+    [entry] = [e for e in desk.audit(t.id) if e.action == "escalated"]
+    assert entry.details["reason"].startswith("predicted breach (risk 0.90")
+    assert worker.run_once().escalated == 0
+    assert desk.get(t.id).sla_breached is False
+
+
+def test_answered_paused_or_solved_tickets_do_not_escalate(desk: Desk, clock) -> None:  # type: ignore[no-untyped-def]
+    worker = Worker(desk)
+    pending = desk.intake(_ticket()).ticket
+    desk.update(pending.id, TicketChanges(status=Status.pending), actor=AGENT)
+    solved = desk.intake(_ticket()).ticket
+    desk.update(solved.id, TicketChanges(status=Status.solved), actor=AGENT)
+    clock.advance(hours=30)  # past both deadlines, before the pending reminder
+    report = worker.run_once()
+    assert report.escalated == 0 and report.breached == 0
+
+
+def test_pending_reminder_reopens_the_ticket(desk: Desk, clock) -> None:  # type: ignore[no-untyped-def]
+    worker = Worker(desk)
+    t = desk.intake(_ticket()).ticket
+    desk.update(t.id, TicketChanges(status=Status.pending), actor=AGENT)
+    clock.advance(hours=71)
+    assert worker.run_once().reminded == 0
+    clock.advance(hours=1)
+    report = worker.run_once()
+    assert report.reminded == 1
+    t = desk.get(t.id)
+    assert t.status is Status.reopened
+    reminder = (t.messages or [])[-1]
+    assert reminder.kind == "reminder" and reminder.subject.startswith(f"[#{t.reference}]")
+    assert _count(desk, OutboxRow, event="ticket.reminder") == 1
+    assert worker.run_once().reminded == 0
+
+
+def test_solved_tickets_close_after_n_days(desk: Desk, clock) -> None:  # type: ignore[no-untyped-def]
+    worker = Worker(desk)
+    t = desk.intake(_ticket()).ticket
+    desk.update(t.id, TicketChanges(status=Status.solved), actor=AGENT)
+    clock.advance(days=3, hours=23)
+    assert worker.run_once().closed == 0
+    clock.advance(hours=1)
+    assert worker.run_once().closed == 1
+    t = desk.get(t.id)
+    assert t.status is Status.closed and t.closed_at == clock.now
+
+
+def test_two_workers_never_act_on_the_same_ticket_twice(desk: Desk, clock) -> None:  # type: ignore[no-untyped-def]
+    ids = [desk.intake(_ticket()).ticket.id for _ in range(16)]
+    for ticket_id in ids[:6]:
+        desk.update(ticket_id, TicketChanges(status=Status.solved), actor=AGENT)
+    clock.advance(days=5)
+    workers = [Worker(desk, batch=3, name=f"w{i}") for i in range(2)]
+    errors: list[BaseException] = []
+
+    def run(worker: Worker) -> None:
+        try:
+            for _ in range(6):
+                worker.run_once()
+        except BaseException as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    # 10 unsolved tickets, far past every deadline, six passes each at the same moment:
+    # exactly one escalation (L1→L2) per ticket, never a duplicate, none starved.
+    with desk.sessions() as session:
+        per_ticket = dict(
+            session.execute(
+                select(AuditRow.ticket_id, func.count())
+                .where(AuditRow.action == "escalated")
+                .group_by(AuditRow.ticket_id)
+            ).all()
+        )
+    assert set(per_ticket) == set(ids[6:])
+    assert set(per_ticket.values()) == {1}
+    assert _count(desk, OutboxRow, event="ticket.escalated") == 10
+    assert _count(desk, AuditRow, action="sla_breached") == 10
+    closed = [e for e in (desk.audit(i) for i in ids[:6])]
+    assert all(
+        sum(a.action == "status_changed" and a.details["to"] == "closed" for a in c) == 1
+        for c in closed
+    )
+    assert _count(desk, OutboxRow, event="ticket.solved") == 6
+
+
+def test_worker_time_is_the_desk_clock(desk: Desk, clock) -> None:  # type: ignore[no-untyped-def]
+    clock.now = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    assert Worker(desk).run_once().now == clock.now
+    assert clock.now - timedelta(0) == datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

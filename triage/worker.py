@@ -1,0 +1,258 @@
+"""The background worker: re-triage, SLA breaches and escalation, pending reminders,
+auto-close.
+
+Each job picks its tickets with `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL,
+so two workers running at once split the due tickets between them instead of
+acting on the same one twice; every action re-checks its condition on the locked
+row and records what it did (tier, escalated_at, ...), so a later pass does not
+repeat it either. On SQLite, every transaction is `BEGIN IMMEDIATE` (see
+`triage.store.engine`): workers take turns holding the single write lock, which
+gives the same guarantee with one writer at a time.
+
+Time comes from the desk's clock, so `triage worker --once --now ...` and the
+tests move time instead of waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session
+
+from triage.desk import Desk, Direction, Status, TriageState, outbox
+from triage.desk.reference import format_reference, subject_tag
+from triage.desk.status import ACTIVE
+from triage.store.models import MessageRow, TeamRow, TicketRow
+
+log = logging.getLogger(__name__)
+
+MAX_TIER = 3
+
+
+@dataclass
+class WorkerReport:
+    """What one pass did, by job."""
+
+    now: datetime
+    retriaged: int = 0
+    retriage_failed: int = 0
+    escalated: int = 0
+    breached: int = 0
+    reminded: int = 0
+    closed: int = 0
+    tickets: dict[str, list[str]] = field(default_factory=dict)
+
+    def note(self, job: str, ticket_id: int) -> None:
+        """Remember that `job` acted on `ticket_id`."""
+        self.tickets.setdefault(job, []).append(format_reference(ticket_id))
+
+
+class Worker:
+    """Runs the lifecycle's timed jobs against a desk."""
+
+    def __init__(self, desk: Desk, *, batch: int = 100, name: str = "worker") -> None:
+        self.desk = desk
+        self.batch = batch
+        self.actor = f"system:{name}"
+
+    def _pick(self, session: Session, query: Select[tuple[TicketRow]]) -> list[TicketRow]:
+        """Lock up to `batch` matching tickets that no other worker holds."""
+        query = query.order_by(TicketRow.id).limit(self.batch)
+        if session.bind is not None and session.bind.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return list(session.scalars(query).all())
+
+    def run_once(self) -> WorkerReport:
+        """One pass of every job at the desk clock's current time."""
+        now = self.desk.clock()
+        report = WorkerReport(now=now)
+        self.retriage(report)
+        self.escalate(report)
+        self.remind_pending(report)
+        self.close_solved(report)
+        return report
+
+    def run(self, interval_s: float, stop: threading.Event) -> None:
+        """Pass after pass, `interval_s` apart, until `stop` is set."""
+        while not stop.is_set():
+            try:
+                report = self.run_once()
+                log.info("worker pass: %s", report)
+            except Exception:  # keep the worker alive; the next pass retries
+                log.exception("worker pass failed")
+            stop.wait(interval_s)
+
+    # ------------------------------------------------------------------ jobs
+
+    def retriage(self, report: WorkerReport) -> None:
+        """Triage tickets that stayed queued (service was down, process died)."""
+        if self.desk.triager is None:
+            return
+        now = report.now
+        with self.desk.sessions.begin() as session:
+            rows = self._pick(
+                session,
+                select(TicketRow).where(
+                    TicketRow.triage_state == TriageState.queued.value,
+                    or_(TicketRow.retriage_at.is_(None), TicketRow.retriage_at <= now),
+                ),
+            )
+            # Claim them for one back-off period, so that another worker leaves them
+            # alone while this one waits on the triage service outside the transaction.
+            for row in rows:
+                row.retriage_at = now + self.desk.config.retriage_backoff
+            claimed = [row.id for row in rows]
+        for ticket_id in claimed:
+            if self.desk.triage_ticket(ticket_id):
+                report.retriaged += 1
+                report.note("retriaged", ticket_id)
+            else:
+                report.retriage_failed += 1
+
+    def escalate(self, report: WorkerReport) -> None:
+        """Mark SLA breaches and escalate due or predicted-to-breach tickets a tier up
+        (L1 → L2 → L3), notifying the team's manager through the webhook outbox.
+
+        A ticket escalates again only after the next tier had the policy's
+        first-response target to act, so one breach does not jump straight to L3.
+        """
+        now = report.now
+        threshold = self.desk.config.escalation_risk_threshold
+        first_response_late = and_(
+            TicketRow.first_response_at.is_(None), TicketRow.first_response_due_at <= now
+        )
+        resolution_late = TicketRow.resolution_due_at <= now
+        at_risk = and_(TicketRow.escalation_risk >= threshold, TicketRow.tier == 1)
+        with self.desk.sessions.begin() as session:
+            rows = self._pick(
+                session,
+                select(TicketRow).where(
+                    TicketRow.status.in_([s.value for s in ACTIVE]),
+                    or_(first_response_late, resolution_late, at_risk),
+                    or_(TicketRow.tier < MAX_TIER, TicketRow.sla_breached.is_(False)),
+                    # Tickets whose current tier still has time are not picked at all,
+                    # so they cannot crowd the batch and starve the others.
+                    or_(
+                        TicketRow.next_escalation_at.is_(None),
+                        TicketRow.next_escalation_at <= now,
+                        TicketRow.sla_breached.is_(False),
+                    ),
+                ),
+            )
+            for row in rows:
+                self._escalate_one(session, row, now, threshold, report)
+
+    def _escalate_one(
+        self,
+        session: Session,
+        row: TicketRow,
+        now: datetime,
+        threshold: float,
+        report: WorkerReport,
+    ) -> None:
+        late = []
+        if (
+            row.first_response_at is None
+            and row.first_response_due_at
+            and row.first_response_due_at <= now
+        ):
+            late.append("first_response")
+        if row.resolution_due_at and row.resolution_due_at <= now:
+            late.append("resolution")
+        if late and not row.sla_breached:
+            row.sla_breached = True
+            report.breached += 1
+            report.note("breached", row.id)
+            self.desk.record(session, row, self.actor, "sla_breached", {"clocks": late}, now)
+        if row.tier >= MAX_TIER:
+            return
+        if late:
+            reason = f"{' and '.join(late)} due"
+        elif row.escalation_risk is not None and row.escalation_risk >= threshold and row.tier == 1:
+            reason = f"predicted breach (risk {row.escalation_risk:.2f} >= {threshold:.2f})"
+        else:
+            return
+        if row.next_escalation_at is not None and row.next_escalation_at > now:
+            return
+        old_tier = row.tier
+        row.tier += 1
+        row.escalated = True
+        row.escalated_at = now
+        row.next_escalation_at = self.desk.sla.first_response_due(row.priority, now)
+        row.updated_at = now
+        manager = (
+            session.scalar(select(TeamRow.manager).where(TeamRow.name == row.team))
+            if row.team
+            else None
+        )
+        details = {
+            "from_tier": f"L{old_tier}",
+            "to_tier": f"L{row.tier}",
+            "reason": reason,
+            "manager": manager,
+        }
+        self.desk.record(session, row, self.actor, "escalated", details, now)
+        outbox.enqueue(
+            session,
+            "ticket.escalated",
+            row.id,
+            {"reference": format_reference(row.id), **details},
+            now,
+        )
+        report.escalated += 1
+        report.note("escalated", row.id)
+
+    def remind_pending(self, report: WorkerReport) -> None:
+        """Tickets pending past their reminder time: remind the customer and hand the
+        ticket back to an agent (reopened)."""
+        now = report.now
+        with self.desk.sessions.begin() as session:
+            rows = self._pick(
+                session,
+                select(TicketRow).where(
+                    TicketRow.status == Status.pending.value, TicketRow.pending_until <= now
+                ),
+            )
+            for row in rows:
+                session.add(
+                    MessageRow(
+                        ticket_id=row.id,
+                        direction=Direction.outbound.value,
+                        channel=row.channel,
+                        author=self.actor,
+                        subject=f"{subject_tag(row.id)} {row.subject}".strip(),
+                        body="We are still waiting for your reply to continue with this request.",
+                        kind="reminder",
+                        created_at=now,
+                    )
+                )
+                outbox.enqueue(
+                    session, "ticket.reminder", row.id, {"reference": format_reference(row.id)}, now
+                )
+                self.desk.transition(
+                    session, row, Status.reopened, self.actor, "pending reminder elapsed", now
+                )
+                report.reminded += 1
+                report.note("reminded", row.id)
+
+    def close_solved(self, report: WorkerReport) -> None:
+        """Close tickets solved more than `close_after` ago."""
+        now = report.now
+        cutoff = now - self.desk.config.close_after
+        with self.desk.sessions.begin() as session:
+            rows = self._pick(
+                session,
+                select(TicketRow).where(
+                    TicketRow.status == Status.solved.value, TicketRow.solved_at <= cutoff
+                ),
+            )
+            for row in rows:
+                self.desk.transition(
+                    session, row, Status.closed, self.actor, "solved long enough", now
+                )
+                report.closed += 1
+                report.note("closed", row.id)
