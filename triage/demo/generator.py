@@ -325,8 +325,11 @@ def generate(
         work *= (1.6 if follow_up else 1.0) * (1.2 if mixed else 1.0) * rng.lognormvariate(0.0, 0.75)
         calendar = 0.55 if priority == "urgent" else 0.8  # hands-on hours spread over shifts
         resolution = work * calendar
-        breached = first_response > target.first_response_hours or (
-            first_response + resolution > target.resolution_hours
+        # Nobody answers within the first minute; breaches are judged on the stored times.
+        first_response_at = created + timedelta(seconds=round(first_response * 3600) + 60)
+        resolved_at = first_response_at + timedelta(seconds=round(resolution * 3600) + 60)
+        breached = first_response_at - created > timedelta(hours=target.first_response_hours) or (
+            resolved_at - created > timedelta(hours=target.resolution_hours)
         )
 
         logit = (
@@ -341,8 +344,6 @@ def generate(
         )
         escalated = rng.random() < 1.0 / (1.0 + math.exp(-logit))
 
-        first_response_at = created + timedelta(seconds=round(first_response * 3600) + 60)
-        resolved_at = first_response_at + timedelta(seconds=round(resolution * 3600) + 60)
         agent = _pick_agent(rng, team_agents[team], language, label_sub, priority, first_response_at, escalated)
 
         kb_id = None
