@@ -15,7 +15,9 @@ from rich.console import Console
 
 from triage.errors import TriageError
 from triage_cli import data
+from triage_cli import models as models_cli
 from triage_cli import serve as serve_cli
+from triage_cli import worker as worker_cli
 
 app = typer.Typer(
     name="triage",
@@ -27,6 +29,11 @@ app = typer.Typer(
 app.add_typer(data.app, name="data", help="Import help-desk exports, generate demo data, print stats.")
 app.command("serve")(serve_cli.serve)
 app.add_typer(serve_cli.keys_app, name="keys", help="Create, list and revoke API keys of the triage service.")
+app.command("worker")(worker_cli.worker)
+app.add_typer(worker_cli.db_app, name="db", help="Create or upgrade the lifecycle database schema.")
+app.add_typer(
+    models_cli.app, name="models", help="List registered model versions, promote one to champion, roll back."
+)
 
 _err = Console(stderr=True)
 
