@@ -180,9 +180,13 @@ def per_class_f1_chart(
     classes: Sequence[str],
     path: Path,
     *,
+    baseline_macro_f1: Mapping[str, float] | None = None,
     title: str = "Per-class F1",
 ) -> Path:
-    """Grouped bars: per-class F1 of each predictor (the model first, then the baselines)."""
+    """Grouped bars: per-class F1 of each predictor (the model first, then the baselines).
+
+    Baselines known only by their score (`baseline_macro_f1`) are drawn as dashed lines.
+    """
     y = np.asarray(y)
     shown = _frequent(y, len(classes), MAX_BAR_CLASSES)
     names = list(predictions)
@@ -199,12 +203,17 @@ def per_class_f1_chart(
             width,
             label=f"{name} (macro-F1 {scores['macro_f1']:.3f})",
         )
+    styles = iter([":", "--", "-."] * 4)
+    for name, score in (baseline_macro_f1 or {}).items():
+        ax.axhline(
+            score, color="grey", linestyle=next(styles), label=f"{name} (macro-F1 {score:.3f})"
+        )
     ax.set_xticks(x, [str(classes[c]) for c in shown], rotation=90, fontsize=7)
     ax.set_ylabel("F1")
     ax.set_ylim(0, 1)
     ax.set_title(title, loc="left")
     # Above the axes: inside, it would hide the bars of the first classes.
-    ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1, 1), ncol=len(names), frameon=False)
+    ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1, 1), ncol=3, frameon=False)
     return _save(fig, path)
 
 

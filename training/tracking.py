@@ -1,7 +1,7 @@
 """MLflow tracking of training runs, and publishing a new bundle to the model registry.
 
-A training run becomes one MLflow run: parameters, metrics (flattened from the
-bundle's `manifest.json`, so MLflow shows exactly what the bundle claims), the
+A training run becomes one MLflow run: parameters, metrics (the report's, or the
+numbers in the bundle's `manifest.json` when there is no report), the
 evaluation plots, the manifest, and the whole bundle directory as the artifacts of a
 new version of the registered model `settings.mlflow_registry_name` (its
 `model_version` in a tag). The default store is `sqlite:///mlflow.db` in the working
@@ -19,10 +19,13 @@ import hashlib
 import json
 import logging
 import math
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from triage.registry import (
     CHAMPION,
@@ -32,6 +35,9 @@ from triage.registry import (
     PromotionRefusedError,
 )
 from triage.settings import Settings
+
+if TYPE_CHECKING:
+    from training.pipeline import HeadReport, TrainingReport
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +82,15 @@ def file_sha256(path: Path, *, chunk: int = 1 << 20) -> str:
 
 
 def flatten_metrics(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
-    """Numeric leaves of the manifest's `metrics` as MLflow keys: `category/baselines/majority/macro_f1`."""
+    """Numeric leaves of the manifest's `metrics` as MLflow keys: `category.baselines.majority.macro_f1`.
+
+    Dots, like `TrainingReport.flat_metrics`, so a run reads the same either way.
+    """
     flat: dict[str, float] = {}
     for key, value in metrics.items():
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
-            flat.update(flatten_metrics(value, f"{name}/"))
+            flat.update(flatten_metrics(value, f"{name}."))
         elif isinstance(value, bool):
             continue
         elif isinstance(value, int | float) and not math.isnan(value):
@@ -137,7 +146,7 @@ def log_training_run(
 ) -> TrackedRun:
     """Log one training run and register `bundle_dir` as a new MLflow model version.
 
-    Metrics are the manifest's (flattened) plus `metrics`; raises whatever MLflow raises.
+    `metrics` defaults to the manifest's, flattened; raises whatever MLflow raises.
     """
     import mlflow
 
@@ -164,7 +173,9 @@ def log_training_run(
     try:
         all_params = {"model_version": model_version, **params}
         entities_params = [mlflow.entities.Param(k, _param_value(v)) for k, v in all_params.items()]
-        all_metrics = {**flatten_metrics(manifest.get("metrics") or {}), **(metrics or {})}
+        all_metrics = (
+            dict(metrics) if metrics is not None else flatten_metrics(manifest.get("metrics") or {})
+        )
         stamp = run.info.start_time
         entities_metrics = [
             mlflow.entities.Metric(k, float(v), stamp, 0) for k, v in all_metrics.items()
@@ -279,4 +290,135 @@ def publish_bundle(
             result.decision = exc.decision
         if result.promoted and result.tracked is not None and (warning := sync_alias(registry)):
             result.warnings.append(warning)
+    return result
+
+
+def _plot_labels(head: HeadReport) -> tuple[np.ndarray, list[str]]:
+    """Test labels as indices, with labels unseen in training as one extra class."""
+    y = np.asarray(head.y_true)
+    classes = list(head.classes)
+    if (y < 0).any():
+        classes.append("(unseen in training)")
+        y = np.where(y >= 0, y, len(head.classes))
+    return y, classes
+
+
+def write_report_plots(report: TrainingReport, out_dir: Path) -> list[Path]:
+    """The evaluation plots of every head of `report`, as PNG files under `out_dir`."""
+    from training import plots
+
+    target = report.params.get("target_precision")
+    written: list[Path] = []
+    for name, head in report.heads.items():
+        if not len(head.y_true):
+            continue
+        y, classes = _plot_labels(head)
+        proba, pred = np.asarray(head.proba), np.asarray(head.y_pred)
+        written.append(
+            plots.confusion_matrix(
+                y,
+                pred,
+                classes,
+                out_dir / f"{name}_confusion.png",
+                title=f"{name}: confusion matrix",
+            )
+        )
+        written.append(
+            plots.reliability_diagram(
+                proba, y, out_dir / f"{name}_reliability.png", title=f"{name}: reliability"
+            )
+        )
+        written.append(
+            plots.precision_coverage_curve(
+                proba,
+                y,
+                out_dir / f"{name}_precision_coverage.png",
+                target_precision=target,
+                coverage_at_target=head.metrics.get("coverage_at_target_precision"),
+                title=f"{name}: precision vs coverage",
+            )
+        )
+        baseline_predictions = getattr(head, "baseline_predictions", None) or {}
+        written.append(
+            plots.per_class_f1_chart(
+                y,
+                {"model": pred, **baseline_predictions},
+                classes,
+                out_dir / f"{name}_per_class_f1.png",
+                baseline_macro_f1={
+                    base: float(values["macro_f1"])
+                    for base, values in head.baselines.items()
+                    if base not in baseline_predictions and values.get("macro_f1") is not None
+                },
+                title=f"{name}: per-class F1 beside the baselines",
+            )
+        )
+        if name == "escalation" and "true" in head.classes:
+            positive_class = head.classes.index("true")
+            written.append(
+                plots.roc_curve_chart(
+                    proba[:, positive_class],
+                    np.asarray(head.y_true) == positive_class,
+                    out_dir / f"{name}_roc.png",
+                    title=f"{name} ({head.field}): ROC",
+                )
+            )
+    return written
+
+
+def run_params(report: TrainingReport) -> dict[str, Any]:
+    """What a run was trained with: the config, the data (with sha256), the split, the heads."""
+    params: dict[str, Any] = dict(report.params)
+    data = Path(report.data_path)
+    if data.is_file():
+        params["data_sha256"] = file_sha256(data)
+    kb = data.with_name(data.name.removesuffix(".parquet") + ".kb.parquet")
+    if kb.is_file():
+        params["kb_sha256"] = file_sha256(kb)
+    params.update({f"split_{key}": value for key, value in report.split.items()})
+    params["heads"] = list(report.heads)
+    for name, head in report.heads.items():
+        params[f"{name}_rows"] = {
+            "train": head.n_train,
+            "calibration": head.n_calibration,
+            "test": head.n_test,
+        }
+        params[f"{name}_classes"] = len(head.classes)
+    params["languages"] = report.languages
+    return params
+
+
+def publish_training_run(
+    report: TrainingReport,
+    settings: Settings,
+    *,
+    experiment: str | None = None,
+    track: bool = True,
+    promote: bool = True,
+) -> PublishResult:
+    """What `triage train` calls after writing the bundle: plots, MLflow run, registry, gate.
+
+    Plot drawing is part of the best-effort tracking: if it fails, the run is logged
+    without plots and the result says why.
+    """
+    warnings: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="triage-plots-") as tmp:
+        drawn: list[Path] = []
+        if track:
+            try:
+                drawn = write_report_plots(report, Path(tmp))
+            except Exception as exc:  # a plot must never cost the run
+                log.warning("drawing the evaluation plots failed: %s", exc, exc_info=True)
+                warnings.append(f"evaluation plots not drawn ({type(exc).__name__}: {exc})")
+        result = publish_bundle(
+            Path(report.bundle_dir),
+            settings,
+            params=run_params(report),
+            metrics=report.flat_metrics(),
+            plots=drawn,
+            experiment=experiment,
+            track=track,
+            promote=promote,
+        )
+    result.warnings[:0] = warnings
     return result
