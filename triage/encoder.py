@@ -185,6 +185,10 @@ class OnnxEncoder:
         """
         return self._fingerprint
 
+    def token_count(self, text: str) -> int:
+        """Tokens the encoder sees for `text`, special tokens included, after truncation."""
+        return len(self._tokenizer.encode(text).ids)
+
     def encode_one(self, text: str) -> np.ndarray:
         """Embed one text without padding: the latency path for a single ticket (shape `dim`)."""
         if not isinstance(text, str):
