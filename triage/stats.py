@@ -67,14 +67,16 @@ def _conflicts(group_start: np.ndarray, codes: np.ndarray) -> int:
     return int(np.count_nonzero((highs >= 0) & (lows != high) & (lows != highs)))
 
 
-def compute_stats(path: str | Path, top: int = 10, batch_rows: int = 20_000, detect_languages: bool = True) -> dict[str, Any]:
+def compute_stats(
+    path: str | Path, top: int = 10, batch_rows: int = 20_000, detect_languages: bool = True
+) -> dict[str, Any]:
     """Statistics of the ticket file at `path` (see the module docstring), as a JSON-ready dict."""
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"{path}: no such file")
     try:
         pfile = pq.ParquetFile(path)
-    except Exception as exc:  # pyarrow raises several types for a non-Parquet file
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a non-Parquet file
         raise InputFileError(f"{path}: not a readable Parquet file ({exc})") from None
     present = set(pfile.schema_arrow.names)
     if not {"subject", "body"} <= present:
@@ -136,8 +138,12 @@ def compute_stats(path: str | Path, top: int = 10, batch_rows: int = 20_000, det
         hashes.append(h[keep])
         cats = data.get("category") or [None] * n
         teams = data.get("team") or [None] * n
-        cat_codes.append(np.fromiter((cat_vocab.code(v) for v in cats), dtype=np.int32, count=n)[keep])
-        team_codes.append(np.fromiter((team_vocab.code(v) for v in teams), dtype=np.int32, count=n)[keep])
+        cat_codes.append(
+            np.fromiter((cat_vocab.code(v) for v in cats), dtype=np.int32, count=n)[keep]
+        )
+        team_codes.append(
+            np.fromiter((team_vocab.code(v) for v in teams), dtype=np.int32, count=n)[keep]
+        )
         if "created_at" in columns:
             created = batch.column("created_at")
             created_missing += created.null_count
@@ -160,9 +166,15 @@ def compute_stats(path: str | Path, top: int = 10, batch_rows: int = 20_000, det
     # Restrict to the duplicated groups before the reductions.
     dup_rows_idx = np.repeat(dup, sizes)
     dup_sizes = sizes[dup]
-    dup_starts = np.r_[0, np.cumsum(dup_sizes)[:-1]] if len(dup_sizes) else np.empty(0, dtype=np.int64)
-    cats_sorted = (np.concatenate(cat_codes) if cat_codes else np.empty(0, np.int32))[order][dup_rows_idx]
-    teams_sorted = (np.concatenate(team_codes) if team_codes else np.empty(0, np.int32))[order][dup_rows_idx]
+    dup_starts = (
+        np.r_[0, np.cumsum(dup_sizes)[:-1]] if len(dup_sizes) else np.empty(0, dtype=np.int64)
+    )
+    cats_sorted = (np.concatenate(cat_codes) if cat_codes else np.empty(0, np.int32))[order][
+        dup_rows_idx
+    ]
+    teams_sorted = (np.concatenate(team_codes) if team_codes else np.empty(0, np.int32))[order][
+        dup_rows_idx
+    ]
 
     return {
         "file": str(path),

@@ -48,7 +48,12 @@ def test_endava_all_labels_sample(imported) -> None:
     first = tickets[0]
     # Row 1: ticket_type 1, category 4, sub_category1 2, sub_category2 21, business_service 71, urgency 3, impact 4
     assert (first.category, first.subcategory, first.priority) == ("4", "2", "3")
-    assert first.extra == {"ticket_type": "1", "sub_category2": "21", "business_service": "71", "impact": "4"}
+    assert first.extra == {
+        "ticket_type": "1",
+        "sub_category2": "21",
+        "business_service": "71",
+        "impact": "4",
+    }
     # urgency 3 / impact 4 mark exactly the requests (ticket_type 1), as the README says.
     assert all((t.priority == "3") == (t.extra["ticket_type"] == "1") for t in tickets)
 
@@ -73,7 +78,11 @@ def test_rutube_cases_point_at_their_gold_kb_article(imported, tmp_path: Path) -
     assert all(t.kb_article_id in articles for t in tickets)
     assert all(t.language == "ru" and t.body and t.agent_answer for t in tickets)
     # The gold article shares the case's classifier in all but the two cases the file itself disagrees on.
-    same = sum((articles[t.kb_article_id].category, articles[t.kb_article_id].subcategory) == (t.category, t.subcategory) for t in tickets)
+    same = sum(
+        (articles[t.kb_article_id].category, articles[t.kb_article_id].subcategory)
+        == (t.category, t.subcategory)
+        for t in tickets
+    )
     assert same >= 799
     first = tickets[0]
     assert articles[first.kb_article_id].title == "Что нельзя публиковать на RUTUBE?"
@@ -97,7 +106,11 @@ def test_uci_incident_log(imported) -> None:
     # `?` is missing, never a label.
     assert not any("?" in (t.team or "", t.assignee or "", t.category or "") for t in tickets)
     second = by_id["INC0000047"]  # reassigned once: group 70 at open, 24 at the end
-    assert (second.extra["open_assignment_group"], second.team, second.extra["reassignment_count"]) == ("70", "24", 1)
+    assert (
+        second.extra["open_assignment_group"],
+        second.team,
+        second.extra["reassignment_count"],
+    ) == ("70", "24", 1)
     assert Counter(t.channel for t in tickets)[Channel.web] > 0
 
 
@@ -112,5 +125,11 @@ def test_synthetic_multilingual_drops_only_the_truncated_rows(imported) -> None:
     assert len({t.team for t in tickets}) == 10
     first = tickets[0]
     assert first.category == "Incident" and first.team == "Technical Support" and first.agent_answer
-    assert first.tags == ["Urgent Issue", "Service Disruption", "Incident Report", "Service Recovery", "System Maintenance"]
+    assert first.tags == [
+        "Urgent Issue",
+        "Service Disruption",
+        "Incident Report",
+        "Service Recovery",
+        "System Maintenance",
+    ]
     assert len({t.id for t in tickets}) == len(tickets)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import tracemalloc
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -35,26 +35,54 @@ def test_columns_named_like_contract_fields_need_no_mapping(tmp_path: Path) -> N
         tmp_path / "desk.csv",
         [
             ["subject", "body", "category", "created_at", "channel", "tags", "escalated", "Region"],
-            ["VPN down", "cannot connect", "Network", "2024-03-01T10:00:00Z", "E-mail", "vpn;remote", "yes", "EU"],
+            [
+                "VPN down",
+                "cannot connect",
+                "Network",
+                "2024-03-01T10:00:00Z",
+                "E-mail",
+                "vpn;remote",
+                "yes",
+                "EU",
+            ],
             ["", "printer jam", "", "2024-03-02 11:30:00+01:00", "", "", "", "US"],
         ],
     )
     _, tickets = _import(src)
     first, second = tickets
     assert first.id == "desk-1" and second.id == "desk-2"
-    assert first.created_at == datetime(2024, 3, 1, 10, tzinfo=timezone.utc)
-    assert second.created_at == datetime(2024, 3, 2, 10, 30, tzinfo=timezone.utc)  # +01:00 kept as an instant
+    assert first.created_at == datetime(2024, 3, 1, 10, tzinfo=UTC)
+    assert second.created_at == datetime(
+        2024, 3, 2, 10, 30, tzinfo=UTC
+    )  # +01:00 kept as an instant
     assert (first.channel, first.tags, first.escalated) == (Channel.email, ["vpn", "remote"], True)
-    assert (second.subject, second.category, second.channel, second.escalated) == ("", None, None, None)
+    assert (second.subject, second.category, second.channel, second.escalated) == (
+        "",
+        None,
+        None,
+        None,
+    )
     assert first.extra == {}  # unmapped columns are not imported
 
 
 def test_mapping_renames_columns_and_fills_extra(tmp_path: Path) -> None:
-    src = _csv(tmp_path / "x.csv", [["Title", "Issue Type", "When", "Region"], ["Laptop broken", "Hardware", "01/03/2024", "EU"]])
-    mapping = parse_mapping(["subject=Title", "category=Issue Type", "created_at=When", "extra.region=Region"])
+    src = _csv(
+        tmp_path / "x.csv",
+        [
+            ["Title", "Issue Type", "When", "Region"],
+            ["Laptop broken", "Hardware", "01/03/2024", "EU"],
+        ],
+    )
+    mapping = parse_mapping(
+        ["subject=Title", "category=Issue Type", "created_at=When", "extra.region=Region"]
+    )
     _, (ticket,) = _import(src, mapping=mapping, date_format="%d/%m/%Y")
-    assert (ticket.subject, ticket.category, ticket.extra) == ("Laptop broken", "Hardware", {"region": "EU"})
-    assert ticket.created_at == datetime(2024, 3, 1, tzinfo=timezone.utc)
+    assert (ticket.subject, ticket.category, ticket.extra) == (
+        "Laptop broken",
+        "Hardware",
+        {"region": "EU"},
+    )
+    assert ticket.created_at == datetime(2024, 3, 1, tzinfo=UTC)
 
 
 def test_unknown_map_target_is_rejected() -> None:
@@ -63,7 +91,10 @@ def test_unknown_map_target_is_rejected() -> None:
 
 
 def test_jsonl_parquet_and_xlsx_read_the_same(tmp_path: Path) -> None:
-    rows = [{"id": "A-1", "subject": "refund", "body": "money back", "priority": 2}, {"id": "A-2", "subject": "login", "body": "", "priority": None}]
+    rows = [
+        {"id": "A-1", "subject": "refund", "body": "money back", "priority": 2},
+        {"id": "A-2", "subject": "login", "body": "", "priority": None},
+    ]
     jsonl = tmp_path / "t.jsonl"
     jsonl.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     parquet = tmp_path / "t.parquet"
@@ -76,42 +107,169 @@ def test_jsonl_parquet_and_xlsx_read_the_same(tmp_path: Path) -> None:
     for r in rows:
         sheet.append(list(r.values()))
     book.save(tmp_path / "t.xlsx")
-    results = [_import(tmp_path / name, fmt)[1] for name, fmt in (("t.jsonl", "jsonl"), ("t.parquet", "parquet"), ("t.xlsx", "xlsx"))]
+    results = [
+        _import(tmp_path / name, fmt)[1]
+        for name, fmt in (("t.jsonl", "jsonl"), ("t.parquet", "parquet"), ("t.xlsx", "xlsx"))
+    ]
     assert results[0] == results[1] == results[2]
     assert [(t.id, t.priority) for t in results[0]] == [("A-1", "2"), ("A-2", None)]
 
 
 def test_zendesk_preset(tmp_path: Path) -> None:
-    header = ["Id", "Requester", "Assignee", "Group", "Subject", "Description", "Tags", "Status", "Priority", "Via", "Type", "Created at", "Solved at"]
+    header = [
+        "Id",
+        "Requester",
+        "Assignee",
+        "Group",
+        "Subject",
+        "Description",
+        "Tags",
+        "Status",
+        "Priority",
+        "Via",
+        "Type",
+        "Created at",
+        "Solved at",
+    ]
     src = _csv(
         tmp_path / "zd.csv",
-        [header, ["101", "Ann", "Bob", "Billing", "Invoice wrong", "double charged", "billing refund", "solved", "high", "Web Form", "incident", "2024-05-01 09:15:00 +0200", ""]],
+        [
+            header,
+            [
+                "101",
+                "Ann",
+                "Bob",
+                "Billing",
+                "Invoice wrong",
+                "double charged",
+                "billing refund",
+                "solved",
+                "high",
+                "Web Form",
+                "incident",
+                "2024-05-01 09:15:00 +0200",
+                "",
+            ],
+        ],
     )
     _, (t,) = _import(src, "zendesk")
-    assert (t.id, t.requester, t.assignee, t.team, t.priority, t.category) == ("101", "Ann", "Bob", "Billing", "high", "incident")
-    assert (t.channel, t.tags, t.extra) == (Channel.web, ["billing", "refund"], {"status": "solved"})
-    assert t.created_at == datetime(2024, 5, 1, 7, 15, tzinfo=timezone.utc)
+    assert (t.id, t.requester, t.assignee, t.team, t.priority, t.category) == (
+        "101",
+        "Ann",
+        "Bob",
+        "Billing",
+        "high",
+        "incident",
+    )
+    assert (t.channel, t.tags, t.extra) == (
+        Channel.web,
+        ["billing", "refund"],
+        {"status": "solved"},
+    )
+    assert t.created_at == datetime(2024, 5, 1, 7, 15, tzinfo=UTC)
 
 
 def test_jira_preset_joins_repeated_label_columns(tmp_path: Path) -> None:
-    header = ["Summary", "Issue key", "Issue Type", "Status", "Priority", "Assignee", "Reporter", "Created", "Resolved", "Labels", "Labels", "Component/s", "Description"]
+    header = [
+        "Summary",
+        "Issue key",
+        "Issue Type",
+        "Status",
+        "Priority",
+        "Assignee",
+        "Reporter",
+        "Created",
+        "Resolved",
+        "Labels",
+        "Labels",
+        "Component/s",
+        "Description",
+    ]
     src = _csv(
         tmp_path / "jira.csv",
-        [header, ["SSO broken", "HELP-7", "Incident", "Done", "High", "kim", "lee", "12/Mar/24 10:15 AM", "", "sso", "login", "Identity", "cannot sign in"]],
+        [
+            header,
+            [
+                "SSO broken",
+                "HELP-7",
+                "Incident",
+                "Done",
+                "High",
+                "kim",
+                "lee",
+                "12/Mar/24 10:15 AM",
+                "",
+                "sso",
+                "login",
+                "Identity",
+                "cannot sign in",
+            ],
+        ],
     )
     _, (t,) = _import(src, "jira")
-    assert (t.id, t.category, t.team, t.requester, t.tags) == ("HELP-7", "Incident", "Identity", "lee", ["sso", "login"])
-    assert t.created_at == datetime(2024, 3, 12, 10, 15, tzinfo=timezone.utc)
+    assert (t.id, t.category, t.team, t.requester, t.tags) == (
+        "HELP-7",
+        "Incident",
+        "Identity",
+        "lee",
+        ["sso", "login"],
+    )
+    assert t.created_at == datetime(2024, 3, 12, 10, 15, tzinfo=UTC)
 
 
 def test_servicenow_preset_and_unmapping_a_preset_column(tmp_path: Path) -> None:
-    header = ["number", "short_description", "description", "opened_at", "contact_type", "priority", "category", "subcategory", "assignment_group", "assigned_to", "caller_id", "resolved_at", "impact"]
-    src = _csv(tmp_path / "sn.csv", [header, ["INC001", "Mail down", "", "2024-01-05 08:00:00", "Carrier pigeon", "1 - Critical", "Email", "Outlook", "Messaging", "sam", "joe", "", "1"]])
+    header = [
+        "number",
+        "short_description",
+        "description",
+        "opened_at",
+        "contact_type",
+        "priority",
+        "category",
+        "subcategory",
+        "assignment_group",
+        "assigned_to",
+        "caller_id",
+        "resolved_at",
+        "impact",
+    ]
+    src = _csv(
+        tmp_path / "sn.csv",
+        [
+            header,
+            [
+                "INC001",
+                "Mail down",
+                "",
+                "2024-01-05 08:00:00",
+                "Carrier pigeon",
+                "1 - Critical",
+                "Email",
+                "Outlook",
+                "Messaging",
+                "sam",
+                "joe",
+                "",
+                "1",
+            ],
+        ],
+    )
     with pytest.raises(RowError) as err:
         _import(src, "servicenow")
-    assert err.value.row == 1 and "contact_type" in err.value.field and "unknown channel" in err.value.reason
+    assert (
+        err.value.row == 1
+        and "contact_type" in err.value.field
+        and "unknown channel" in err.value.reason
+    )
     _, (t,) = _import(src, "servicenow", mapping=parse_mapping(["channel="]))
-    assert (t.id, t.subject, t.team, t.priority, t.channel, t.extra) == ("INC001", "Mail down", "Messaging", "1 - Critical", None, {"impact": "1"})
+    assert (t.id, t.subject, t.team, t.priority, t.channel, t.extra) == (
+        "INC001",
+        "Mail down",
+        "Messaging",
+        "1 - Critical",
+        None,
+        {"impact": "1"},
+    )
 
 
 def test_import_without_a_kb_removes_a_stale_kb_file(tmp_path: Path) -> None:
@@ -150,7 +308,11 @@ def test_no_text_column_at_all(tmp_path: Path) -> None:
 
 
 def test_undecodable_bytes_name_the_line_and_suggest_encoding(tmp_path: Path) -> None:
-    src = _csv(tmp_path / "e.csv", [["subject", "body"], ["ok", "fine"], ["Café", "crème brûlée"]], encoding="cp1252")
+    src = _csv(
+        tmp_path / "e.csv",
+        [["subject", "body"], ["ok", "fine"], ["Café", "crème brûlée"]],
+        encoding="cp1252",
+    )
     err = _fails(src)
     assert "line 3" in str(err) and "--encoding" in str(err)
     _, tickets = _import(src, encoding="cp1252")
@@ -168,7 +330,9 @@ def test_bom_is_tolerated(tmp_path: Path) -> None:
 
 
 def test_empty_text_is_a_row_error(tmp_path: Path) -> None:
-    src = _csv(tmp_path / "t.csv", [["Title", "Text", "category"], ["a", "b", "x"], ["", "  ", "y"]])
+    src = _csv(
+        tmp_path / "t.csv", [["Title", "Text", "category"], ["a", "b", "x"], ["", "  ", "y"]]
+    )
     err = _fails(src, mapping=parse_mapping(["subject=Title", "body=Text"]))
     assert isinstance(err, RowError) and err.row == 2
     assert "empty text" in err.reason and "'Title'" in err.reason and "'Text'" in err.reason
@@ -178,21 +342,34 @@ def test_truncated_last_row_unterminated_quote(tmp_path: Path) -> None:
     src = tmp_path / "q.csv"
     src.write_text('subject,body\nfirst,"fine"\nsecond,"cut off in the mid', encoding="utf-8")
     err = _fails(src)
-    assert isinstance(err, RowError) and err.row == 2 and "unterminated quote" in err.reason and "line 3" in err.reason
+    assert (
+        isinstance(err, RowError)
+        and err.row == 2
+        and "unterminated quote" in err.reason
+        and "line 3" in err.reason
+    )
 
 
 def test_truncated_last_row_fewer_fields(tmp_path: Path) -> None:
     src = tmp_path / "f.csv"
     src.write_text("subject,body,category\na,b,c\nd,e\n", encoding="utf-8")
     err = _fails(src)
-    assert isinstance(err, RowError) and err.row == 2 and "2 fields but the header has 3" in err.reason
+    assert (
+        isinstance(err, RowError) and err.row == 2 and "2 fields but the header has 3" in err.reason
+    )
 
 
 def test_wrong_date_format_names_the_column(tmp_path: Path) -> None:
-    src = _csv(tmp_path / "d.csv", [["subject", "Opened"], ["a", "2024-01-01"], ["b", "31/01/2024"]])
+    src = _csv(
+        tmp_path / "d.csv", [["subject", "Opened"], ["a", "2024-01-01"], ["b", "31/01/2024"]]
+    )
     err = _fails(src, mapping=parse_mapping(["created_at=Opened"]))
     assert isinstance(err, RowError) and err.row == 2
-    assert err.field == "Opened -> created_at" and "'31/01/2024'" in err.reason and "--date-format" in err.reason
+    assert (
+        err.field == "Opened -> created_at"
+        and "'31/01/2024'" in err.reason
+        and "--date-format" in err.reason
+    )
     err = _fails(src, mapping=parse_mapping(["created_at=Opened"]), date_format="%d/%m/%Y")
     assert err.row == 1 and "'2024-01-01'" in err.reason
 
@@ -200,7 +377,11 @@ def test_wrong_date_format_names_the_column(tmp_path: Path) -> None:
 def test_contract_violation_names_the_source_column(tmp_path: Path) -> None:
     src = _csv(tmp_path / "c.csv", [["subject", "How"], ["a", "fax"]])
     err = _fails(src, mapping=parse_mapping(["channel=How"]))
-    assert isinstance(err, RowError) and err.field == "How -> channel" and "unknown channel 'fax'" in err.reason
+    assert (
+        isinstance(err, RowError)
+        and err.field == "How -> channel"
+        and "unknown channel 'fax'" in err.reason
+    )
 
 
 def test_bad_json_line(tmp_path: Path) -> None:
@@ -220,8 +401,17 @@ def test_import_streams_in_constant_memory(tmp_path: Path) -> None:
         writer = csv.writer(fh)
         writer.writerow(["subject", "body", "category", "created_at"])
         for i in range(rows):
-            writer.writerow([f"printer {i}", f"floor {i % 7} printer fails on page {i}", f"c{i % 5}", "2024-01-02T03:04:05"])
-    import_source(_csv(tmp_path / "warm.csv", [["subject"], ["x"]]), "csv", tmp_path / "warm.parquet")  # import-time allocations
+            writer.writerow(
+                [
+                    f"printer {i}",
+                    f"floor {i % 7} printer fails on page {i}",
+                    f"c{i % 5}",
+                    "2024-01-02T03:04:05",
+                ]
+            )
+    import_source(
+        _csv(tmp_path / "warm.csv", [["subject"], ["x"]]), "csv", tmp_path / "warm.parquet"
+    )  # import-time allocations
     tracemalloc.start()
     try:
         report = import_source(src, "csv", tmp_path / "big.parquet")

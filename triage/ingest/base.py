@@ -87,10 +87,19 @@ def validate_ticket(
     names what the user sees in their file. Subject and body both empty is an error
     unless `require_text` is False (structured event logs only).
     """
-    if require_text and not str(data.get("subject") or "").strip() and not str(data.get("body") or "").strip():
+    if (
+        require_text
+        and not str(data.get("subject") or "").strip()
+        and not str(data.get("body") or "").strip()
+    ):
         cols = columns or {}
         names = " / ".join(repr(cols.get(f, f)) for f in ("subject", "body"))
-        raise RowError(file, row, "subject/body", f"empty text: {names} are both empty " + row_position(row, position))
+        raise RowError(
+            file,
+            row,
+            "subject/body",
+            f"empty text: {names} are both empty " + row_position(row, position),
+        )
     try:
         return Ticket.model_validate(data)
     except ValidationError as exc:
@@ -98,7 +107,9 @@ def validate_ticket(
         head = loc.split(".")[0]
         column = (columns or {}).get(loc) or (columns or {}).get(head)
         fld = f"{column} -> {loc}" if column and column != loc else loc
-        raise RowError(file, row, fld, f"{msg} (value {value!r}) " + row_position(row, position)) from None
+        raise RowError(
+            file, row, fld, f"{msg} (value {value!r}) " + row_position(row, position)
+        ) from None
 
 
 def validate_article(data: dict[str, Any], file: str, row: int, position: str) -> KBArticle:
@@ -107,7 +118,9 @@ def validate_article(data: dict[str, Any], file: str, row: int, position: str) -
         return KBArticle.model_validate(data)
     except ValidationError as exc:
         loc, msg, value = _first_error(exc)
-        raise RowError(file, row, loc, f"{msg} (value {value!r}) " + row_position(row, position)) from None
+        raise RowError(
+            file, row, loc, f"{msg} (value {value!r}) " + row_position(row, position)
+        ) from None
 
 
 def parse_datetime(value: Any, date_format: str | None = None) -> datetime | None:

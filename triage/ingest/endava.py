@@ -17,11 +17,15 @@ def _one(source: Path, pattern: str) -> Path:
     if len(found) != 1:
         from triage.errors import InputFileError
 
-        raise InputFileError(f"{source}: expected one file matching {pattern!r}, found {[p.name for p in found]}")
+        raise InputFileError(
+            f"{source}: expected one file matching {pattern!r}, found {[p.name for p in found]}"
+        )
     return found[0]
 
 
-def iter_endava_it_tickets(source: Path, options: ImportOptions, report: ImportReport) -> Iterator[Ticket]:
+def iter_endava_it_tickets(
+    source: Path, options: ImportOptions, report: ImportReport
+) -> Iterator[Ticket]:
     """`endava_it_tickets`: the zipped, pre-processed text (`Document`) and its `Topic_group`.
 
     The data has no ids and no timestamps; ids are `endava-<data row>`, stable for this file.
@@ -31,16 +35,30 @@ def iter_endava_it_tickets(source: Path, options: ImportOptions, report: ImportR
         doc, topic = table.index("Document"), table.index("Topic_group")
         columns = {"body": "Document", "category": "Topic_group"}
         for rec in table:
-            data = {"id": f"endava-{rec.row}", "body": text_of(rec.values[doc]), "category": optional_text(rec.values[topic])}
+            data = {
+                "id": f"endava-{rec.row}",
+                "body": text_of(rec.values[doc]),
+                "category": optional_text(rec.values[topic]),
+            }
             yield validate_ticket(data, table.name, rec.row, rec.position, columns)
 
 
 # The original all_tickets.csv publishes integer codes only; their names were never
 # released, so labels are the codes as strings ("4"), as the README quotes them.
-_CODED = ("ticket_type", "category", "sub_category1", "sub_category2", "business_service", "urgency", "impact")
+_CODED = (
+    "ticket_type",
+    "category",
+    "sub_category1",
+    "sub_category2",
+    "business_service",
+    "urgency",
+    "impact",
+)
 
 
-def iter_endava_all_labels(source: Path, options: ImportOptions, report: ImportReport) -> Iterator[Ticket]:
+def iter_endava_all_labels(
+    source: Path, options: ImportOptions, report: ImportReport
+) -> Iterator[Ticket]:
     """`endava_all_labels_sample`: title/body with seven integer-coded labels.
 
     category <- category, subcategory <- sub_category1, priority <- urgency; the other
@@ -51,7 +69,13 @@ def iter_endava_all_labels(source: Path, options: ImportOptions, report: ImportR
     with open_csv(_one(source, "*.csv")) as table:
         title, body = table.index("title"), table.index("body")
         pos = {name: table.index(name) for name in _CODED}
-        columns = {"subject": "title", "body": "body", "category": "category", "subcategory": "sub_category1", "priority": "urgency"}
+        columns = {
+            "subject": "title",
+            "body": "body",
+            "category": "category",
+            "subcategory": "sub_category1",
+            "priority": "urgency",
+        }
         for rec in table:
             code = {name: optional_text(rec.values[i]) for name, i in pos.items()}
             data = {

@@ -9,6 +9,7 @@ exports (Zendesk, Jira, ServiceNow); an explicit `--map` overrides a preset, and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -208,7 +209,7 @@ def _scalar(value: Any) -> Any:
     if isinstance(value, str):
         value = value.strip()
         return value or None
-    if isinstance(value, float) and value != value:  # NaN from Parquet / pandas exports
+    if isinstance(value, float) and math.isnan(value):  # NaN from Parquet / pandas exports
         return None
     return value
 
@@ -287,7 +288,9 @@ def iter_generic(
             extra: dict[str, Any] = {}
             for target, positions in plan.positions.items():
                 try:
-                    value = _convert(target, [record.values[i] for i in positions], preset, options.date_format)
+                    value = _convert(
+                        target, [record.values[i] for i in positions], preset, options.date_format
+                    )
                 except ValueError as exc:
                     raise RowError(
                         table.name,

@@ -42,14 +42,55 @@ def _generic(fmt: str | None, preset: str | None) -> TicketSource:
 IMPORTERS: dict[str, Importer] = {
     imp.name: imp
     for imp in (
-        Importer("endava_it_tickets", "Endava IT tickets (zip of one CSV), 8 topic groups", iter_endava_it_tickets),
-        Importer("endava_all_labels_sample", "Endava all_tickets sample with 7 coded labels", iter_endava_all_labels),
-        Importer("servicenow_assignment", "ServiceNow incidents with assignment group (XLSX)", iter_servicenow_assignment),
-        Importer("rutube_support_ru", "RUTUBE support cases + FAQ knowledge base (Russian)", iter_rutube_cases, iter_rutube_articles),
-        Importer("uci_incident_log", "UCI ServiceNow event log, one ticket per incident", iter_uci_incidents),
-        Importer("synthetic_multilingual", "synthetic multilingual tickets with answers (2 CSVs)", iter_synthetic_multilingual),
-        *(Importer(fmt, f"generic {fmt.upper()} with --map FIELD=COLUMN", _generic(fmt, None), takes_mapping=True) for fmt in TABLE_FORMATS),
-        *(Importer(p.name, p.description + " (preset columns; --map overrides)", _generic(None, p.name), takes_mapping=True) for p in PRESETS.values()),
+        Importer(
+            "endava_it_tickets",
+            "Endava IT tickets (zip of one CSV), 8 topic groups",
+            iter_endava_it_tickets,
+        ),
+        Importer(
+            "endava_all_labels_sample",
+            "Endava all_tickets sample with 7 coded labels",
+            iter_endava_all_labels,
+        ),
+        Importer(
+            "servicenow_assignment",
+            "ServiceNow incidents with assignment group (XLSX)",
+            iter_servicenow_assignment,
+        ),
+        Importer(
+            "rutube_support_ru",
+            "RUTUBE support cases + FAQ knowledge base (Russian)",
+            iter_rutube_cases,
+            iter_rutube_articles,
+        ),
+        Importer(
+            "uci_incident_log",
+            "UCI ServiceNow event log, one ticket per incident",
+            iter_uci_incidents,
+        ),
+        Importer(
+            "synthetic_multilingual",
+            "synthetic multilingual tickets with answers (2 CSVs)",
+            iter_synthetic_multilingual,
+        ),
+        *(
+            Importer(
+                fmt,
+                f"generic {fmt.upper()} with --map FIELD=COLUMN",
+                _generic(fmt, None),
+                takes_mapping=True,
+            )
+            for fmt in TABLE_FORMATS
+        ),
+        *(
+            Importer(
+                p.name,
+                p.description + " (preset columns; --map overrides)",
+                _generic(None, p.name),
+                takes_mapping=True,
+            )
+            for p in PRESETS.values()
+        ),
     )
 }
 
@@ -59,7 +100,9 @@ def importer_for(name: str) -> Importer:
     try:
         return IMPORTERS[name]
     except KeyError:
-        raise InputFileError(f"unknown format {name!r}; expected one of {', '.join(IMPORTERS)}") from None
+        raise InputFileError(
+            f"unknown format {name!r}; expected one of {', '.join(IMPORTERS)}"
+        ) from None
 
 
 def import_source(
@@ -80,7 +123,9 @@ def import_source(
     importer = importer_for(name)
     options = options or ImportOptions()
     if options.mapping and not importer.takes_mapping:
-        raise InputFileError(f"format {name!r} has a fixed column mapping; --map applies to {', '.join(n for n, i in IMPORTERS.items() if i.takes_mapping)}")
+        raise InputFileError(
+            f"format {name!r} has a fixed column mapping; --map applies to {', '.join(n for n, i in IMPORTERS.items() if i.takes_mapping)}"
+        )
     source, out = Path(source), Path(out)
     if not source.exists():
         raise InputFileError(f"{source}: no such file or folder")
@@ -89,10 +134,9 @@ def import_source(
     report = ImportReport(source=str(source), format=name, out=out)
     kb_out = kb_path_for(out)
     if importer.articles is not None:
-        with ArticleWriter(kb_out) as articles:
-            with TicketWriter(out) as writer:
-                articles.write_all(importer.articles(source, options, report))
-                _write(writer, importer.tickets(source, options, report), on_progress, progress_every)
+        with ArticleWriter(kb_out) as articles, TicketWriter(out) as writer:
+            articles.write_all(importer.articles(source, options, report))
+            _write(writer, importer.tickets(source, options, report), on_progress, progress_every)
         report.kb_out, report.kb_written = kb_out, articles.rows_written
     else:
         with TicketWriter(out) as writer:
@@ -104,7 +148,7 @@ def import_source(
     return report
 
 
-def _write(writer: TicketWriter, tickets, on_progress, every: int) -> None:  # noqa: ANN001
+def _write(writer: TicketWriter, tickets, on_progress, every: int) -> None:
     for n, ticket in enumerate(tickets, start=1):
         writer.write(ticket)
         if on_progress is not None and n % every == 0:

@@ -22,7 +22,14 @@ from pathlib import Path
 
 from triage.contract import KBArticle, Ticket
 from triage.errors import InputFileError, RowError
-from triage.ingest.base import ImportOptions, ImportReport, optional_text, text_of, validate_article, validate_ticket
+from triage.ingest.base import (
+    ImportOptions,
+    ImportReport,
+    optional_text,
+    text_of,
+    validate_article,
+    validate_ticket,
+)
 from triage.ingest.tables import open_xlsx, row_position
 
 KB_FILE = "knowledge_base.xlsx"
@@ -54,11 +61,15 @@ def _folder(source: Path) -> Path:
     folder = source if source.is_dir() else source.parent
     for name in (KB_FILE, CASES_FILE):
         if not (folder / name).is_file():
-            raise InputFileError(f"{folder}: {name} not found (rutube_support_ru takes the dataset folder)")
+            raise InputFileError(
+                f"{folder}: {name} not found (rutube_support_ru takes the dataset folder)"
+            )
     return folder
 
 
-def iter_rutube_articles(source: Path, options: ImportOptions, report: ImportReport) -> Iterator[KBArticle]:
+def iter_rutube_articles(
+    source: Path, options: ImportOptions, report: ImportReport
+) -> Iterator[KBArticle]:
     """The FAQ as articles: title = KB question, body = KB answer, two category levels."""
     with open_xlsx(_folder(source) / KB_FILE) as table:
         q, a, l1, l2 = (table.index(c) for c in (_QUESTION, _ANSWER, _LEVEL1, _LEVEL2))
@@ -85,7 +96,9 @@ def _entries(folder: Path) -> dict[str, list[_Entry]]:
         q, a, l1, l2 = (table.index(c) for c in (_QUESTION, _ANSWER, _LEVEL1, _LEVEL2))
         for rec in table:
             v = rec.values
-            entry = _Entry(f"rutube-kb-{rec.row}", _norm(v[q]), _norm(v[a]), _norm(v[l1]), _norm(v[l2]))
+            entry = _Entry(
+                f"rutube-kb-{rec.row}", _norm(v[q]), _norm(v[a]), _norm(v[l1]), _norm(v[l2])
+            )
             by_question.setdefault(entry.question, []).append(entry)
     return by_question
 
@@ -94,23 +107,33 @@ def _gold(candidates: list[_Entry], answer: str, level1: str, level2: str) -> _E
     def score(entry: _Entry) -> tuple[bool, bool, float]:
         same_answer = entry.answer == answer
         same_cats = (entry.level1, entry.level2) == (level1, level2)
-        similarity = 1.0 if same_answer else difflib.SequenceMatcher(None, entry.answer, answer).ratio()
+        similarity = (
+            1.0 if same_answer else difflib.SequenceMatcher(None, entry.answer, answer).ratio()
+        )
         return same_answer, same_cats, similarity
 
     # max() keeps the first of equal scores: the earliest KB row wins ties.
     return max(candidates, key=score)
 
 
-def iter_rutube_cases(source: Path, options: ImportOptions, report: ImportReport) -> Iterator[Ticket]:
+def iter_rutube_cases(
+    source: Path, options: ImportOptions, report: ImportReport
+) -> Iterator[Ticket]:
     """Real cases: body = user question, agent_answer = agent's reply, category/subcategory
     = level-1/level-2 classifier, kb_article_id = the gold KB entry. Ids `rutube-<data row>`."""
     folder = _folder(source)
     by_question = _entries(folder)
     with open_xlsx(folder / CASES_FILE) as table:
         uq, aa, q, a, l1, l2 = (
-            table.index(c) for c in (_USER_QUESTION, _AGENT_ANSWER, _QUESTION, _ANSWER, _LEVEL1, _LEVEL2)
+            table.index(c)
+            for c in (_USER_QUESTION, _AGENT_ANSWER, _QUESTION, _ANSWER, _LEVEL1, _LEVEL2)
         )
-        columns = {"body": _USER_QUESTION, "agent_answer": _AGENT_ANSWER, "category": _LEVEL1, "subcategory": _LEVEL2}
+        columns = {
+            "body": _USER_QUESTION,
+            "agent_answer": _AGENT_ANSWER,
+            "category": _LEVEL1,
+            "subcategory": _LEVEL2,
+        }
         for rec in table:
             v = rec.values
             candidates = by_question.get(_norm(v[q]))

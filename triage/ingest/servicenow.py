@@ -15,7 +15,9 @@ from triage.ingest.tables import open_xlsx
 _CR_ESCAPE = re.compile(r"_x000[dD]_")
 # Mail headers pasted into the description: "received from: someone@x.com", and the
 # from/sent/to/cc block of forwarded mails. They name people and add no meaning.
-_MAIL_HEADER = re.compile(r"^\s*(received from|from|sent|to|cc|bcc)\s*:.*$", re.IGNORECASE | re.MULTILINE)
+_MAIL_HEADER = re.compile(
+    r"^\s*(received from|from|sent|to|cc|bcc)\s*:.*$", re.IGNORECASE | re.MULTILINE
+)
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 
@@ -29,13 +31,20 @@ def clean_text(text: str) -> str:
     return "\n".join(line.strip() for line in text.strip().split("\n"))
 
 
-def iter_servicenow_assignment(source: Path, options: ImportOptions, report: ImportReport) -> Iterator[Ticket]:
+def iter_servicenow_assignment(
+    source: Path, options: ImportOptions, report: ImportReport
+) -> Iterator[Ticket]:
     """`Short description` -> subject, `Description` -> body (both cleaned), `Caller` ->
     requester, `Assignment group` -> team. Ids are `servicenow-<data row>`."""
     with open_xlsx(_one(source, "*.xlsx")) as table:
         short, desc = table.index("Short description"), table.index("Description")
         caller, group = table.index("Caller"), table.index("Assignment group")
-        columns = {"subject": "Short description", "body": "Description", "requester": "Caller", "team": "Assignment group"}
+        columns = {
+            "subject": "Short description",
+            "body": "Description",
+            "requester": "Caller",
+            "team": "Assignment group",
+        }
         for rec in table:
             data = {
                 "id": f"servicenow-{rec.row}",

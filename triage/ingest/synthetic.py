@@ -27,20 +27,28 @@ def _files(source: Path) -> list[Path]:
     return files
 
 
-def iter_synthetic_multilingual(source: Path, options: ImportOptions, report: ImportReport) -> Iterator[Ticket]:
+def iter_synthetic_multilingual(
+    source: Path, options: ImportOptions, report: ImportReport
+) -> Iterator[Ticket]:
     """subject/body; `type` -> category, `queue` -> team, priority, language, `answer` ->
     agent_answer, tag_1..tag_9 -> tags, business_type -> extra. Ids are
     `<file stem>-<data row>`."""
     for path in _files(source):
         stem = path.stem.removeprefix("tickets_multilang_").removesuffix("_truncated")
+
         def dropped(row: int, why: str, name: str = path.name) -> None:
             report.drop(TRUNCATED_REASON)
             report.notes.append(f"{name}: dropped data row {row}: {why}")
 
         with open_csv(path, on_truncated_tail=dropped) as table:
-            col = {c: table.index(c) for c in ("subject", "body", "answer", "type", "queue", "priority", "language")}
+            col = {
+                c: table.index(c)
+                for c in ("subject", "body", "answer", "type", "queue", "priority", "language")
+            }
             tag_cols = [i for i, c in enumerate(table.columns) if c.startswith("tag_")]
-            business = table.columns.index("business_type") if "business_type" in table.columns else None
+            business = (
+                table.columns.index("business_type") if "business_type" in table.columns else None
+            )
             columns = {"category": "type", "team": "queue", "agent_answer": "answer"}
             for rec in table:
                 v = rec.values
@@ -54,6 +62,8 @@ def iter_synthetic_multilingual(source: Path, options: ImportOptions, report: Im
                     "priority": optional_text(v[col["priority"]]),
                     "language": optional_text(v[col["language"]]),
                     "tags": [v[i] for i in tag_cols if v[i].strip()],
-                    "extra": {"business_type": v[business]} if business is not None and v[business] else {},
+                    "extra": {"business_type": v[business]}
+                    if business is not None and v[business]
+                    else {},
                 }
                 yield validate_ticket(data, table.name, rec.row, rec.position, columns)

@@ -17,7 +17,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Self
 
 from triage.errors import InputFileError, RowError
 
@@ -61,7 +61,7 @@ class Table:
             closer.close()
         self._closers.clear()
 
-    def __enter__(self) -> Table:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -71,7 +71,9 @@ class Table:
 def missing_column(name: str, column: str, present: list[str]) -> InputFileError:
     """The error for a required column the file does not have, listing what it has."""
     shown = ", ".join(repr(c) for c in present) or "(none)"
-    return InputFileError(f"{name}: required column {column!r} is missing; the columns present are: {shown}")
+    return InputFileError(
+        f"{name}: required column {column!r} is missing; the columns present are: {shown}"
+    )
 
 
 def row_position(row: int, where: str) -> str:
@@ -114,7 +116,7 @@ def _decoded_lines(raw: IO[bytes], name: str, encoding: str) -> Iterator[str]:
             yield decoder.decode(chunk)
         except UnicodeDecodeError as exc:
             raise InputFileError(
-                f"{name}: line {line}: byte {chunk[exc.start:exc.start + 1]!r} at column "
+                f"{name}: line {line}: byte {chunk[exc.start : exc.start + 1]!r} at column "
                 f"{exc.start + 1} is not valid {encoding} ({exc.reason}); "
                 "pass the file's encoding with --encoding, e.g. --encoding cp1252"
             ) from None
@@ -137,7 +139,7 @@ def _csv_records(
     header_lines: int,
 ) -> Iterator[Record]:
     reader = csv.reader(lines, strict=True)
-    line_of = lambda n: n + header_lines  # noqa: E731 - this reader starts after the header
+    line_of = lambda n: n + header_lines
     row = 0
     held: Record | None = None  # a short record, held back until we know whether it is the last
     while True:
@@ -148,7 +150,9 @@ def _csv_records(
             if held is not None:
                 if on_truncated_tail is None:
                     raise _short(name, held, width) from None
-                on_truncated_tail(held.row, f"the last record has {len(held.values)} of {width} fields")
+                on_truncated_tail(
+                    held.row, f"the last record has {len(held.values)} of {width} fields"
+                )
             return
         except csv.Error as exc:
             row += 1
@@ -176,7 +180,11 @@ def _csv_records(
             continue
         if len(values) > width:
             raise RowError(
-                name, row, None, f"has {len(values)} fields but the header has {width} " + row_position(row, record.position)
+                name,
+                row,
+                None,
+                f"has {len(values)} fields but the header has {width} "
+                + row_position(row, record.position),
             )
         yield record
 
@@ -212,7 +220,9 @@ def open_csv(
             if member is None:
                 members = [m for m in archive.namelist() if m.lower().endswith(".csv")]
                 if len(members) != 1:
-                    raise InputFileError(f"{path}: expected one CSV inside the zip, found {members}")
+                    raise InputFileError(
+                        f"{path}: expected one CSV inside the zip, found {members}"
+                    )
                 member = members[0]
             raw: IO[bytes] = archive.open(member)
             name = f"{path}:{member}"
@@ -238,7 +248,12 @@ def open_csv(
             c.close()
         raise InputFileError(f"{name}: empty file, no header line")
     header = [h.strip() for h in header]
-    return Table(name, header, _csv_records(lines, name, len(header), on_truncated_tail, header_reader.line_num), closers)
+    return Table(
+        name,
+        header,
+        _csv_records(lines, name, len(header), on_truncated_tail, header_reader.line_num),
+        closers,
+    )
 
 
 def open_xlsx(path: Path, sheet: str | None = None) -> Table:
@@ -247,7 +262,7 @@ def open_xlsx(path: Path, sheet: str | None = None) -> Table:
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a non-workbook
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a non-workbook
         raise InputFileError(f"{path}: not a readable XLSX workbook ({exc})") from None
     sheet_obj = book[sheet] if sheet else book.worksheets[0]
     name = f"{path}[{sheet_obj.title}]"
@@ -279,7 +294,7 @@ def open_parquet(path: Path) -> Table:
 
     try:
         pfile = pq.ParquetFile(path)
-    except Exception as exc:  # pyarrow raises several types for a non-Parquet file
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a non-Parquet file
         raise InputFileError(f"{path}: not a readable Parquet file ({exc})") from None
     columns = list(pfile.schema_arrow.names)
 
@@ -308,10 +323,19 @@ def open_jsonl(path: Path, encoding: str = "utf-8") -> Table:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
             raise RowError(
-                name, row, None, f"invalid JSON ({exc.msg}) " + row_position(row, f"line {line_no} of the file")
+                name,
+                row,
+                None,
+                f"invalid JSON ({exc.msg}) " + row_position(row, f"line {line_no} of the file"),
             ) from None
         if not isinstance(obj, dict):
-            raise RowError(name, row, None, "each line must hold a JSON object " + row_position(row, f"line {line_no} of the file"))
+            raise RowError(
+                name,
+                row,
+                None,
+                "each line must hold a JSON object "
+                + row_position(row, f"line {line_no} of the file"),
+            )
         return obj
 
     first: tuple[int, dict[str, Any]] | None = None
@@ -359,7 +383,9 @@ def open_table(path: Path, fmt: str | None = None, encoding: str = "utf-8") -> T
     """Open any supported table; `fmt` defaults to what the file name implies."""
     path = Path(path)
     if path.is_dir():
-        raise InputFileError(f"{path}: is a folder; this format reads one file (dataset folders have their own --format)")
+        raise InputFileError(
+            f"{path}: is a folder; this format reads one file (dataset folders have their own --format)"
+        )
     if not path.is_file():
         raise InputFileError(f"{path}: no such file")
     fmt = fmt or format_of(path)
@@ -371,4 +397,6 @@ def open_table(path: Path, fmt: str | None = None, encoding: str = "utf-8") -> T
         return open_parquet(path)
     if fmt == "jsonl":
         return open_jsonl(path, encoding)
-    raise InputFileError(f"{path}: unknown table format {fmt!r}; expected one of {', '.join(TABLE_FORMATS)}")
+    raise InputFileError(
+        f"{path}: unknown table format {fmt!r}; expected one of {', '.join(TABLE_FORMATS)}"
+    )

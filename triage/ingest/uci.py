@@ -74,7 +74,16 @@ OUTCOME_KEYS: tuple[str, ...] = (
 )
 _COUNTERS = ("reassignment_count", "reopen_count", "sys_mod_count")
 _AT_OPEN_COLUMNS = ("impact", "urgency", "location", "u_symptom", "cmdb_ci", "opened_by")
-_OUTCOME_COLUMNS = ("closed_code", "resolved_by", "knowledge", "u_priority_confirmation", "problem_id", "rfc", "vendor", "caused_by")
+_OUTCOME_COLUMNS = (
+    "closed_code",
+    "resolved_by",
+    "knowledge",
+    "u_priority_confirmation",
+    "problem_id",
+    "rfc",
+    "vendor",
+    "caused_by",
+)
 
 
 class _Columns:
@@ -82,14 +91,30 @@ class _Columns:
         self.pos = {
             name: table.index(name)
             for name in (
-                "number", "ident_state", "made_sla", "caller_id", "opened_at", "contact_type", "priority",
-                "assignment_group", "assigned_to", "resolved_at", "closed_at", *_COUNTERS,
-                *_AT_OPEN_COLUMNS, *_OUTCOME_COLUMNS,
+                "number",
+                "ident_state",
+                "made_sla",
+                "caller_id",
+                "opened_at",
+                "contact_type",
+                "priority",
+                "assignment_group",
+                "assigned_to",
+                "resolved_at",
+                "closed_at",
+                *_COUNTERS,
+                *_AT_OPEN_COLUMNS,
+                *_OUTCOME_COLUMNS,
             )
         }
         categories = [i for i, c in enumerate(table.columns) if c == "category"]
         if len(categories) != 2:
-            raise RowError(table.name, None, "category", f"expected two 'category' columns (category, subcategory), found {len(categories)}")
+            raise RowError(
+                table.name,
+                None,
+                "category",
+                f"expected two 'category' columns (category, subcategory), found {len(categories)}",
+            )
         self.pos["category"], self.pos["subcategory"] = categories
 
 
@@ -105,7 +130,12 @@ def _date(rec: Record, cols: _Columns, name: str, file: str) -> datetime | None:
     try:
         return datetime.strptime(text, DATE_FORMAT)
     except ValueError:
-        raise RowError(file, rec.row, name, f"{text!r} is not a dd/mm/yyyy HH:MM date " + row_position(rec.row, rec.position)) from None
+        raise RowError(
+            file,
+            rec.row,
+            name,
+            f"{text!r} is not a dd/mm/yyyy HH:MM date " + row_position(rec.row, rec.position),
+        ) from None
 
 
 def _count(rec: Record, cols: _Columns, name: str, file: str) -> int:
@@ -113,7 +143,12 @@ def _count(rec: Record, cols: _Columns, name: str, file: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise RowError(file, rec.row, name, f"{text!r} is not a whole number " + row_position(rec.row, rec.position)) from None
+        raise RowError(
+            file,
+            rec.row,
+            name,
+            f"{text!r} is not a whole number " + row_position(rec.row, rec.position),
+        ) from None
 
 
 def _bool(rec: Record, cols: _Columns, name: str, file: str) -> bool | None:
@@ -122,7 +157,9 @@ def _bool(rec: Record, cols: _Columns, name: str, file: str) -> bool | None:
         return None
     if text.lower() in ("true", "false"):
         return text.lower() == "true"
-    raise RowError(file, rec.row, name, f"{text!r} is not true/false " + row_position(rec.row, rec.position))
+    raise RowError(
+        file, rec.row, name, f"{text!r} is not true/false " + row_position(rec.row, rec.position)
+    )
 
 
 def _incident(events: list[Record], cols: _Columns, file: str) -> Ticket:
@@ -159,11 +196,20 @@ def _incident(events: list[Record], cols: _Columns, file: str) -> Ticket:
         "resolved_at": _date(last, cols, "resolved_at", file),
         "extra": {k: v for k, v in extra.items() if v is not None},
     }
-    columns = {"created_at": "opened_at", "channel": "contact_type", "requester": "caller_id", "team": "assignment_group", "assignee": "assigned_to", "sla_breached": "made_sla"}
+    columns = {
+        "created_at": "opened_at",
+        "channel": "contact_type",
+        "requester": "caller_id",
+        "team": "assignment_group",
+        "assignee": "assigned_to",
+        "sla_breached": "made_sla",
+    }
     return validate_ticket(data, file, first.row, first.position, columns, require_text=False)
 
 
-def iter_uci_incidents(source: Path, options: ImportOptions, report: ImportReport) -> Iterator[Ticket]:
+def iter_uci_incidents(
+    source: Path, options: ImportOptions, report: ImportReport
+) -> Iterator[Ticket]:
     """One ticket per incident `number`, folded from its consecutive events (see the module doc)."""
     with open_csv(_one(source, "*.zip")) as table:
         cols = _Columns(table)
@@ -173,13 +219,20 @@ def iter_uci_incidents(source: Path, options: ImportOptions, report: ImportRepor
         for rec in table:
             number = _value(rec, cols, "number")
             if number is None:
-                raise RowError(table.name, rec.row, "number", "empty incident number " + row_position(rec.row, rec.position))
+                raise RowError(
+                    table.name,
+                    rec.row,
+                    "number",
+                    "empty incident number " + row_position(rec.row, rec.position),
+                )
             if number != current:
                 if events:
                     yield _incident(events, cols, table.name)
                 if number in seen:
                     raise RowError(
-                        table.name, rec.row, "number",
+                        table.name,
+                        rec.row,
+                        "number",
                         f"incident {number} appears again after other incidents; the log must be grouped by number "
                         + row_position(rec.row, rec.position),
                     )
