@@ -46,6 +46,9 @@ class Settings(BaseSettings):
         default=None, description="use a remote triage service over HTTP instead of in-process"
     )
     triager_timeout_s: float = 2.0
+    triager_api_key: str | None = Field(
+        default=None, description="API key the desk and worker send to a remote triage service"
+    )
     api_keys_file: Path = Path(".triage/api_keys.json")
     insecure_no_auth: bool = False
     max_body_bytes: int = 1_000_000
