@@ -15,8 +15,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from triage.dataset import kb_path_for, write_articles, write_tickets
-from triage.demo.roster import Agent, Roster, Team, agents_path_for, load_roster, write_roster
 from triage.demo.generator import DemoData, generate
+from triage.demo.roster import Agent, Roster, Team, agents_path_for, load_roster, write_roster
 
 __all__ = [
     "Agent",

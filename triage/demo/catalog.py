@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from triage.demo.roster import Agent, Roster, Manager, Shift, SlaTarget, Team
+from triage.demo.roster import Agent, Manager, Roster, Shift, SlaTarget, Team
 
 PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
 TIERS: tuple[str, ...] = ("free", "standard", "premium", "enterprise")

@@ -22,7 +22,7 @@ import math
 import random
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from triage.contract import KBArticle, Ticket
 from triage.demo.catalog import (
@@ -43,10 +43,10 @@ from triage.demo.catalog import (
     Subcategory,
     build_roster,
 )
-from triage.demo.roster import Agent, Roster
 from triage.demo.phrases import PhraseBook, books
+from triage.demo.roster import Agent, Roster
 
-DEFAULT_START = datetime(2025, 1, 6, tzinfo=timezone.utc)  # a Monday
+DEFAULT_START = datetime(2025, 1, 6, tzinfo=UTC)  # a Monday
 DEFAULT_DAYS = 182
 
 FLIP_RATE = 0.08

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from triage.demo.phrases import PhraseBook
 
 # Genitive month names: "3 marca".
