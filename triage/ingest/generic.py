@@ -10,7 +10,7 @@ exports (Zendesk, Jira, ServiceNow); an explicit `--map` overrides a preset, and
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -214,58 +214,66 @@ def _scalar(value: Any) -> Any:
     return value
 
 
-def _convert(
-    target: str,
-    values: list[Any],
-    preset: Preset | None,
-    date_format: str | None,
-) -> Any:
-    if target == "tags":
-        tags: list[str] = []
-        for value in values:
-            if value is None:
-                continue
-            if isinstance(value, (list, tuple)):
-                tags.extend(str(v) for v in value)
-            elif preset and preset.tag_separator:
-                tags.extend(text_of(value).split(preset.tag_separator))
-            else:
-                tags.append(text_of(value))
-        return ",".join(t for t in tags if t.strip()) if tags else None
-    value = next((v for v in (_scalar(v) for v in values) if v is not None), None)
-    if value is None:
-        return None
-    if target in _DATE_FIELDS:
-        if isinstance(value, datetime):
-            return value
-        if date_format or not preset or not preset.date_formats:
-            return parse_datetime(value, date_format)
+def _tags(values: list[Any], preset: Preset | None) -> str | None:
+    tags: list[str] = []
+    for value in values:
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            tags.extend(str(v) for v in value)
+        elif preset and preset.tag_separator:
+            tags.extend(text_of(value).split(preset.tag_separator))
+        else:
+            tags.append(text_of(value))
+    # The contract splits the joined string on commas and semicolons.
+    return ",".join(t for t in tags if t.strip()) if tags else None
+
+
+def _date_parser(preset: Preset | None, date_format: str | None) -> Callable[[Any], Any]:
+    if date_format or not preset or not preset.date_formats:
+        return lambda value: parse_datetime(value, date_format)
+    formats = preset.date_formats
+
+    def parse(value: Any) -> datetime | None:
         try:
             return parse_datetime(value)
         except ValueError:
-            for fmt in preset.date_formats:
+            for fmt in formats:
                 try:
                     return datetime.strptime(str(value), fmt)
                 except ValueError:
                     continue
             raise ValueError(
-                f"cannot parse {value!r} as a date (tried ISO 8601 and {', '.join(preset.date_formats)}); "
+                f"cannot parse {value!r} as a date (tried ISO 8601 and {', '.join(formats)}); "
                 "pass --date-format"
             ) from None
+
+    return parse
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = text_of(value).lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"{value!r} is not a yes/no value")
+
+
+def _converter(target: str, preset: Preset | None, date_format: str | None) -> Callable[[Any], Any]:
+    """How one non-empty cell becomes the value of `target`; ValueError when it cannot."""
+    if target in _DATE_FIELDS:
+        return _date_parser(preset, date_format)
     if target in _BOOL_FIELDS:
-        if isinstance(value, bool):
-            return value
-        text = text_of(value).lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise ValueError(f"{value!r} is not a yes/no value")
+        return _boolean
     if target == "channel" and preset and preset.channel_values:
-        return preset.channel_values.get(text_of(value).lower(), text_of(value))
+        values = preset.channel_values
+        return lambda value: values.get(text_of(value).lower(), text_of(value))
     if target.startswith("extra."):
-        return value if isinstance(value, (str, int, float, bool)) else text_of(value)
-    return optional_text(value) if target not in ("subject", "body") else text_of(value)
+        return lambda value: value if isinstance(value, (str, int, float, bool)) else text_of(value)
+    return text_of if target in ("subject", "body") else optional_text
 
 
 def iter_generic(
@@ -283,14 +291,27 @@ def iter_generic(
         if unmapped:
             report.notes.append(f"columns not imported: {', '.join(unmapped)}")
         stem = path.name.split(".")[0]
+        steps = [
+            (target, positions, _converter(target, preset, options.date_format))
+            for target, positions in plan.positions.items()
+        ]
         for record in table:
+            values = record.values
             data: dict[str, Any] = {}
             extra: dict[str, Any] = {}
-            for target, positions in plan.positions.items():
+            for target, positions, convert in steps:
                 try:
-                    value = _convert(
-                        target, [record.values[i] for i in positions], preset, options.date_format
-                    )
+                    if target == "tags":
+                        value = _tags([values[i] for i in positions], preset)
+                    else:
+                        # First non-empty cell among the target's columns (usually just one).
+                        value = None
+                        for i in positions:
+                            value = _scalar(values[i])
+                            if value is not None:
+                                break
+                        if value is not None:
+                            value = convert(value)
                 except ValueError as exc:
                     raise RowError(
                         table.name,
@@ -298,10 +319,11 @@ def iter_generic(
                         f"{plan.columns[target]} -> {target}",
                         f"{exc} " + row_position(record.row, record.position),
                     ) from None
+                if value is None:
+                    continue
                 if target.startswith("extra."):
-                    if value is not None:
-                        extra[target.removeprefix("extra.")] = value
-                elif value is not None:
+                    extra[target[6:]] = value
+                else:
                     data[target] = value
             data.setdefault("id", f"{stem}-{record.row}")
             if extra:
