@@ -19,6 +19,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
@@ -26,7 +27,8 @@ from sqlalchemy.orm import Session
 from triage.desk import Desk, Direction, Status, TriageState, outbox
 from triage.desk.reference import format_reference, subject_tag
 from triage.desk.status import ACTIVE
-from triage.store.models import MessageRow, TeamRow, TicketRow
+from triage.store.models import MessageRow, OutboxRow, TeamRow, TicketRow
+from triage.webhook import MAX_ATTEMPTS, WebhookSender, retry_delay
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,8 @@ class WorkerReport:
     breached: int = 0
     reminded: int = 0
     closed: int = 0
+    delivered: int = 0
+    delivery_failed: int = 0
     tickets: dict[str, list[str]] = field(default_factory=dict)
 
     def note(self, job: str, ticket_id: int) -> None:
@@ -54,14 +58,23 @@ class WorkerReport:
 class Worker:
     """Runs the lifecycle's timed jobs against a desk."""
 
-    def __init__(self, desk: Desk, *, batch: int = 100, name: str = "worker") -> None:
+    def __init__(
+        self,
+        desk: Desk,
+        *,
+        webhooks: WebhookSender | None = None,
+        batch: int = 100,
+        name: str = "worker",
+    ) -> None:
         self.desk = desk
+        self.webhooks = webhooks
         self.batch = batch
         self.actor = f"system:{name}"
 
-    def _pick(self, session: Session, query: Select[tuple[TicketRow]]) -> list[TicketRow]:
-        """Lock up to `batch` matching tickets that no other worker holds."""
-        query = query.order_by(TicketRow.id).limit(self.batch)
+    def _pick(self, session: Session, query: Select[Any]) -> list[Any]:
+        """Lock up to `batch` matching rows that no other worker holds."""
+        entity = query.column_descriptions[0]["entity"]
+        query = query.order_by(entity.id).limit(self.batch)
         if session.bind is not None and session.bind.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         return list(session.scalars(query).all())
@@ -74,6 +87,8 @@ class Worker:
         self.escalate(report)
         self.remind_pending(report)
         self.close_solved(report)
+        # Last, so that the events the other jobs just queued go out in the same pass.
+        self.deliver_webhooks(report)
         return report
 
     def run(self, interval_s: float, stop: threading.Event) -> None:
@@ -256,3 +271,38 @@ class Worker:
                 )
                 report.closed += 1
                 report.note("closed", row.id)
+
+    def deliver_webhooks(self, report: WorkerReport) -> None:
+        """Send due outbox events, signed; failures retry with exponential back-off
+        (`triage.webhook.retry_delay`) up to `MAX_ATTEMPTS` tries."""
+        if self.webhooks is None:
+            return
+        now = report.now
+        with self.desk.sessions.begin() as session:
+            rows = self._pick(
+                session,
+                select(OutboxRow).where(
+                    OutboxRow.delivered_at.is_(None),
+                    OutboxRow.next_attempt_at <= now,
+                    OutboxRow.attempts < MAX_ATTEMPTS,
+                ),
+            )
+            # Lease them (counting the try now) so that another worker does not send
+            # them too while this one waits on the receiver outside the transaction.
+            for row in rows:
+                row.attempts += 1
+                row.next_attempt_at = now + retry_delay(row.attempts)
+            jobs = [(row.id, row.event, row.payload) for row in rows]
+        for outbox_id, event, payload in jobs:
+            outcome = self.webhooks.send(outbox_id, event, payload, now)
+            with self.desk.sessions.begin() as session:
+                row = session.get(OutboxRow, outbox_id, with_for_update=True)
+                if row is None:
+                    continue
+                if outcome.ok:
+                    row.delivered_at = now
+                    row.last_error = None
+                    report.delivered += 1
+                else:
+                    row.last_error = outcome.error
+                    report.delivery_failed += 1

@@ -107,7 +107,12 @@ def worker(
             "warning: no triager configured (TRIAGE_TRIAGER_URL / TRIAGE_BUNDLE); re-triage is off"
         )
     desk = Desk.from_settings(settings, engine, triager, **({"clock": clock} if clock else {}))
-    runner = Worker(desk, batch=batch, name=name)
+    webhooks = None
+    if settings.webhook_url:
+        from triage.webhook import WebhookSender
+
+        webhooks = WebhookSender(settings.webhook_url, settings.webhook_secret)
+    runner = Worker(desk, webhooks=webhooks, batch=batch, name=name)
     stop = threading.Event()
     if not once:
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -123,10 +128,14 @@ def worker(
                 "escalated": report.escalated,
                 "reminded": report.reminded,
                 "closed": report.closed,
+                "webhooks_delivered": report.delivered,
+                "webhooks_failed": report.delivery_failed,
                 "tickets": report.tickets,
             }
             print(json.dumps(line), flush=True)
             if once or stop.wait(interval):
                 break
     finally:
+        if webhooks is not None:
+            webhooks.close()
         engine.dispose()
