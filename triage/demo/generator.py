@@ -441,8 +441,9 @@ def _compose(
     problems = rng.sample(book.problems[sub.key], k=rng.choice((1, 2, 2, 3)))
     sentences.extend(p.format_map(slots) for p in problems)
     context = rng.sample(book.context[sub.context], k=rng.choice((0, 1, 2, 2)))
+    first = 1 if previous is not None else 0  # a follow-up opens by naming the earlier ticket
     for sentence in context:
-        sentences.insert(rng.randrange(len(sentences) + 1), sentence.format_map(slots))
+        sentences.insert(rng.randrange(first, len(sentences) + 1), sentence.format_map(slots))
     if mixed:
         other = rng.choice([s for s in SUBCATEGORIES if s.category != sub.category])
         sentences.append(f"{rng.choice(book.also)} {rng.choice(book.problems[other.key]).format_map(slots)}")
