@@ -71,7 +71,8 @@ class EmbeddingStore:
     def __init__(self, cache_dir: Path, encoder: OnnxEncoder) -> None:
         """Open (creating if needed) the store for `encoder` under `cache_dir`."""
         self.dim = encoder.dim
-        self.folder = Path(cache_dir) / f"{encoder.name}-{encoder.fingerprint[:24]}"
+        slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in encoder.name)[:60]
+        self.folder = Path(cache_dir) / f"{slug}-{encoder.fingerprint[:24]}"
         self.folder.mkdir(parents=True, exist_ok=True)
         meta = self.folder / "encoder.json"
         if not meta.exists():
