@@ -39,7 +39,8 @@ def load_predictor(path: Path, settings: Settings | None = None) -> tuple[Any, A
     from triage.bundle import load_bundle
     from triage.predictor import OnnxTriager
 
-    bundle = load_bundle(path)
+    threads = settings.onnx_threads if settings is not None else None
+    bundle = load_bundle(path, threads=threads)
     return bundle, OnnxTriager(bundle)
 
 
