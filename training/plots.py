@@ -211,9 +211,9 @@ def per_class_f1_chart(
     ax.set_xticks(x, [str(classes[c]) for c in shown], rotation=90, fontsize=7)
     ax.set_ylabel("F1")
     ax.set_ylim(0, 1)
-    ax.set_title(title, loc="left")
-    # Above the axes: inside, it would hide the bars of the first classes.
-    ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1, 1), ncol=3, frameon=False)
+    ax.set_title(title)
+    # Outside, right of the axes: inside, it would hide the bars of the first classes.
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return _save(fig, path)
 
 

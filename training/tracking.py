@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -110,18 +111,20 @@ def _client(tracking_uri: str):
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
 
-def artifact_location(tracking_uri: str) -> str | None:
-    """Artifacts beside a SQLite store (`DIR/mlruns` for `sqlite:///DIR/mlflow.db`).
+def artifact_location(tracking_uri: str, experiment: str) -> str | None:
+    """Artifacts beside a SQLite store: `DIR/mlruns/EXPERIMENT` for `sqlite:///DIR/mlflow.db`.
 
     MLflow's own default is `./mlruns` under whatever directory the command runs in,
     which scatters one store's artifacts; anchoring them to the database keeps the
-    store self-contained (and for the default `sqlite:///mlflow.db` it is the same place).
+    store self-contained (for the default `sqlite:///mlflow.db` it is the same `./mlruns`).
+    Other stores (a tracking server, PostgreSQL) keep their configured artifact root.
     """
     prefix = "sqlite:///"
     if not tracking_uri.startswith(prefix) or len(tracking_uri) == len(prefix):
         return None
     database = Path(tracking_uri[len(prefix) :])
-    return (database.resolve().parent / "mlruns").as_uri()
+    folder = re.sub(r"[^A-Za-z0-9._-]+", "_", experiment).strip("._") or "experiment"
+    return (database.resolve().parent / "mlruns" / folder).as_uri()
 
 
 def _ensure_registered_model(client: Any, name: str) -> None:
@@ -162,7 +165,9 @@ def log_training_run(
     experiment_id = (
         found.experiment_id
         if found
-        else client.create_experiment(experiment, artifact_location=artifact_location(tracking_uri))
+        else client.create_experiment(
+            experiment, artifact_location=artifact_location(tracking_uri, experiment)
+        )
     )
     run = client.create_run(
         experiment_id,

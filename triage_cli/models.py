@@ -88,7 +88,7 @@ def list_models(
     table.add_column("macro-F1 per head")
     table.add_column("path", overflow="fold")
     for v in versions:
-        scores = ", ".join(f"{head} {v.macro_f1[head]:.3f}" for head in v.heads) or "-"
+        scores = "\n".join(f"{head} {v.macro_f1[head]:.3f}" for head in v.heads) or "-"
         table.add_row(
             "champion" if v.version == champion else "",
             v.version,

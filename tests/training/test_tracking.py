@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from training import plots
+from training.pipeline import HeadReport, TrainingReport
 from training.tracking import artifact_location, flatten_metrics, publish_bundle
 from triage.registry import CHAMPION, ModelRegistry
 from triage.settings import Settings
@@ -123,8 +124,9 @@ def test_flatten_metrics_keeps_numeric_leaves() -> None:
 
 
 def test_artifacts_live_beside_a_sqlite_store(tmp_path: Path) -> None:
-    assert artifact_location(f"sqlite:///{tmp_path}/m.db") == (tmp_path / "mlruns").as_uri()
-    assert artifact_location("http://mlflow:5000") is None
+    expected = (tmp_path / "mlruns" / "desk_A").as_uri()
+    assert artifact_location(f"sqlite:///{tmp_path}/m.db", "desk A") == expected
+    assert artifact_location("http://mlflow:5000", "desk A") is None
 
 
 def test_publish_tracks_registers_and_moves_the_champion_alias(
@@ -196,3 +198,72 @@ def test_an_mlflow_failure_loses_nothing(tmp_path: Path) -> None:
     assert result.promoted and registry.current() == "v1"
     assert registry.resolve(CHAMPION).resolve() == bundle.resolve()
     assert (bundle / "manifest.json").is_file()
+
+
+def make_report(tmp_path: Path, bundle: Path) -> TrainingReport:
+    """A `TrainingReport` as the pipeline returns it, for a bundle written beside it."""
+    rng = np.random.default_rng(11)
+    data = tmp_path / "desk.parquet"
+    data.write_bytes(b"PAR1 not really parquet, but hashed all the same")
+
+    def head(name: str, field: str, classes: list[str], n: int = 120) -> HeadReport:
+        y = rng.integers(0, len(classes), n)
+        y[:3] = -1  # labels the training part never saw
+        proba = rng.dirichlet(np.ones(len(classes)), n)
+        proba[np.arange(n), np.maximum(y, 0)] += 1.0
+        proba /= proba.sum(axis=1, keepdims=True)
+        return HeadReport(
+            name=name, field=field, classes=classes, temperature=1.3,
+            thresholds=[0.6] * len(classes), global_threshold=0.6,
+            metrics={"accuracy": 0.8, "macro_f1": 0.8, "brier": 0.25, "ece": 0.04,
+                     "coverage_at_target_precision": 0.55},
+            baselines={"majority": {"accuracy": 0.3, "macro_f1": 0.12},
+                       "tfidf_linearsvc": {"accuracy": 0.7, "macro_f1": 0.66}},
+            n_train=400, n_calibration=80, n_test=n, test_ids=[f"t{i}" for i in range(n)],
+            y_true=y, proba=proba, abstained=proba.max(axis=1) < 0.6,
+        )  # fmt: skip
+
+    return TrainingReport(
+        bundle_dir=bundle,
+        model_version=bundle.name,
+        data_path=data,
+        params={"encoder": None, "seed": 42, "target_precision": 0.9, "data": str(data)},
+        split={"kind": "time", "train": 480, "test": 120},
+        heads={
+            "category": head("category", "category", ["billing", "login", "outage"]),
+            "escalation": head("escalation", "escalated", ["false", "true"]),
+        },
+        auto_reply={"recall_at_1": 0.5, "recall_at_5": 0.8},
+        languages=["en"],
+        timings={"heads": 1.5},
+    )
+
+
+def test_publish_training_run_logs_the_reports_plots_params_and_metrics(
+    tmp_path: Path, store: str
+) -> None:
+    from mlflow import MlflowClient
+
+    from training.tracking import file_sha256, publish_training_run
+
+    settings = settings_for(tmp_path, store, "triage-report")
+    report = make_report(tmp_path, write_bundle(settings.models_dir, "r1", 0.8))
+    result = publish_training_run(report, settings, experiment="from-cli")
+    assert result.warnings == [] and result.promoted and result.tracked is not None
+    assert result.tracked.experiment == "from-cli"
+
+    client = MlflowClient(tracking_uri=store, registry_uri=store)
+    run = client.get_run(result.tracked.run_id)
+    params, metrics = run.data.params, run.data.metrics
+    assert params["data_sha256"] == file_sha256(report.data_path)
+    assert params["split_kind"] == "time" and params["target_precision"] == "0.9"
+    assert json.loads(params["heads"]) == ["category", "escalation"]
+    assert json.loads(params["category_rows"]) == {"train": 400, "calibration": 80, "test": 120}
+    assert metrics["category.brier"] == pytest.approx(0.25)
+    assert metrics["category.baseline.tfidf_linearsvc.macro_f1"] == pytest.approx(0.66)
+    assert metrics["auto_reply.recall_at_5"] == pytest.approx(0.8)
+    drawn = {Path(a.path).name for a in client.list_artifacts(run.info.run_id, "plots")}
+    per_head = {"confusion", "reliability", "precision_coverage", "per_class_f1"}
+    assert drawn == {f"category_{k}.png" for k in per_head} | {
+        f"escalation_{k}.png" for k in per_head | {"roc"}
+    }
