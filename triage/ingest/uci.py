@@ -123,12 +123,23 @@ def _value(rec: Record, cols: _Columns, name: str) -> str | None:
     return None if text in ("", "?") else text
 
 
+def _parse_dmy(text: str) -> datetime:
+    # strptime costs ~0.1 ms a call; three dates per incident made it the importer's
+    # largest cost. The format is fixed, so split it by hand.
+    day_month_year, _, clock = text.partition(" ")
+    day, month, year = day_month_year.split("/")
+    hour, minute = clock.split(":")
+    if len(year) != 4:
+        raise ValueError(text)
+    return datetime(int(year), int(month), int(day), int(hour), int(minute))
+
+
 def _date(rec: Record, cols: _Columns, name: str, file: str) -> datetime | None:
     text = _value(rec, cols, name)
     if text is None:
         return None
     try:
-        return datetime.strptime(text, DATE_FORMAT)
+        return _parse_dmy(text)
     except ValueError:
         raise RowError(
             file,
