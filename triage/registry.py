@@ -267,12 +267,17 @@ class ModelRegistry:
             raise UnknownModelVersionError(self._unknown(alias_or_version))
         return self._entry(version, record).path
 
-    def alias_mtime(self) -> int | None:
-        """A cheap change stamp (ns) for watchers: changes whenever any alias or version moves."""
+    def alias_mtime(self) -> tuple[int, int] | None:
+        """A cheap change stamp for watchers (one `stat`); compare stamps with `==`.
+
+        It changes on every write: each write replaces the file by a new inode, so two
+        writes within one coarse mtime tick still differ. None while no registry exists.
+        """
         try:
-            return self.path.stat().st_mtime_ns
+            st = self.path.stat()
         except FileNotFoundError:
             return None
+        return st.st_mtime_ns, st.st_ino
 
     def previous_champions(self) -> list[str]:
         """Earlier champions, most recent last (what `rollback` pops)."""
