@@ -79,6 +79,11 @@ def stats(
     file: Path = typer.Argument(..., help="a ticket file in the common Parquet format"),
     as_json: bool = typer.Option(False, "--json", help="print the statistics as JSON"),
     top: int = typer.Option(10, "--top", min=1, help="how many top values to show per label"),
+    detect_language: bool = typer.Option(
+        True,
+        "--detect-language/--no-detect-language",
+        help="detect the language of rows with an empty language column (else count them as unknown)",
+    ),
 ) -> None:
     """Rows, label distributions, language mix, duplicate texts and time range of a ticket file."""
     from rich.console import Console
@@ -86,7 +91,7 @@ def stats(
 
     from triage.stats import compute_stats
 
-    result = compute_stats(file, top=top)
+    result = compute_stats(file, top=top, detect_languages=detect_language)
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return

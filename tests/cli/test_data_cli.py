@@ -183,6 +183,20 @@ def test_unknown_format_and_missing_stats_file(tmp_path: Path, monkeypatch, caps
         monkeypatch, capsys, "data", "import", src, "-f", "freshdesk", "-o", tmp_path / "o.parquet"
     )
     assert code == 2 and "unknown format 'freshdesk'" in stderr and "zendesk" in stderr
+    code, _, stderr = _run(
+        monkeypatch,
+        capsys,
+        "data",
+        "import",
+        src,
+        "-f",
+        "uci_incident_log",
+        "-o",
+        tmp_path / "o.parquet",
+        "--map",
+        "subject=x",
+    )
+    assert code == 2 and "fixed column mapping" in stderr
     code, _, stderr = _run(monkeypatch, capsys, "data", "stats", tmp_path / "none.parquet")
     assert code == 2 and "none.parquet: no such file" in stderr
 
