@@ -229,3 +229,22 @@ def test_concurrent_promoters_do_not_corrupt_the_file(registry: ModelRegistry) -
     assert len(registry.previous_champions()) == 2 * 25 * 3 - 1
     assert {v.version for v in registry.list_versions()} == set(versions)
     assert all(v.mlflow == {"run_id": f"run-{v.version}"} for v in registry.list_versions())
+
+
+def test_resolving_an_alias_needs_no_mlflow(registry: ModelRegistry) -> None:
+    # The serve-only install has no mlflow: the registry must not even import it.
+    import subprocess
+    import sys
+
+    registry.register(write_bundle(registry.root, "v1", category=0.8))
+    registry.promote("v1")
+    code = (
+        "import sys; from triage.registry import ModelRegistry; "
+        f"print(ModelRegistry({str(registry.root)!r}).resolve('champion').name); "
+        "assert not any(m.split('.')[0] in {'mlflow', 'numpy', 'pydantic'} for m in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "v1"
