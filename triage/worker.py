@@ -43,6 +43,7 @@ class WorkerReport:
     retriaged: int = 0
     retriage_failed: int = 0
     escalated: int = 0
+    assigned: int = 0
     breached: int = 0
     reminded: int = 0
     closed: int = 0
@@ -85,6 +86,7 @@ class Worker:
         report = WorkerReport(now=now)
         self.retriage(report)
         self.escalate(report)
+        self.assign(report)
         self.remind_pending(report)
         self.close_solved(report)
         # Last, so that the events the other jobs just queued go out in the same pass.
@@ -220,6 +222,24 @@ class Worker:
         )
         report.escalated += 1
         report.note("escalated", row.id)
+
+    def assign(self, report: WorkerReport) -> None:
+        """Assign routed tickets nobody has yet (no agent was free at intake, an
+        escalation raised the tier, the triage service was down)."""
+        now = report.now
+        with self.desk.sessions.begin() as session:
+            rows = self._pick(
+                session,
+                select(TicketRow).where(
+                    TicketRow.status.in_([s.value for s in ACTIVE]),
+                    TicketRow.assignee.is_(None),
+                    TicketRow.triage_state == TriageState.done.value,
+                ),
+            )
+            for row in rows:
+                if self.desk.assign_locked(session, row, now, self.actor):
+                    report.assigned += 1
+                    report.note("assigned", row.id)
 
     def remind_pending(self, report: WorkerReport) -> None:
         """Tickets pending past their reminder time: remind the customer and hand the

@@ -126,6 +126,7 @@ def worker(
                 "retriage_failed": report.retriage_failed,
                 "breached": report.breached,
                 "escalated": report.escalated,
+                "assigned": report.assigned,
                 "reminded": report.reminded,
                 "closed": report.closed,
                 "webhooks_delivered": report.delivered,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from triage.contract import Ticket, TriageResult
 from triage.desk import outbox
+from triage.desk.assignment import AssignmentWeights, pick_agent
 from triage.desk.records import (
     AuditEntry,
     CorrectionView,
@@ -65,6 +66,9 @@ class DeskConfig:
     close_after: timedelta = timedelta(days=4)
     retriage_backoff: timedelta = timedelta(seconds=60)
     escalation_risk_threshold: float = 0.7
+    # Pick an agent as soon as a ticket is routed (triaged with a team).
+    auto_assign: bool = True
+    weights: AssignmentWeights = field(default_factory=AssignmentWeights)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeskConfig:
@@ -138,6 +142,8 @@ class Desk:
                 raise
             return IntakeResult(ticket=self.get(existing), created=False)
         self.triage_ticket(ticket_id)
+        if self.config.auto_assign:
+            self.assign(ticket_id)
         return IntakeResult(ticket=self.get(ticket_id), created=True)
 
     def _find_by_key(self, key: str) -> int | None:
@@ -302,6 +308,38 @@ class Desk:
                 now,
                 model_version=result.model_version,
             )
+
+    # ------------------------------------------------------------------ assignment
+
+    def assign(self, ticket_id: int | str, *, actor: str = "system:assigner") -> str | None:
+        """Give a routed, unassigned ticket to the best available agent (see
+        `triage.desk.assignment`). Returns the assignee, or None when nobody can take it."""
+        number = parse_ticket_id(ticket_id)
+        with self.sessions.begin() as session:
+            row = lock(session, number)
+            return self.assign_locked(session, row, self.clock(), actor)
+
+    def assign_locked(
+        self, session: Session, row: TicketRow, now: datetime, actor: str
+    ) -> str | None:
+        """`assign` inside the caller's transaction, on a row-locked ticket."""
+        if row.assignee is not None:
+            return row.assignee
+        if (
+            row.status not in {s.value for s in ACTIVE}
+            or row.triage_state != TriageState.done.value
+        ):
+            return None
+        choice, _excluded = pick_agent(session, row, now, self.config.weights)
+        if choice is None:
+            return None
+        row.assignee = choice.agent
+        row.updated_at = now
+        self.record(session, row, actor, "assigned", choice.details(), now)
+        outbox.enqueue(
+            session, "ticket.assigned", row.id, {"assignee": choice.agent, "by": actor}, now
+        )
+        return choice.agent
 
     # ------------------------------------------------------------------ messages
 

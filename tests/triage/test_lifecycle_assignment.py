@@ -1,0 +1,140 @@
+"""Assignment by team, skills, language, availability and load; capacity is never exceeded."""
+
+from __future__ import annotations
+
+import threading
+from datetime import time
+
+import pytest
+
+from triage.contract import Channel
+from triage.desk import Desk, NewTicket, Status, TicketChanges
+from triage.desk.agents import AgentSpec, Directory, Shift
+from triage.errors import NotFound
+from triage.worker import Worker
+
+
+def _refund(**kwargs: object) -> NewTicket:
+    return NewTicket(channel=Channel.web, subject="Refund", body="refund please", **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def directory(desk: Desk) -> Directory:
+    return Directory(desk.sessions)
+
+
+def test_the_best_free_agent_of_the_team_gets_the_ticket(desk: Desk, directory: Directory) -> None:
+    directory.upsert_agent(AgentSpec(id="ann", team="finance", skills=["billing"], capacity=2))
+    directory.upsert_agent(AgentSpec(id="ben", team="finance", capacity=5))
+    directory.upsert_agent(AgentSpec(id="cid", team="it", skills=["billing"], capacity=5))
+    directory.upsert_agent(AgentSpec(id="dee", team="finance", skills=["billing"], online=False))
+    t = desk.intake(_refund()).ticket
+    assert t.assignee == "ann"
+    [entry] = [e for e in desk.audit(t.id) if e.action == "assigned"]
+    assert entry.details["agent"] == "ann"
+    assert entry.details["parts"]["skill"] == 1.0 and entry.details["parts"]["team"] == 2.0
+    assert entry.details["excluded"] == {"offline": ["dee"], "other_team": ["cid"]}
+    # Ann's load now counts against her: the second refund still prefers her skill...
+    assert desk.intake(_refund()).ticket.assignee == "ann"
+    # ...but she is at capacity for the third.
+    third = desk.intake(_refund()).ticket
+    assert third.assignee == "ben"
+    assert {a.id: a.load for a in directory.list_agents()} == {
+        "ann": 2,
+        "ben": 1,
+        "cid": 0,
+        "dee": 0,
+    }
+
+
+def test_nobody_free_leaves_it_unassigned_until_the_worker_finds_someone(
+    desk: Desk, directory: Directory
+) -> None:
+    directory.upsert_agent(AgentSpec(id="ann", team="finance", capacity=1))
+    first = desk.intake(_refund()).ticket
+    waiting = desk.intake(_refund()).ticket
+    assert first.assignee == "ann" and waiting.assignee is None
+    worker = Worker(desk)
+    assert worker.run_once().assigned == 0
+    desk.update(first.id, TicketChanges(status=Status.solved), actor="agent:ann")
+    report = worker.run_once()
+    assert report.assigned == 1 and report.tickets["assigned"] == [waiting.reference]
+    assert desk.get(waiting.id).assignee == "ann"
+
+
+def test_shifts_tiers_and_languages_filter_candidates(
+    desk: Desk, directory: Directory, clock
+) -> None:  # type: ignore[no-untyped-def]
+    # The clock is Monday 09:00 UTC.
+    directory.upsert_agent(
+        AgentSpec(id="night", team="finance", shifts=[Shift(start=time(22), end=time(6))])
+    )
+    directory.upsert_agent(AgentSpec(id="french", team="finance", languages=["fr"]))
+    directory.upsert_agent(AgentSpec(id="senior", team="finance", tier=2, languages=["en"]))
+    t = desk.intake(_refund(language="en")).ticket
+    assert t.assignee == "senior"
+    [entry] = [e for e in desk.audit(t.id) if e.action == "assigned"]
+    assert entry.details["excluded"] == {"off_shift": ["night"], "language": ["french"]}
+    clock.now = clock.now.replace(hour=23)
+    assert Shift(start=time(22), end=time(6)).covers(clock.now)
+    # Past midnight on Saturday still belongs to Friday's night shift.
+    assert Shift(start=time(22), end=time(6), days=[4]).covers(clock.now.replace(day=10, hour=2))
+    assert not Shift(start=time(22), end=time(6), days=[4]).covers(
+        clock.now.replace(day=11, hour=2)
+    )
+
+
+def test_escalated_tickets_need_an_agent_of_that_tier(
+    desk: Desk, directory: Directory, clock
+) -> None:  # type: ignore[no-untyped-def]
+    t = desk.intake(_refund()).ticket  # nobody yet
+    clock.advance(hours=4)
+    worker = Worker(desk)
+    assert worker.run_once().escalated == 1
+    directory.upsert_agent(AgentSpec(id="junior", team="finance", tier=1))
+    assert worker.run_once().assigned == 0
+    directory.upsert_agent(AgentSpec(id="lead", team="finance", tier=2))
+    assert worker.run_once().assigned == 1
+    assert desk.get(t.id).assignee == "lead"
+
+
+def test_concurrent_assignment_never_exceeds_capacity(desk: Desk, directory: Directory) -> None:
+    directory.upsert_agent(AgentSpec(id="ann", team="finance", capacity=3))
+    directory.upsert_agent(AgentSpec(id="ben", team="finance", capacity=2))
+    errors: list[BaseException] = []
+    results = []
+
+    def submit() -> None:
+        try:
+            for _ in range(2):
+                results.append(desk.intake(_refund()).ticket)
+        except BaseException as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(t.assignee or "-" for t in results) == [
+        "-",
+        "-",
+        "-",
+        "ann",
+        "ann",
+        "ann",
+        "ben",
+        "ben",
+    ]
+    assert {a.id: a.load for a in directory.list_agents()} == {"ann": 3, "ben": 2}
+
+
+def test_agent_directory_errors(directory: Directory) -> None:
+    with pytest.raises(NotFound):
+        directory.get_agent("nobody")
+    with pytest.raises(ValueError, match="time zone"):
+        Shift(tz="Nowhere/Land")
+    view = directory.upsert_agent(AgentSpec(id="ann", team="support"))
+    assert view.load == 0 and view.team == "support"
+    assert directory.set_online("ann", False).online is False

@@ -1,0 +1,126 @@
+"""Choosing an agent for a ticket.
+
+Candidates are the agents who are online, on shift, of a high enough tier for the
+ticket's escalation level, below capacity, speak the ticket's language (when both
+are known) and belong to the ticket's team (when it has one and the team has agents).
+Among them the score combines the model's team and assignee probabilities, skill
+match on the category, and current load. The chosen agent's row is locked and the
+load recounted before the ticket is given to them, so concurrent assignments never
+push an agent over capacity. The choice, its score and why others were left out go
+to the audit log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from triage.desk.agents import loads, spec_of
+from triage.store.models import AgentRow, TicketRow
+
+
+@dataclass(frozen=True)
+class AssignmentWeights:
+    """How much each signal counts in an agent's score."""
+
+    team: float = 2.0
+    assignee: float = 1.0
+    skill: float = 1.0
+    language: float = 0.5
+    load: float = 1.0
+
+
+@dataclass
+class Choice:
+    """The agent picked, the score and its parts, and the agents left out and why."""
+
+    agent: str
+    score: float
+    parts: dict[str, float]
+    considered: int
+    excluded: dict[str, list[str]] = field(default_factory=dict)
+
+    def details(self) -> dict[str, Any]:
+        """The audit-log entry explaining the choice."""
+        return {
+            "agent": self.agent,
+            "score": round(self.score, 4),
+            "parts": {k: round(v, 4) for k, v in self.parts.items()},
+            "candidates": self.considered,
+            "excluded": self.excluded,
+        }
+
+
+def _probabilities(prediction: dict[str, Any] | None, head: str) -> dict[str, float]:
+    data = (prediction or {}).get(head) or {}
+    scores = {str(s["label"]): float(s["probability"]) for s in data.get("top_k") or []}
+    if data.get("label") is not None and data["label"] not in scores:
+        scores[str(data["label"])] = float(data.get("confidence") or 0.0)
+    return scores
+
+
+def pick_agent(
+    session: Session,
+    ticket: TicketRow,
+    now: datetime,
+    weights: AssignmentWeights = AssignmentWeights(),
+) -> tuple[Choice | None, dict[str, list[str]]]:
+    """Choose and lock an agent for `ticket` inside the caller's transaction.
+
+    Returns the choice (None when nobody can take it) and the excluded agents by reason.
+    """
+    agents = [spec_of(r) for r in session.scalars(select(AgentRow).order_by(AgentRow.id)).all()]
+    counts = loads(session)
+    team_p = _probabilities(ticket.prediction, "team")
+    assignee_p = _probabilities(ticket.prediction, "assignee")
+    team_has_agents = ticket.team is not None and any(a.team == ticket.team for a in agents)
+    excluded: dict[str, list[str]] = {}
+    scored: list[tuple[float, int, str, dict[str, float]]] = []
+    for agent in agents:
+        load = counts.get(agent.id, 0)
+        reason = None
+        if not agent.online:
+            reason = "offline"
+        elif not agent.on_shift(now):
+            reason = "off_shift"
+        elif agent.tier < ticket.tier:
+            reason = "tier_too_low"
+        elif load >= agent.capacity:
+            reason = "at_capacity"
+        elif team_has_agents and agent.team != ticket.team:
+            reason = "other_team"
+        elif ticket.language and agent.languages and ticket.language not in agent.languages:
+            reason = "language"
+        if reason:
+            excluded.setdefault(reason, []).append(agent.id)
+            continue
+        parts = {
+            "team": weights.team
+            * (
+                1.0
+                if agent.team is not None and agent.team == ticket.team
+                else team_p.get(agent.team or "", 0.0)
+            ),
+            "assignee": weights.assignee * assignee_p.get(agent.id, 0.0),
+            "skill": weights.skill
+            * (1.0 if {ticket.category, ticket.subcategory} & set(agent.skills) - {None} else 0.0),
+            "language": weights.language
+            * (1.0 if ticket.language and ticket.language in agent.languages else 0.0),
+            "load": -weights.load * (load / agent.capacity if agent.capacity else 1.0),
+        }
+        scored.append((sum(parts.values()), load, agent.id, parts))
+    scored.sort(key=lambda s: (-s[0], s[1], s[2]))
+    for score, _load, agent_id, parts in scored:
+        # Lock the agent and recount: another assignment may have committed since.
+        locked = session.get(AgentRow, agent_id, with_for_update=True)
+        if locked is None:
+            continue
+        if loads(session, [agent_id]).get(agent_id, 0) >= locked.capacity:
+            excluded.setdefault("at_capacity", []).append(agent_id)
+            continue
+        return Choice(agent_id, score, parts, considered=len(scored), excluded=excluded), excluded
+    return None, excluded
