@@ -143,7 +143,7 @@ def gate(
     """Decide whether `candidate` may replace `champion` (pure: reads and writes nothing)."""
     if champion is None:
         return PromotionDecision(
-            candidate.version, True, f"{candidate.version} is the first champion", forced=force
+            candidate.version, True, f"{candidate.version} is the first champion"
         )
     if champion.version == candidate.version:
         return PromotionDecision(
