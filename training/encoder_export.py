@@ -146,6 +146,10 @@ def ensure_exported(
     with _exclusive(cache_dir / f"{entry.name}.lock"):
         if not (entry / MODEL_DIR / SPEC_FILE).is_file():
             log.info("exporting encoder %s to ONNX (cache miss: %s)", name, entry)
+            # Only the lock holder stages this entry, so any staging folder left is from
+            # an export that was killed; it would otherwise keep ~100 MB forever.
+            for stale in cache_dir.glob(f".{entry.name}-*"):
+                shutil.rmtree(stale, ignore_errors=True)
             staging = Path(tempfile.mkdtemp(prefix=f".{entry.name}-", dir=cache_dir))
             staging.chmod(0o755)  # mkdtemp makes it private; the cache is shared
             try:
