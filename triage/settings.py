@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     pending_reminder_hours: float = Field(default=72.0, gt=0)
     close_after_days: float = Field(default=4.0, gt=0)
     retriage_backoff_s: float = Field(default=60.0, gt=0)
+    auto_reply_enabled: bool = Field(
+        default=True, description="send auto-replies the model marks safe to send"
+    )
+    public_url: str = Field(
+        default="http://localhost:8000", description="base URL customers reach (CSAT survey links)"
+    )
 
 
 @lru_cache(maxsize=1)
