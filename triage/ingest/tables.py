@@ -372,7 +372,7 @@ def format_of(path: Path) -> str:
         ("parquet", (".parquet", ".pq")),
         ("jsonl", (".jsonl", ".ndjson")),
         ("xlsx", (".xlsx", ".xlsm")),
-        ("csv", (".csv", ".tsv", ".txt", ".zip")),
+        ("csv", (".csv", ".zip")),
     ):
         if suffixes and suffixes[-1] in exts:
             return fmt
