@@ -106,7 +106,8 @@ class ScriptedTriager:
     down), so these tests need to pick the answer. The real in-process and remote
     triagers are exercised end to end against a trained bundle elsewhere.
     Text containing "refund" → billing/high/finance, confident; "printer" → IT,
-    but the team head abstains; anything else: every head abstains. `down = True`
+    but the team head abstains; "password" → account/low/support with a safe
+    auto-reply; anything else: every head abstains. `down = True`
     makes it raise like an unreachable service.
     """
 
@@ -117,7 +118,7 @@ class ScriptedTriager:
         self.calls = 0
 
     def triage(self, ticket):  # type: ignore[no-untyped-def]
-        from triage.contract import EscalationPrediction, HeadPrediction, TriageResult
+        from triage.contract import AutoReply, EscalationPrediction, HeadPrediction, TriageResult
 
         self.calls += 1
         if self.down:
@@ -136,9 +137,20 @@ class ScriptedTriager:
         else:
             heads = {"category": head(None), "priority": head(None), "team": head(None)}
         risk = 0.9 if "outage" in text else 0.1
+        reply = None
+        if "password" in text:
+            heads = {"category": head("account"), "priority": head("low"), "team": head("support")}
+            reply = AutoReply(
+                answer_id="kb-reset",
+                kind="kb",
+                text="Use the 'Forgot password' link to reset it.",
+                score=0.93,
+                safe_to_send=True,
+            )
         return TriageResult(
             ticket_id=ticket.id,
             **heads,
+            auto_reply=reply,
             escalation=EscalationPrediction(
                 label=None, confidence=risk, abstained=False, risk=risk
             ),

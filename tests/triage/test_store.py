@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from triage.store import connect, current_revision, migrate, session_factory
+from triage.store import connect, current_revision, head_revision, migrate, session_factory
+
+HEAD = head_revision()
 from triage.store.models import Base, TagRow, TicketRow
 
 
@@ -35,12 +37,12 @@ def test_migrations_match_the_models(database_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert diff == []
-    assert current_revision(database_url) == "0001"
+    assert current_revision(database_url) == HEAD
 
 
 def test_migrate_is_idempotent_and_downgrades(database_url: str) -> None:
     migrate(database_url)
-    assert current_revision(database_url) == "0001"
+    assert current_revision(database_url) == HEAD
 
 
 def test_downgrade_then_upgrade_on_a_fresh_sqlite(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -55,7 +57,7 @@ def test_downgrade_then_upgrade_on_a_fresh_sqlite(tmp_path) -> None:  # type: ig
     engine.dispose()
     assert current_revision(url) is None
     migrate(url)
-    assert current_revision(url) == "0001"
+    assert current_revision(url) == HEAD
 
 
 def test_datetimes_come_back_aware_utc(engine) -> None:  # type: ignore[no-untyped-def]
@@ -124,3 +126,26 @@ def test_concurrent_writers_do_not_fail(engine) -> None:  # type: ignore[no-unty
     assert errors == []
     with Session() as session:
         assert len(session.scalars(select(TicketRow)).all()) == 40
+
+
+def test_stepwise_upgrade_keeps_existing_tickets(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    migrate(url, "0001")
+    engine = connect(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO tickets (created_at, updated_at, channel, subject, body, extra, status, tier,"
+                " escalated, sla_breached, needs_followup, triage_state, triage_attempts)"
+                " VALUES ('2026-01-05 09:00:00', '2026-01-05 09:00:00', 'email', 's', 'b', '{}', 'new', 1,"
+                " 0, 0, 0, 'queued', 0)"
+            )
+        )
+    migrate(engine)
+    assert head_revision() == "0002" and current_revision(engine) == "0002"
+    with session_factory(engine)() as session:
+        row = session.scalars(select(TicketRow)).one()
+        assert row.subject == "s" and row.auto_reply_id is None
+    engine.dispose()

@@ -10,6 +10,7 @@ never loses a ticket; the worker re-triages whatever stayed queued.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,12 +20,14 @@ from sqlalchemy import Engine, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from triage.contract import Ticket, TriageResult
+from triage.contract import AutoReply, Ticket, TriageResult
 from triage.desk import outbox
 from triage.desk.assignment import AssignmentWeights, pick_agent
+from triage.desk.dashboard import build_dashboard
 from triage.desk.records import (
     AuditEntry,
     CorrectionView,
+    Dashboard,
     Direction,
     IntakeResult,
     MessageView,
@@ -38,11 +41,11 @@ from triage.desk.records import (
 )
 from triage.desk.reference import find_reference, format_reference, parse_ticket_id, subject_tag
 from triage.desk.status import ACTIVE, PAUSED, Status, check_transition
-from triage.errors import IllegalTransition, NotFound
+from triage.errors import Conflict, IllegalTransition, NotFound, TriageError
 from triage.settings import Settings
 from triage.sla import BusinessCalendar, SlaPolicies
 from triage.store import session_factory
-from triage.store.models import AuditRow, CorrectionRow, MessageRow, TagRow, TicketRow
+from triage.store.models import AuditRow, CorrectionRow, CsatRow, MessageRow, TagRow, TicketRow
 from triage.triager import Triager
 
 log = logging.getLogger(__name__)
@@ -68,6 +71,10 @@ class DeskConfig:
     escalation_risk_threshold: float = 0.7
     # Pick an agent as soon as a ticket is routed (triaged with a team).
     auto_assign: bool = True
+    # Send auto-replies the model marks safe, and set the ticket pending.
+    auto_reply: bool = True
+    # Where the customer rates a solved ticket; `{token}` is the survey's token.
+    survey_url: str = "http://localhost:8000/v1/csat/{token}"
     weights: AssignmentWeights = field(default_factory=AssignmentWeights)
 
     @classmethod
@@ -78,6 +85,8 @@ class DeskConfig:
             close_after=timedelta(days=settings.close_after_days),
             retriage_backoff=timedelta(seconds=settings.retriage_backoff_s),
             escalation_risk_threshold=settings.escalation_risk_threshold,
+            auto_reply=settings.auto_reply_enabled,
+            survey_url=settings.public_url.rstrip("/") + "/v1/csat/{token}",
         )
 
 
@@ -308,6 +317,94 @@ class Desk:
                 now,
                 model_version=result.model_version,
             )
+            reply = result.auto_reply
+            if (
+                self.config.auto_reply
+                and reply is not None
+                and reply.safe_to_send
+                and row.status == Status.new.value
+                and row.auto_reply_id is None
+            ):
+                self._send_auto_reply(session, row, reply, now)
+
+    def _send_auto_reply(
+        self, session: Session, row: TicketRow, reply: AutoReply, now: datetime
+    ) -> None:
+        actor = "system:auto-reply"
+        session.add(
+            MessageRow(
+                ticket_id=row.id,
+                direction=Direction.outbound.value,
+                channel=row.channel,
+                author=actor,
+                subject=f"{subject_tag(row.id)} {row.subject}".strip(),
+                body=reply.text,
+                kind="auto_reply",
+                created_at=now,
+            )
+        )
+        row.auto_reply_id = reply.answer_id
+        details = {"answer_id": reply.answer_id, "kind": reply.kind, "score": round(reply.score, 4)}
+        self.record(session, row, actor, "auto_replied", details, now)
+        outbox.enqueue(session, "ticket.auto_replied", row.id, details, now)
+        self.transition(session, row, Status.pending, actor, "auto-reply sent", now)
+
+    def answer_auto_reply(self, ticket_id: int | str, solved: bool, *, actor: str) -> TicketView:
+        """The customer's answer to an auto-reply: solved, or still needs an agent
+        (reopened, and the worker assigns it)."""
+        number = parse_ticket_id(ticket_id)
+        now = self.clock()
+        outcome = "resolved" if solved else "reopened"
+        with self.sessions.begin() as session:
+            row = lock(session, number)
+            if row.auto_reply_id is None:
+                raise Conflict(f"{format_reference(number)} got no auto-reply")
+            if row.auto_reply_outcome is not None:
+                if row.auto_reply_outcome == outcome:
+                    return _view(row, _messages(session, row.id))
+                raise Conflict(
+                    f"{format_reference(number)}: the auto-reply was already marked {row.auto_reply_outcome}"
+                )
+            row.auto_reply_outcome = outcome
+            self.record(session, row, actor, "auto_reply_answered", {"outcome": outcome}, now)
+            target = Status.solved if solved else Status.reopened
+            if row.status != target.value:
+                self.transition(session, row, target, actor, f"auto-reply {outcome}", now)
+        return self.get(number)
+
+    # ------------------------------------------------------------------ CSAT
+
+    def rate(self, token: str, rating: int, comment: str | None = None) -> TicketView:
+        """Record a CSAT rating (1-5) from a survey link; 2 or less flags the ticket
+        for follow-up."""
+        if not 1 <= rating <= 5:
+            raise TriageError(f"rating {rating}: expected 1 to 5")
+        now = self.clock()
+        with self.sessions.begin() as session:
+            survey = session.scalar(select(CsatRow).where(CsatRow.token == token).with_for_update())
+            if survey is None:
+                raise NotFound("no such survey")
+            if survey.rating is not None:
+                raise Conflict("this survey was already answered")
+            row = lock(session, survey.ticket_id)
+            survey.rating = rating
+            survey.comment = comment
+            survey.answered_at = now
+            followup = rating <= 2
+            if followup:
+                row.needs_followup = True
+            details = {"rating": rating, "comment": comment, "followup": followup}
+            self.record(
+                session,
+                row,
+                f"customer:{row.requester or 'anonymous'}",
+                "csat_received",
+                details,
+                now,
+            )
+            outbox.enqueue(session, "csat.received", row.id, details, now)
+            number = row.id
+        return self.get(number)
 
     # ------------------------------------------------------------------ assignment
 
@@ -426,6 +523,9 @@ class Desk:
                     now,
                 )
                 if message.direction is Direction.inbound:
+                    if row.auto_reply_id is not None and row.auto_reply_outcome is None:
+                        # Writing back after an auto-reply means it did not settle it.
+                        row.auto_reply_outcome = "reopened"
                     if row.status in (Status.pending.value, Status.solved.value):
                         self.transition(
                             session, row, Status.reopened, actor, "customer replied", now
@@ -565,7 +665,12 @@ class Desk:
         )
         if target is Status.solved:
             row.solved_at = now
-            outbox.enqueue(session, "ticket.solved", row.id, {"by": actor}, now)
+            token = secrets.token_urlsafe(24)
+            session.add(CsatRow(ticket_id=row.id, token=token, sent_at=now))
+            survey = self.config.survey_url.format(token=token)
+            outbox.enqueue(
+                session, "ticket.solved", row.id, {"by": actor, "survey_url": survey}, now
+            )
         elif target is Status.reopened:
             row.solved_at = None
         elif target is Status.closed:
@@ -676,6 +781,12 @@ class Desk:
                 )
                 for r in rows
             ]
+
+    def dashboard(self) -> Dashboard:
+        """Open tickets by status and team, SLA compliance, agent load, auto-reply
+        resolution rate and CSAT (see `triage.desk.dashboard`)."""
+        with self.sessions() as session:
+            return build_dashboard(session, self.clock())
 
     # ------------------------------------------------------------------ audit
 
@@ -794,5 +905,7 @@ def _view(row: TicketRow, messages: list[MessageView] | None) -> TicketView:
         model_version=row.model_version,
         predicted={f: getattr(row, f"predicted_{f}") for f in PREDICTED_FIELDS},
         escalation_risk=row.escalation_risk,
+        auto_reply_id=row.auto_reply_id,
+        auto_reply_outcome=row.auto_reply_outcome,
         messages=messages,
     )

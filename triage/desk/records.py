@@ -137,6 +137,8 @@ class TicketView(BaseModel):
     model_version: str | None
     predicted: dict[str, str | None]
     escalation_risk: float | None
+    auto_reply_id: str | None
+    auto_reply_outcome: str | None
     messages: list[MessageView] | None = None
 
 
@@ -193,3 +195,35 @@ class TicketPage(BaseModel):
 
     total: int
     items: list[TicketView]
+
+
+class AgentLoad(BaseModel):
+    """An agent's open tickets against capacity."""
+
+    id: str
+    team: str | None
+    online: bool
+    load: int
+    capacity: int
+
+
+class Dashboard(BaseModel):
+    """The desk at a glance."""
+
+    at: datetime
+    open_by_status: dict[str, int]
+    open_by_team: dict[str, int]
+    triage_queue: dict[str, int]
+    sla_decided: int
+    sla_met: int
+    sla_compliance_pct: float | None
+    breached_open: int
+    agents: list[AgentLoad]
+    auto_replies_sent: int
+    auto_replies_resolved: int
+    auto_replies_reopened: int
+    auto_reply_resolution_rate: float | None
+    csat_sent: int
+    csat_answered: int
+    csat_average: float | None
+    csat_followups: int

@@ -15,7 +15,14 @@ from triage.store.engine import connect, session_factory
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
-__all__ = ["MIGRATIONS", "connect", "migrate", "session_factory"]
+__all__ = [
+    "MIGRATIONS",
+    "connect",
+    "current_revision",
+    "head_revision",
+    "migrate",
+    "session_factory",
+]
 
 
 def _alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
@@ -50,3 +57,12 @@ def current_revision(database_url: str | Engine) -> str | None:
     finally:
         if isinstance(database_url, str):
             engine.dispose()
+
+
+def head_revision() -> str:
+    """The newest schema revision this code knows."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert head is not None
+    return head

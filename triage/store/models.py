@@ -95,6 +95,10 @@ class TicketRow(Base):
     predicted_assignee: Mapped[str | None] = mapped_column(String(200))
     escalation_risk: Mapped[float | None] = mapped_column(Float)
     prediction: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Auto-reply: the answer sent, and whether it solved the request ("resolved") or
+    # the customer still needed an agent ("reopened"); null while undecided.
+    auto_reply_id: Mapped[str | None] = mapped_column(String(200))
+    auto_reply_outcome: Mapped[str | None] = mapped_column(String(20))
 
     tags: Mapped[list[TagRow]] = relationship(
         back_populates="ticket", cascade="all, delete-orphan", lazy="selectin"

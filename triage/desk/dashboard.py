@@ -1,0 +1,71 @@
+"""The dashboard's numbers, computed with aggregate queries (no ticket is loaded)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from triage.desk.agents import loads
+from triage.desk.records import AgentLoad, Dashboard
+from triage.desk.status import Status
+from triage.store.models import AgentRow, CsatRow, TicketRow
+
+_OPEN = [s.value for s in Status if s is not Status.closed and s is not Status.solved]
+_DONE = [Status.solved.value, Status.closed.value]
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def build_dashboard(session: Session, now: datetime) -> Dashboard:
+    """Counts over the whole desk at `now`."""
+
+    def grouped(column, *where) -> dict[str, int]:  # type: ignore[no-untyped-def]
+        rows = session.execute(select(column, func.count()).where(*where).group_by(column)).all()
+        return {str(k) if k is not None else "unrouted": int(n) for k, n in rows}
+
+    def count(*where) -> int:  # type: ignore[no-untyped-def]
+        return int(session.scalar(select(func.count(TicketRow.id)).where(*where)) or 0)
+
+    open_tickets = TicketRow.status.in_(_OPEN)
+    decided = count(TicketRow.status.in_(_DONE))
+    met = count(TicketRow.status.in_(_DONE), TicketRow.sla_breached.is_(False))
+    sent = count(TicketRow.auto_reply_id.is_not(None))
+    resolved = count(TicketRow.auto_reply_outcome == "resolved")
+    reopened = count(TicketRow.auto_reply_outcome == "reopened")
+    csat_sent = int(session.scalar(select(func.count(CsatRow.id))) or 0)
+    answered = int(
+        session.scalar(select(func.count(CsatRow.id)).where(CsatRow.rating.is_not(None))) or 0
+    )
+    average = session.scalar(select(func.avg(CsatRow.rating)).where(CsatRow.rating.is_not(None)))
+    counts = loads(session)
+    agents = [
+        AgentLoad(
+            id=a.id, team=a.team, online=a.online, load=counts.get(a.id, 0), capacity=a.capacity
+        )
+        for a in session.scalars(select(AgentRow).order_by(AgentRow.id)).all()
+    ]
+    return Dashboard(
+        at=now,
+        open_by_status=grouped(TicketRow.status, open_tickets),
+        open_by_team=grouped(TicketRow.team, open_tickets),
+        triage_queue=grouped(
+            TicketRow.triage_state, open_tickets, TicketRow.triage_state != "done"
+        ),
+        sla_decided=decided,
+        sla_met=met,
+        sla_compliance_pct=None if not decided else round(100.0 * met / decided, 2),
+        breached_open=count(open_tickets, TicketRow.sla_breached.is_(True)),
+        agents=agents,
+        auto_replies_sent=sent,
+        auto_replies_resolved=resolved,
+        auto_replies_reopened=reopened,
+        auto_reply_resolution_rate=_ratio(resolved, resolved + reopened),
+        csat_sent=csat_sent,
+        csat_answered=answered,
+        csat_average=None if average is None else round(float(average), 2),
+        csat_followups=count(TicketRow.needs_followup.is_(True)),
+    )
