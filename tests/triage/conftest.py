@@ -1,84 +1,12 @@
-"""Database fixtures: the store and lifecycle tests run against SQLite and PostgreSQL.
+"""Lifecycle fixtures: a movable clock, a scripted triager and a desk on the test database.
 
-Each test module gets a fresh, migrated database (a SQLite file, or a uniquely named
-PostgreSQL schema selected through `search_path` in the URL, so the URL alone carries
-it into a `triage worker` subprocess). Between tests every table is emptied.
-PostgreSQL is skipped, with the reason, only when the server cannot be reached.
+The database fixtures themselves (`database_url`, `engine`: SQLite and PostgreSQL)
+live in tests/conftest.py, shared with the API tests.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
 import pytest
-
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def _postgres_reason() -> str | None:
-    try:
-        import psycopg
-    except ImportError:  # pragma: no cover - dev extra missing
-        return "psycopg is not installed (pip install -e .[dev])"
-    try:
-        with psycopg.connect(
-            "host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=3
-        ):
-            return None
-    except psycopg.OperationalError as exc:
-        return f"PostgreSQL at 127.0.0.1:5432 (db test, user postgres) unreachable: {exc}".strip()
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """The URL of a fresh database at the latest migration, one per module and backend."""
-    from triage.store import migrate
-
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'triage.db'}"
-        migrate(url)
-        yield url
-        return
-    reason = _postgres_reason()
-    if reason:
-        pytest.skip(reason)
-    import psycopg
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = "host=127.0.0.1 port=5432 user=postgres dbname=test"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    try:
-        migrate(url)
-        yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
-@pytest.fixture
-def engine(database_url: str):  # type: ignore[no-untyped-def]
-    """An engine on the module's database, emptied before the test."""
-    from sqlalchemy import text
-
-    from triage.store import connect
-    from triage.store.models import Base
-
-    engine = connect(database_url)
-    with engine.begin() as conn:
-        tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-        if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in tables:
-                conn.execute(text(f"DELETE FROM {name}"))
-            conn.execute(text("DELETE FROM sqlite_sequence"))  # restart ticket numbers
-    yield engine
-    engine.dispose()
 
 
 class FakeClock:
