@@ -1,0 +1,162 @@
+"""The desk's HTTP routes (`api.routes.tickets`) on SQLite and PostgreSQL: status codes,
+idempotency header, filters, audit, agents, dashboard, CSAT, error mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from api.errors import install_error_handlers
+from api.routes import tickets
+from api.security import Authenticator
+from triage.desk import Desk
+from triage.store.models import CsatRow
+
+
+@pytest.fixture
+def client(engine, tmp_path: Path) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    # No triager: tickets stay queued for triage, which these tests do not need.
+    app = FastAPI()
+    app.state.auth = Authenticator(tmp_path / "keys.json", enabled=False)
+    app.state.desk = Desk(engine)
+    install_error_handlers(app)
+    app.include_router(tickets.router)
+    with TestClient(app) as c:
+        yield c
+
+
+def _create(client: TestClient, key: str | None = None, **body: object) -> dict:
+    payload = {"channel": "email", "subject": "Refund", "body": "refund me", **body}
+    headers = {"Idempotency-Key": key} if key else {}
+    r = client.post("/v1/tickets", json=payload, headers=headers)
+    assert r.status_code in (200, 201), r.text
+    return r.json()
+
+
+def test_create_is_idempotent(client: TestClient) -> None:
+    first = client.post(
+        "/v1/tickets", json={"channel": "web", "body": "hi"}, headers={"Idempotency-Key": "k"}
+    )
+    again = client.post(
+        "/v1/tickets", json={"channel": "web", "body": "hi"}, headers={"Idempotency-Key": "k"}
+    )
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    assert first.headers["Location"] == f"/v1/tickets/{first.json()['id']}"
+    assert first.json()["triage_state"] == "queued"
+    assert client.get("/v1/tickets").json()["total"] == 1
+
+
+def test_bad_input_is_a_422_naming_the_field(client: TestClient) -> None:
+    r = client.post("/v1/tickets", json={"channel": "fax", "body": "x"})
+    assert r.status_code == 422
+    assert "channel" in r.text
+    assert client.get("/v1/tickets?due_before=2026-01-05T10:00:00").status_code == 422
+
+
+def test_get_patch_audit_and_conflicts(client: TestClient) -> None:
+    t = _create(client)
+    assert client.get(f"/v1/tickets/{t['reference']}").json()["id"] == t["id"]
+    assert client.get("/v1/tickets/T-999").status_code == 404
+    r = client.patch(
+        f"/v1/tickets/{t['id']}",
+        json={"status": "open", "tags": ["vip"]},
+        headers={"X-Actor": "alice"},
+    )
+    assert r.status_code == 200 and r.json()["status"] == "open" and r.json()["tags"] == ["vip"]
+    r = client.patch(f"/v1/tickets/{t['id']}", json={"status": "closed"})
+    assert r.status_code == 409 and "cannot move" in r.json()["detail"]
+    r = client.patch(f"/v1/tickets/{t['id']}", json={"colour": "red"})
+    assert r.status_code == 422
+    audit = client.get(f"/v1/tickets/{t['id']}/audit").json()
+    assert [e["action"] for e in audit] == ["created", "updated", "status_changed"]
+    assert audit[1]["actor"] == "agent:alice"
+
+
+def test_messages_join_threads(client: TestClient) -> None:
+    t = _create(client, message_id="<a@x>")
+    r = client.post("/v1/messages", json={"body": "any news?", "in_reply_to": "<a@x>"})
+    assert r.status_code == 200 and r.json() == {"ticket": r.json()["ticket"], "created": False}
+    assert r.json()["ticket"]["id"] == t["id"]
+    r = client.post("/v1/messages", json={"body": "new problem", "subject": "other"})
+    assert r.status_code == 201 and r.json()["created"] is True
+    r = client.post(
+        f"/v1/tickets/{t['id']}/messages", json={"direction": "outbound", "body": "hello"}
+    )
+    assert r.status_code == 200 and r.json()["first_response_at"] is not None
+    assert len(r.json()["messages"]) == 3
+
+
+def test_list_filters(client: TestClient) -> None:
+    a = _create(client, priority="low", tags=["x"])
+    b = _create(client, priority="urgent")
+    ids = [t["id"] for t in client.get("/v1/tickets").json()["items"]]
+    assert ids == [b["id"], a["id"]]
+    assert [t["id"] for t in client.get("/v1/tickets?tag=x").json()["items"]] == [a["id"]]
+    assert client.get("/v1/tickets?status=new&status=open&limit=1").json()["total"] == 2
+    assert client.get("/v1/tickets?due_before=2000-01-01T00:00:00Z").json()["total"] == 0
+    assert client.get("/v1/tickets?status=bogus").status_code == 422
+
+
+def test_agents_dashboard_and_csat(client: TestClient, engine) -> None:  # type: ignore[no-untyped-def]
+    r = client.put("/v1/agents/ann", json={"id": "ignored", "team": "finance", "capacity": 3})
+    assert r.status_code == 200 and r.json()["id"] == "ann" and r.json()["load"] == 0
+    assert client.put("/v1/teams/finance", json={"manager": "m@x"}).status_code == 204
+    assert client.put("/v1/agents/ann/presence", json={"online": False}).json()["online"] is False
+    assert client.get("/v1/agents/nobody").status_code == 404
+    t = _create(client)
+    client.patch(f"/v1/tickets/{t['id']}", json={"assignee": "ann", "status": "solved"})
+    assert [a["load"] for a in client.get("/v1/agents").json()] == [0]
+    with Desk(engine).sessions() as session:
+        token = session.scalars(select(CsatRow.token)).one()
+    assert client.post(f"/v1/csat/{token}", json={"rating": 9}).status_code == 422
+    assert client.post(f"/v1/csat/{token}", json={"rating": 1}).status_code == 204
+    assert client.post(f"/v1/csat/{token}", json={"rating": 2}).status_code == 409
+    assert client.post("/v1/csat/unknown", json={"rating": 2}).status_code == 404
+    d = client.get("/v1/dashboard").json()
+    assert d["csat_average"] == 1.0 and d["csat_followups"] == 1
+    assert d["sla_compliance_pct"] == 100.0
+    assert client.get("/v1/corrections").json() == []
+    r = client.post(f"/v1/tickets/{t['id']}/auto-reply", json={"solved": True})
+    assert r.status_code == 409
+
+
+def test_no_desk_configured_is_a_503(tmp_path: Path) -> None:
+    app = FastAPI()
+    app.state.auth = Authenticator(tmp_path / "keys.json", enabled=False)
+    app.include_router(tickets.router)
+    with TestClient(app) as c:
+        assert c.get("/v1/tickets").status_code == 503
+
+
+def test_keys_and_scopes_guard_the_desk(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from triage.keys import create_key
+
+    keys = tmp_path / "keys.json"
+    agent_key, _ = create_key(keys, frozenset({"triage"}), name="helpdesk-ui")
+    admin_key, _ = create_key(keys, frozenset({"admin"}), name="ops")
+    app = FastAPI()
+    app.state.auth = Authenticator(keys, enabled=True)
+    app.state.desk = Desk(engine)
+    install_error_handlers(app)
+    app.include_router(tickets.router)
+    with TestClient(app) as c:
+        assert c.get("/v1/tickets").status_code == 401
+        agent = {"Authorization": f"Bearer {agent_key}"}
+        admin = {"Authorization": f"Bearer {admin_key}"}
+        t = c.post("/v1/tickets", json={"channel": "api", "body": "x"}, headers=agent).json()
+        c.patch(f"/v1/tickets/{t['id']}", json={"status": "open"}, headers=agent)
+        assert (
+            c.get(f"/v1/tickets/{t['id']}/audit", headers=agent).json()[-1]["actor"]
+            == "api:helpdesk-ui"
+        )
+        assert c.get("/v1/corrections", headers=agent).status_code == 403
+        assert c.get("/v1/corrections", headers=admin).status_code == 200
+        assert c.put("/v1/agents/a", json={"id": "a"}, headers=agent).status_code == 403
+        # The survey link works without a key (its token is the credential).
+        assert c.post("/v1/csat/unknown", json={"rating": 3}).status_code == 404
