@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     triager_retries: int = Field(
         default=2, ge=0, description="HttpTriager retries on connection errors only"
     )
+    max_concurrent_predictions: int = Field(
+        default=2,
+        ge=1,
+        description="model calls a serving worker runs at once; more requests wait in line "
+        "(onnxruntime already spreads one call over the cores, so running 32 at once only "
+        "multiplies memory and evens out latency for everyone)",
+    )
 
     # Lifecycle core.
     database_url: str = "sqlite:///triage.db"
