@@ -199,19 +199,21 @@ def dashboard(desk: DeskDep, key: TriageKey) -> Dashboard:
 @router.get("/agents", tags=["agents"], response_model=list[AgentView])
 def list_agents(desk: DeskDep, key: TriageKey, team: str | None = None) -> list[AgentView]:
     """Agents with skills, languages, shifts, capacity and current load."""
-    return Directory(desk.sessions).list_agents(team)
+    return Directory(desk.sessions, desk.readers).list_agents(team)
 
 
 @router.get("/agents/{agent_id}", tags=["agents"], response_model=AgentView)
 def get_agent(agent_id: str, desk: DeskDep, key: TriageKey) -> AgentView:
     """One agent."""
-    return Directory(desk.sessions).get_agent(agent_id)
+    return Directory(desk.sessions, desk.readers).get_agent(agent_id)
 
 
 @router.put("/agents/{agent_id}", tags=["agents"], response_model=AgentView)
 def put_agent(agent_id: str, spec: AgentSpec, desk: DeskDep, key: AdminKey) -> AgentView:
     """Create or replace an agent (the path id wins over the body's)."""
-    return Directory(desk.sessions).upsert_agent(spec.model_copy(update={"id": agent_id}))
+    return Directory(desk.sessions, desk.readers).upsert_agent(
+        spec.model_copy(update={"id": agent_id})
+    )
 
 
 class Presence(BaseModel):
@@ -224,7 +226,7 @@ class Presence(BaseModel):
 @router.put("/agents/{agent_id}/presence", tags=["agents"], response_model=AgentView)
 def set_presence(agent_id: str, presence: Presence, desk: DeskDep, key: TriageKey) -> AgentView:
     """Mark an agent online or offline."""
-    return Directory(desk.sessions).set_online(agent_id, presence.online)
+    return Directory(desk.sessions, desk.readers).set_online(agent_id, presence.online)
 
 
 class TeamSpec(BaseModel):
@@ -237,7 +239,7 @@ class TeamSpec(BaseModel):
 @router.put("/teams/{name}", tags=["agents"], status_code=204)
 def put_team(name: str, team: TeamSpec, desk: DeskDep, key: AdminKey) -> Response:
     """Create or update a team."""
-    Directory(desk.sessions).upsert_team(name, team.manager)
+    Directory(desk.sessions, desk.readers).upsert_team(name, team.manager)
     return Response(status_code=204)
 
 

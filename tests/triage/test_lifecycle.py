@@ -329,3 +329,30 @@ def test_unknown_tickets_are_not_found(desk: Desk) -> None:
         desk.update("T-999", TicketChanges(status=Status.open), actor=AGENT)
     assert desk.intake(_refund()).ticket.reference == "T-1"
     assert desk.get("T-1").id == 1
+
+
+def test_the_same_reply_delivered_concurrently_is_stored_once(desk: Desk) -> None:
+    tid = desk.intake(_refund(message_id="<root@x>")).ticket.id
+    results = []
+    errors: list[BaseException] = []
+
+    def deliver() -> None:
+        try:
+            reply = NewMessage(
+                author="bob@example.com",
+                body="any news?",
+                in_reply_to="<root@x>",
+                message_id="<r@x>",
+            )
+            results.append(desk.receive(reply))
+        except BaseException as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deliver) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert {r.ticket.id for r in results} == {tid}
+    assert [m.message_id for m in desk.get(tid).messages or []] == ["<root@x>", "<r@x>"]

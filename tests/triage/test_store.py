@@ -149,3 +149,16 @@ def test_stepwise_upgrade_keeps_existing_tickets(tmp_path) -> None:  # type: ign
         row = session.scalars(select(TicketRow)).one()
         assert row.subject == "s" and row.auto_reply_id is None
     engine.dispose()
+
+
+def test_readers_do_not_wait_for_a_writer(engine) -> None:  # type: ignore[no-untyped-def]
+    """On SQLite writers hold BEGIN IMMEDIATE; read-only sessions read a snapshot beside them."""
+    writers = session_factory(engine)
+    readers = session_factory(engine, read_only=True)
+    with writers.begin() as writer:
+        writer.add(_ticket(idempotency_key="w"))
+        writer.flush()  # the write lock is held from here to the commit
+        with readers() as reader:
+            assert reader.scalars(select(TicketRow)).all() == []
+    with readers() as reader:
+        assert len(reader.scalars(select(TicketRow)).all()) == 1

@@ -118,8 +118,11 @@ def loads(session: Session, agent_ids: list[str] | None = None) -> dict[str, int
 class Directory:
     """Reads and writes agents and teams."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], readers: sessionmaker[Session] | None = None
+    ) -> None:
         self.sessions = sessions
+        self.readers = readers or sessions
 
     def upsert_team(self, name: str, manager: str | None = None) -> None:
         """Create or update a team and the manager escalations notify."""
@@ -158,7 +161,7 @@ class Directory:
 
     def get_agent(self, agent_id: str) -> AgentView:
         """One agent with their current load."""
-        with self.sessions() as session:
+        with self.readers() as session:
             row = session.get(AgentRow, agent_id)
             if row is None:
                 raise NotFound(f"no agent {agent_id!r}")
@@ -168,7 +171,7 @@ class Directory:
 
     def list_agents(self, team: str | None = None) -> list[AgentView]:
         """Every agent (of `team`), with loads."""
-        with self.sessions() as session:
+        with self.readers() as session:
             query = select(AgentRow).order_by(AgentRow.id)
             if team is not None:
                 query = query.where(AgentRow.team == team)

@@ -104,6 +104,7 @@ class Desk:
     ) -> None:
         self.engine = engine
         self.sessions = session_factory(engine)
+        self.readers = session_factory(engine, read_only=True)
         self.triager = triager
         self.sla = sla or SlaPolicies()
         self.config = config or DeskConfig()
@@ -156,11 +157,11 @@ class Desk:
         return IntakeResult(ticket=self.get(ticket_id), created=True)
 
     def _find_by_key(self, key: str) -> int | None:
-        with self.sessions() as session:
+        with self.readers() as session:
             return session.scalar(select(TicketRow.id).where(TicketRow.idempotency_key == key))
 
     def _find_by_message_id(self, message_id: str) -> int | None:
-        with self.sessions() as session:
+        with self.readers() as session:
             return session.scalar(
                 select(MessageRow.ticket_id).where(MessageRow.external_message_id == message_id)
             )
@@ -231,7 +232,7 @@ class Desk:
         queued for the worker, with back-off) when the triage service fails."""
         if self.triager is None:
             return False
-        with self.sessions() as session:
+        with self.readers() as session:
             row = session.get(TicketRow, ticket_id)
             if row is None:
                 raise NotFound(f"no ticket {format_reference(ticket_id)}")
@@ -464,7 +465,7 @@ class Desk:
         return self.intake(new, idempotency_key=idempotency_key)
 
     def _thread_of(self, message: NewMessage) -> int | None:
-        with self.sessions() as session:
+        with self.readers() as session:
             number = find_reference(message.subject)
             if number is not None and session.get(TicketRow, number) is not None:
                 return number
@@ -480,8 +481,17 @@ class Desk:
     def add_message(self, ticket_id: int | str, message: NewMessage, *, actor: str) -> TicketView:
         """Append a message. A customer reply reopens a pending or solved ticket and,
         on a closed one, opens a follow-up ticket; the first desk reply stops the
-        first-response clock."""
-        number = parse_ticket_id(ticket_id)
+        first-response clock. A message id already stored is not stored again."""
+        try:
+            return self._add_message(parse_ticket_id(ticket_id), message, actor)
+        except IntegrityError:
+            # The same e-mail delivered twice at once: the other delivery stored it.
+            known = self._find_by_message_id(message.message_id) if message.message_id else None
+            if known is None:
+                raise
+            return self.get(known)
+
+    def _add_message(self, number: int, message: NewMessage, actor: str) -> TicketView:
         now = self.clock()
         with self.sessions.begin() as session:
             row = lock(session, number)
@@ -689,7 +699,7 @@ class Desk:
     def get(self, ticket_id: int | str, *, messages: bool = True) -> TicketView:
         """One ticket, with its thread unless `messages=False`."""
         number = parse_ticket_id(ticket_id)
-        with self.sessions() as session:
+        with self.readers() as session:
             row = session.get(TicketRow, number)
             if row is None:
                 raise NotFound(f"no ticket {format_reference(number)}")
@@ -726,7 +736,7 @@ class Desk:
             value=func.lower(TicketRow.priority),
             else_=len(names),
         )
-        with self.sessions() as session:
+        with self.readers() as session:
             total = session.scalar(select(func.count(TicketRow.id)).where(*conditions)) or 0
             rows = session.scalars(
                 select(TicketRow)
@@ -740,7 +750,7 @@ class Desk:
     def audit(self, ticket_id: int | str) -> list[AuditEntry]:
         """A ticket's history, oldest first."""
         number = parse_ticket_id(ticket_id)
-        with self.sessions() as session:
+        with self.readers() as session:
             if session.get(TicketRow, number) is None:
                 raise NotFound(f"no ticket {format_reference(number)}")
             rows = session.scalars(
@@ -761,7 +771,7 @@ class Desk:
 
     def corrections(self, *, after_id: int = 0, limit: int = 1000) -> list[CorrectionView]:
         """Corrections (training labels) in the order people made them."""
-        with self.sessions() as session:
+        with self.readers() as session:
             rows = session.scalars(
                 select(CorrectionRow)
                 .where(CorrectionRow.id > after_id)
@@ -785,7 +795,7 @@ class Desk:
     def dashboard(self) -> Dashboard:
         """Open tickets by status and team, SLA compliance, agent load, auto-reply
         resolution rate and CSAT (see `triage.desk.dashboard`)."""
-        with self.sessions() as session:
+        with self.readers() as session:
             return build_dashboard(session, self.clock())
 
     # ------------------------------------------------------------------ audit

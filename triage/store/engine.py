@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+# Execution option marking a connection whose transactions only read.
+READ_ONLY = "triage_read_only"
 # How long a SQLite writer waits for the lock before failing, in seconds.
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
@@ -39,12 +41,22 @@ def connect(database_url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # Read-only sessions (see `session_factory`) start a plain deferred
+            # transaction: with WAL they read a snapshot without waiting for writers.
+            if connection.get_execution_options().get(READ_ONLY):
+                connection.exec_driver_sql("BEGIN")
+            else:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(database_url, pool_pre_ping=True, **kwargs)
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded values after commit (views are built after commits)."""
+def session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    """Sessions that keep loaded values after commit (views are built after commits).
+
+    `read_only=True` sessions must not write: on SQLite they skip the write lock.
+    """
+    if read_only:
+        engine = engine.execution_options(**{READ_ONLY: True})
     return sessionmaker(engine, expire_on_commit=False)
