@@ -151,8 +151,8 @@ class Desk:
             if existing is None:
                 raise
             return IntakeResult(ticket=self.get(existing), created=False)
-        self.triage_ticket(ticket_id)
-        if self.config.auto_assign:
+        # Only a routed ticket can be assigned: skip the transaction otherwise.
+        if self.triage_ticket(ticket_id) and self.config.auto_assign:
             self.assign(ticket_id)
         return IntakeResult(ticket=self.get(ticket_id), created=True)
 
