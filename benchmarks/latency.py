@@ -255,8 +255,10 @@ def main() -> None:
             with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
                 print("concurrency 1 vs bare encoder ...", flush=True)
                 single = bench_interleaved(args.bundle.resolve(), client, args.threads, args.rounds, args.per_round)
+                memory_single = _rss_mb(process.pid)
                 print("batch ...", flush=True)
                 batch = bench_batch(client, args.batch_calls, args.batch_size)
+                memory_batch = _rss_mb(process.pid)
             print(f"{args.duration:.0f} s at concurrency {args.concurrency} ...", flush=True)
             loaded = bench_concurrent(url, key, args.concurrency, args.duration)
             memory_after = _rss_mb(process.pid)
@@ -283,6 +285,8 @@ def main() -> None:
         "p50_over_encoder_p50": ratio,
         "batch": batch,
         "concurrent": loaded,
+        "memory": {"ready": memory_ready, "after_single": memory_single,
+                   "after_batch": memory_batch, "after_concurrent": memory_after},
         "memory_after": memory_after,
         "targets": {
             "p50_ms<=10": service["p50_ms"] <= 10,
@@ -315,7 +319,7 @@ def main() -> None:
     width = max(len(r[0]) for r in rows)
     for name, value, target in rows:
         print(f"{name:<{width}}  {value:<48}  {target}")
-    print(f"targets met: {sum(report['targets'].values())}/{len(report['targets'])}  -> {path.relative_to(ROOT)}")
+    print(f"targets met: {sum(report['targets'].values())}/{len(report['targets'])}  -> {path}")
 
 
 if __name__ == "__main__":

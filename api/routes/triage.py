@@ -9,6 +9,7 @@ JSON bytes; declaring `response_model` would validate and serialise them a secon
 # No `from __future__ import annotations` here: the batch request model is built per app,
 # and FastAPI must see that local class, not a string it cannot resolve.
 import logging
+import threading
 import time
 
 from fastapi import APIRouter, Depends, Request
@@ -55,6 +56,9 @@ def build_router(settings: Settings) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["triage"])
     limit = settings.max_text_chars
     log_text = settings.log_ticket_text
+    # Bounds the model calls in flight: FastAPI's threadpool would otherwise run up to 40
+    # at once, each growing onnxruntime's buffers, for no extra throughput on a few cores.
+    slots = threading.BoundedSemaphore(settings.max_concurrent_predictions)
     BatchRequest = _batch_request(settings.max_batch)
     errors = {
         401: {"description": "missing or invalid API key"},
@@ -79,7 +83,8 @@ def build_router(settings: Settings) -> APIRouter:
         _check_text(ticket, limit, "body")
         state = request.app.state
         model = state.holder.get()  # read once: a reload mid-request does not affect us
-        result = model.triager.triage(ticket)
+        with slots:
+            result = model.triager.triage(ticket)
         state.metrics.count_result(result)
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
@@ -109,7 +114,8 @@ def build_router(settings: Settings) -> APIRouter:
         state = request.app.state
         model = state.holder.get()
         started = time.perf_counter()
-        results = model.triager.triage_batch(tickets)
+        with slots:
+            results = model.triager.triage_batch(tickets)
         for result in results:
             state.metrics.count_result(result)
         log.debug(
