@@ -14,10 +14,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.security import require_scope
+from triage.contract import Ticket, TriageResult
 from triage.desk import Desk, NewMessage, NewTicket, Status, TicketChanges, TicketQuery, TicketView
 from triage.desk.agents import AgentSpec, AgentView, Directory
 from triage.desk.records import (
@@ -28,8 +29,50 @@ from triage.desk.records import (
     TicketPage,
     TriageState,
 )
+from triage.settings import Settings
 
 router = APIRouter(prefix="/v1")
+
+
+class HeldTriager:
+    """The desk's `Triager`: whichever model the app's holder serves right now, so
+    reloads and alias changes apply to intake too. No model loaded means the call
+    raises and the ticket is queued for re-triage."""
+
+    def __init__(self, holder: Any) -> None:
+        self.holder = holder
+
+    @property
+    def model_version(self) -> str:
+        """The served model's version."""
+        return str(self.holder.get().triager.model_version)
+
+    def triage(self, ticket: Ticket) -> TriageResult:
+        """Score one ticket with the served model."""
+        return self.holder.get().triager.triage(ticket)
+
+    def triage_batch(self, tickets: list[Ticket]) -> list[TriageResult]:
+        """Score tickets with the served model."""
+        return self.holder.get().triager.triage_batch(tickets)
+
+
+def install_desk(app: FastAPI, settings: Settings, *, migrate_schema: bool = False) -> Desk:
+    """Attach the help desk to a triage app: a `Desk` on `settings.database_url` whose
+    triager is the app's model holder, in `app.state.desk`, and these routes.
+
+    The schema is expected to be current (`triage db upgrade`); `migrate_schema=True`
+    upgrades it here instead. Call `app.state.desk.engine.dispose()` at shutdown.
+    """
+    from triage.store import connect, migrate
+
+    engine = connect(settings.database_url)
+    if migrate_schema:
+        migrate(engine)
+    desk = Desk.from_settings(settings, engine, HeldTriager(app.state.holder))
+    app.state.desk = desk
+    app.include_router(router)
+    return desk
+
 
 _triage = require_scope("triage")
 _admin = require_scope("admin")

@@ -160,3 +160,49 @@ def test_keys_and_scopes_guard_the_desk(engine, tmp_path: Path) -> None:  # type
         assert c.put("/v1/agents/a", json={"id": "a"}, headers=agent).status_code == 403
         # The survey link works without a key (its token is the credential).
         assert c.post("/v1/csat/unknown", json={"rating": 3}).status_code == 404
+
+
+class _FixedTriager:
+    """Answers every ticket with the same confident routing (the wiring is under test)."""
+
+    model_version = "fixed-1"
+
+    def triage(self, ticket):  # type: ignore[no-untyped-def]
+        from triage.contract import HeadPrediction, TriageResult
+
+        head = HeadPrediction(label="billing", confidence=0.9, abstained=False)
+        return TriageResult(
+            ticket_id=ticket.id,
+            category=head,
+            priority=head.model_copy(update={"label": "high"}),
+            team=head.model_copy(update={"label": "finance"}),
+            model_version=self.model_version,
+            timing_ms=0.1,
+        )
+
+    def triage_batch(self, tickets):  # type: ignore[no-untyped-def]
+        return [self.triage(t) for t in tickets]
+
+
+def test_install_desk_follows_the_served_model(database_url: str, engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from api.holder import ModelHolder
+    from api.routes.tickets import install_desk
+    from triage.settings import Settings
+
+    app = FastAPI()
+    app.state.auth = Authenticator(tmp_path / "keys.json", enabled=False)
+    app.state.holder = ModelHolder(lambda path: (None, _FixedTriager()), lambda: tmp_path, "test")
+    install_error_handlers(app)
+    desk = install_desk(app, Settings(database_url=database_url))
+    with TestClient(app) as c:
+        # No model loaded yet: the ticket is stored and queued, not refused.
+        early = c.post("/v1/tickets", json={"channel": "api", "body": "refund"}).json()
+        assert early["triage_state"] == "queued" and "no model loaded" in early["triage_error"]
+        app.state.holder.reload()
+        late = c.post("/v1/tickets", json={"channel": "api", "body": "refund"}).json()
+        assert (late["triage_state"], late["team"], late["model_version"]) == (
+            "done",
+            "finance",
+            "fixed-1",
+        )
+    desk.engine.dispose()
