@@ -1,0 +1,97 @@
+"""Calibration and abstention: temperature scaling and per-class confidence thresholds.
+
+Temperature scaling (one scalar per head, `softmax(logits / T)`) was chosen over isotonic
+or Platt scaling because it keeps the arg-max (so calibration never changes a label),
+needs no scikit-learn at serve time (one division), and, fitted on held-out logits, gave
+ECE within a point of isotonic on our datasets without isotonic's step artefacts on the
+rare classes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Row-wise softmax of `logits / temperature` (float64 for stable sums)."""
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def nll(logits: np.ndarray, y: np.ndarray, temperature: float) -> float:
+    """Mean negative log-likelihood of class indices `y` under the tempered softmax."""
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    log_norm = np.log(np.exp(z).sum(axis=1))
+    return float(np.mean(log_norm - z[np.arange(len(y)), y]))
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """The temperature minimising held-out NLL (golden-section search on log T)."""
+    if len(y) == 0:
+        return 1.0
+    lo, hi = np.log(0.05), np.log(20.0)
+    ratio = (np.sqrt(5) - 1) / 2
+    a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+    fa, fb = nll(logits, y, np.exp(a)), nll(logits, y, np.exp(b))
+    for _ in range(60):
+        if fa < fb:
+            hi, b, fb = b, a, fa
+            a = hi - ratio * (hi - lo)
+            fa = nll(logits, y, np.exp(a))
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + ratio * (hi - lo)
+            fb = nll(logits, y, np.exp(b))
+    return float(np.exp((lo + hi) / 2))
+
+
+def _lowest_threshold(confidence: np.ndarray, correct: np.ndarray, target: float) -> float | None:
+    """Lowest confidence t such that predictions with confidence >= t reach `target` precision."""
+    if len(confidence) == 0:
+        return None
+    order = np.argsort(-confidence, kind="stable")
+    conf = confidence[order]
+    hits = np.cumsum(correct[order])
+    precision = hits / np.arange(1, len(conf) + 1)
+    # Only cut between distinct confidences: ties are all in or all out.
+    last_of_tie = np.r_[conf[1:] != conf[:-1], True]
+    ok = np.flatnonzero((precision >= target) & last_of_tie)
+    if len(ok) == 0:
+        return None
+    return float(conf[ok[-1]])
+
+
+def fit_thresholds(
+    proba: np.ndarray, y: np.ndarray, target_precision: float, min_support: int = 30
+) -> tuple[np.ndarray, float]:
+    """Per-class thresholds from held-out calibrated probabilities.
+
+    For each class, the lowest confidence at which that class's predictions reach
+    `target_precision`. Classes predicted fewer than `min_support` times on held-out data
+    use the global threshold (the same rule over all predictions pooled). A class whose
+    predictions never reach the target gets a threshold above 1: it always abstains.
+    Returns (per-class thresholds, global threshold).
+    """
+    n_classes = proba.shape[1]
+    pred = proba.argmax(axis=1)
+    conf = proba.max(axis=1)
+    correct = pred == y
+    global_t = _lowest_threshold(conf, correct, target_precision)
+    global_t = 1.01 if global_t is None else global_t
+    thresholds = np.full(n_classes, global_t, dtype=np.float64)
+    for c in range(n_classes):
+        mask = pred == c
+        if mask.sum() < min_support:
+            continue
+        t = _lowest_threshold(conf[mask], correct[mask], target_precision)
+        thresholds[c] = 1.01 if t is None else t
+    return thresholds, float(global_t)
+
+
+def abstain_mask(proba: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """True where the top class's probability is below that class's threshold."""
+    pred = proba.argmax(axis=1)
+    return proba.max(axis=1) < thresholds[pred]

@@ -1,0 +1,367 @@
+"""Writing a bundle: ONNX graphs, arrays and `manifest.json` (see `triage.bundle` for the layout).
+
+Graphs:
+- `vectorizer.onnx` (skl2onnx): normalised text → word ⊕ char TF-IDF, computed once per
+  request and shared by every head, the explanations and the auto-reply matcher.
+- `heads.onnx` (built here): every head's linear layer in one graph. The TF-IDF block
+  is multiplied *sparsely* (NonZero → Gather the weight rows → ScatterElements-add):
+  a ticket has ~1,000 non-zero n-grams out of ~90,000 columns, so a dense MatMul would
+  stream the whole weight matrix through memory on each request.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from training.features import ONNX_WORD_TOKENEXP, block_sizes, word_terms
+from triage.bundle import (
+    AUTO_REPLY_ARRAYS,
+    AUTO_REPLY_TARGETS,
+    EXPLAIN_FILE,
+    FORMAT_VERSION,
+    HEADS_FILE,
+    MANIFEST,
+    NEIGHBOURS_FILE,
+    VECTORIZER_FILE,
+    sha256_file,
+)
+from triage.features import MAX_TEXT_CHARS, MetaSpec
+
+OPSET = 18
+
+
+def convert_vectorizer(vectorizer) -> onnx.ModelProto:
+    """The fitted word ⊕ char TF-IDF `FeatureUnion` as an ONNX graph (input `text`, output `tfidf`)."""
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import StringTensorType
+
+    word = vectorizer.transformer_list[0][1]
+    char = vectorizer.transformer_list[1][1]
+    options = {
+        id(word): {"locale": "C.UTF-8", "tokenexp": ONNX_WORD_TOKENEXP},
+        id(char): {"locale": "C.UTF-8"},
+    }
+    import warnings
+
+    with warnings.catch_warnings(), _shallow_model_names():
+        warnings.simplefilter("ignore")  # "analyzer='char' is not fully supported": checked by parity
+        model = convert_sklearn(
+            vectorizer,
+            initial_types=[("text", StringTensorType([None, 1]))],
+            options=options,
+            target_opset={"": OPSET, "ai.onnx.ml": 3},
+            final_types=None,
+        )
+    output = model.graph.output[0].name
+    if output != "tfidf":
+        # Rename the output so the runtime does not depend on skl2onnx's naming.
+        for node in model.graph.node:
+            node.output[:] = ["tfidf" if o == output else o for o in node.output]
+        model.graph.output[0].name = "tfidf"
+    return model
+
+
+@contextmanager
+def _shallow_model_names():
+    """Stop skl2onnx from walking every vocabulary entry while it looks for sub-models.
+
+    `skl2onnx.common.utils_sklearn.enumerate_model_names` recurses into every dict
+    attribute ending in "_" and calls `dir()` on each value: with a 90,000-term
+    `vocabulary_` that alone took 40 s of the conversion. A dict whose values are not
+    estimators cannot hold a sub-model, so it is skipped.
+    """
+    from skl2onnx.common import utils_sklearn
+    from sklearn.base import BaseEstimator
+
+    original = utils_sklearn.enumerate_model_names
+
+    def shallow(model, prefix="", short=True):
+        if isinstance(model, dict) and not any(isinstance(v, BaseEstimator) for v in model.values()):
+            return
+        yield from original(model, prefix, short=short)
+
+    utils_sklearn.enumerate_model_names = shallow
+    try:
+        yield
+    finally:
+        utils_sklearn.enumerate_model_names = original
+
+
+def build_heads_graph(
+    w_text: np.ndarray | None, w_dense: np.ndarray | None, bias: np.ndarray
+) -> onnx.ModelProto:
+    """All heads' logits in one graph: `tfidf` (N × F, sparse product) and `dense` (N × D) → `logits`."""
+    n_out = int(bias.shape[0])
+    nodes, inits, inputs = [], [numpy_helper.from_array(bias.astype(np.float32), "bias")], []
+    terms = []
+    if w_text is not None:
+        inputs.append(helper.make_tensor_value_info("tfidf", TensorProto.FLOAT, ["N", w_text.shape[0]]))
+        inits += [
+            numpy_helper.from_array(w_text.astype(np.float32), "w_text"),
+            numpy_helper.from_array(np.array(0, dtype=np.int64), "zero"),
+            numpy_helper.from_array(np.array(1, dtype=np.int64), "one"),
+            numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1"),
+            numpy_helper.from_array(np.array([n_out], dtype=np.int64), "n_out"),
+        ]
+        nodes += [
+            helper.make_node("NonZero", ["tfidf"], ["nz"]),
+            helper.make_node("Transpose", ["nz"], ["nz_t"], perm=[1, 0]),
+            helper.make_node("GatherND", ["tfidf", "nz_t"], ["vals"]),
+            helper.make_node("Gather", ["nz", "zero"], ["rows"], axis=0),
+            helper.make_node("Gather", ["nz", "one"], ["cols"], axis=0),
+            helper.make_node("Gather", ["w_text", "cols"], ["w_rows"], axis=0),
+            helper.make_node("Unsqueeze", ["vals", "axis1"], ["vals_col"]),
+            helper.make_node("Mul", ["w_rows", "vals_col"], ["contrib"]),
+            helper.make_node("Unsqueeze", ["rows", "axis1"], ["rows_col"]),
+            helper.make_node("Shape", ["contrib"], ["contrib_shape"]),
+            helper.make_node("Expand", ["rows_col", "contrib_shape"], ["scatter_idx"]),
+            helper.make_node("Shape", ["tfidf"], ["n_rows"], end=1),
+            helper.make_node("Concat", ["n_rows", "n_out"], ["out_shape"], axis=0),
+            helper.make_node(
+                "ConstantOfShape", ["out_shape"], ["zeros"],
+                value=helper.make_tensor("v", TensorProto.FLOAT, [1], [0.0]),
+            ),
+            helper.make_node(
+                "ScatterElements", ["zeros", "scatter_idx", "contrib"], ["text_logits"],
+                axis=0, reduction="add",
+            ),
+        ]
+        terms.append("text_logits")
+    if w_dense is not None:
+        inputs.append(helper.make_tensor_value_info("dense", TensorProto.FLOAT, ["N", w_dense.shape[0]]))
+        inits.append(numpy_helper.from_array(w_dense.astype(np.float32), "w_dense"))
+        nodes.append(helper.make_node("MatMul", ["dense", "w_dense"], ["dense_logits"]))
+        terms.append("dense_logits")
+    acc = terms[0]
+    for k, term in enumerate(terms[1:]):
+        nodes.append(helper.make_node("Add", [acc, term], [f"sum{k}"]))
+        acc = f"sum{k}"
+    nodes.append(helper.make_node("Add", [acc, "bias"], ["logits"]))
+    graph = helper.make_graph(
+        nodes, "heads", inputs,
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", n_out])], inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 9
+    onnx.checker.check_model(model)
+    return model
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for name in ("numpy", "scikit-learn", "skl2onnx", "onnx", "onnxruntime", "tokenizers"):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        f = float(value)
+        return f if np.isfinite(f) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def head_metrics(report) -> dict[str, Any]:
+    """The manifest's `metrics` section."""
+    metrics: dict[str, Any] = {}
+    for name, head in report.heads.items():
+        keep = ("accuracy", "macro_f1", "coverage_at_target_precision", "precision_at_threshold",
+                "brier", "ece", "roc_auc")
+        metrics[name] = {k: head.metrics[k] for k in keep if k in head.metrics}
+        metrics[name]["baselines"] = {
+            b: {"accuracy": v["accuracy"], "macro_f1": v["macro_f1"]} for b, v in head.baselines.items()
+        }
+    if report.auto_reply:
+        metrics["auto_reply"] = {
+            k: v for k, v in report.auto_reply.items()
+            if k in ("recall_at_1", "recall_at_5", "coverage_at_safe_threshold",
+                     "precision_at_safe_threshold", "kb_only")
+        }
+    return _jsonable(metrics)
+
+
+def write_bundle(
+    out: Path, *, report, vectorizer, models, meta_spec: MetaSpec, meta_names: list[str], corpus,
+    train_idx: np.ndarray, encoder_dir: Path | None, matcher, created_at: datetime,
+    git_sha: str | None, config,
+) -> dict:
+    """Write every file of the bundle into `out` and return the manifest written."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in (VECTORIZER_FILE, HEADS_FILE, EXPLAIN_FILE, NEIGHBOURS_FILE, AUTO_REPLY_ARRAYS,
+                  AUTO_REPLY_TARGETS, MANIFEST):
+        (out / stale).unlink(missing_ok=True)
+    if encoder_dir is None and (out / "encoder").exists():
+        shutil.rmtree(out / "encoder")
+
+    names = list(report.heads)
+    offsets, start = {}, 0
+    for name in names:
+        offsets[name] = start
+        start += len(report.heads[name].classes)
+
+    # Heads graph.
+    n_word = n_char = 0
+    w_text = None
+    if vectorizer is not None:
+        (out / VECTORIZER_FILE).write_bytes(convert_vectorizer(vectorizer).SerializeToString())
+        n_word, n_char = block_sizes(vectorizer)
+        w_text = np.hstack([models[n].W_text_ for n in names])
+    dense_parts = []
+    emb_dim = corpus.x_emb.shape[1] if corpus.x_emb is not None else 0
+    if emb_dim:
+        dense_parts.append(np.hstack([models[n].W_emb_ for n in names]))
+    dense_parts.append(np.hstack([models[n].W_meta_ for n in names]))
+    w_dense = np.vstack(dense_parts)
+    bias = np.hstack([models[n].b_ for n in names])
+    (out / HEADS_FILE).write_bytes(build_heads_graph(w_text, w_dense, bias).SerializeToString())
+
+    # Explanations: word-block and metadata coefficients (float16 halves the size).
+    explain: dict[str, np.ndarray] = {
+        "coef_meta": np.hstack([models[n].W_meta_ for n in names]).astype(np.float16),
+    }
+    if vectorizer is not None:
+        explain["terms"] = np.array(word_terms(vectorizer), dtype=np.str_)
+        explain["coef_word"] = w_text[:n_word].astype(np.float16)
+    np.savez(out / EXPLAIN_FILE, **explain)
+
+    # Nearest historical tickets: the newest training tickets, capped.
+    primary = names[0]
+    primary_head = report.heads[primary]
+    stamps = np.array([
+        t.created_at.timestamp() if t.created_at else 0.0 for t in (corpus.tickets[i] for i in train_idx)
+    ])
+    keep = train_idx[np.argsort(-stamps, kind="stable")[: config.neighbours_max]]
+    index = {c: i for i, c in enumerate(primary_head.classes)}
+    field = primary_head.field
+    labels = np.array([
+        index.get(_label(getattr(corpus.tickets[i], field)), -1) for i in keep
+    ], dtype=np.int32)
+    neighbours: dict[str, np.ndarray] = {
+        "ids": np.array([corpus.tickets[i].id for i in keep], dtype=np.str_),
+        "labels": labels,
+    }
+    neighbour_kind = "none"
+    if corpus.x_emb is not None:
+        neighbours["vectors"] = corpus.x_emb[keep].astype(np.float16)
+        neighbour_kind = "embedding"
+    elif corpus.x_text is not None:
+        block = corpus.x_text[keep][:, :n_word].tocsr()
+        # Serve-time cost is linear in the stored values: keep the newest tickets that fit.
+        fits = int(np.searchsorted(block.indptr, config.index_max_values, side="right")) - 1
+        keep, labels, block = keep[:fits], labels[:fits], block[:fits]
+        neighbours["ids"] = neighbours["ids"][:fits]
+        neighbours["labels"] = labels
+        neighbours.update(
+            indptr=block.indptr.astype(np.int64), indices=block.indices.astype(np.int32),
+            data=block.data.astype(np.float16),
+        )
+        neighbour_kind = "tfidf"
+    np.savez(out / NEIGHBOURS_FILE, **neighbours)
+
+    auto_reply = None
+    if matcher is not None:
+        entry_tfidf = matcher.entry_tfidf
+        arrays = {
+            "indptr": entry_tfidf.indptr.astype(np.int64),
+            "indices": entry_tfidf.indices.astype(np.int32),
+            "data": entry_tfidf.data.astype(np.float16),
+            "target_start": matcher.target_start.astype(np.int64),
+        }
+        if matcher.entry_emb is not None:
+            arrays["vectors"] = matcher.entry_emb.astype(np.float16)
+        np.savez(out / AUTO_REPLY_ARRAYS, **arrays)
+        (out / AUTO_REPLY_TARGETS).write_text(
+            json.dumps(matcher.targets, ensure_ascii=False), encoding="utf-8"
+        )
+        auto_reply = {
+            "alpha": matcher.alpha,
+            "safe_threshold": matcher.safe_threshold,
+            "entries": int(matcher.entry_tfidf.shape[0]),
+            "targets": len(matcher.targets),
+        }
+
+    encoder_info = None
+    if encoder_dir is not None:
+        spec = json.loads((encoder_dir / "encoder.json").read_text(encoding="utf-8"))
+        encoder_info = {"folder": encoder_dir.name, "name": spec.get("name"), "dim": spec.get("dim")}
+
+    heads_manifest = []
+    for name in names:
+        head = report.heads[name]
+        entry = {
+            "name": name,
+            "field": head.field,
+            "classes": head.classes,
+            "offset": offsets[name],
+            "temperature": head.temperature,
+            "thresholds": head.thresholds,
+            "global_threshold": head.global_threshold,
+        }
+        if head.parents is not None:
+            entry["parents"] = head.parents
+        heads_manifest.append(entry)
+
+    files = {}
+    for path in sorted(p for p in out.rglob("*") if p.is_file() and p.name != MANIFEST):
+        files[path.relative_to(out).as_posix()] = sha256_file(path)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "model_version": report.model_version,
+        "created_at": created_at.isoformat(),
+        "git_sha": git_sha,
+        "library_versions": _versions(),
+        "text": {
+            "enabled": vectorizer is not None,
+            "max_chars": MAX_TEXT_CHARS,
+            "word_features": n_word,
+            "char_features": n_char,
+        },
+        "encoder": encoder_info,
+        "meta": {"spec": meta_spec.to_dict(), "names": meta_names},
+        "heads": heads_manifest,
+        "primary_head": primary,
+        "languages": report.languages,
+        "target_precision": config.target_precision,
+        "neighbours": {"kind": neighbour_kind, "count": len(keep)},
+        "auto_reply": auto_reply,
+        "split": report.split,
+        "params": {k: v for k, v in report.params.items() if isinstance(v, (int, float, str, bool))},
+        "metrics": head_metrics(report),
+        "files": files,
+    }
+    manifest = _jsonable(manifest)
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return manifest
+
+
+def _label(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    return value or None
+

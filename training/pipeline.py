@@ -1,0 +1,567 @@
+"""The training pipeline: data file in, evaluated and calibrated bundle out.
+
+Stages: load → split → features (TF-IDF, embeddings through the cache, metadata) →
+one head per label (fit on the training part minus a calibration slice, temperature
+and per-class thresholds fitted on the slice, evaluated on the test part beside both
+baselines) → auto-reply matcher → export. `train` returns a `TrainingReport` holding
+everything the CLI prints and MLflow logs (parameters, metrics, test predictions), so
+nobody recomputes anything afterwards.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import scipy.sparse as sp
+
+from training.baselines import linearsvc_baseline, majority_baseline
+from training.calibration import abstain_mask, fit_temperature, fit_thresholds, softmax
+from training.evaluation import (
+    brier_score,
+    classification_metrics,
+    coverage_report,
+    expected_calibration_error,
+    roc_auc,
+    split_indices,
+    stratified_indices,
+)
+from training.features import fit_meta_spec, make_vectorizer
+from training.heads import LinearHead
+from triage.contract import KBArticle, Ticket
+from triage.dataset import iter_articles, iter_tickets, kb_path_for
+from triage.errors import InputFileError, TriageError
+from triage.features import MetaEncoder, normalize_text
+
+TEXT_HEADS = ("category", "subcategory", "priority", "team", "assignee")
+MIN_LABELLED = 30
+
+
+class Progress(Protocol):
+    """Receives stage progress; the CLI renders it as rich progress bars."""
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        """A new stage starts (total steps, if known)."""
+
+    def advance(self, steps: int = 1) -> None:
+        """Steps of the current stage are done."""
+
+
+class _Silent:
+    def stage(self, name: str, total: int | None = None) -> None:
+        pass
+
+    def advance(self, steps: int = 1) -> None:
+        pass
+
+
+@dataclass
+class TrainConfig:
+    """Parameters of a training run (all logged as MLflow params)."""
+
+    encoder: str | None = "all-MiniLM-L6-v2"
+    seed: int = 42
+    target_precision: float = 0.9
+    test_fraction: float = 0.2
+    calibration_fraction: float = 0.15
+    model: str = "svm"
+    C: float = 1.0
+    emb_weight: float = 1.0
+    meta_weight: float = 0.3
+    # Calibration (temperature, thresholds) is fitted on out-of-fold scores of the whole
+    # training part, so the final head is fitted on all of it.
+    calibration_folds: int = 3
+    max_iter: int = 300
+    word_max_features: int = 30_000
+    char_max_features: int = 60_000
+    neighbours_max: int = 5_000
+    answers_max: int = 5_000
+    # Stored values of a sparse serve-time index (neighbours without an encoder, auto-reply):
+    # scoring one ticket touches each once, so this bounds its latency (~0.3 ms).
+    index_max_values: int = 300_000
+    embedding_cache_dir: Path | None = None
+    bundle_name: str = "model"
+
+
+@dataclass
+class HeadReport:
+    """One head's evaluation on the test part, with its test predictions for plots."""
+
+    name: str
+    field: str
+    classes: list[str]
+    temperature: float
+    thresholds: list[float]
+    global_threshold: float
+    metrics: dict[str, Any]
+    baselines: dict[str, dict[str, float]]
+    n_train: int
+    n_calibration: int
+    n_test: int
+    test_ids: list[str]
+    y_true: np.ndarray  # class index per test ticket, -1 for a label unseen in training
+    proba: np.ndarray  # calibrated probabilities (n_test × n_classes)
+    abstained: np.ndarray
+    parents: dict[str, str] | None = None
+
+    @property
+    def y_pred(self) -> np.ndarray:
+        """Arg-max class index per test ticket."""
+        return self.proba.argmax(axis=1)
+
+
+@dataclass
+class TrainingReport:
+    """Everything a training run produced: where the bundle is, what it scores, what it saw."""
+
+    bundle_dir: Path
+    model_version: str
+    data_path: Path
+    params: dict[str, Any]
+    split: dict[str, Any]
+    heads: dict[str, HeadReport]
+    auto_reply: dict[str, Any] | None
+    languages: list[str]
+    timings: dict[str, float] = field(default_factory=dict)
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    def flat_metrics(self) -> dict[str, float]:
+        """Numeric metrics as flat keys (`category.macro_f1`, `category.baseline.majority.accuracy`)."""
+        out: dict[str, float] = {}
+        for name, head in self.heads.items():
+            for key, value in head.metrics.items():
+                if isinstance(value, (int, float)) and value is not None:
+                    out[f"{name}.{key}"] = float(value)
+            for base, values in head.baselines.items():
+                for key, value in values.items():
+                    if isinstance(value, (int, float)):
+                        out[f"{name}.baseline.{base}.{key}"] = float(value)
+        for key, value in (self.auto_reply or {}).items():
+            if isinstance(value, (int, float)) and value is not None:
+                out[f"auto_reply.{key}"] = float(value)
+        for key, value in self.timings.items():
+            out[f"seconds.{key}"] = float(value)
+        return out
+
+
+@dataclass
+class Corpus:
+    """The loaded tickets and everything derived from them, row-aligned."""
+
+    tickets: list[Ticket]
+    articles: list[KBArticle]
+    texts: list[str]  # normalised, what the TF-IDF graph reads
+    x_text: sp.csr_matrix | None = None
+    x_emb: np.ndarray | None = None
+    x_meta: np.ndarray | None = None
+    kb_text: sp.csr_matrix | None = None
+    kb_emb: np.ndarray | None = None
+
+
+def load_data(path: Path) -> tuple[list[Ticket], list[KBArticle]]:
+    """Tickets of `path` and the KB articles of its `.kb.parquet` sibling (if any)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file")
+    tickets = list(iter_tickets(path))
+    if not tickets:
+        raise InputFileError(f"{path}: no tickets")
+    kb = kb_path_for(path)
+    articles = list(iter_articles(kb)) if kb.exists() else []
+    return tickets, articles
+
+
+def head_labels(tickets: list[Ticket]) -> dict[str, tuple[str, list[str | None]]]:
+    """The heads this data supports: name → (ticket field, label per ticket or None).
+
+    A label qualifies with at least `MIN_LABELLED` values and two classes that occur
+    twice or more. Escalation uses `escalated`, else `sla_breached`.
+    """
+    heads: dict[str, tuple[str, list[str | None]]] = {}
+
+    def usable(values: list[str | None]) -> bool:
+        counts = Counter(v for v in values if v is not None)
+        return sum(counts.values()) >= MIN_LABELLED and sum(c >= 2 for c in counts.values()) >= 2
+
+    for name in TEXT_HEADS:
+        values = [getattr(t, name) for t in tickets]
+        values = [v if v else None for v in values]
+        if usable(values):
+            heads[name] = (name, values)
+    for fld in ("escalated", "sla_breached"):
+        values = [None if getattr(t, fld) is None else str(getattr(t, fld)).lower() for t in tickets]
+        if usable(values):
+            heads["escalation"] = (fld, values)
+            break
+    return heads
+
+
+def supported_languages(tickets: list[Ticket], texts: list[str], seed: int) -> list[str]:
+    """Languages the text models were trained on: the data's `language` column, else detected."""
+    declared = [t.language for t in tickets if t.language]
+    if len(declared) >= 0.5 * len(tickets):
+        codes = Counter(c.lower() for c in declared)
+    else:
+        from triage.language import UNDETERMINED, detect
+
+        rng = np.random.default_rng(seed)
+        sample = rng.choice(len(tickets), size=min(2_000, len(tickets)), replace=False)
+        codes = Counter(detect(tickets[i].text)[0] for i in sample)
+        codes.pop(UNDETERMINED, None)
+    total = sum(codes.values())
+    return sorted(c for c, n in codes.items() if n >= 3 and n >= 0.01 * total)
+
+
+def _git_sha() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+            cwd=Path(__file__).resolve().parent,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _timestamps(tickets: list[Ticket]) -> np.ndarray:
+    return np.array(
+        [t.created_at.timestamp() if t.created_at is not None else np.nan for t in tickets]
+    )
+
+
+def resolve_encoder_folder(encoder: str | None, into: Path) -> Path | None:
+    """Put the ONNX encoder for `encoder` (a name, an export folder or None) into `into`."""
+    if encoder is None or str(encoder).lower() == "none":
+        return None
+    source = Path(str(encoder))
+    into.mkdir(parents=True, exist_ok=True)
+    if (source / "encoder.json").is_file():
+        for name in ("model.onnx", "tokenizer.json", "encoder.json"):
+            shutil.copyfile(source / name, into / name)
+    else:
+        from training.encoder_export import export_encoder
+
+        export_encoder(str(encoder), into)
+    return into
+
+
+def train(
+    data: str | Path,
+    out: str | Path,
+    config: TrainConfig | None = None,
+    progress: Progress | None = None,
+) -> TrainingReport:
+    """Train every head the data supports, evaluate, calibrate and write the bundle to `out`."""
+    from training.export import write_bundle
+
+    config = config or TrainConfig()
+    progress = progress or _Silent()
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 3)
+        clock = now
+
+    data = Path(data)
+    out = Path(out)
+    progress.stage("loading tickets")
+    tickets, articles = load_data(data)
+    heads_spec = head_labels(tickets)
+    if not heads_spec:
+        raise TriageError(
+            f"{data}: no usable labels: need at least {MIN_LABELLED} tickets with one of "
+            "category, subcategory, priority, team, assignee, escalated or sla_breached, "
+            "and two classes with two or more tickets each"
+        )
+    texts = [normalize_text(t.text) for t in tickets]
+    has_text = sum(bool(t) for t in texts) >= 0.5 * len(texts)
+    lap("load")
+
+    # Split: stratified on the primary head, time-ordered when timestamps exist.
+    primary = next(iter(heads_spec))
+    primary_labels = np.array(heads_spec[primary][1], dtype=object)
+    stamps = _timestamps(tickets)
+    train_idx, test_idx, split_kind = split_indices(
+        primary_labels, stamps, config.test_fraction, config.seed
+    )
+    if split_kind == "time":
+        n_cal = round(len(train_idx) * config.calibration_fraction)
+        order = train_idx[np.argsort(stamps[train_idx], kind="stable")]
+        fit_idx, cal_idx = np.sort(order[: len(order) - n_cal]), np.sort(order[len(order) - n_cal :])
+    else:
+        rest, held = stratified_indices(
+            primary_labels[train_idx], config.calibration_fraction, config.seed + 1
+        )
+        fit_idx, cal_idx = train_idx[rest], train_idx[held]
+
+    # Features.
+    corpus = Corpus(tickets=tickets, articles=articles, texts=texts)
+    train_texts = [texts[i] for i in train_idx]
+    kb_titles = [normalize_text(a.title) for a in articles]
+    vectorizer = None
+    if has_text:
+        progress.stage("TF-IDF")
+        min_df = 2 if len(train_texts) >= 200 else 1
+        vectorizer = make_vectorizer(config.word_max_features, config.char_max_features, min_df)
+        vectorizer.fit(train_texts + kb_titles)
+        corpus.x_text = vectorizer.transform(texts).tocsr()
+        if articles:
+            corpus.kb_text = vectorizer.transform(kb_titles).tocsr()
+        lap("tfidf")
+
+    encoder_dir = None
+    if has_text and config.encoder is not None and str(config.encoder).lower() != "none":
+        progress.stage("embedding")
+        from training.embedding_cache import embed_texts
+        from triage.encoder import OnnxEncoder
+
+        encoder_dir = resolve_encoder_folder(config.encoder, out / "encoder")
+        encoder = OnnxEncoder(encoder_dir, threads=0)
+        raw = [t.text for t in tickets] + [a.title for a in articles]
+        vectors = embed_texts(encoder, raw, config.embedding_cache_dir, progress=False)
+        corpus.x_emb = vectors[: len(tickets)]
+        corpus.kb_emb = vectors[len(tickets) :] if articles else None
+        lap("embedding")
+
+    progress.stage("metadata")
+    meta_spec = fit_meta_spec([tickets[i] for i in train_idx])
+    meta_encoder = MetaEncoder(meta_spec)
+    corpus.x_meta = meta_encoder.matrix(tickets)
+    languages = supported_languages(tickets, texts, config.seed) if has_text else []
+    lap("metadata")
+
+    # Heads.
+    reports: dict[str, HeadReport] = {}
+    models: dict[str, LinearHead] = {}
+    progress.stage("heads", total=len(heads_spec))
+    for name, (fld, labels) in heads_spec.items():
+        report, model = _train_head(
+            name, fld, labels, corpus, fit_idx, cal_idx, train_idx, test_idx, config
+        )
+        reports[name] = report
+        models[name] = model
+        progress.advance()
+    if "subcategory" in reports and "category" in reports:
+        reports["subcategory"].parents = _parents(heads_spec)
+    lap("heads")
+
+    progress.stage("auto-reply")
+    from training.auto_reply import build_matcher
+
+    matcher, auto_reply = build_matcher(
+        corpus, vectorizer, train_idx, cal_idx, test_idx, config
+    )
+    lap("auto_reply")
+
+    progress.stage("export")
+    created = datetime.now(UTC)
+    model_version = f"{config.bundle_name}-{created:%Y%m%d%H%M%S}"
+    report = TrainingReport(
+        bundle_dir=out,
+        model_version=model_version,
+        data_path=data,
+        params={
+            **{k: (str(v) if isinstance(v, Path) else v) for k, v in vars(config).items()},
+            "data": str(data),
+            "n_tickets": len(tickets),
+            "n_kb_articles": len(articles),
+            "has_text": has_text,
+        },
+        split={
+            "kind": split_kind,
+            "train": len(train_idx),
+            "fit": len(fit_idx),
+            "calibration": len(cal_idx),
+            "test": len(test_idx),
+            "seed": config.seed,
+        },
+        heads=reports,
+        auto_reply=auto_reply,
+        languages=languages,
+        timings=timings,
+    )
+    report.manifest = write_bundle(
+        out,
+        report=report,
+        vectorizer=vectorizer,
+        models=models,
+        meta_spec=meta_spec,
+        meta_names=meta_encoder.names,
+        corpus=corpus,
+        train_idx=train_idx,
+        encoder_dir=encoder_dir,
+        matcher=matcher,
+        created_at=created,
+        git_sha=_git_sha(),
+        config=config,
+    )
+    lap("export")
+    return report
+
+
+def _parents(heads_spec: dict) -> dict[str, str]:
+    """Each subcategory's most frequent category: the hierarchy the fallback follows."""
+    pairs = Counter(
+        (s, c)
+        for c, s in zip(heads_spec["category"][1], heads_spec["subcategory"][1], strict=True)
+        if c is not None and s is not None
+    )
+    parents: dict[str, str] = {}
+    best: dict[str, int] = {}
+    for (sub, cat), n in pairs.items():
+        if n > best.get(sub, 0):
+            parents[sub], best[sub] = cat, n
+    return parents
+
+
+def _rows(x, idx):
+    return None if x is None else x[idx]
+
+
+def _train_head(
+    name: str,
+    fld: str,
+    labels: list[str | None],
+    corpus: Corpus,
+    fit_idx: np.ndarray,
+    cal_idx: np.ndarray,
+    train_idx: np.ndarray,
+    test_idx: np.ndarray,
+    config: TrainConfig,
+) -> tuple[HeadReport, LinearHead]:
+    label_arr = np.array(labels, dtype=object)
+    known = np.array([v is not None for v in labels])
+    train_rows = train_idx[known[train_idx]]
+    test_rows = test_idx[known[test_idx]]
+    classes = sorted(set(label_arr[train_rows].tolist()))
+    index = {c: i for i, c in enumerate(classes)}
+    n_classes = len(classes)
+
+    def codes(rows: np.ndarray) -> np.ndarray:
+        return np.array([index.get(v, -1) for v in label_arr[rows]], dtype=np.int64)
+
+    y_test = codes(test_rows)
+
+    # KB articles are extra labelled examples for the category heads (added to every fit).
+    x_kb: list = [None, None, None]
+    y_kb = np.zeros(0, dtype=np.int64)
+    if name in ("category", "subcategory") and corpus.articles:
+        kb_labels = [getattr(a, name) for a in corpus.articles]
+        kb_rows = np.array([i for i, v in enumerate(kb_labels) if v in index], dtype=np.int64)
+        if len(kb_rows):
+            y_kb = np.array([index[kb_labels[i]] for i in kb_rows], dtype=np.int64)
+            x_kb = [
+                corpus.kb_text[kb_rows] if corpus.kb_text is not None else None,
+                corpus.kb_emb[kb_rows] if corpus.kb_emb is not None else None,
+                np.zeros((len(kb_rows), corpus.x_meta.shape[1]), dtype=np.float32),
+            ]
+
+    def fit(rows: np.ndarray) -> LinearHead:
+        blocks = []
+        for x_all, x_extra in zip((corpus.x_text, corpus.x_emb, corpus.x_meta), x_kb, strict=True):
+            if x_all is None:
+                blocks.append(None)
+            elif len(y_kb) == 0:
+                blocks.append(x_all[rows])
+            elif sp.issparse(x_all):
+                blocks.append(sp.vstack([x_all[rows], x_extra], format="csr"))
+            else:
+                blocks.append(np.vstack([x_all[rows], x_extra]))
+        return LinearHead(
+            n_classes, C=config.C, emb_weight=config.emb_weight, meta_weight=config.meta_weight,
+            kind=config.model, max_iter=config.max_iter, seed=config.seed,
+        ).fit(*blocks, np.r_[codes(rows), y_kb].astype(np.int64))
+
+    def logits_of(model: LinearHead, rows: np.ndarray) -> np.ndarray:
+        return model.logits(_rows(corpus.x_text, rows), _rows(corpus.x_emb, rows), _rows(corpus.x_meta, rows))
+
+    # Out-of-fold scores over the whole training part calibrate the final head.
+    y_train = codes(train_rows)
+    rng = np.random.default_rng(config.seed)
+    fold = np.empty(len(train_rows), dtype=np.int64)
+    for c in np.unique(y_train):
+        members = np.flatnonzero(y_train == c)
+        fold[members] = (rng.permutation(len(members)) + rng.integers(config.calibration_folds)) % config.calibration_folds
+    oof = np.zeros((len(train_rows), n_classes))
+    for k in range(config.calibration_folds):
+        inside = fold != k
+        if len(np.unique(y_train[inside])) < 2 or inside.all():
+            continue
+        oof[~inside] = logits_of(fit(train_rows[inside]), train_rows[~inside])
+    model = fit(train_rows)
+    temperature = fit_temperature(oof, y_train)
+    thresholds, global_t = fit_thresholds(softmax(oof, temperature), y_train, config.target_precision)
+    cal_rows = train_rows
+
+    def logits(rows: np.ndarray) -> np.ndarray:
+        return logits_of(model, rows)
+
+    proba = softmax(logits(test_rows), temperature)
+    abstained = abstain_mask(proba, thresholds)
+    pred = proba.argmax(axis=1)
+    # Test labels never seen in training count as errors (an extra, never-predicted class).
+    y_eval = np.where(y_test >= 0, y_test, n_classes)
+    cls = classification_metrics(y_eval, pred, n_classes + 1)
+    seen = y_test >= 0
+    cover = coverage_report(proba, y_eval, abstained)
+    metrics: dict[str, Any] = {
+        "accuracy": cls["accuracy"],
+        "macro_f1": cls["macro_f1"],
+        "brier": brier_score(proba[seen], y_test[seen]) if seen.any() else None,
+        "ece": expected_calibration_error(proba[seen], y_test[seen]) if seen.any() else None,
+        "coverage_at_target_precision": cover["coverage"],
+        "precision_at_threshold": cover["precision"],
+        "temperature": temperature,
+        "unseen_test_labels": int((~seen).sum()),
+        "per_class": {
+            c: {
+                "precision": float(cls["precision"][i]),
+                "recall": float(cls["recall"][i]),
+                "f1": float(cls["f1"][i]),
+                "support": int(cls["support"][i]),
+                "threshold": float(thresholds[i]),
+            }
+            for i, c in enumerate(classes)
+        },
+    }
+    if n_classes == 2 and "true" in index:
+        metrics["roc_auc"] = roc_auc(proba[:, index["true"]], y_test == index["true"])
+
+    # Baselines on the same split (trained on the whole training part).
+    base_x = corpus.x_text if corpus.x_text is not None else sp.csr_matrix(corpus.x_meta)
+    svc, _ = linearsvc_baseline(base_x[train_rows], y_train, base_x[test_rows], y_eval, n_classes + 1,
+                                seed=config.seed)
+    if corpus.x_text is None:
+        svc["features"] = "metadata (no text in the data)"
+    baselines = {
+        "majority": majority_baseline(y_train, y_eval, n_classes + 1),
+        "tfidf_linearsvc": svc,
+    }
+    report = HeadReport(
+        name=name, field=fld, classes=classes, temperature=temperature,
+        thresholds=[float(t) for t in thresholds], global_threshold=global_t,
+        metrics=metrics, baselines=baselines, n_train=len(train_rows), n_calibration=len(cal_rows),
+        n_test=len(test_rows), test_ids=[corpus.tickets[i].id for i in test_rows],
+        y_true=y_test, proba=proba, abstained=abstained,
+    )
+    return report, model
+
+
+def in_memory_proba(model: LinearHead, temperature: float, x_text, x_emb, x_meta) -> np.ndarray:
+    """Calibrated probabilities from the in-memory head (the parity reference)."""
+    return softmax(model.logits(x_text, x_emb, x_meta), temperature)
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else value

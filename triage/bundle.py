@@ -1,0 +1,179 @@
+"""Model bundles: the directory `triage train` writes and the service loads.
+
+Layout (every file but the manifest is listed with its sha256 in `manifest.json`):
+
+    manifest.json      format/model version, label maps, thresholds, calibration, feature
+                       spec, languages, metrics, library versions, files
+    vectorizer.onnx    normalised text → word ⊕ char TF-IDF (absent without text)
+    heads.onnx         [tfidf, dense = embedding ⊕ metadata] → logits of every head
+    explain.npz        word terms and their coefficients, metadata coefficients (float16)
+    neighbours.npz     ids, primary labels and vectors of recent training tickets
+    auto_reply.npz     the matcher's entries (char TF-IDF CSR, embeddings), targets grouping
+    auto_reply.json    the answers / KB articles the matcher can suggest
+    encoder/           ONNX sentence encoder, tokenizer.json, encoder.json (absent: TF-IDF only)
+
+`load_bundle` verifies before it builds anything: format version, every listed file
+present and matching its sha256. It creates one onnxruntime session per graph.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from triage.errors import BundleError
+
+# Bumped on incompatible changes; a loader reads bundles of its own major version only.
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+VECTORIZER_FILE = "vectorizer.onnx"
+HEADS_FILE = "heads.onnx"
+EXPLAIN_FILE = "explain.npz"
+NEIGHBOURS_FILE = "neighbours.npz"
+AUTO_REPLY_ARRAYS = "auto_reply.npz"
+AUTO_REPLY_TARGETS = "auto_reply.json"
+ENCODER_DIR = "encoder"
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_manifest(path: str | Path) -> dict[str, Any]:
+    """The manifest of the bundle at `path`, format version checked (files are not)."""
+    path = Path(path)
+    manifest_path = path / MANIFEST
+    if not path.is_dir():
+        raise BundleError(f"{path}: no such bundle directory")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BundleError(f"{manifest_path}: missing; not a model bundle") from None
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"{manifest_path}: unreadable ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{manifest_path}: expected a JSON object")
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or version != FORMAT_VERSION:
+        raise BundleError(
+            f"{path}: bundle format version {version!r} is not supported by this version of "
+            f"ticket-triage (it reads format {FORMAT_VERSION}); retrain or upgrade"
+        )
+    for key in ("model_version", "heads", "files", "meta"):
+        if key not in manifest:
+            raise BundleError(f"{manifest_path}: no {key!r} entry")
+    return manifest
+
+
+def verify_files(path: Path, manifest: dict[str, Any]) -> None:
+    """Every listed file exists and matches its sha256; raises `BundleError` naming the first bad one."""
+    files = manifest["files"]
+    if not isinstance(files, dict) or not files:
+        raise BundleError(f"{path / MANIFEST}: empty file list")
+    root = path.resolve()
+    for rel, expected in sorted(files.items()):
+        target = (path / rel).resolve()
+        if root not in target.parents:
+            raise BundleError(f"{path}: manifest lists a file outside the bundle: {rel!r}")
+        if not target.is_file():
+            raise BundleError(f"{path}: file {rel!r} listed in the manifest is missing")
+        actual = sha256_file(target)
+        if actual != expected:
+            raise BundleError(
+                f"{path}: file {rel!r} is corrupt or was modified "
+                f"(sha256 {actual[:12]}…, manifest says {str(expected)[:12]}…)"
+            )
+
+
+@dataclass
+class Bundle:
+    """A verified, loaded bundle: manifest, onnxruntime sessions and arrays."""
+
+    path: Path
+    manifest: dict[str, Any]
+    vectorizer: Any | None  # onnxruntime.InferenceSession
+    heads: Any  # onnxruntime.InferenceSession
+    encoder: Any | None  # triage.encoder.OnnxEncoder
+    explain: dict[str, np.ndarray] = field(default_factory=dict)
+    neighbours: dict[str, np.ndarray] = field(default_factory=dict)
+    auto_reply: dict[str, np.ndarray] | None = None
+    auto_reply_targets: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def model_version(self) -> str:
+        """The model version recorded at training time."""
+        return str(self.manifest["model_version"])
+
+
+def _session(path: Path, threads: int):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises untyped errors for invalid graphs
+        raise BundleError(f"{path}: cannot load the graph ({exc})") from exc
+
+
+def _arrays(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except Exception as exc:  # numpy raises several types for a broken archive
+        raise BundleError(f"{path}: unreadable arrays ({exc})") from exc
+
+
+def load_bundle(path: str | Path, *, threads: int | None = None) -> Bundle:
+    """Verify and load the bundle at `path`.
+
+    Raises `BundleError` for a missing directory or manifest, an unsupported format
+    version, a listed file that is missing, or any file whose sha256 differs from the
+    manifest. `threads` is onnxruntime's intra-op thread count (None: settings).
+    """
+    path = Path(path)
+    manifest = read_manifest(path)
+    verify_files(path, manifest)
+    if threads is None:
+        from triage.settings import get_settings
+
+        threads = get_settings().onnx_threads
+    files = manifest["files"]
+    vectorizer = _session(path / VECTORIZER_FILE, threads) if VECTORIZER_FILE in files else None
+    if HEADS_FILE not in files:
+        raise BundleError(f"{path}: manifest lists no {HEADS_FILE}")
+    heads = _session(path / HEADS_FILE, threads)
+    encoder = None
+    if manifest.get("encoder"):
+        from triage.encoder import OnnxEncoder
+        from triage.errors import EncoderError
+
+        try:
+            encoder = OnnxEncoder(path / manifest["encoder"]["folder"], threads=threads)
+        except EncoderError as exc:
+            raise BundleError(f"{path}: encoder: {exc}") from exc
+    bundle = Bundle(path=path, manifest=manifest, vectorizer=vectorizer, heads=heads, encoder=encoder)
+    if EXPLAIN_FILE in files:
+        bundle.explain = _arrays(path / EXPLAIN_FILE)
+    if NEIGHBOURS_FILE in files:
+        bundle.neighbours = _arrays(path / NEIGHBOURS_FILE)
+    if AUTO_REPLY_ARRAYS in files and AUTO_REPLY_TARGETS in files:
+        bundle.auto_reply = _arrays(path / AUTO_REPLY_ARRAYS)
+        try:
+            bundle.auto_reply_targets = json.loads((path / AUTO_REPLY_TARGETS).read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise BundleError(f"{path / AUTO_REPLY_TARGETS}: unreadable ({exc})") from exc
+    return bundle
