@@ -47,17 +47,19 @@ def load_predictor(path: Path, settings: Settings | None = None) -> tuple[Any, A
 def model_source(settings: Settings) -> tuple[str, Resolver, Any]:
     """What to serve: `(description, resolver, alias change stamp or None)`.
 
+    The description is shown by `GET /v1/model`, so it names no server path.
+
     `settings.bundle` (a path) wins over `settings.model_alias` (a registry alias).
     """
     if settings.bundle is not None:
         bundle = Path(settings.bundle)
-        return str(bundle), lambda: bundle, None
+        return f"bundle {bundle.name}", lambda: bundle, None
     if settings.model_alias:
         from triage.registry import ModelRegistry
 
         registry = ModelRegistry(settings.models_dir)
         alias = settings.model_alias
-        return f"alias {alias!r} in {registry.path}", lambda: registry.resolve(alias), registry.alias_mtime
+        return f"alias {alias!r}", lambda: registry.resolve(alias), registry.alias_mtime
     raise ServeConfigError(
         "no model to serve: pass --bundle models/NAME or --model champion "
         "(or set TRIAGE_BUNDLE / TRIAGE_MODEL_ALIAS)"

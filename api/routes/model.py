@@ -41,8 +41,24 @@ class ReloadResponse(BaseModel):
     bundle: str
 
 
+def _is_machine_path(value: Any) -> bool:
+    return isinstance(value, str) and (value.startswith(("/", "~", "\\\\")) or value[1:3] in (":\\", ":/"))
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: _scrub(v)
+            for k, v in value.items()
+            if k not in _PRIVATE_KEYS and not _is_machine_path(v)
+        }
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
+
+
 def public_manifest(bundle: Any) -> dict[str, Any]:
-    """The bundle's manifest without file lists and machine paths."""
+    """The bundle's manifest without its file list and without paths of the training machine."""
     manifest = getattr(bundle, "manifest", None)
     if manifest is None:
         return {}
@@ -50,7 +66,7 @@ def public_manifest(bundle: Any) -> dict[str, Any]:
         manifest = manifest.model_dump(mode="json")
     elif not isinstance(manifest, dict):
         manifest = dict(vars(manifest))
-    return {k: v for k, v in manifest.items() if k not in _PRIVATE_KEYS}
+    return _scrub(manifest)
 
 
 @router.get(

@@ -38,11 +38,14 @@ def test_batch_keeps_order_and_version(client, api_keys):
     assert len({r["model_version"] for r in results}) == 1
 
 
-def test_model_manifest_hides_file_list(client, api_keys):
-    data = client.get("/v1/model", headers=api_keys.header(api_keys.triage)).json()
+def test_model_manifest_hides_file_list_and_paths(client, api_keys, demo_bundle):
+    response = client.get("/v1/model", headers=api_keys.header(api_keys.triage))
+    data = response.json()
     assert data["model_version"]
     assert "heads" in data["manifest"]
     assert "files" not in data["manifest"]
+    # The training machine's paths (data file, caches) stay private.
+    assert str(demo_bundle) not in response.text and '"/' not in response.text
 
 
 def test_metrics_count_routes_statuses_and_heads(client, api_keys):
