@@ -17,6 +17,7 @@ from triage.errors import TriageError
 from triage_cli import data
 from triage_cli import models as models_cli
 from triage_cli import serve as serve_cli
+from triage_cli import train as train_cli
 from triage_cli import worker as worker_cli
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data", help="Import help-desk exports, generate demo data, print stats.")
 app.command("serve")(serve_cli.serve)
+app.command("train")(train_cli.train)
 app.add_typer(serve_cli.keys_app, name="keys", help="Create, list and revoke API keys of the triage service.")
 app.command("worker")(worker_cli.worker)
 app.add_typer(worker_cli.db_app, name="db", help="Create or upgrade the lifecycle database schema.")
