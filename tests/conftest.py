@@ -107,3 +107,36 @@ def engine(database_url: str):  # type: ignore[no-untyped-def]
             conn.execute(text("DELETE FROM sqlite_sequence"))  # restart ticket numbers
     yield engine
     engine.dispose()
+
+
+# -- A small trained bundle (training pipeline, issue 3) ---------------------------------
+
+
+@pytest.fixture(scope="session")
+def demo_tickets_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 1,200-ticket demo desk (tickets, `.kb.parquet`, `.agents.json`) written by `triage.demo`."""
+    from triage.demo import write_demo
+
+    path = tmp_path_factory.mktemp("demo-data") / "demo.parquet"
+    write_demo(path, tickets=1200, seed=11)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_training(demo_tickets_file: Path, exported_encoder: Path, tmp_path_factory: pytest.TempPathFactory):
+    """`training.pipeline.train` on the demo desk with the int8 encoder: the `TrainingReport`."""
+    from training.pipeline import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("bundles") / "demo"
+    config = TrainConfig(
+        encoder=str(exported_encoder),
+        embedding_cache_dir=tmp_path_factory.mktemp("embeddings"),
+        bundle_name="demo",
+    )
+    return train(demo_tickets_file, out, config)
+
+
+@pytest.fixture(scope="session")
+def demo_bundle(demo_training) -> Path:
+    """Directory of a small bundle (with the encoder) trained on the demo desk; treat as read-only."""
+    return demo_training.bundle_dir
