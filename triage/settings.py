@@ -6,6 +6,7 @@ code receives a `Settings` instance and never looks at `os.environ` itself.
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -89,6 +90,13 @@ class Settings(BaseSettings):
     )
     public_url: str = Field(
         default="http://localhost:8000", description="base URL customers reach (CSAT survey links)"
+    )
+    sla_policies_file: Path | None = Field(
+        default=None,
+        description="JSON SLA policies per priority (see docs/lifecycle.md); default: built-in",
+    )
+    business_holidays: list[date] = Field(
+        default_factory=list, description="dates the SLA calendar skips, e.g. [\"2026-12-25\"]"
     )
 
 

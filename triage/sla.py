@@ -9,12 +9,14 @@ was left is kept and added back from the moment the ticket is worked on again.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from triage.errors import TriageError
+from triage.errors import InputFileError, RowError, TriageError
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS = re.compile(
@@ -133,6 +135,53 @@ class SlaPolicies:
     calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
     policies: dict[str, SlaPolicy] = field(default_factory=lambda: dict(DEFAULT_POLICIES))
     default: str = "medium"
+
+    @classmethod
+    def load(cls, path: Path, calendar: BusinessCalendar) -> SlaPolicies:
+        """Policies from a JSON file, most urgent priority first::
+
+        {"default": "normal",
+         "policies": {"p1": {"first_response_minutes": 30, "resolution_minutes": 240,
+                             "business_hours": false},
+                      "normal": {"first_response_minutes": 480, "resolution_minutes": 2400}}}
+        """
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise InputFileError(
+                f"{path}: cannot read SLA policies ({exc.strerror or exc})"
+            ) from exc
+        except json.JSONDecodeError as exc:
+            raise InputFileError(f"{path}: not valid JSON ({exc})") from exc
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("policies"), dict)
+            or not data["policies"]
+        ):
+            raise InputFileError(f"{path}: expected an object with a non-empty 'policies' object")
+        policies: dict[str, SlaPolicy] = {}
+        for name, spec in data["policies"].items():
+            where = f"policies.{name}"
+            if not isinstance(spec, dict):
+                raise RowError(path, None, where, "expected an object")
+            for key in ("first_response_minutes", "resolution_minutes"):
+                value = spec.get(key)
+                if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+                    raise RowError(
+                        path, None, f"{where}.{key}", f"expected a positive number, got {value!r}"
+                    )
+            unknown = set(spec) - {"first_response_minutes", "resolution_minutes", "business_hours"}
+            if unknown:
+                raise RowError(path, None, where, f"unknown keys {sorted(unknown)}")
+            policies[str(name).strip().lower()] = SlaPolicy(
+                first_response=timedelta(minutes=spec["first_response_minutes"]),
+                resolution=timedelta(minutes=spec["resolution_minutes"]),
+                business_hours=bool(spec.get("business_hours", True)),
+            )
+        default = str(data.get("default", next(iter(policies)))).strip().lower()
+        if default not in policies:
+            raise RowError(path, None, "default", f"{default!r} is not one of the policies")
+        return cls(calendar=calendar, policies=policies, default=default)
 
     def policy(self, priority: str | None) -> SlaPolicy:
         """The policy for `priority`; unknown or missing priorities get the default's."""

@@ -78,3 +78,78 @@ def test_pause_keeps_the_remaining_business_time() -> None:
     assert sla.resume("high", _utc(2026, 1, 7, 16), left) == _utc(2026, 1, 8, 10)
     # A clock that was already breached stays breached.
     assert sla.resume("high", _utc(2026, 1, 7, 16), -timedelta(hours=1)) < _utc(2026, 1, 7, 16)
+
+
+def test_policies_from_a_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    path = tmp_path / "sla.json"
+    path.write_text(
+        json.dumps(
+            {
+                "default": "normal",
+                "policies": {
+                    "P1": {
+                        "first_response_minutes": 30,
+                        "resolution_minutes": 240,
+                        "business_hours": False,
+                    },
+                    "normal": {"first_response_minutes": 480, "resolution_minutes": 2400},
+                },
+            }
+        )
+    )
+    sla = SlaPolicies.load(path, CAL)
+    saturday = _utc(2026, 1, 10, 12)
+    assert sla.first_response_due("p1", saturday) == _utc(2026, 1, 10, 12, 30)
+    assert sla.first_response_due("whatever", saturday) == _utc(2026, 1, 12, 17)
+    assert sla.rank("p1") == 0 and sla.rank("normal") == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{", "not valid JSON"),
+        ('{"policies": {}}', "non-empty 'policies'"),
+        (
+            '{"policies": {"a": {"first_response_minutes": 0, "resolution_minutes": 5}}}',
+            "policies.a.first_response_minutes",
+        ),
+        (
+            '{"policies": {"a": {"first_response_minutes": 5, "resolution_minutes": 5, "x": 1}}}',
+            "unknown keys",
+        ),
+        (
+            '{"default": "b", "policies": {"a": {"first_response_minutes": 5, "resolution_minutes": 5}}}',
+            "'b' is not",
+        ),
+    ],
+)
+def test_bad_policy_files_name_the_problem(tmp_path, content: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "sla.json"
+    path.write_text(content)
+    with pytest.raises(TriageError, match=message):
+        SlaPolicies.load(path, CAL)
+
+
+def test_desk_reads_calendar_and_policies_from_settings(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import create_engine
+
+    from triage.desk import Desk
+    from triage.settings import Settings
+
+    path = tmp_path / "sla.json"
+    path.write_text(
+        '{"policies": {"gold": {"first_response_minutes": 60, "resolution_minutes": 120}}}'
+    )
+    settings = Settings(
+        business_hours="mon-sat 08:00-12:00",
+        business_timezone="Europe/Berlin",
+        business_holidays=["2026-01-06"],
+        sla_policies_file=path,
+    )
+    desk = Desk.from_settings(settings, create_engine("sqlite://"))
+    assert list(desk.sla.policies) == ["gold"]
+    assert desk.sla.calendar.days == frozenset(range(6))
+    # Monday 11:30 Berlin + 1 business hour: 30 min Monday, Tuesday is a holiday, 30 min Wednesday.
+    assert desk.sla.first_response_due("gold", _utc(2026, 1, 5, 10, 30)) == _utc(2026, 1, 7, 7, 30)

@@ -119,11 +119,20 @@ class Desk:
         clock: Callable[[], datetime] = utcnow,
     ) -> Desk:
         """A desk with the calendar, policies and timers the settings describe."""
-        calendar = BusinessCalendar.parse(settings.business_hours, settings.business_timezone)
+        calendar = BusinessCalendar.parse(
+            settings.business_hours,
+            settings.business_timezone,
+            frozenset(settings.business_holidays),
+        )
+        sla = (
+            SlaPolicies.load(settings.sla_policies_file, calendar)
+            if settings.sla_policies_file
+            else SlaPolicies(calendar=calendar)
+        )
         return cls(
             engine,
             triager,
-            sla=SlaPolicies(calendar=calendar),
+            sla=sla,
             config=DeskConfig.from_settings(settings),
             clock=clock,
         )
