@@ -104,6 +104,28 @@ def train(
         report = run_training(data, out, config, sink)
         sink.finish()
     print_report(report)
-    # Not yet used here: logging the run to MLflow under `experiment` (training.tracking)
-    # is wired in by the tracking integration.
-    del experiment
+    _publish(report, settings, experiment)
+
+
+def _publish(report, settings, experiment: str | None) -> None:  # type: ignore[no-untyped-def]
+    """Register the bundle, log the MLflow run, and promote it to champion if the gate allows."""
+    from training.tracking import publish_training_run
+
+    result = publish_training_run(report, settings, experiment=experiment)
+    err = Console(stderr=True)
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+    line = f"registered {result.version.version} in {settings.models_dir}/registry.json"
+    if result.tracked is not None:
+        t = result.tracked
+        line += (
+            f"; MLflow run {t.run_id} (experiment {t.experiment!r}, {t.tracking_uri}), "
+            f"model {t.registered_model!r} version {t.registered_version}"
+        )
+    _out.print(line, highlight=False, soft_wrap=True)
+    if result.decision is not None:
+        if result.promoted:
+            _out.print(f"champion: {result.decision.message}", highlight=False, soft_wrap=True)
+        else:
+            # Not an error: the bundle is written and registered, it just does not serve.
+            err.print(f"[yellow]not promoted:[/] {result.decision.message}", highlight=False, soft_wrap=True)
