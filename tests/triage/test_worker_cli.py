@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from triage.contract import Channel
@@ -52,3 +55,40 @@ def test_db_upgrade_creates_the_schema(tmp_path) -> None:  # type: ignore[no-unt
     assert result.exit_code == 0, result.output
     assert f"revision {HEAD}" in result.stdout
     assert current_revision(url) == HEAD
+
+
+@pytest.mark.slow
+def test_two_worker_processes_at_once_escalate_each_ticket_once(
+    desk: Desk, database_url: str
+) -> None:
+    ids = [
+        desk.intake(NewTicket(channel=Channel.web, subject="Refund", body=f"refund {i}")).ticket.id
+        for i in range(12)
+    ]
+    command = [
+        sys.executable,
+        "-m",
+        "triage_cli.main",
+        "worker",
+        "--once",
+        "--batch",
+        "2",
+        "--now",
+        "2026-01-07T12:00:00Z",
+        "--database-url",
+        database_url,
+    ]
+    procs = [
+        subprocess.Popen(
+            [*command, "--name", f"w{i}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for i in range(2)
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    escalated = [e for i in ids for e in desk.audit(i) if e.action == "escalated"]
+    # Each process takes at most --batch 2 tickets per job: whether the two passes
+    # overlap (SKIP LOCKED / the SQLite write lock) or not, the oldest 4 tickets are
+    # escalated exactly once each.
+    assert sorted(e.ticket_id for e in escalated) == ids[:4]
+    assert {e.actor for e in escalated} <= {"system:w0", "system:w1"}
