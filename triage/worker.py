@@ -33,6 +33,8 @@ from triage.webhook import MAX_ATTEMPTS, WebhookSender, retry_delay
 log = logging.getLogger(__name__)
 
 MAX_TIER = 3
+# Tickets per `triage_batch` call when draining the re-triage queue.
+RETRIAGE_CHUNK = 64
 
 
 @dataclass
@@ -123,12 +125,12 @@ class Worker:
             for row in rows:
                 row.retriage_at = now + self.desk.config.retriage_backoff
             claimed = [row.id for row in rows]
-        for ticket_id in claimed:
-            if self.desk.triage_ticket(ticket_id):
-                report.retriaged += 1
+        for start in range(0, len(claimed), RETRIAGE_CHUNK):
+            done, failed = self.desk.triage_tickets(claimed[start : start + RETRIAGE_CHUNK])
+            report.retriaged += len(done)
+            report.retriage_failed += len(failed)
+            for ticket_id in done:
                 report.note("retriaged", ticket_id)
-            else:
-                report.retriage_failed += 1
 
     def escalate(self, report: WorkerReport) -> None:
         """Mark SLA breaches and escalate due or predicted-to-breach tickets a tier up

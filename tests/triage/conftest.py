@@ -35,7 +35,8 @@ class ScriptedTriager:
     triagers are exercised end to end against a trained bundle elsewhere.
     Text containing "refund" → billing/high/finance, confident; "printer" → IT,
     but the team head abstains; "password" → account/low/support with a safe
-    auto-reply; anything else: every head abstains. `down = True`
+    auto-reply; "poison" raises (a ticket the model cannot score); anything else:
+    every head abstains. `down = True`
     makes it raise like an unreachable service.
     """
 
@@ -44,6 +45,7 @@ class ScriptedTriager:
     def __init__(self) -> None:
         self.down = False
         self.calls = 0
+        self.batches = 0
 
     def triage(self, ticket):  # type: ignore[no-untyped-def]
         from triage.contract import AutoReply, EscalationPrediction, HeadPrediction, TriageResult
@@ -58,6 +60,8 @@ class ScriptedTriager:
             return HeadPrediction(label=label, confidence=confidence, abstained=False)
 
         text = ticket.text.lower()
+        if "poison" in text:
+            raise ValueError("this ticket breaks the model")
         if "refund" in text:
             heads = {"category": head("billing"), "priority": head("high"), "team": head("finance")}
         elif "printer" in text:
@@ -87,6 +91,7 @@ class ScriptedTriager:
         )
 
     def triage_batch(self, tickets):  # type: ignore[no-untyped-def]
+        self.batches += 1
         return [self.triage(t) for t in tickets]
 
 

@@ -195,3 +195,23 @@ def test_worker_time_is_the_desk_clock(desk: Desk, clock) -> None:  # type: igno
     clock.now = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
     assert Worker(desk).run_once().now == clock.now
     assert clock.now - timedelta(0) == datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+def test_a_backlog_is_re_triaged_in_batches_and_a_bad_ticket_holds_nobody_back(
+    desk: Desk,
+    triager,
+    clock,  # type: ignore[no-untyped-def]
+) -> None:
+    triager.down = True
+    ids = [desk.intake(_ticket(body=f"refund {i}")).ticket.id for i in range(5)]
+    poison = desk.intake(_ticket(body="poison refund")).ticket.id
+    triager.down = False
+    clock.advance(minutes=5)
+    batches = triager.batches
+    report = Worker(desk).run_once()
+    # One batch call for all six; it fails on the poison ticket, so each is retried alone.
+    assert triager.batches == batches + 1
+    assert (report.retriaged, report.retriage_failed) == (5, 1)
+    assert {desk.get(i).triage_state for i in ids} == {TriageState.done}
+    assert desk.get(poison).triage_state is TriageState.queued
+    assert "ValueError" in (desk.get(poison).triage_error or "")

@@ -41,7 +41,7 @@ from triage.desk.records import (
 )
 from triage.desk.reference import find_reference, format_reference, parse_ticket_id, subject_tag
 from triage.desk.status import ACTIVE, PAUSED, Status, check_transition
-from triage.errors import Conflict, IllegalTransition, NotFound, TriageError
+from triage.errors import Conflict, IllegalTransition, NotFound, RemoteUnavailableError, TriageError
 from triage.settings import Settings
 from triage.sla import BusinessCalendar, SlaPolicies
 from triage.store import session_factory
@@ -256,6 +256,43 @@ class Desk:
             return False
         self._apply_triage(ticket_id, result)
         return True
+
+    def triage_tickets(self, ticket_ids: list[int]) -> tuple[list[int], list[int]]:
+        """Score several queued tickets in one `triage_batch` call (a backlog after an
+        outage drains in a few calls). Returns (triaged, failed) ids. When the service
+        is unreachable every ticket stays queued; when it refuses the batch for another
+        reason (one bad ticket), the tickets are tried one by one so that the others
+        are not held back."""
+        if self.triager is None or not ticket_ids:
+            return [], list(ticket_ids)
+        with self.readers() as session:
+            rows = session.scalars(
+                select(TicketRow).where(
+                    TicketRow.id.in_(ticket_ids), TicketRow.triage_state == TriageState.queued.value
+                )
+            ).all()
+            pending = {row.id: _contract_ticket(row) for row in rows}
+        done = [i for i in ticket_ids if i not in pending]
+        if not pending:
+            return done, []
+        ids = list(pending)
+        try:
+            results = self.triager.triage_batch([pending[i] for i in ids])
+        except RemoteUnavailableError as exc:
+            log.warning("triage service unavailable for %d tickets: %s", len(ids), exc)
+            for ticket_id in ids:
+                self._triage_failed(ticket_id, f"{type(exc).__name__}: {exc}")
+            return done, ids
+        except Exception as exc:  # noqa: BLE001 - fall back to one call per ticket
+            log.warning("batch triage of %d tickets failed (%s); trying one by one", len(ids), exc)
+            failed = []
+            for ticket_id in ids:
+                (done if self.triage_ticket(ticket_id) else failed).append(ticket_id)
+            return done, failed
+        for ticket_id, result in zip(ids, results, strict=True):
+            self._apply_triage(ticket_id, result)
+            done.append(ticket_id)
+        return done, []
 
     def _triage_failed(self, ticket_id: int, error: str) -> None:
         now = self.clock()
