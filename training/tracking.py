@@ -260,8 +260,20 @@ def publish_bundle(
     then the MLflow run and model version, then the promotion gate, then the MLflow alias.
     """
     registry = ModelRegistry(settings.models_dir)
+    champion_before = registry.current(CHAMPION)
     result = PublishResult(version=registry.register(bundle_dir))
     version = result.version.version
+    if result.version.replaced:
+        note = (
+            f"{bundle_dir} held {', '.join(result.version.replaced)}, overwritten by this run "
+            "and dropped from the registry"
+        )
+        if champion_before in result.version.replaced:
+            note += (
+                f"; it was the champion, so the champion is now {version} without the "
+                "promotion gate (train into a new directory to keep the champion and let the gate decide)"
+            )
+        result.warnings.append(note)
     if track:
         try:
             tracked = log_training_run(

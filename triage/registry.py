@@ -28,7 +28,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,8 @@ class ModelVersion:
     macro_f1: dict[str, float]
     heads: list[str]
     mlflow: dict[str, str] = field(default_factory=dict)
+    # Set by `register` only: versions dropped because this bundle overwrote their directory.
+    replaced: tuple[str, ...] = ()
 
     @property
     def primary_head(self) -> str | None:
@@ -331,6 +333,11 @@ class ModelRegistry:
 
         Registering the same bundle again is a no-op that refreshes its metrics; a
         different bundle claiming a version that is already registered is an error.
+
+        A retrain into the directory of an earlier version overwrote that version's files,
+        so the earlier version is dropped (listed in `replaced`): the registry must never
+        resolve a version to files of another. If it was the champion, the champion alias
+        follows the directory to the new version, because that is what its path now serves.
         """
         bundle_dir = Path(bundle_dir)
         manifest = _read_manifest(bundle_dir)
@@ -346,6 +353,18 @@ class ModelRegistry:
                         f"model version {version!r} is already registered for {old_path}; "
                         f"refusing to point it at {bundle_dir}"
                     )
+            replaced = tuple(
+                other
+                for other, rec in data["versions"].items()
+                if other != version and rec["path"] == stored
+            )
+            for other in replaced:
+                del data["versions"][other]
+                for alias, target in list(data["aliases"].items()):
+                    if target == other:
+                        data["aliases"][alias] = version
+                for alias, earlier in data["history"].items():
+                    data["history"][alias] = [v for v in earlier if v != other]
             data["versions"][version] = {
                 "path": stored,
                 "created_at": str(manifest.get("created_at", "")),
@@ -355,7 +374,7 @@ class ModelRegistry:
                 "mlflow": (old or {}).get("mlflow", {}),
             }
             record = data["versions"][version]
-        return self._entry(version, record)
+        return replace(self._entry(version, record), replaced=replaced)
 
     def annotate_mlflow(self, version: str, /, **info: str) -> ModelVersion:
         """Attach the MLflow coordinates (tracking_uri, run_id, registered_model, registered_version)."""

@@ -267,3 +267,41 @@ def test_publish_training_run_logs_the_reports_plots_params_and_metrics(
     assert drawn == {f"category_{k}.png" for k in per_head} | {
         f"escalation_{k}.png" for k in per_head | {"roc"}
     }
+
+
+def test_overwriting_the_champions_directory_is_reported(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, "sqlite:///unused.db", "unused")
+    bundle = write_bundle(settings.models_dir, "old", 0.9)
+    assert publish_bundle(bundle, settings, track=False).promoted
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["model_version"] = "new"
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    result = publish_bundle(bundle, settings, track=False)
+    assert result.promoted and ModelRegistry(settings.models_dir).current() == "new"
+    assert len(result.warnings) == 1
+    assert "held old" in result.warnings[0] and "without the promotion gate" in result.warnings[0]
+
+
+def test_publishing_the_demo_training_run(demo_training, tmp_path: Path, store: str) -> None:
+    """The real pipeline's report and bundle (with its encoder) end to end; the bundle is read-only."""
+    from mlflow import MlflowClient
+
+    from training.tracking import publish_training_run
+
+    settings = settings_for(tmp_path, store, "triage-demo")
+    result = publish_training_run(demo_training, settings)
+    assert result.warnings == [] and result.promoted and result.tracked is not None
+    entry = ModelRegistry(settings.models_dir).get(demo_training.model_version)
+    assert entry.path.resolve() == Path(demo_training.bundle_dir).resolve()
+    assert entry.macro_f1 == pytest.approx(
+        {name: head.metrics["macro_f1"] for name, head in demo_training.heads.items()}
+    )
+    client = MlflowClient(tracking_uri=store, registry_uri=store)
+    run_id = result.tracked.run_id
+    plots_logged = {Path(a.path).name for a in client.list_artifacts(run_id, "plots")}
+    assert {f"{name}_confusion.png" for name in demo_training.heads} <= plots_logged
+    assert ("escalation_roc.png" in plots_logged) == ("escalation" in demo_training.heads)
+    bundle_files = {Path(a.path).name for a in client.list_artifacts(run_id, "bundle")}
+    assert {p.name for p in Path(demo_training.bundle_dir).iterdir()} == bundle_files
+    version = client.get_model_version_by_alias("triage-demo", CHAMPION)
+    assert version.tags["model_version"] == demo_training.model_version

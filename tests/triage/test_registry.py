@@ -248,3 +248,26 @@ def test_resolving_an_alias_needs_no_mlflow(registry: ModelRegistry) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "v1"
+
+
+def test_retraining_into_a_registered_directory_drops_the_overwritten_version(
+    registry: ModelRegistry,
+) -> None:
+    registry.register(write_bundle(registry.root, "v1", category=0.8))
+    registry.promote("v1")
+    shared = write_bundle(registry.root, "shared", category=0.8)  # directory "shared"
+    registry.register(shared)
+    registry.promote("shared")
+    # A retrain writes a new version into the champion's directory.
+    manifest = json.loads((shared / "manifest.json").read_text())
+    manifest["model_version"] = "shared-2"
+    manifest["metrics"]["category"]["macro_f1"] = 0.5
+    (shared / "manifest.json").write_text(json.dumps(manifest))
+    entry = registry.register(shared)
+    assert entry.replaced == ("shared",)
+    assert {v.version for v in registry.list_versions()} == {"v1", "shared-2"}
+    # The alias follows the directory: its path serves the new files now.
+    assert registry.current() == "shared-2"
+    assert registry.previous_champions() == ["v1"]
+    with pytest.raises(UnknownModelVersionError):
+        registry.resolve("shared")
