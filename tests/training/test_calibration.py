@@ -58,7 +58,7 @@ def test_stratified_split_keeps_singletons_in_training() -> None:
 
 def test_time_split_puts_newest_in_test() -> None:
     stamps = np.arange(100, dtype=float)[::-1]
-    train, test, kind = split_indices(None, stamps, 0.2, 42)
+    _train, test, kind = split_indices(None, stamps, 0.2, 42)
     assert kind == "time" and set(test.tolist()) == set(range(20))
 
 
