@@ -1,0 +1,243 @@
+"""Replaying a ticket history through the desk: where each ticket went, and why.
+
+The replay feeds stored tickets (the common Parquet format) to `Desk.intake` with their
+labels removed, at their original times: the desk's clock follows the tickets'
+`created_at`, and the worker runs a pass whenever simulated time moves by
+`worker_every`, so SLA clocks, escalations, assignment and re-triage happen as they
+would have. Each ticket's idempotency key is `replay:<its id>`, so replaying the same
+file twice adds nothing. The history's labels are kept beside the outcome to compare.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+
+from triage.contract import Channel, Ticket
+from triage.desk.agents import AgentSpec, Directory, Shift
+from triage.desk.desk import Desk
+from triage.desk.records import NewTicket
+from triage.sla import BusinessCalendar, SlaPolicies, SlaPolicy
+from triage.store.models import AuditRow
+from triage.worker import Worker
+
+
+def roster_policies(roster: object) -> SlaPolicies:
+    """SLA policies from a roster file's targets (calendar hours), most urgent first."""
+    priorities = list(getattr(roster, "priorities", []))
+    targets = getattr(roster, "sla", {})
+    ordered = [p for p in reversed(priorities) if p in targets] + [
+        p for p in targets if p not in priorities
+    ]
+    policies = {
+        p.lower(): SlaPolicy(
+            first_response=timedelta(hours=targets[p].first_response_hours),
+            resolution=timedelta(hours=targets[p].resolution_hours),
+            business_hours=False,
+        )
+        for p in ordered
+    }
+    default = ordered[len(ordered) // 2].lower() if ordered else "medium"
+    return SlaPolicies(calendar=BusinessCalendar(), policies=policies, default=default)
+
+
+def load_roster_into(directory: Directory, roster: object) -> int:
+    """Create the roster's teams (with their managers' e-mail) and agents. Returns the
+    number of agents."""
+    managers = {m.id: m.email for m in getattr(roster, "managers", [])}
+    timezone = getattr(roster, "timezone", "UTC")
+    for team in getattr(roster, "teams", []):
+        directory.upsert_team(team.id, managers.get(team.manager))
+    count = 0
+    for agent in getattr(roster, "agents", []):
+        shift = agent.shift
+        end = time.max if shift.end_hour == 24 else time(shift.end_hour)
+        directory.upsert_agent(
+            AgentSpec(
+                id=agent.id,
+                name=agent.name,
+                email=agent.email,
+                team=agent.team,
+                skills=[*agent.categories, *agent.subcategories],
+                languages=agent.languages,
+                capacity=agent.capacity,
+                shifts=[
+                    Shift(days=shift.weekdays, start=time(shift.start_hour), end=end, tz=timezone)
+                ],
+                online=True,
+                tier=int(agent.tier[1:]),
+            )
+        )
+        count += 1
+    return count
+
+
+class ReplayedTicket(BaseModel):
+    """One replayed ticket: what the desk did, next to what the history says."""
+
+    reference: str
+    source_id: str
+    created: bool
+    status: str
+    triage_state: str
+    category: str | None
+    priority: str | None
+    team: str | None
+    assignee: str | None
+    tier: int
+    auto_replied: bool
+    true_category: str | None
+    true_priority: str | None
+    true_team: str | None
+    why: list[str]
+
+
+@dataclass
+class ReplaySummary:
+    """Totals over a replay."""
+
+    tickets: int = 0
+    created: int = 0
+    triaged: int = 0
+    human_queue: int = 0
+    queued: int = 0
+    auto_replied: int = 0
+    assigned: int = 0
+    escalated: int = 0
+    worker_passes: int = 0
+    correct: dict[str, int] = field(
+        default_factory=lambda: {"category": 0, "priority": 0, "team": 0}
+    )
+    labelled: dict[str, int] = field(
+        default_factory=lambda: {"category": 0, "priority": 0, "team": 0}
+    )
+
+    def accuracy(self) -> dict[str, float | None]:
+        """Share of filled routing fields that match the history's label."""
+        return {
+            k: (self.correct[k] / self.labelled[k] if self.labelled[k] else None)
+            for k in self.correct
+        }
+
+
+class MovableClock:
+    """The replay's clock: set to each ticket's time."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _why(desk: Desk, ticket_id: int) -> list[str]:
+    reasons = []
+    for entry in desk.audit(ticket_id):
+        d = entry.details
+        if entry.action == "triaged":
+            filled = ", ".join(f"{k}={v}" for k, v in d.get("filled", {}).items())
+            reasons.append(f"model {entry.model_version}: {filled or 'nothing confident'}")
+            if d.get("abstained"):
+                reasons.append(f"abstained on {', '.join(d['abstained'])}: human triage queue")
+        elif entry.action == "triage_failed":
+            reasons.append(f"triage failed ({d.get('error')}), queued for re-triage")
+        elif entry.action == "auto_replied":
+            reasons.append(
+                f"auto-replied with {d.get('kind')} {d.get('answer_id')} (score {d.get('score')})"
+            )
+        elif entry.action == "assigned":
+            parts = ", ".join(f"{k} {v:+.2f}" for k, v in d.get("parts", {}).items() if v)
+            reasons.append(
+                f"assigned to {d.get('agent')} ({parts}; {d.get('candidates')} candidates)"
+            )
+        elif entry.action == "escalated":
+            reasons.append(f"escalated {d.get('from_tier')}→{d.get('to_tier')}: {d.get('reason')}")
+    if not reasons:
+        reasons.append("not triaged yet: queued for the triage service")
+    return reasons
+
+
+def replay(
+    desk: Desk,
+    clock: MovableClock,
+    tickets: Iterable[Ticket],
+    *,
+    worker_every: timedelta = timedelta(minutes=15),
+    on_ticket: Callable[[ReplayedTicket], None] | None = None,
+) -> ReplaySummary:
+    """Feed `tickets` (in file order, each at its `created_at`) through `desk`."""
+    worker = Worker(desk, name="replay-worker")
+    summary = ReplaySummary()
+    last_pass: datetime | None = None
+    for source in tickets:
+        at = source.created_at or clock.now
+        clock.now = max(clock.now, at)
+        if last_pass is None:
+            last_pass = clock.now
+        elif clock.now - last_pass >= worker_every:
+            worker.run_once()
+            summary.worker_passes += 1
+            last_pass = clock.now
+        new = NewTicket(
+            channel=source.channel or Channel.api,
+            subject=source.subject,
+            body=source.body,
+            requester=source.requester,
+            customer_tier=source.customer_tier,
+            language=source.language,
+            tags=source.tags,
+            external_id=source.id,
+            extra={k: v for k, v in source.extra.items() if k != "follow_up_of"},
+        )
+        result = desk.intake(new, idempotency_key=f"replay:{source.id}", actor="system:replay")
+        t = result.ticket
+        summary.tickets += 1
+        summary.created += result.created
+        summary.triaged += t.triage_state.value == "done"
+        summary.human_queue += t.triage_state.value == "needs_human"
+        summary.queued += t.triage_state.value == "queued"
+        summary.auto_replied += t.auto_reply_id is not None
+        summary.assigned += t.assignee is not None
+        for name in ("category", "priority", "team"):
+            truth, got = getattr(source, name), getattr(t, name)
+            if truth is not None and got is not None:
+                summary.labelled[name] += 1
+                summary.correct[name] += truth == got
+        if on_ticket is not None:
+            on_ticket(
+                ReplayedTicket(
+                    reference=t.reference,
+                    source_id=source.id,
+                    created=result.created,
+                    status=t.status.value,
+                    triage_state=t.triage_state.value,
+                    category=t.category,
+                    priority=t.priority,
+                    team=t.team,
+                    assignee=t.assignee,
+                    tier=t.tier,
+                    auto_replied=t.auto_reply_id is not None,
+                    true_category=source.category,
+                    true_priority=source.priority,
+                    true_team=source.team,
+                    why=_why(desk, t.id),
+                )
+            )
+    # A last pass an SLA period later shows what would have escalated.
+    clock.now = clock.now + timedelta(hours=8) if summary.tickets else datetime.now(UTC)
+    worker.run_once()
+    summary.worker_passes += 1
+    with desk.readers() as session:
+        summary.escalated = int(
+            session.scalar(
+                select(func.count(func.distinct(AuditRow.ticket_id))).where(
+                    AuditRow.action == "escalated"
+                )
+            )
+            or 0
+        )
+    return summary
