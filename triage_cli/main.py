@@ -15,6 +15,7 @@ from rich.console import Console
 
 from triage.errors import TriageError
 from triage_cli import data
+from triage_cli import desk as desk_cli
 from triage_cli import models as models_cli
 from triage_cli import serve as serve_cli
 from triage_cli import train as train_cli
@@ -33,6 +34,7 @@ app.command("train")(train_cli.train)
 app.add_typer(serve_cli.keys_app, name="keys", help="Create, list and revoke API keys of the triage service.")
 app.command("worker")(worker_cli.worker)
 app.add_typer(worker_cli.db_app, name="db", help="Create or upgrade the lifecycle database schema.")
+app.add_typer(desk_cli.app, name="desk", help="Run ticket histories through the help desk (replay).")
 app.add_typer(
     models_cli.app, name="models", help="List registered model versions, promote one to champion, roll back."
 )
