@@ -85,7 +85,7 @@ def list_models(
     table.add_column("", no_wrap=True)
     table.add_column("version", no_wrap=True)
     table.add_column("created", no_wrap=True)
-    table.add_column("macro-F1 per head")
+    table.add_column("macro-F1 per head", no_wrap=True)
     table.add_column("path", overflow="fold")
     for v in versions:
         scores = "\n".join(f"{head} {v.macro_f1[head]:.3f}" for head in v.heads) or "-"
