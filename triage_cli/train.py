@@ -85,9 +85,9 @@ def train(
     """Train category, priority, routing and escalation heads plus the auto-reply matcher."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from triage.settings import get_settings
     from training.pipeline import TrainConfig
     from training.pipeline import train as run_training
+    from triage.settings import get_settings
 
     settings = get_settings()
     chosen = encoder if encoder is not None else settings.encoder
