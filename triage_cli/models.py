@@ -81,18 +81,20 @@ def list_models(
     if not versions:
         _err.print(f"no model versions registered in {registry.path} (run `triage train`)")
         return
-    table = Table(title=f"models in {registry.root}")
+    table = Table(
+        title=f"models in {registry.root}", caption="* = champion (what --model champion serves)"
+    )
     table.add_column("", no_wrap=True)
     table.add_column("version", no_wrap=True)
     table.add_column("created", no_wrap=True)
     table.add_column("macro-F1 per head", no_wrap=True)
-    table.add_column("path", overflow="fold")
+    table.add_column("path", overflow="fold", min_width=10)
     for v in versions:
         scores = "\n".join(f"{head} {v.macro_f1[head]:.3f}" for head in v.heads) or "-"
         table.add_row(
-            "champion" if v.version == champion else "",
+            "*" if v.version == champion else "",
             v.version,
-            v.created_at.replace("T", " ")[:19],
+            v.created_at.replace("T", " ")[:16],
             scores,
             str(v.path) + ("" if v.path.exists() else " (missing)"),
         )

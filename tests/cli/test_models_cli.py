@@ -39,7 +39,7 @@ def models(tmp_path: Path) -> Path:
 def test_list_shows_versions_scores_and_champion(monkeypatch, capsys, models: Path) -> None:
     code, out, _ = run_cli(monkeypatch, capsys, "models", "list", "--models-dir", str(models))
     assert code == 0
-    marked = [line for line in out.splitlines() if "champion" in line]
+    marked = [line for line in out.splitlines() if line.startswith("│ *")]
     assert len(marked) == 1 and "v1" in marked[0] and "category 0.800" in marked[0]
     assert "v2" in out and "v3" in out and "priority 0.700" in out
 
