@@ -309,6 +309,8 @@ class ModelRegistry:
     def _write(self, data: dict[str, Any]) -> None:
         fd, tmp = tempfile.mkstemp(prefix=".registry.", suffix=".tmp", dir=self.root)
         try:
+            # mkstemp makes the file 0600; a server running as another user must read it.
+            os.fchmod(fd, 0o644)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(data, fh, indent=2, sort_keys=True)
                 fh.write("\n")

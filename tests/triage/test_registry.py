@@ -189,6 +189,7 @@ def test_alias_mtime_moves_when_the_champion_moves(registry: ModelRegistry) -> N
     assert registry.alias_mtime() == before  # stable while nothing changes
     registry.promote("v2")  # within the same mtime tick, most likely: the inode differs
     assert registry.alias_mtime() != before
+    assert registry.path.stat().st_mode & 0o777 == 0o644  # readable by a server of another user
     # Writers leave no temporary files behind.
     assert sorted(p.name for p in registry.root.iterdir() if p.name.startswith(".")) == []
 
