@@ -66,12 +66,12 @@ class HttpTriager:
 
     @classmethod
     def from_settings(cls, settings: Any, api_key: str | None = None) -> HttpTriager:
-        """A client for `settings.triager_url` with the configured timeout and retries."""
+        """A client for `settings.triager_url` with the configured key, timeout and retries."""
         if not settings.triager_url:
             raise RemoteTriagerError("no triage service URL configured (TRIAGE_TRIAGER_URL)")
         return cls(
             settings.triager_url,
-            api_key,
+            api_key if api_key is not None else getattr(settings, "triager_api_key", None),
             timeout_s=settings.triager_timeout_s,
             retries=settings.triager_retries,
         )
