@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 app = typer.Typer(no_args_is_help=True)
 _out = Console()
@@ -98,24 +97,15 @@ def replay_command(
     if as_json:
         print(json.dumps({"summary": totals}), flush=True)
         return
-    table = Table(title=f"{summary.tickets} tickets replayed from {data}")
-    for column in ("ticket", "status", "category", "priority", "team", "assignee", "why"):
-        table.add_column(column, overflow="fold")
+    _out.print(escape(f"{summary.tickets} tickets replayed from {data}; value [history's label]:"))
     for t in rows:
-        table.add_row(
-            *(
-                escape(cell)
-                for cell in (
-                    f"{t.reference} ({t.source_id})",
-                    t.status,
-                    f"{t.category or '-'} [{t.true_category or '-'}]",
-                    f"{t.priority or '-'} [{t.true_priority or '-'}]",
-                    f"{t.team or '-'} [{t.true_team or '-'}]",
-                    t.assignee or "-",
-                    "; ".join(t.why) or "-",
-                )
-            )
+        line = (
+            f"{t.reference} ({t.source_id}) {t.status}, tier L{t.tier}: "
+            f"category {t.category or '-'} [{t.true_category or '-'}], "
+            f"priority {t.priority or '-'} [{t.true_priority or '-'}], "
+            f"team {t.team or '-'} [{t.true_team or '-'}], assignee {t.assignee or '-'}"
         )
-    _out.print(table)
-    _out.print(escape("value [the history's label]"))
+        _out.print(escape(line), soft_wrap=True)
+        for reason in t.why:
+            _out.print(escape(f"    - {reason}"), soft_wrap=True)
     _out.print(json.dumps(totals, indent=2))

@@ -138,3 +138,28 @@ def test_agent_directory_errors(directory: Directory) -> None:
     view = directory.upsert_agent(AgentSpec(id="ann", team="support"))
     assert view.load == 0 and view.team == "support"
     assert directory.set_online("ann", False).online is False
+
+
+def test_the_models_assignee_is_a_preference_not_an_order(
+    desk: Desk, directory: Directory, triager
+) -> None:  # type: ignore[no-untyped-def]
+    from triage.contract import HeadPrediction, LabelScore
+
+    directory.upsert_agent(AgentSpec(id="ann", team="finance", online=False))
+    directory.upsert_agent(AgentSpec(id="ben", team="finance"))
+    directory.upsert_agent(AgentSpec(id="cy", team="finance"))
+    scripted = triager.triage
+
+    def with_assignee(ticket):  # type: ignore[no-untyped-def]
+        scores = [LabelScore(label="ann", probability=0.6), LabelScore(label="cy", probability=0.3)]
+        head = HeadPrediction(label="ann", confidence=0.6, abstained=False, top_k=scores)
+        return scripted(ticket).model_copy(update={"assignee": head})
+
+    triager.triage = with_assignee
+    t = desk.intake(_refund()).ticket
+    assert t.predicted["assignee"] == "ann"
+    # Ann is offline: the model's second choice wins over an agent it did not suggest.
+    assert t.assignee == "cy"
+    [entry] = [e for e in desk.audit(t.id) if e.action == "assigned"]
+    assert entry.details["parts"]["assignee"] == pytest.approx(0.3)
+    assert entry.details["excluded"] == {"offline": ["ann"]}

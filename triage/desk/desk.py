@@ -331,7 +331,10 @@ class Desk:
                     abstained.append(name)
                     continue
                 setattr(row, f"predicted_{name}", head.label)
-                if getattr(row, name) is None:
+                # The assignee head is one input of the assigner (with availability,
+                # skills and load), never a direct assignment: it could pick someone
+                # offline or full.
+                if name != "assignee" and getattr(row, name) is None:
                     setattr(row, name, head.label)
                     filled[name] = head.label
             if result.escalation is not None:
