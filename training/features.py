@@ -19,6 +19,13 @@ from sklearn.pipeline import FeatureUnion
 
 from triage.contract import Ticket
 from triage.features import ExtraField, MetaSpec, canonical_value
+from triage.ingest.uci import OUTCOME_KEYS as UCI_OUTCOME_KEYS
+
+# Extra fields that record what happened *after* a ticket was opened (counters, closing
+# codes, who resolved it): never features, or a head would learn the outcome from itself
+# (the UCI log's reassignment_count alone gives SLA breach away), and a live ticket
+# would not carry them anyway.
+OUTCOME_EXTRA_KEYS: frozenset[str] = frozenset(UCI_OUTCOME_KEYS)
 
 # scikit-learn's default pattern; `ONNX_WORD_TOKENEXP` is its RE2 twin (\w in Python is
 # Unicode letters and digits plus "_").
@@ -71,12 +78,14 @@ def fit_meta_spec(
     min_count: int = 5,
     max_values: int = 100,
     max_tags: int = 50,
+    exclude: frozenset[str] = OUTCOME_EXTRA_KEYS,
 ) -> MetaSpec:
     """Choose the metadata columns from training tickets.
 
     A categorical value gets its own column when it occurs at least `min_count` times
     (at most `max_values` per field, the most frequent); rarer values share the field's
     "other" column, so ids with a long tail neither explode the width nor get dropped.
+    Extra keys in `exclude` (outcomes, see `OUTCOME_EXTRA_KEYS`) never become columns.
     """
     n = len(tickets)
     channels = Counter(t.channel.value for t in tickets if t.channel is not None)
@@ -91,6 +100,8 @@ def fit_meta_spec(
     values_by_key: dict[str, list] = {}
     for ticket in tickets:
         for key, value in ticket.extra.items():
+            if key in exclude:
+                continue
             values_by_key.setdefault(key, []).append(value)
     for key in sorted(values_by_key):
         values = [v for v in values_by_key[key] if v is not None]
