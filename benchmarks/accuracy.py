@@ -73,8 +73,8 @@ def machine_info() -> dict:
             versions[lib] = version(lib)
         except Exception:  # noqa: BLE001 - a missing library is recorded as such
             versions[lib] = None
-    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "training", "triage", "benchmarks"],
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], check=False, cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "training", "triage", "benchmarks"], check=False,
                                 cwd=ROOT, capture_output=True, text=True).stdout.strip())
     return {
         "git_sha": sha or None, "git_dirty": dirty, "cpu_model": cpu, "cores": os.cpu_count(),

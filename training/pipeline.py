@@ -85,8 +85,9 @@ class TrainConfig:
     neighbours_max: int = 5_000
     answers_max: int = 5_000
     # Stored values of a sparse serve-time index (neighbours without an encoder, auto-reply):
-    # scoring one ticket touches each once, so this bounds its latency (~0.3 ms).
-    index_max_values: int = 300_000
+    # scoring one ticket touches each once, so this bounds its latency (~0.5 ms). A KB with
+    # its answers as a second field (auto_reply.kb_vectors) needs ~240k on rutube.
+    index_max_values: int = 500_000
     embedding_cache_dir: Path | None = None
     bundle_name: str = "model"
 
@@ -162,8 +163,10 @@ class Corpus:
     x_text: sp.csr_matrix | None = None
     x_emb: np.ndarray | None = None
     x_meta: np.ndarray | None = None
-    kb_text: sp.csr_matrix | None = None
+    kb_text: sp.csr_matrix | None = None  # KB titles (questions)
     kb_emb: np.ndarray | None = None
+    kb_body_text: sp.csr_matrix | None = None  # KB answers: a weaker second field for auto-reply
+    kb_body_emb: np.ndarray | None = None
 
 
 def load_data(path: Path) -> tuple[list[Ticket], list[KBArticle]]:
@@ -318,6 +321,7 @@ def train(
         corpus.x_text = vectorizer.transform(texts).tocsr()
         if articles:
             corpus.kb_text = vectorizer.transform(kb_titles).tocsr()
+            corpus.kb_body_text = vectorizer.transform([normalize_text(a.body) for a in articles]).tocsr()
         lap("tfidf")
 
     encoder_dir = None
@@ -328,10 +332,12 @@ def train(
 
         encoder_dir = resolve_encoder_folder(config.encoder, out / "encoder")
         encoder = OnnxEncoder(encoder_dir, threads=0)
-        raw = [t.text for t in tickets] + [a.title for a in articles]
+        raw = [t.text for t in tickets] + [a.title for a in articles] + [a.body for a in articles]
         vectors = embed_texts(encoder, raw, config.embedding_cache_dir, progress=False)
         corpus.x_emb = vectors[: len(tickets)]
-        corpus.kb_emb = vectors[len(tickets) :] if articles else None
+        if articles:
+            corpus.kb_emb = vectors[len(tickets) : len(tickets) + len(articles)]
+            corpus.kb_body_emb = vectors[len(tickets) + len(articles) :]
         lap("embedding")
 
     progress.stage("metadata")
