@@ -118,6 +118,9 @@ def create_app(settings: Settings, *, load: Loader | None = None) -> FastAPI:
         finally:
             if watcher is not None:
                 watcher.stop()
+            desk = getattr(app.state, "desk", None)
+            if desk is not None:
+                desk.engine.dispose()
 
     app = FastAPI(
         title="ticket-triage",
@@ -135,6 +138,11 @@ def create_app(settings: Settings, *, load: Loader | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(triage.build_router(settings))
     app.include_router(model.router)
+    if settings.desk:
+        # Imported here: SQLAlchemy and the lifecycle are not needed by a triage-only server.
+        from api.routes.tickets import install_desk
+
+        install_desk(app, settings, migrate_schema=True)
     # Added last = outermost: the size check runs before anything reads the body, and
     # the metrics see every response, 413s included.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     bundle: Path | None = None
     model_alias: str | None = None
     onnx_threads: int = Field(default=0, ge=0, description="0 lets onnxruntime decide")
+    onnx_allow_spinning: bool | None = Field(
+        default=None,
+        description="onnxruntime's session.intra_op.allow_spinning (idle threads busy-wait "
+        "for the next op); None keeps onnxruntime's default (on). benchmarks/predictor.py "
+        "--spinning measures both",
+    )
     triager_url: str | None = Field(
         default=None, description="use a remote triage service over HTTP instead of in-process"
     )
@@ -74,6 +80,11 @@ class Settings(BaseSettings):
     )
 
     # Lifecycle core.
+    desk: bool = Field(
+        default=False,
+        description="serve the help-desk routes (/v1/tickets, ...) beside /v1/triage; "
+        "the schema is upgraded at start-up",
+    )
     database_url: str = "sqlite:///triage.db"
     webhook_url: str | None = None
     webhook_secret: str | None = None

@@ -26,6 +26,12 @@ def serve(
     insecure_no_auth: bool = typer.Option(
         False, "--insecure-no-auth", help="serve without API keys (trusted networks only)"
     ),
+    desk: bool = typer.Option(
+        False,
+        "--desk",
+        help="also serve the help desk (/v1/tickets, /v1/agents, /v1/dashboard) on "
+        "TRIAGE_DATABASE_URL; the schema is upgraded at start-up",
+    ),
     access_log: bool = typer.Option(True, "--access-log/--no-access-log"),
     log_level: str = typer.Option("info", "--log-level"),
 ) -> None:
@@ -44,6 +50,8 @@ def serve(
         update.update(bundle=None, model_alias=model)
     if insecure_no_auth:
         update["insecure_no_auth"] = True
+    if desk:
+        update["desk"] = True
     settings = settings.model_copy(update=update)
     run_server(
         settings,
