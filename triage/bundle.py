@@ -115,7 +115,8 @@ class Bundle:
         return str(self.manifest["model_version"])
 
 
-def _session(path: Path, threads: int):
+def session_options(threads: int, spinning: bool | None):
+    """onnxruntime options shared by every graph of a bundle (the encoder's included)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -123,6 +124,15 @@ def _session(path: Path, threads: int):
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3
+    if spinning is not None:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    return options
+
+
+def _session(path: Path, threads: int, spinning: bool | None):
+    import onnxruntime as ort
+
+    options = session_options(threads, spinning)
     try:
         return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises untyped errors for invalid graphs
@@ -137,32 +147,38 @@ def _arrays(path: Path) -> dict[str, np.ndarray]:
         raise BundleError(f"{path}: unreadable arrays ({exc})") from exc
 
 
-def load_bundle(path: str | Path, *, threads: int | None = None) -> Bundle:
+def load_bundle(path: str | Path, *, threads: int | None = None, spinning: bool | None = None) -> Bundle:
     """Verify and load the bundle at `path`.
 
     Raises `BundleError` for a missing directory or manifest, an unsupported format
     version, a listed file that is missing, or any file whose sha256 differs from the
-    manifest. `threads` is onnxruntime's intra-op thread count (None: settings).
+    manifest. `threads` is onnxruntime's intra-op thread count and `spinning` its
+    `session.intra_op.allow_spinning` (None: settings).
     """
     path = Path(path)
     manifest = read_manifest(path)
     verify_files(path, manifest)
-    if threads is None:
+    if threads is None or spinning is None:
         from triage.settings import get_settings
 
-        threads = get_settings().onnx_threads
+        settings = get_settings()
+        threads = settings.onnx_threads if threads is None else threads
+        spinning = settings.onnx_allow_spinning if spinning is None else spinning
     files = manifest["files"]
-    vectorizer = _session(path / VECTORIZER_FILE, threads) if VECTORIZER_FILE in files else None
+    # The TF-IDF and heads graphs are a fraction of a millisecond per ticket: run on the
+    # calling thread, they need no pool of their own whose threads would compete with the
+    # encoder's for the same cores.
+    vectorizer = _session(path / VECTORIZER_FILE, 1, spinning) if VECTORIZER_FILE in files else None
     if HEADS_FILE not in files:
         raise BundleError(f"{path}: manifest lists no {HEADS_FILE}")
-    heads = _session(path / HEADS_FILE, threads)
+    heads = _session(path / HEADS_FILE, 1, spinning)
     encoder = None
     if manifest.get("encoder"):
         from triage.encoder import OnnxEncoder
         from triage.errors import EncoderError
 
         try:
-            encoder = OnnxEncoder(path / manifest["encoder"]["folder"], threads=threads)
+            encoder = OnnxEncoder(path / manifest["encoder"]["folder"], threads=threads, spinning=spinning)
         except EncoderError as exc:
             raise BundleError(f"{path}: encoder: {exc}") from exc
     bundle = Bundle(path=path, manifest=manifest, vectorizer=vectorizer, heads=heads, encoder=encoder)

@@ -98,13 +98,15 @@ class OnnxEncoder:
         threads: int | None = None,
         model_file: str = MODEL_FILE,
         verify_sha256: bool = True,
+        spinning: bool | None = None,
     ) -> None:
         """Load `folder`.
 
         `threads` is onnxruntime's intra-op thread count (None: `settings.onnx_threads`;
         0 lets onnxruntime decide). `model_file` picks another graph in the folder (the
         fp32 reference). With `verify_sha256` a `model.onnx` that does not match the hash
-        recorded in `encoder.json` is refused.
+        recorded in `encoder.json` is refused. `spinning` sets onnxruntime's
+        `session.intra_op.allow_spinning` (None: `settings.onnx_allow_spinning`).
         """
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -128,15 +130,21 @@ class OnnxEncoder:
                 f"{self.spec.model_sha256[:12]} recorded in {SPEC_FILE} (modified or corrupt)"
             )
 
-        if threads is None:
+        if threads is None or spinning is None:
             from triage.settings import get_settings
 
-            threads = get_settings().onnx_threads
+            settings = get_settings()
+            threads = settings.onnx_threads if threads is None else threads
+            spinning = settings.onnx_allow_spinning if spinning is None else spinning
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if spinning is not None:
+            options.add_session_config_entry(
+                "session.intra_op.allow_spinning", "1" if spinning else "0"
+            )
         try:
             self._session = ort.InferenceSession(
                 str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
