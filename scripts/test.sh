@@ -3,4 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# No network here: keep MLflow from trying to send telemetry.
+export MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=1
 exec .venv/bin/python -m pytest "$@"
