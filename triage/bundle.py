@@ -157,6 +157,11 @@ def load_bundle(path: str | Path, *, threads: int | None = None, spinning: bool 
     """
     path = Path(path)
     manifest = read_manifest(path)
+    if manifest.get("languages"):
+        # The predictor needs the language model too; it loads alongside the files below.
+        from triage import language
+
+        language.preload()
     verify_files(path, manifest)
     if threads is None or spinning is None:
         from triage.settings import get_settings

@@ -10,11 +10,15 @@ it, so concurrent calls need no lock.
 
 from __future__ import annotations
 
+import logging
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from py3langid.langid import LanguageIdentifier
+
+log = logging.getLogger(__name__)
 
 UNDETERMINED = "und"
 
@@ -50,17 +54,83 @@ def _model() -> LanguageIdentifier:
     if _identifier is None:
         with _lock:
             if _identifier is None:
-                # Imported here: loading decompresses a ~4.5 MB model (about a second),
-                # which `triage --help` and importers should not pay for.
-                from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-                _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+                _identifier = _load_identifier()
     return _identifier
+
+
+def _load_identifier() -> LanguageIdentifier:
+    # Imported here: py3langid's model is ~4.5 MB of LZMA (about a second to unpack),
+    # which `triage --help` and importers should not pay for.
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
+    from triage.settings import get_settings
+
+    cache_root = get_settings().language_cache_dir
+    if cache_root is not None:
+        try:
+            return _from_cache(Path(cache_root), MODEL_DIR / MODEL_FILE)
+        except Exception as exc:  # noqa: BLE001 - any cache problem falls back to the shipped file
+            log.info("language model cache unusable (%s); unpacking the shipped model", exc)
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def _from_cache(root: Path, source: Path) -> LanguageIdentifier:
+    """The shipped model, unpacked once into `root` as plain .npy files.
+
+    Keyed by the compressed file's sha256, so an upgraded py3langid never reads a stale
+    copy. The big naive-Bayes table is memory-mapped: a worker only pages in the rows
+    its tickets touch, and workers on one host share those pages.
+    """
+    import hashlib
+
+    import numpy as np
+    from py3langid.langid import LanguageIdentifier
+    from py3langid.modelio import _to_array
+
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    folder = root / f"py3langid-{digest}"
+    names = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat")
+    if not all((folder / f"{n}.npy").is_file() for n in names):
+        import lzma
+        import shutil
+        import tempfile
+
+        root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".py3langid-", dir=root))
+        try:
+            with lzma.open(source) as fh, np.load(fh, allow_pickle=False) as data:
+                for n in names:
+                    np.save(staging / f"{n}.npy", data[n], allow_pickle=False)
+            try:
+                staging.rename(folder)  # atomic: a concurrent worker either wins or finds it
+            except OSError:
+                if not folder.is_dir():
+                    raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    arrays = {n: np.load(folder / f"{n}.npy", allow_pickle=False, mmap_mode="r" if n == "ptc" else None)
+              for n in names}
+    return LanguageIdentifier(
+        arrays["ptc"], np.asarray(arrays["pc"]), arrays["classes"].tolist(),
+        _to_array(arrays["nextmove"]), arrays["out_feat"].tolist(),
+        norm_probs=True, tk_row=_to_array(arrays["nextmove_row"]),
+    )
 
 
 def load() -> None:
     """Load the model now (at service start-up) instead of on the first `detect` call."""
     _model()
+
+
+def preload() -> None:
+    """Start loading the model on a background thread and return at once.
+
+    Decompressing the model is mostly LZMA work, which releases the GIL: started before
+    the bundle's graphs are built, it finishes while they load instead of after them.
+    `load` and `detect` wait for it (they take the same lock).
+    """
+    if _identifier is None:
+        threading.Thread(target=_model, name="language-model", daemon=True).start()
 
 
 def _letters(text: str, enough: int) -> int:

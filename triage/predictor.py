@@ -1,10 +1,14 @@
 """The in-process predictor: a loaded bundle answering `Triager` calls.
 
 Per request: normalise the text, embed it (the ONNX encoder, the dominant cost), run the
-TF-IDF graph and the heads graph once each, then a few small numpy operations per head
-(tempered softmax, top-k, threshold), the explanation (a gather over the ticket's
-non-zero word columns) and the auto-reply match. Everything the hot path needs is
-precomputed at load time; no pandas, no scikit-learn, no torch.
+TF-IDF graph and the heads graph once each, calibrate every head in one vectorised pass,
+then per ticket: language on a short prefix, top-k and thresholds, the explanation (the
+predicted columns' coefficients gathered at the ticket's non-zero word columns), the
+similar tickets and the auto-reply match. The embedding half of the last two is one
+float32 GEMV over both indexes; the auto-reply's char TF-IDF half reads an inverted
+index, only the postings of the ticket's n-grams. Everything the hot path needs is
+precomputed at load time (float32, contiguous); no pandas, no scikit-learn, no torch.
+`OnnxTriager.profile` returns the time of each stage (benchmarks/predictor.py).
 """
 
 from __future__ import annotations
@@ -190,7 +194,6 @@ class OnnxTriager:
 
     def _score(self, tickets: list[Ticket], lap) -> list[TriageResult]:
         started = time.perf_counter()
-        lap("start")
         n = len(tickets)
         raw = [t.text for t in tickets]
         feeds: dict[str, np.ndarray] = {}

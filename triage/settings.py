@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # ONNX exports of the encoder, keyed by model files and export settings: exporting and
     # quantizing takes a minute, so training runs and test sessions reuse them.
     encoder_cache_dir: Path = Path(".cache/encoders")
+    # The language model unpacked (py3langid ships it LZMA-compressed: about a second of
+    # every worker start-up); None, or a folder we cannot write, unpacks it each time.
+    language_cache_dir: Path | None = Path(".cache/language")
 
     # Serving.
     bundle: Path | None = None

@@ -60,17 +60,15 @@ def test_codes_include_the_desk_languages() -> None:
 
 
 def test_model_loads_once_when_threads_race(monkeypatch: pytest.MonkeyPatch) -> None:
-    from py3langid.langid import LanguageIdentifier
-
     loads = []
-    original = LanguageIdentifier.from_model_file.__func__
+    original = language._load_identifier
 
-    def counting(cls, *args, **kwargs):
+    def counting():
         loads.append(1)
-        return original(cls, *args, **kwargs)
+        return original()
 
     monkeypatch.setattr(language, "_identifier", None)
-    monkeypatch.setattr(LanguageIdentifier, "from_model_file", classmethod(counting))
+    monkeypatch.setattr(language, "_load_identifier", counting)
     results: list[tuple[str, float]] = []
     start = threading.Barrier(6)
 
@@ -85,3 +83,14 @@ def test_model_loads_once_when_threads_race(monkeypatch: pytest.MonkeyPatch) -> 
         thread.join()
     assert len(loads) == 1
     assert len(results) == 6 and {code for code, _ in results} == {"ru"}
+
+
+def test_unpacked_cache_gives_the_shipped_models_answers(tmp_path) -> None:
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
+    shipped = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    first = language._from_cache(tmp_path, MODEL_DIR / MODEL_FILE)  # unpacks
+    assert len(list(tmp_path.glob("py3langid-*/*.npy"))) == 6
+    again = language._from_cache(tmp_path, MODEL_DIR / MODEL_FILE)  # reads the cache
+    for text in SAMPLES.values():
+        assert first.classify(text) == again.classify(text) == shipped.classify(text)
