@@ -191,15 +191,16 @@ def main() -> None:
         "memory_ready": memory_ready,
     }
     results["single"] = bench_single(triager, tickets, args.rounds)
+    results["batch"] = bench_batch(triager, tickets, args.batch, args.batch_repeats)
+    results["memory_after"] = _memory_mb()
     if args.spinning:
-        # A session option: each setting gets its own freshly loaded predictor.
+        # After the memory reading (a second predictor would inflate it). Spinning is a
+        # session option: each setting gets its own freshly loaded predictor.
         results["spinning"] = {}
         for spin in (False, True):
             other = OnnxTriager(load_bundle(bundle, threads=args.threads, spinning=spin))
             results["spinning"][f"allow_spinning={int(spin)}"] = bench_single(other, tickets, args.rounds)
             del other
-    results["batch"] = bench_batch(triager, tickets, args.batch, args.batch_repeats)
-    results["memory_after"] = _memory_mb()
     results["load_avg_before"] = load_before
     results["load_avg_after"] = _load_avg()
     results["host"] = {"python": platform.python_version(), "cpus": os.cpu_count(), "machine": platform.machine()}

@@ -133,6 +133,9 @@ def _session(path: Path, threads: int, spinning: bool | None):
     import onnxruntime as ort
 
     options = session_options(threads, spinning)
+    # These graphs' buffers scale with the batch; without onnxruntime's arena they go back
+    # after each call instead of staying reserved at the largest batch seen (~10 MB).
+    options.enable_cpu_mem_arena = False
     try:
         return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises untyped errors for invalid graphs

@@ -47,10 +47,11 @@ class Settings(BaseSettings):
     model_alias: str | None = None
     onnx_threads: int = Field(default=0, ge=0, description="0 lets onnxruntime decide")
     onnx_allow_spinning: bool | None = Field(
-        default=None,
+        default=False,
         description="onnxruntime's session.intra_op.allow_spinning (idle threads busy-wait "
-        "for the next op); None keeps onnxruntime's default (on). benchmarks/predictor.py "
-        "--spinning measures both",
+        "for the next op); None keeps onnxruntime's default (on). Off by default: on the "
+        "shared 2-core box spinning threads took the cores the rest of the request needed "
+        "(encoder p50 49 vs 97 ms under load; benchmarks/predictor.py --spinning)",
     )
     triager_url: str | None = Field(
         default=None, description="use a remote triage service over HTTP instead of in-process"
