@@ -55,7 +55,7 @@ class LinearHead:
         meta_weight: float = 0.3,
         kind: str = "svm",
         max_iter: int = 300,
-        class_weight: str | None = None,
+        class_weight: str | dict[int, float] | None = None,
         seed: int = 42,
     ) -> None:
         self.n_classes = n_classes

@@ -74,6 +74,9 @@ class TrainConfig:
     calibration_fraction: float = 0.15
     model: str = "svm"
     C: float = 1.0
+    # Class weights (n / (k * count))^power: 0 = none, 1 = "balanced". A partial power lifts
+    # the long tail's recall (macro-F1) without giving away the frequent classes' accuracy.
+    class_weight_power: float = 0.0
     emb_weight: float = 1.0
     meta_weight: float = 0.3
     # Calibration (temperature, thresholds) is fitted on out-of-fold scores of the whole
@@ -431,6 +434,16 @@ def _parents(heads_spec: dict) -> dict[str, str]:
     return parents
 
 
+def class_weights(y: np.ndarray, power: float) -> dict[int, float] | None:
+    """Per-class weights (n / (k * count))^power for the classes in `y`; None for power 0."""
+    if not power:
+        return None
+    counts = np.bincount(y)
+    present = np.flatnonzero(counts)
+    scale = len(y) / len(present)
+    return {int(c): float((scale / counts[c]) ** power) for c in present}
+
+
 def _rows(x, idx):
     return None if x is None else x[idx]
 
@@ -484,10 +497,12 @@ def _train_head(
                 blocks.append(sp.vstack([x_all[rows], x_extra], format="csr"))
             else:
                 blocks.append(np.vstack([x_all[rows], x_extra]))
+        y_fit = np.r_[codes(rows), y_kb].astype(np.int64)
         return LinearHead(
             n_classes, C=config.C, emb_weight=config.emb_weight, meta_weight=config.meta_weight,
             kind=config.model, max_iter=config.max_iter, seed=config.seed,
-        ).fit(*blocks, np.r_[codes(rows), y_kb].astype(np.int64))
+            class_weight=class_weights(y_fit, config.class_weight_power),
+        ).fit(*blocks, y_fit)
 
     def logits_of(model: LinearHead, rows: np.ndarray) -> np.ndarray:
         return model.logits(_rows(corpus.x_text, rows), _rows(corpus.x_emb, rows), _rows(corpus.x_meta, rows))
