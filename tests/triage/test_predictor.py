@@ -100,3 +100,30 @@ def test_serving_imports_no_torch_or_sklearn(demo_bundle: Path) -> None:
     """)
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_results_validate_against_the_contract(triager: OnnxTriager) -> None:
+    # Results are built with `model_construct` (no validation on the hot path): what comes
+    # out must still be a valid `TriageResult` once serialised, edge cases included.
+    from triage.contract import TriageResult
+
+    tickets = [
+        Ticket(id="v1", subject="Refund", body="Please refund the double charge on my card."),
+        Ticket(id="v2", subject="", body=""),
+        Ticket(id="v3", subject="??", body="#123"),
+        Ticket(id="v4", subject="Pagamento doppio", body="Ho pagato due volte il mio abbonamento."),
+    ]
+    for ticket in tickets:
+        result = triager.triage(ticket)
+        again = TriageResult.model_validate_json(result.model_dump_json())
+        assert again.model_dump(exclude={"timing_ms"}) == result.model_dump(exclude={"timing_ms"})
+
+
+def test_profile_times_every_stage_of_the_same_prediction(triager: OnnxTriager) -> None:
+    ticket = Ticket(id="p", subject="Login", body="I cannot log in, the password reset email never arrives.")
+    result, stages = triager.profile(ticket)
+    assert {"encode", "vectorize", "heads", "calibrate", "language", "explain", "similar",
+            "auto_reply", "result"} <= set(stages)
+    assert all(ns >= 0 for ns in stages.values()) and stages["encode"] > 0
+    plain = triager.triage(ticket)
+    assert result.model_dump(exclude={"timing_ms"}) == plain.model_dump(exclude={"timing_ms"})
