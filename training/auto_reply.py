@@ -30,6 +30,8 @@ from training.features import block_sizes
 from triage.features import normalize_text
 
 ALPHAS = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))
+# recall@k is also reported for k = 1..RECALL_CURVE_K (the benchmark report's recall@k curve).
+RECALL_CURVE_K = 10
 BODY_WEIGHTS = (0.0, 0.2, 0.3, 0.4, 0.5)
 
 
@@ -72,6 +74,17 @@ def _recall(scores: np.ndarray, gold: np.ndarray, k: int) -> float:
         return 0.0
     top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
     return float(np.mean([g in row for g, row in zip(gold, top, strict=True)]))
+
+
+def _recall_curve(scores: np.ndarray, gold: np.ndarray, k_max: int = RECALL_CURVE_K) -> list[float]:
+    """recall@k for k = 1..k_max from one sort (same ranking and ties as `_recall`)."""
+    if len(gold) == 0:
+        return [0.0] * k_max
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k_max]
+    # Gold sits at most once in a row: hits per rank position, summed up to k.
+    at_rank = (top == np.asarray(gold)[:, None]).sum(axis=0)
+    hits = np.cumsum(np.pad(at_rank, (0, k_max - len(at_rank))))  # fewer than k_max targets
+    return [float(h / len(gold)) for h in hits]
 
 
 def kb_vectors(corpus, char: slice, body_weight: float) -> tuple[sp.csr_matrix, np.ndarray | None]:
@@ -221,6 +234,7 @@ def build_matcher(corpus, vectorizer, train_idx, cal_idx, test_idx, config) -> t
         report.update(
             recall_at_1=_recall(s, test_gold, 1),
             recall_at_5=_recall(s, test_gold, 5),
+            recall_at_k=_recall_curve(s, test_gold),
             coverage_at_safe_threshold=float(safe.mean()),
             precision_at_safe_threshold=float(np.mean(top[safe] == test_gold[safe])) if safe.any() else None,
             n_eval=len(test_gold),
@@ -244,6 +258,7 @@ def build_matcher(corpus, vectorizer, train_idx, cal_idx, test_idx, config) -> t
         report["kb_only"] = {
             "recall_at_1": _recall(s, gold, 1),
             "recall_at_5": _recall(s, gold, 5),
+            "recall_at_k": _recall_curve(s, gold),
             "n_eval": len(kb_rows),
         }
         # The served threshold (fitted with the full index) applied to the KB alone.

@@ -71,6 +71,9 @@ class TrainConfig:
     seed: int = 42
     target_precision: float = 0.9
     test_fraction: float = 0.2
+    # "auto": time-ordered when the tickets have timestamps, else stratified; "stratified"
+    # ignores timestamps (benchmarks that compare with published stratified figures).
+    split: str = "auto"
     calibration_fraction: float = 0.15
     model: str = "svm"
     C: float = 1.0
@@ -299,7 +302,8 @@ def train(
     primary_labels = np.array(heads_spec[primary][1], dtype=object)
     stamps = _timestamps(tickets)
     train_idx, test_idx, split_kind = split_indices(
-        primary_labels, stamps, config.test_fraction, config.seed
+        primary_labels, None if config.split == "stratified" else stamps, config.test_fraction,
+        config.seed,
     )
     if split_kind == "time":
         n_cal = round(len(train_idx) * config.calibration_fraction)
