@@ -1,10 +1,13 @@
-"""Evaluation plots logged with every training run (PNG files, Agg backend).
+"""Evaluation plots of the training runs (MLflow) and the benchmark report (PNG, Agg backend).
 
-Each function takes plain arrays from the evaluation split and writes one PNG:
+Each chart function takes plain arrays from the evaluation split and writes one PNG:
 confusion matrix, reliability diagram, precision–coverage curve, per-class F1 beside
-the baselines, and the ROC curve of the escalation head. They build a bare
-`matplotlib.figure.Figure` on an Agg canvas instead of going through `pyplot`, so
-nothing depends on a display or on pyplot's global state (safe in threads, no leaks).
+the baselines, the ROC curve of the escalation head and the auto-reply recall@k curve.
+`head_plots` draws every plot of one head; `training.tracking` (MLflow artifacts of a
+training run) and `benchmarks.report` (the analyst report) both call it, so the two show
+the same charts. They build a bare `matplotlib.figure.Figure` on an Agg canvas instead
+of going through `pyplot`, so nothing depends on a display or on pyplot's global state
+(safe in threads, no leaks).
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ MAX_MATRIX_CLASSES = 25
 # Past this many classes the F1 chart shows the most frequent ones.
 MAX_BAR_CLASSES = 40
 _OTHER = "(other)"
+UNSEEN = "(unseen in training)"
 
 
-def _save(fig: Figure, path: Path) -> Path:
+def save_figure(fig: Figure, path: Path) -> Path:
+    """Write `fig` as a PNG (100 dpi, tight) on an Agg canvas; returns `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(fig)
     fig.savefig(path, dpi=100, bbox_inches="tight")
@@ -88,7 +93,7 @@ def confusion_matrix(
                         fontsize=7,
                         color=colour,
                     )
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def reliability_diagram(
@@ -126,7 +131,7 @@ def reliability_diagram(
     hist.set_xlabel("top-class confidence")
     hist.set_ylabel("tickets")
     hist.set_xlim(0, 1)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def precision_coverage(proba: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -147,9 +152,14 @@ def precision_coverage_curve(
     *,
     target_precision: float | None = None,
     coverage_at_target: float | None = None,
+    precision_at_threshold: float | None = None,
     title: str = "Precision vs coverage",
 ) -> Path:
-    """How much the model can answer alone at each precision; marks the target precision."""
+    """How much the model can answer alone at each precision; marks the target precision.
+
+    With `coverage_at_target` and `precision_at_threshold` (what the per-class abstention
+    thresholds reach on the same tickets) the operating point is drawn on the curve's plane.
+    """
     coverage, precision = precision_coverage(proba, y)
     fig = Figure(figsize=(5, 4))
     ax = fig.add_subplot()
@@ -165,13 +175,22 @@ def precision_coverage_curve(
             linestyle=":",
             label=f"coverage with per-class thresholds {coverage_at_target:.1%}",
         )
+        if precision_at_threshold is not None:
+            ax.plot(
+                [coverage_at_target],
+                [precision_at_threshold],
+                marker="o",
+                color="green",
+                linestyle="none",
+                label=f"thresholds: precision {precision_at_threshold:.1%}",
+            )
     ax.set_xlabel("coverage (share of tickets answered)")
     ax.set_ylabel("precision of answered tickets")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
     ax.set_title(title)
     ax.legend(loc="lower left", fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def per_class_f1_chart(
@@ -180,29 +199,33 @@ def per_class_f1_chart(
     classes: Sequence[str],
     path: Path,
     *,
+    per_class_f1: Mapping[str, tuple[Sequence[float], float]] | None = None,
     baseline_macro_f1: Mapping[str, float] | None = None,
     title: str = "Per-class F1",
 ) -> Path:
     """Grouped bars: per-class F1 of each predictor (the model first, then the baselines).
 
+    `predictions` are scored here; `per_class_f1` holds predictors already scored
+    elsewhere as (F1 per class index, macro-F1), e.g. the baselines of a training report.
     Baselines known only by their score (`baseline_macro_f1`) are drawn as dashed lines.
     """
     y = np.asarray(y)
     shown = _frequent(y, len(classes), MAX_BAR_CLASSES)
-    names = list(predictions)
-    width = 0.8 / max(len(names), 1)
+    bars: dict[str, tuple[np.ndarray, float]] = {}
+    for name, pred in predictions.items():
+        scores = classification_metrics(y, np.asarray(pred), len(classes))
+        bars[name] = scores["f1"], scores["macro_f1"]
+    for name, (f1, macro) in (per_class_f1 or {}).items():
+        f1 = np.asarray(f1, dtype=float)
+        # A head's classes may carry one extra "unseen" slot that a list computed without it lacks.
+        bars[name] = np.pad(f1, (0, max(len(classes) - len(f1), 0))), float(macro)
+    width = 0.8 / max(len(bars), 1)
     x = np.arange(len(shown))
     fig = Figure(figsize=(max(6.0, 0.45 * len(shown) + 2), 4.5))
     ax = fig.add_subplot()
-    for i, name in enumerate(names):
-        scores = classification_metrics(y, np.asarray(predictions[name]), len(classes))
-        offset = (i - (len(names) - 1) / 2) * width
-        ax.bar(
-            x + offset,
-            scores["f1"][shown],
-            width,
-            label=f"{name} (macro-F1 {scores['macro_f1']:.3f})",
-        )
+    for i, (name, (f1, macro)) in enumerate(bars.items()):
+        offset = (i - (len(bars) - 1) / 2) * width
+        ax.bar(x + offset, f1[shown], width, label=f"{name} (macro-F1 {macro:.3f})")
     styles = iter([":", "--", "-."] * 4)
     for name, score in (baseline_macro_f1 or {}).items():
         ax.axhline(
@@ -214,7 +237,7 @@ def per_class_f1_chart(
     ax.set_title(title)
     # Outside, right of the axes: inside, it would hide the bars of the first classes.
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def roc_points(scores: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -247,4 +270,100 @@ def roc_curve_chart(
     ax.set_ylabel("true-positive rate")
     ax.set_title(title)
     ax.legend(loc="lower right")
-    return _save(fig, path)
+    return save_figure(fig, path)
+
+
+def recall_at_k_chart(
+    curves: Mapping[str, Sequence[float]],
+    path: Path,
+    *,
+    title: str = "Auto-reply recall@k",
+) -> Path:
+    """recall@k for k = 1..len(curve) of each curve: how often the right answer is in the top k."""
+    fig = Figure(figsize=(5, 4))
+    ax = fig.add_subplot()
+    longest = 1
+    for name, curve in curves.items():
+        k = np.arange(1, len(curve) + 1)
+        longest = max(longest, len(curve))
+        ax.plot(k, curve, marker="o", label=name)
+    ax.set_xticks(range(1, longest + 1))
+    ax.set_xlabel("k (answers offered)")
+    ax.set_ylabel("recall@k (right answer among the top k)")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=8)
+    return save_figure(fig, path)
+
+
+def labels_with_unseen(y: np.ndarray, classes: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Test labels as indices, with labels unseen in training (-1) as one extra class."""
+    y = np.asarray(y)
+    names = [str(c) for c in classes]
+    if (y < 0).any():
+        names.append(UNSEEN)
+        y = np.where(y >= 0, y, len(classes))
+    return y, names
+
+
+def head_plots(
+    name: str,
+    y_true: np.ndarray,
+    proba: np.ndarray,
+    classes: Sequence[str],
+    out_dir: Path,
+    *,
+    field: str | None = None,
+    target_precision: float | None = None,
+    coverage_at_target: float | None = None,
+    precision_at_threshold: float | None = None,
+    baseline_f1: Mapping[str, tuple[Sequence[float], float]] | None = None,
+    baseline_macro_f1: Mapping[str, float] | None = None,
+    model_label: str = "model",
+) -> dict[str, Path]:
+    """Every evaluation plot of one head, as `out_dir/{name}_{kind}.png`; returns kind → path.
+
+    Kinds: `confusion`, `reliability`, `precision_coverage`, `per_class_f1`, and `roc` for
+    an escalation head (classes "false"/"true"). `y_true` holds class indices into
+    `classes`, -1 for a label the training part never saw (an error the model cannot
+    avoid, drawn as its own class); `proba` is the calibrated n × len(classes) matrix.
+    """
+    y, names = labels_with_unseen(y_true, classes)
+    proba = np.asarray(proba, dtype=float)
+    pred = proba.argmax(axis=1)
+    drawn = {
+        "confusion": confusion_matrix(
+            y, pred, names, out_dir / f"{name}_confusion.png", title=f"{name}: confusion matrix"
+        ),
+        "reliability": reliability_diagram(
+            proba, y, out_dir / f"{name}_reliability.png", title=f"{name}: reliability"
+        ),
+        "precision_coverage": precision_coverage_curve(
+            proba,
+            y,
+            out_dir / f"{name}_precision_coverage.png",
+            target_precision=target_precision,
+            coverage_at_target=coverage_at_target,
+            precision_at_threshold=precision_at_threshold,
+            title=f"{name}: precision vs coverage",
+        ),
+        "per_class_f1": per_class_f1_chart(
+            y,
+            {model_label: pred},
+            names,
+            out_dir / f"{name}_per_class_f1.png",
+            per_class_f1=baseline_f1,
+            baseline_macro_f1=baseline_macro_f1,
+            title=f"{name}: per-class F1 beside the baselines",
+        ),
+    }
+    if name == "escalation" and "true" in classes:
+        positive = list(classes).index("true")
+        drawn["roc"] = roc_curve_chart(
+            proba[:, positive],
+            np.asarray(y_true) == positive,
+            out_dir / f"{name}_roc.png",
+            title=f"{name} ({field or name}): ROC",
+        )
+    return drawn

@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from triage.registry import (
     CHAMPION,
     ModelRegistry,
@@ -38,7 +36,7 @@ from triage.registry import (
 from triage.settings import Settings
 
 if TYPE_CHECKING:
-    from training.pipeline import HeadReport, TrainingReport
+    from training.pipeline import TrainingReport
 
 log = logging.getLogger(__name__)
 
@@ -310,16 +308,6 @@ def publish_bundle(
     return result
 
 
-def _plot_labels(head: HeadReport) -> tuple[np.ndarray, list[str]]:
-    """Test labels as indices, with labels unseen in training as one extra class."""
-    y = np.asarray(head.y_true)
-    classes = list(head.classes)
-    if (y < 0).any():
-        classes.append("(unseen in training)")
-        y = np.where(y >= 0, y, len(head.classes))
-    return y, classes
-
-
 def write_report_plots(report: TrainingReport, out_dir: Path) -> list[Path]:
     """The evaluation plots of every head of `report`, as PNG files under `out_dir`."""
     from training import plots
@@ -329,57 +317,30 @@ def write_report_plots(report: TrainingReport, out_dir: Path) -> list[Path]:
     for name, head in report.heads.items():
         if not len(head.y_true):
             continue
-        y, classes = _plot_labels(head)
-        proba, pred = np.asarray(head.proba), np.asarray(head.y_pred)
-        written.append(
-            plots.confusion_matrix(
-                y,
-                pred,
-                classes,
-                out_dir / f"{name}_confusion.png",
-                title=f"{name}: confusion matrix",
-            )
+        # Baselines that carry per-class F1 get bars; one known only by its score, a line.
+        baseline_f1 = {
+            base: (values["per_class_f1"], float(values["macro_f1"]))
+            for base, values in head.baselines.items()
+            if values.get("per_class_f1") is not None and values.get("macro_f1") is not None
+        }
+        drawn = plots.head_plots(
+            name,
+            head.y_true,
+            head.proba,
+            head.classes,
+            out_dir,
+            field=head.field,
+            target_precision=target,
+            coverage_at_target=head.metrics.get("coverage_at_target_precision"),
+            precision_at_threshold=head.metrics.get("precision_at_threshold"),
+            baseline_f1=baseline_f1,
+            baseline_macro_f1={
+                base: float(values["macro_f1"])
+                for base, values in head.baselines.items()
+                if base not in baseline_f1 and values.get("macro_f1") is not None
+            },
         )
-        written.append(
-            plots.reliability_diagram(
-                proba, y, out_dir / f"{name}_reliability.png", title=f"{name}: reliability"
-            )
-        )
-        written.append(
-            plots.precision_coverage_curve(
-                proba,
-                y,
-                out_dir / f"{name}_precision_coverage.png",
-                target_precision=target,
-                coverage_at_target=head.metrics.get("coverage_at_target_precision"),
-                title=f"{name}: precision vs coverage",
-            )
-        )
-        baseline_predictions = getattr(head, "baseline_predictions", None) or {}
-        written.append(
-            plots.per_class_f1_chart(
-                y,
-                {"model": pred, **baseline_predictions},
-                classes,
-                out_dir / f"{name}_per_class_f1.png",
-                baseline_macro_f1={
-                    base: float(values["macro_f1"])
-                    for base, values in head.baselines.items()
-                    if base not in baseline_predictions and values.get("macro_f1") is not None
-                },
-                title=f"{name}: per-class F1 beside the baselines",
-            )
-        )
-        if name == "escalation" and "true" in head.classes:
-            positive_class = head.classes.index("true")
-            written.append(
-                plots.roc_curve_chart(
-                    proba[:, positive_class],
-                    np.asarray(head.y_true) == positive_class,
-                    out_dir / f"{name}_roc.png",
-                    title=f"{name} ({head.field}): ROC",
-                )
-            )
+        written.extend(drawn.values())
     return written
 
 
