@@ -1,6 +1,7 @@
 """Latency and throughput of `triage serve` on loopback, against the bare encoder.
 
-    .venv/bin/python benchmarks/latency.py --bundle models/NAME [--duration 60]
+    triage bench latency [--bundle DIR | --model champion] [--out DIR] [--quick]
+    .venv/bin/python benchmarks/latency.py --bundle models/NAME [--duration 60] [--quick]
 
 Starts the real server (`triage serve`, one worker, a throw-away API key) in a
 subprocess and measures, in this order:
@@ -11,9 +12,14 @@ subprocess and measures, in this order:
    see the same machine load (targets: p50 ≤ 10 ms, p99 ≤ 25 ms, p50 ≤ 1.3 × encoder);
 3. batch endpoint throughput, 256 tickets per call (target ≥ 150 tickets/s);
 4. `--duration` seconds at concurrency 32 (target: zero errors; req/s and p99);
-5. the worker's resident memory after all of it (target ≤ 400 MB).
+5. the worker's resident memory after all of it (target ≤ 400 MB);
+6. throughput against concurrency: `--sweep-duration` seconds at each of `--sweep`
+   (1, 2, 4, 8, 16, 32 clients): req/s, p50, p99, errors.
 
-Writes `benchmarks/results/latency-<timestamp>.json` and prints a table.
+Writes `latency.json` (figures, targets, the machine, git sha, library versions, bundle
+version, wall time) and `latency.npz` (every raw latency sample in ms: the histograms of
+the report) into the run folder (default `benchmarks/results/latency-<timestamp>/`), logs
+the run to MLflow and prints a table. `--quick` is a seconds-long smoke run (tests).
 """
 
 from __future__ import annotations
@@ -29,16 +35,28 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Protocol
 
 import httpx
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+if __package__ in (None, ""):  # run as a script: python benchmarks/latency.py
+    sys.path.insert(0, str(ROOT))
 
-from triage.keys import create_key  # noqa: E402
+from benchmarks.machine import machine_info
+from benchmarks.results import (
+    LATENCY_FILE,
+    LATENCY_SAMPLES_FILE,
+    BenchmarkRun,
+    new_run_dir,
+    write_json,
+)
+from triage.keys import create_key
 
 TICKET = {
     "id": "bench-1",
@@ -95,7 +113,9 @@ def _rss_mb(pid: int) -> dict[str, float]:
     return {"rss_mb": values.get("VmRSS", 0.0), "peak_rss_mb": values.get("VmHWM", 0.0)}
 
 
-def start_server(bundle: Path, port: int, keys_file: Path, threads: int) -> tuple[subprocess.Popen, float]:
+def start_server(
+    bundle: Path, port: int, keys_file: Path, threads: int
+) -> tuple[subprocess.Popen, float]:
     """Start `triage serve`; return the process and seconds until /readyz answered 200."""
     env = {
         **os.environ,
@@ -104,8 +124,17 @@ def start_server(bundle: Path, port: int, keys_file: Path, threads: int) -> tupl
         "TRIAGE_MODEL_WATCH_INTERVAL_S": "0",
     }
     command = [
-        sys.executable, "-m", "triage_cli.main", "serve", "--bundle", str(bundle),
-        "--port", str(port), "--no-access-log", "--log-level", "warning",
+        sys.executable,
+        "-m",
+        "triage_cli.main",
+        "serve",
+        "--bundle",
+        str(bundle),
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
     ]
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, env=env)
@@ -121,8 +150,18 @@ def start_server(bundle: Path, port: int, keys_file: Path, threads: int) -> tupl
         time.sleep(0.01)
 
 
-def bench_interleaved(bundle: Path, client: httpx.Client, threads: int, rounds: int, per_round: int) -> dict:
-    """The bare encoder and the service at concurrency 1, alternating in rounds."""
+def bench_interleaved(
+    bundle: Path,
+    client: httpx.Client,
+    threads: int,
+    rounds: int,
+    per_round: int,
+    on_round: Callable[[], None] | None = None,
+) -> tuple[dict, dict[str, list[float]]]:
+    """The bare encoder and the service at concurrency 1, alternating in rounds.
+
+    Returns the percentiles and the raw samples in seconds (`service`, `encoder`).
+    """
     from triage.bundle import read_manifest
     from triage.encoder import OnnxEncoder
 
@@ -152,19 +191,25 @@ def bench_interleaved(bundle: Path, client: httpx.Client, threads: int, rounds: 
             http_s.append(time.perf_counter() - t0)
             response.raise_for_status()
             server_ms.append(response.json()["timing_ms"])
+        if on_round is not None:
+            on_round()
     words = len(text.split())
     result = {"ticket_words": words, "service": _percentiles(http_s)}
     result["service"]["server_timing_p50_ms"] = round(statistics.median(server_ms), 3)
     if encoder is not None:
         result["encoder"] = _percentiles(enc_s)
-    return result
+    return result, {"service": http_s, "encoder": enc_s}
 
 
 def bench_batch(client: httpx.Client, calls: int, size: int) -> dict:
     """Tickets/s through /v1/triage/batch."""
     tickets = [
-        {**TICKET, "id": f"b-{i}", "subject": SUBJECTS[i % len(SUBJECTS)],
-         "body": f"{TICKET['body']} Reference number {i}."}
+        {
+            **TICKET,
+            "id": f"b-{i}",
+            "subject": SUBJECTS[i % len(SUBJECTS)],
+            "body": f"{TICKET['body']} Reference number {i}.",
+        }
         for i in range(size)
     ]
     body = json.dumps({"tickets": tickets}).encode()
@@ -186,8 +231,13 @@ def bench_batch(client: httpx.Client, calls: int, size: int) -> dict:
     }
 
 
-def bench_concurrent(url: str, key: str, concurrency: int, duration_s: float) -> dict:
-    """`concurrency` keep-alive clients in threads, each posting back to back."""
+def bench_concurrent(
+    url: str, key: str, concurrency: int, duration_s: float
+) -> tuple[dict, list[float]]:
+    """`concurrency` keep-alive clients in threads, each posting back to back.
+
+    Returns the summary and every successful request's latency in seconds.
+    """
     body = json.dumps(TICKET).encode()
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
     errors: list[str] = []
@@ -219,6 +269,16 @@ def bench_concurrent(url: str, key: str, concurrency: int, duration_s: float) ->
     elapsed = time.perf_counter() - started
     samples = [s for per in latencies for s in per]
     non_200 = sum(n for status, n in statuses.items() if status != 200)
+    if not samples:  # every request failed: no percentiles, the errors say why
+        return {
+            "concurrency": concurrency,
+            "duration_s": round(elapsed, 1),
+            "requests": 0,
+            "req_per_s": 0.0,
+            "errors": len(errors) + non_200,
+            "statuses": {str(k): v for k, v in sorted(statuses.items())},
+            "first_errors": errors[:5],
+        }, samples
     return {
         "concurrency": concurrency,
         "duration_s": round(elapsed, 1),
@@ -228,40 +288,112 @@ def bench_concurrent(url: str, key: str, concurrency: int, duration_s: float) ->
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "first_errors": errors[:5],
         **_percentiles(samples),
-    }
+    }, samples
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bundle", type=Path, required=True)
-    parser.add_argument("--threads", type=int, default=2, help="onnxruntime threads (server and encoder)")
-    parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--per-round", type=int, default=50)
-    parser.add_argument("--batch-calls", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--duration", type=float, default=60.0, help="seconds at concurrency 32")
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
-    args = parser.parse_args()
+@dataclass(frozen=True)
+class LatencyOptions:
+    """How long and how hard each measurement runs (the defaults are the full benchmark)."""
 
+    threads: int = 2
+    rounds: int = 10
+    per_round: int = 50
+    batch_calls: int = 3
+    batch_size: int = 256
+    duration: float = 60.0
+    concurrency: int = 32
+    sweep: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
+    sweep_duration: float = 10.0
+    quick: bool = False
+
+
+# A smoke run of every measurement in ~15 s (tests, a first look); not a figure to quote.
+QUICK = LatencyOptions(
+    rounds=2,
+    per_round=10,
+    batch_calls=1,
+    batch_size=16,
+    duration=2.0,
+    concurrency=4,
+    sweep=(1, 2, 4),
+    sweep_duration=1.0,
+    quick=True,
+)
+
+
+class Progress(Protocol):
+    """Stages of the run (the same protocol as `training.pipeline.Progress`)."""
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        """A new stage starts (total steps, if known)."""
+
+    def advance(self, steps: int = 1) -> None:
+        """Steps of the current stage are done."""
+
+
+class _Printed:
+    def stage(self, name: str, total: int | None = None) -> None:
+        print(f"{name} ...", file=sys.stderr, flush=True)
+
+    def advance(self, steps: int = 1) -> None:
+        pass
+
+
+def measure(
+    bundle: Path, options: LatencyOptions, progress: Progress | None = None
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Run every measurement against a fresh `triage serve`; (report, raw samples in ms)."""
+    from triage.bundle import read_manifest
+
+    progress = progress or _Printed()
+    bundle = bundle.resolve()
+    started_at = time.perf_counter()
+    machine = machine_info()
+    samples: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         keys_file = Path(tmp) / "keys.json"
         key, _ = create_key(keys_file, frozenset({"triage"}), name="benchmark")
         port = _free_port()
-        process, ready_s = start_server(args.bundle.resolve(), port, keys_file, args.threads)
+        progress.stage("starting the server")
+        process, ready_s = start_server(bundle, port, keys_file, options.threads)
         url = f"http://127.0.0.1:{port}"
         try:
             memory_ready = _rss_mb(process.pid)
-            with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
-                print("concurrency 1 vs bare encoder ...", flush=True)
-                single = bench_interleaved(args.bundle.resolve(), client, args.threads, args.rounds, args.per_round)
+            with httpx.Client(
+                base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+            ) as client:
+                progress.stage("concurrency 1 vs bare encoder", total=options.rounds)
+                single, raw = bench_interleaved(
+                    bundle,
+                    client,
+                    options.threads,
+                    options.rounds,
+                    options.per_round,
+                    on_round=progress.advance,
+                )
+                samples["single_service"], samples["single_encoder"] = (
+                    raw["service"],
+                    raw["encoder"],
+                )
                 memory_single = _rss_mb(process.pid)
-                print("batch ...", flush=True)
-                batch = bench_batch(client, args.batch_calls, args.batch_size)
+                progress.stage(f"batch of {options.batch_size}")
+                batch = bench_batch(client, options.batch_calls, options.batch_size)
                 memory_batch = _rss_mb(process.pid)
-            print(f"{args.duration:.0f} s at concurrency {args.concurrency} ...", flush=True)
-            loaded = bench_concurrent(url, key, args.concurrency, args.duration)
+            progress.stage(f"{options.duration:.0f} s at concurrency {options.concurrency}")
+            loaded, samples["concurrent"] = bench_concurrent(
+                url, key, options.concurrency, options.duration
+            )
             memory_after = _rss_mb(process.pid)
+            # Throughput against concurrency, after the memory figure the target is about.
+            progress.stage("concurrency sweep", total=len(options.sweep))
+            sweep = []
+            for level in options.sweep:
+                summary, samples[f"sweep_c{level}"] = bench_concurrent(
+                    url, key, level, options.sweep_duration
+                )
+                sweep.append(summary)
+                progress.advance()
+            memory_sweep = _rss_mb(process.pid)
         finally:
             process.terminate()
             process.wait(timeout=30)
@@ -272,55 +404,199 @@ def main() -> None:
     report = {
         "benchmark": "latency",
         "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "bundle": str(args.bundle),
+        "bundle": str(bundle),
+        "bundle_version": read_manifest(bundle).get("model_version"),
+        "quick": options.quick,
+        "options": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(options).items()},
         "machine": {
+            **machine,
             "cpus": os.cpu_count(),
             "affinity": len(os.sched_getaffinity(0)),
             "python": platform.python_version(),
             "load_avg_at_end": os.getloadavg(),
         },
-        "onnx_threads": args.threads,
+        "onnx_threads": options.threads,
         "startup": {"ready_s": round(ready_s, 3), **memory_ready},
         "single": single,
         "p50_over_encoder_p50": ratio,
         "batch": batch,
         "concurrent": loaded,
-        "memory": {"ready": memory_ready, "after_single": memory_single,
-                   "after_batch": memory_batch, "after_concurrent": memory_after},
+        "sweep": sweep,
+        "memory": {
+            "ready": memory_ready,
+            "after_single": memory_single,
+            "after_batch": memory_batch,
+            "after_concurrent": memory_after,
+            "after_sweep": memory_sweep,
+        },
         "memory_after": memory_after,
         "targets": {
             "p50_ms<=10": service["p50_ms"] <= 10,
             "p99_ms<=25": service["p99_ms"] <= 25,
-            "p50<=1.3x_encoder": ratio is not None and ratio <= 1.3,
+            # Not applicable (None) to a bundle without an encoder (TF-IDF only).
+            "p50<=1.3x_encoder": None if ratio is None else ratio <= 1.3,
             "batch>=150/s": batch["tickets_per_s"] >= 150,
             "concurrent_zero_errors": loaded["errors"] == 0,
             "rss<=400MB": memory_after["peak_rss_mb"] <= 400,
             "ready<=3s": ready_s <= 3,
         },
+        "samples": LATENCY_SAMPLES_FILE,
+        "wall_s": round(time.perf_counter() - started_at, 1),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = args.out / f"latency-{stamp}.json"
-    path.write_text(json.dumps(report, indent=2) + "\n")
+    arrays = {
+        name: np.asarray(values, dtype=np.float64) * 1000.0 for name, values in samples.items()
+    }
+    return report, arrays
 
-    enc = single.get("encoder", {})
-    rows = [
-        ("ready after start", f"{ready_s:.2f} s", "≤ 3 s"),
-        ("bare encoder p50 / p99", f"{enc.get('p50_ms', float('nan')):.2f} / {enc.get('p99_ms', float('nan')):.2f} ms", "floor"),
-        ("service c=1 p50 / p99", f"{service['p50_ms']:.2f} / {service['p99_ms']:.2f} ms", "≤ 10 / ≤ 25 ms"),
-        ("server-side timing p50", f"{service['server_timing_p50_ms']:.2f} ms", ""),
-        ("service p50 / encoder p50", f"{ratio}", "≤ 1.3"),
-        ("batch throughput", f"{batch['tickets_per_s']:.0f} tickets/s", "≥ 150"),
-        (f"c={loaded['concurrency']} for {loaded['duration_s']:.0f} s",
-         f"{loaded['req_per_s']:.0f} req/s, p50 {loaded['p50_ms']:.0f} ms, p99 {loaded['p99_ms']:.0f} ms, "
-         f"{loaded['errors']} errors", "0 errors"),
-        ("worker RSS (peak)", f"{memory_after['rss_mb']:.0f} MB ({memory_after['peak_rss_mb']:.0f} MB)", "≤ 400 MB"),
-    ]
+
+def mlflow_metrics(report: dict[str, Any]) -> dict[str, float]:
+    """The headline figures as MLflow metrics: `single.service.p50_ms`, `sweep.c8.req_per_s`."""
+    from training.tracking import flatten_metrics
+
+    keep = ("n", "p50_ms", "p90_ms", "p99_ms", "req_per_s", "errors", "requests")
+    nested: dict[str, Any] = {
+        "startup": report["startup"],
+        "single": {
+            part: {k: v for k, v in values.items() if k in keep or k.endswith("_p50_ms")}
+            for part, values in report["single"].items()
+            if isinstance(values, dict)
+        },
+        "p50_over_encoder_p50": report["p50_over_encoder_p50"],
+        "batch": {"tickets_per_s": report["batch"]["tickets_per_s"]},
+        "concurrent": {k: v for k, v in report["concurrent"].items() if k in keep},
+        "sweep": {
+            f"c{s['concurrency']}": {k: v for k, v in s.items() if k in keep}
+            for s in report["sweep"]
+        },
+        "memory_after": report["memory_after"],
+        "targets_met": sum(v is True for v in report["targets"].values()),
+        "targets_total": sum(v is not None for v in report["targets"].values()),
+        "wall_s": report["wall_s"],
+    }
+    return flatten_metrics(nested)
+
+
+def run_latency(
+    bundle: Path,
+    out_dir: Path,
+    *,
+    options: LatencyOptions = LatencyOptions(),
+    settings=None,  # type: ignore[no-untyped-def]
+    progress: Progress | None = None,
+    track: bool = True,
+    experiment: str | None = None,
+) -> BenchmarkRun:
+    """Measure; write `latency.json` and `latency.npz` into `out_dir`; log to MLflow."""
+    report, samples = measure(bundle, options, progress)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out_dir / LATENCY_SAMPLES_FILE, **samples)
+    path = write_json(out_dir / LATENCY_FILE, report)
+    run = BenchmarkRun(path=path, data=report)
+    if track:
+        from benchmarks.tracking import try_log_benchmark_run
+        from triage.settings import get_settings
+
+        machine = report["machine"]
+        logged, warning = try_log_benchmark_run(
+            settings or get_settings(),
+            run_name=out_dir.name,
+            source="triage bench latency",
+            params={
+                "benchmark": "latency",
+                "bundle": report["bundle"],
+                "bundle_version": report["bundle_version"],
+                "git_sha": machine["git_sha"],
+                "git_dirty": machine["git_dirty"],
+                "cpu_model": machine["cpu_model"],
+                "cores": machine["cores"],
+                **report["options"],
+            },
+            metrics=mlflow_metrics(report),
+            artifacts=[path, out_dir / LATENCY_SAMPLES_FILE],
+            experiment=experiment,
+        )
+        if warning:
+            run.warnings.append(warning)
+        if logged is not None:
+            report["mlflow"] = logged.as_dict()
+            write_json(path, report)
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, measure, write the results, print the table."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    defaults = LatencyOptions()
+    parser.add_argument("--bundle", type=Path, required=True)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=defaults.threads,
+        help="onnxruntime threads (server and encoder)",
+    )
+    parser.add_argument("--rounds", type=int, default=defaults.rounds)
+    parser.add_argument("--per-round", type=int, default=defaults.per_round)
+    parser.add_argument("--batch-calls", type=int, default=defaults.batch_calls)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument(
+        "--duration", type=float, default=defaults.duration, help="seconds at --concurrency"
+    )
+    parser.add_argument("--concurrency", type=int, default=defaults.concurrency)
+    parser.add_argument(
+        "--sweep",
+        default=",".join(map(str, defaults.sweep)),
+        help="concurrency levels of the throughput sweep",
+    )
+    parser.add_argument(
+        "--sweep-duration",
+        type=float,
+        default=defaults.sweep_duration,
+        help="seconds at each sweep level",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a seconds-long smoke run (ignores the sizes above)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="results folder (default: benchmarks/results/latency-<timestamp>)",
+    )
+    parser.add_argument("--no-track", action="store_true", help="do not log the run to MLflow")
+    args = parser.parse_args(argv)
+
+    from benchmarks.report import latency_rows
+
+    options = (
+        replace(QUICK, threads=args.threads)
+        if args.quick
+        else LatencyOptions(
+            threads=args.threads,
+            rounds=args.rounds,
+            per_round=args.per_round,
+            batch_calls=args.batch_calls,
+            batch_size=args.batch_size,
+            duration=args.duration,
+            concurrency=args.concurrency,
+            sweep=tuple(int(c) for c in args.sweep.split(",") if c.strip()),
+            sweep_duration=args.sweep_duration,
+        )
+    )
+    run = run_latency(
+        args.bundle, args.out or new_run_dir("latency"), options=options, track=not args.no_track
+    )
+    for warning in run.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    rows = latency_rows(run.data)
     width = max(len(r[0]) for r in rows)
-    for name, value, target in rows:
+    for name, value, target, _ in rows:
         print(f"{name:<{width}}  {value:<48}  {target}")
-    print(f"targets met: {sum(report['targets'].values())}/{len(report['targets'])}  -> {path}")
+    targets = [v for v in run.data["targets"].values() if v is not None]
+    print(f"targets met: {sum(targets)}/{len(targets)}  -> {run.path}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

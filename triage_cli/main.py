@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from triage.errors import TriageError
+from triage_cli import bench as bench_cli
 from triage_cli import data
 from triage_cli import desk as desk_cli
 from triage_cli import models as models_cli
@@ -37,6 +38,9 @@ app.add_typer(worker_cli.db_app, name="db", help="Create or upgrade the lifecycl
 app.add_typer(desk_cli.app, name="desk", help="Run ticket histories through the help desk (replay).")
 app.add_typer(
     models_cli.app, name="models", help="List registered model versions, promote one to champion, roll back."
+)
+app.add_typer(
+    bench_cli.app, name="bench", help="Benchmark accuracy and latency; write the analyst report (HTML)."
 )
 
 _err = Console(stderr=True)

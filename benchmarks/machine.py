@@ -1,0 +1,97 @@
+"""Where and with what a benchmark ran: recorded in every result JSON of benchmarks/.
+
+Figures from a loaded 2-core box and a quiet 16-core one are not comparable, and a
+result is only reproducible with the code that produced it, so each result carries the
+machine (cores, CPU model, load average), the git sha (and whether the tree was dirty)
+and the versions of the libraries that shape speed and accuracy.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+LIBRARIES = (
+    "ticket-triage",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "onnxruntime",
+    "skl2onnx",
+    "onnx",
+    "tokenizers",
+    "torch",
+    "sentence-transformers",
+    "pandas",
+    "pyarrow",
+    "mlflow",
+    "matplotlib",
+    "fastapi",
+    "uvicorn",
+    "httpx",
+)
+
+
+def _git(*args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", *args], check=False, cwd=ROOT, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None  # not a checkout (an installed package) or no git
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def git_sha() -> str | None:
+    """HEAD of the checkout the benchmarks run from, or None outside a git checkout."""
+    return _git("rev-parse", "HEAD") or None
+
+
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux, else what `platform` knows)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def library_versions() -> dict[str, str | None]:
+    """Installed versions of the libraries in `LIBRARIES` (None for one that is absent)."""
+    versions: dict[str, str | None] = {}
+    for lib in LIBRARIES:
+        try:
+            versions[lib] = version(lib)
+        except PackageNotFoundError:
+            versions[lib] = None
+    return versions
+
+
+def machine_info() -> dict[str, Any]:
+    """Cores, CPU model, load average, Python and library versions, git sha and dirtiness."""
+    status = _git("status", "--porcelain", "--", "training", "triage", "benchmarks")
+    try:
+        affinity = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        affinity = os.cpu_count()
+    return {
+        "git_sha": git_sha(),
+        # Uncommitted changes in the code that decides the figures: the sha alone does not
+        # reproduce them.
+        "git_dirty": None if status is None else bool(status),
+        "cpu_model": cpu_model(),
+        "cores": os.cpu_count(),
+        "cores_usable": affinity,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "libraries": library_versions(),
+    }
