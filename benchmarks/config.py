@@ -240,7 +240,7 @@ def _entry(file: Path, root: Path, name: str, entry: Any) -> DatasetSpec:
     except InputFileError as exc:
         raise fail("format", str(exc)) from None
     mapping = entry.get("map", {})
-    if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
+    if not isinstance(mapping, dict):
         raise fail("map", 'expected a table of FIELD = "Column" strings')
     if mapping and not importer.takes_mapping:
         raise fail(
@@ -250,6 +250,8 @@ def _entry(file: Path, root: Path, name: str, entry: Any) -> DatasetSpec:
         )
     flat_map = _flatten_map(mapping)
     for target, column in flat_map.items():
+        if not isinstance(column, str):
+            raise fail(f"map.{target}", f"{column!r}: expected a column name (a string)")
         try:
             parse_mapping([f"{target}={column}"])
         except InputFileError as exc:
