@@ -18,6 +18,7 @@ from triage_cli import bench as bench_cli
 from triage_cli import data
 from triage_cli import desk as desk_cli
 from triage_cli import models as models_cli
+from triage_cli import rescore as rescore_cli
 from triage_cli import serve as serve_cli
 from triage_cli import train as train_cli
 from triage_cli import worker as worker_cli
@@ -34,6 +35,7 @@ app.command("serve")(serve_cli.serve)
 app.command("train")(train_cli.train)
 app.add_typer(serve_cli.keys_app, name="keys", help="Create, list and revoke API keys of the triage service.")
 app.command("worker")(worker_cli.worker)
+app.command("rescore")(rescore_cli.rescore)
 app.add_typer(worker_cli.db_app, name="db", help="Create or upgrade the lifecycle database schema.")
 app.add_typer(desk_cli.app, name="desk", help="Run ticket histories through the help desk (replay).")
 app.add_typer(

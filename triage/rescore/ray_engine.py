@@ -66,6 +66,8 @@ def run_ray(
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # the CLI draws its own
         context.print_on_execution_start = False
+        # Ray Data logs every execution's start, plan and end at INFO on the console.
+        logging.getLogger("ray.data").setLevel(logging.ERROR)
         dataset = ray.data.from_items(
             [{"chunk": chunk} for chunk in chunks], override_num_blocks=len(chunks)
         ).map_batches(
