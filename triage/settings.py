@@ -103,6 +103,16 @@ class Settings(BaseSettings):
     auto_reply_enabled: bool = Field(
         default=True, description="send auto-replies the model marks safe to send"
     )
+    route_without_priority: bool = Field(
+        default=True,
+        description="when only the priority head abstains, route the ticket to its confident "
+        "team with a fallback priority a person confirms, instead of the human triage queue",
+    )
+    default_priority: str | None = Field(
+        default=None,
+        description="fallback priority when the priority head abstains (raised to the model's "
+        "leading guess when that is more urgent); default: the SLA policies' default",
+    )
     public_url: str = Field(
         default="http://localhost:8000", description="base URL customers reach (CSAT survey links)"
     )

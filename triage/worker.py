@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 MAX_TIER = 3
 # Tickets per `triage_batch` call when draining the re-triage queue.
 RETRIAGE_CHUNK = 64
+REMINDER_TEXT = "We are still waiting for your reply to continue with this request."
 
 
 @dataclass
@@ -173,20 +174,10 @@ class Worker:
         threshold: float,
         report: WorkerReport,
     ) -> None:
-        late = []
-        if (
-            row.first_response_at is None
-            and row.first_response_due_at
-            and row.first_response_due_at <= now
-        ):
-            late.append("first_response")
-        if row.resolution_due_at and row.resolution_due_at <= now:
-            late.append("resolution")
-        if late and not row.sla_breached:
-            row.sla_breached = True
+        late = self.desk.late_clocks(row, now)
+        if self.desk.mark_breached(session, row, now, self.actor, late):
             report.breached += 1
             report.note("breached", row.id)
-            self.desk.record(session, row, self.actor, "sla_breached", {"clocks": late}, now)
         if row.tier >= MAX_TIER:
             return
         if late:
@@ -255,21 +246,21 @@ class Worker:
                 ),
             )
             for row in rows:
+                subject = f"{subject_tag(row.id)} {row.subject}".strip()
                 session.add(
                     MessageRow(
                         ticket_id=row.id,
                         direction=Direction.outbound.value,
                         channel=row.channel,
                         author=self.actor,
-                        subject=f"{subject_tag(row.id)} {row.subject}".strip(),
-                        body="We are still waiting for your reply to continue with this request.",
+                        subject=subject,
+                        body=REMINDER_TEXT,
                         kind="reminder",
                         created_at=now,
                     )
                 )
-                outbox.enqueue(
-                    session, "ticket.reminder", row.id, {"reference": format_reference(row.id)}, now
-                )
+                message = outbox.outbound_message(row, subject, REMINDER_TEXT)
+                outbox.enqueue(session, "ticket.reminder", row.id, message, now)
                 self.desk.transition(
                     session, row, Status.reopened, self.actor, "pending reminder elapsed", now
                 )

@@ -87,6 +87,7 @@ def replay_command(
         "created": summary.created,
         "triaged": summary.triaged,
         "human_queue": summary.human_queue,
+        "priority_to_confirm": summary.priority_unconfirmed,
         "queued_for_retriage": summary.queued,
         "auto_replied": summary.auto_replied,
         "assigned": summary.assigned,
@@ -102,7 +103,8 @@ def replay_command(
         line = (
             f"{t.reference} ({t.source_id}) {t.status}, tier L{t.tier}: "
             f"category {t.category or '-'} [{t.true_category or '-'}], "
-            f"priority {t.priority or '-'} [{t.true_priority or '-'}], "
+            f"priority {t.priority or '-'}{' (to confirm)' if t.priority_unconfirmed else ''} "
+            f"[{t.true_priority or '-'}], "
             f"team {t.team or '-'} [{t.true_team or '-'}], assignee {t.assignee or '-'}"
         )
         _out.print(escape(line), soft_wrap=True)

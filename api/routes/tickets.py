@@ -29,6 +29,7 @@ from triage.desk.records import (
     TicketPage,
     TriageState,
 )
+from triage.desk.reference import format_reference
 from triage.settings import Settings
 
 router = APIRouter(prefix="/v1")
@@ -145,11 +146,13 @@ def list_tickets(
     tag: str | None = None,
     due_before: datetime | None = None,
     triage_state: TriageState | None = None,
+    priority_unconfirmed: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> TicketPage:
-    """Tickets by status, team, assignee, priority, tag, "SLA due before" or triage queue,
-    most urgent priority first, then earliest due; paginated."""
+    """Tickets by status, team, assignee, priority, tag, "SLA due before" (running clocks
+    only), triage queue or unconfirmed priority; most urgent priority first, then earliest
+    due; paginated."""
     if due_before is not None and due_before.tzinfo is None:
         raise HTTPException(
             status_code=422, detail=[{"field": "due_before", "reason": "needs a time zone"}]
@@ -163,6 +166,7 @@ def list_tickets(
             tag=tag,
             due_before=due_before,
             triage_state=triage_state,
+            priority_unconfirmed=priority_unconfirmed,
             limit=limit,
             offset=offset,
         )
@@ -257,6 +261,23 @@ def put_agent(agent_id: str, spec: AgentSpec, desk: DeskDep, key: AdminKey) -> A
     return Directory(desk.sessions, desk.readers).upsert_agent(
         spec.model_copy(update={"id": agent_id})
     )
+
+
+class RemovedAgent(BaseModel):
+    """An agent removed, and their open tickets handed back for the worker to assign."""
+
+    id: str
+    unassigned: list[str]
+
+
+@router.delete("/agents/{agent_id}", tags=["agents"], response_model=RemovedAgent)
+def delete_agent(
+    agent_id: str, desk: DeskDep, key: AdminKey, x_actor: ActorHeader = None
+) -> RemovedAgent:
+    """Remove an agent; their open tickets are unassigned (audited) and reassigned by
+    the worker. Solved and closed tickets keep the name."""
+    ids = desk.remove_agent(agent_id, actor=_actor(key, x_actor))
+    return RemovedAgent(id=agent_id, unassigned=[format_reference(i) for i in ids])
 
 
 class Presence(BaseModel):

@@ -126,6 +126,47 @@ def test_agents_dashboard_and_csat(client: TestClient, engine) -> None:  # type:
     assert r.status_code == 409
 
 
+def test_agents_crud_with_shifts_and_capacity(client: TestClient) -> None:
+    shift = {"days": [0, 1, 2, 3, 4], "start": "08:00:00", "end": "16:00:00", "tz": "Europe/Warsaw"}
+    spec = {"team": "finance", "skills": ["billing"], "languages": ["pl"], "capacity": 2}
+    r = client.put("/v1/agents/ann", json={**spec, "id": "ann", "shifts": [shift]})
+    assert r.status_code == 200
+    assert (r.json()["shifts"], r.json()["capacity"]) == ([shift], 2)
+    bad = client.put("/v1/agents/x", json={"id": "x", "shifts": [{**shift, "days": [7]}]})
+    assert bad.status_code == 422 and "days" in bad.text
+    assert client.put("/v1/agents/x", json={"id": "x", "capacity": -1}).status_code == 422
+    client.put("/v1/agents/ben", json={"id": "ben", "team": "finance", "capacity": 1})
+    assert [a["id"] for a in client.get("/v1/agents?team=finance").json()] == ["ann", "ben"]
+    open_ticket = _create(client)
+    done = _create(client)
+    client.patch(f"/v1/tickets/{open_ticket['id']}", json={"assignee": "ann"})
+    client.patch(f"/v1/tickets/{done['id']}", json={"assignee": "ann", "status": "solved"})
+    assert client.get("/v1/agents/ann").json()["load"] == 1
+    # Removing an agent hands their open tickets back (audited); history keeps the name.
+    r = client.delete("/v1/agents/ann", headers={"X-Actor": "lead"})
+    assert r.status_code == 200
+    assert r.json() == {"id": "ann", "unassigned": [open_ticket["reference"]]}
+    assert client.get(f"/v1/tickets/{open_ticket['id']}").json()["assignee"] is None
+    assert client.get(f"/v1/tickets/{done['id']}").json()["assignee"] == "ann"
+    last = client.get(f"/v1/tickets/{open_ticket['id']}/audit").json()[-1]
+    assert (last["action"], last["actor"], last["details"]) == (
+        "unassigned",
+        "agent:lead",
+        {"agent": "ann", "reason": "removed"},
+    )
+    assert client.get("/v1/agents/ann").status_code == 404
+    assert client.delete("/v1/agents/ann").status_code == 404
+    assert [a["id"] for a in client.get("/v1/agents").json()] == ["ben"]
+
+
+def test_list_by_unconfirmed_priority(client: TestClient) -> None:
+    _create(client)
+    assert client.get("/v1/tickets?priority_unconfirmed=true").json()["total"] == 0
+    assert client.get("/v1/tickets?priority_unconfirmed=false").json()["total"] == 1
+    assert client.get("/v1/tickets?priority_unconfirmed=maybe").status_code == 422
+    assert client.get("/v1/dashboard").json()["priority_unconfirmed"] == 0
+
+
 def test_no_desk_configured_is_a_503(tmp_path: Path) -> None:
     app = FastAPI()
     app.state.auth = Authenticator(tmp_path / "keys.json", enabled=False)

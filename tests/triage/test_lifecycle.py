@@ -320,6 +320,54 @@ def test_list_filters_sorts_and_pages(desk: Desk, clock) -> None:  # type: ignor
     assert page.total == 3 and [t.id for t in page.items] == [low.id]
 
 
+def test_due_before_lists_running_clocks_by_next_due_time(desk: Desk, clock) -> None:  # type: ignore[no-untyped-def]
+    # High priority on Monday 09:00: first response due 13:00, resolution 17:00.
+    answered = desk.intake(_refund()).ticket
+    clock.advance(minutes=30)
+    unanswered = desk.intake(_refund()).ticket  # first response due 13:30
+    paused = desk.intake(_refund()).ticket
+    solved = desk.intake(_refund()).ticket
+    desk.add_message(
+        answered.id, NewMessage(direction=Direction.outbound, body="On it"), actor=AGENT
+    )
+    desk.update(paused.id, TicketChanges(status=Status.pending), actor=AGENT)
+    desk.update(solved.id, TicketChanges(status=Status.solved), actor=AGENT)
+    # Same priority: the unanswered ticket's next due (13:30, first response) comes before
+    # the answered one's (17:00, resolution); paused and solved clocks come last.
+    order = [t.id for t in desk.list(TicketQuery()).items]
+    assert order == [unanswered.id, answered.id, paused.id, solved.id]
+    # "SLA due before" lists only running clocks: a pending or solved ticket is not due.
+    due = desk.list(TicketQuery(due_before=datetime(2026, 1, 5, 18, tzinfo=UTC)))
+    assert [t.id for t in due.items] == [unanswered.id, answered.id]
+    due = desk.list(TicketQuery(due_before=datetime(2026, 1, 5, 14, tzinfo=UTC)))
+    assert [t.id for t in due.items] == [unanswered.id]
+
+
+def test_a_late_first_reply_or_solve_is_a_breach_without_a_worker_pass(desk: Desk, clock) -> None:  # type: ignore[no-untyped-def]
+    # High priority on Monday 09:00: first response due 13:00, resolution 17:00.
+    late_reply, late_solve, paused = (desk.intake(_refund()).ticket for _ in range(3))
+    clock.now = datetime(2026, 1, 5, 10, tzinfo=UTC)
+    for t in (late_solve, paused):
+        desk.add_message(t.id, NewMessage(direction=Direction.outbound, body="On it"), actor=AGENT)
+    desk.update(paused.id, TicketChanges(status=Status.pending), actor=AGENT)  # 7 h left
+    clock.now = datetime(2026, 1, 5, 13, 30, tzinfo=UTC)
+    t = desk.add_message(
+        late_reply.id, NewMessage(direction=Direction.outbound, body="Sorry"), actor=AGENT
+    )
+    assert t.sla_breached
+    [entry] = [e for e in desk.audit(t.id) if e.action == "sla_breached"]
+    assert entry.details == {"clocks": ["first_response"]}
+    clock.now = datetime(2026, 1, 5, 17, 30, tzinfo=UTC)
+    assert desk.update(late_solve.id, TicketChanges(status=Status.solved), actor=AGENT).sla_breached
+    [entry] = [e for e in desk.audit(late_solve.id) if e.action == "sla_breached"]
+    assert (entry.details, entry.actor) == ({"clocks": ["resolution"]}, "system:sla")
+    # The pending ticket's clock stood still: solved in time.
+    assert not desk.update(paused.id, TicketChanges(status=Status.solved), actor=AGENT).sla_breached
+    desk.update(late_reply.id, TicketChanges(status=Status.solved), actor=AGENT)
+    d = desk.dashboard()
+    assert (d.sla_decided, d.sla_met, d.sla_compliance_pct) == (3, 1, 33.33)
+
+
 def test_unknown_tickets_are_not_found(desk: Desk) -> None:
     with pytest.raises(NotFound):
         desk.get(12345)

@@ -56,6 +56,9 @@ def test_nobody_free_leaves_it_unassigned_until_the_worker_finds_someone(
     assert first.assignee == "ann" and waiting.assignee is None
     worker = Worker(desk)
     assert worker.run_once().assigned == 0
+    # Intake says why nobody took it; the worker's passes do not repeat it.
+    [waiting_entry] = [e for e in desk.audit(waiting.id) if e.action == "assignment_waiting"]
+    assert waiting_entry.details == {"excluded": {"at_capacity": ["ann"]}}
     desk.update(first.id, TicketChanges(status=Status.solved), actor="agent:ann")
     report = worker.run_once()
     assert report.assigned == 1 and report.tickets["assigned"] == [waiting.reference]

@@ -41,6 +41,9 @@ def test_safe_auto_reply_is_sent_and_sets_pending(desk: Desk) -> None:
     assert "Forgot password" in reply.body and reply.subject.startswith(f"[#{t.reference}]")
     [event] = _events(desk, "ticket.auto_replied")
     assert event["answer_id"] == "kb-reset"
+    # The event carries the message: the webhook receiver (a mail or chat gateway) sends it.
+    assert (event["to"], event["channel"], event["reference"]) == ("bob@x.org", "chat", t.reference)
+    assert (event["subject"], event["body"]) == (reply.subject, reply.body)
     # Nobody is assigned while the customer decides.
     assert t.assignee is None
     assert "auto_replied" in [e.action for e in desk.audit(t.id)]

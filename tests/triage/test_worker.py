@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from triage.contract import Channel
 from triage.desk import Desk, NewTicket, Status, TicketChanges, TriageState
 from triage.store.models import AuditRow, OutboxRow, TeamRow
-from triage.worker import Worker
+from triage.worker import Worker, WorkerReport
 
 AGENT = "agent:alice"
 
@@ -133,6 +133,15 @@ def test_pending_reminder_reopens_the_ticket(desk: Desk, clock) -> None:  # type
     reminder = (t.messages or [])[-1]
     assert reminder.kind == "reminder" and reminder.subject.startswith(f"[#{t.reference}]")
     assert _count(desk, OutboxRow, event="ticket.reminder") == 1
+    with desk.sessions() as session:
+        payload = session.scalars(
+            select(OutboxRow.payload).where(OutboxRow.event == "ticket.reminder")
+        ).one()
+    assert (payload["to"], payload["subject"], payload["body"]) == (
+        "bob@example.com",
+        reminder.subject,
+        reminder.body,
+    )
     assert worker.run_once().reminded == 0
 
 
@@ -189,6 +198,45 @@ def test_two_workers_never_act_on_the_same_ticket_twice(desk: Desk, clock) -> No
         for c in closed
     )
     assert _count(desk, OutboxRow, event="ticket.solved") == 6
+
+
+def test_two_workers_never_assign_the_same_ticket_twice(desk: Desk, clock) -> None:  # type: ignore[no-untyped-def]
+    from triage.desk.agents import AgentSpec, Directory
+
+    # Nobody is there at intake: 12 routed tickets wait for the worker.
+    ids = [desk.intake(_ticket(body=f"refund {i}")).ticket.id for i in range(12)]
+    directory = Directory(desk.sessions)
+    for name, capacity in (("ann", 4), ("ben", 3), ("cy", 2)):
+        directory.upsert_agent(AgentSpec(id=name, team="finance", capacity=capacity))
+    workers = [Worker(desk, batch=4, name=f"w{i}") for i in range(2)]
+    errors: list[BaseException] = []
+
+    def run(worker: Worker) -> None:
+        try:
+            for _ in range(4):
+                worker.assign(WorkerReport(now=clock.now))
+        except BaseException as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with desk.sessions() as session:
+        per_ticket = dict(
+            session.execute(
+                select(AuditRow.ticket_id, func.count())
+                .where(AuditRow.action == "assigned")
+                .group_by(AuditRow.ticket_id)
+            ).all()
+        )
+    # 9 seats for 12 tickets: 9 tickets assigned exactly once, nobody over capacity.
+    assert len(per_ticket) == 9 and set(per_ticket.values()) == {1}
+    assert set(per_ticket) <= set(ids)
+    assert {a.id: a.load for a in directory.list_agents()} == {"ann": 4, "ben": 3, "cy": 2}
+    assert _count(desk, OutboxRow, event="ticket.assigned") == 9
 
 
 def test_worker_time_is_the_desk_clock(desk: Desk, clock) -> None:  # type: ignore[no-untyped-def]

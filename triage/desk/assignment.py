@@ -4,10 +4,10 @@ Candidates are the agents who are online, on shift, of a high enough tier for th
 ticket's escalation level, below capacity, speak the ticket's language (when both
 are known) and belong to the ticket's team (when it has one and the team has agents).
 Among them the score combines the model's team and assignee probabilities, skill
-match on the category, and current load. The chosen agent's row is locked and the
-load recounted before the ticket is given to them, so concurrent assignments never
-push an agent over capacity. The choice, its score and why others were left out go
-to the audit log.
+match on the category, and current load. Assignments take turns (`lock_assignments`):
+loads are counted inside the lock, so concurrent assignments (intake, several workers)
+never push an agent over capacity and never deadlock on each other's agent rows. The
+choice, its score and why others were left out go to the audit log.
 """
 
 from __future__ import annotations
@@ -16,11 +16,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from triage.desk.agents import loads, spec_of
 from triage.store.models import AgentRow, TicketRow
+
+# Key of the PostgreSQL advisory lock that serialises assignments ("tria").
+ASSIGNMENT_LOCK_KEY = 0x74726961
+
+
+def lock_assignments(session: Session) -> None:
+    """Wait for this transaction's turn to assign (or remove) agents.
+
+    PostgreSQL: a transaction-scoped advisory lock. Locking agent rows one by one
+    instead deadlocked two workers that each held one agent and wanted the other's;
+    an assignment takes milliseconds, so taking turns costs nothing that matters.
+    SQLite: every writing transaction already holds the database's write lock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(ASSIGNMENT_LOCK_KEY)))
 
 
 @dataclass(frozen=True)
@@ -69,10 +84,12 @@ def pick_agent(
     now: datetime,
     weights: AssignmentWeights = AssignmentWeights(),
 ) -> tuple[Choice | None, dict[str, list[str]]]:
-    """Choose and lock an agent for `ticket` inside the caller's transaction.
+    """Choose an agent for `ticket` inside the caller's transaction, which holds the
+    assignment lock from here to its commit.
 
     Returns the choice (None when nobody can take it) and the excluded agents by reason.
     """
+    lock_assignments(session)
     agents = [spec_of(r) for r in session.scalars(select(AgentRow).order_by(AgentRow.id)).all()]
     counts = loads(session)
     team_p = _probabilities(ticket.prediction, "team")
@@ -113,14 +130,7 @@ def pick_agent(
             "load": -weights.load * (load / agent.capacity if agent.capacity else 1.0),
         }
         scored.append((sum(parts.values()), load, agent.id, parts))
-    scored.sort(key=lambda s: (-s[0], s[1], s[2]))
-    for score, _load, agent_id, parts in scored:
-        # Lock the agent and recount: another assignment may have committed since.
-        locked = session.get(AgentRow, agent_id, with_for_update=True)
-        if locked is None:
-            continue
-        if loads(session, [agent_id]).get(agent_id, 0) >= locked.capacity:
-            excluded.setdefault("at_capacity", []).append(agent_id)
-            continue
-        return Choice(agent_id, score, parts, considered=len(scored), excluded=excluded), excluded
-    return None, excluded
+    if not scored:
+        return None, excluded
+    score, _load, agent_id, parts = min(scored, key=lambda s: (-s[0], s[1], s[2]))
+    return Choice(agent_id, score, parts, considered=len(scored), excluded=excluded), excluded

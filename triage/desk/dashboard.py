@@ -58,6 +58,7 @@ def build_dashboard(session: Session, now: datetime) -> Dashboard:
         sla_decided=decided,
         sla_met=met,
         sla_compliance_pct=None if not decided else round(100.0 * met / decided, 2),
+        priority_unconfirmed=count(open_tickets, TicketRow.priority_unconfirmed.is_(True)),
         breached_open=count(open_tickets, TicketRow.sla_breached.is_(True)),
         agents=agents,
         auto_replies_sent=sent,

@@ -20,9 +20,10 @@ from sqlalchemy import Engine, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from triage.contract import AutoReply, Ticket, TriageResult
+from triage.contract import AutoReply, HeadPrediction, Ticket, TriageResult
 from triage.desk import outbox
-from triage.desk.assignment import AssignmentWeights, pick_agent
+from triage.desk.agents import LOAD_STATUSES
+from triage.desk.assignment import AssignmentWeights, lock_assignments, pick_agent
 from triage.desk.dashboard import build_dashboard
 from triage.desk.records import (
     AuditEntry,
@@ -45,7 +46,15 @@ from triage.errors import Conflict, IllegalTransition, NotFound, RemoteUnavailab
 from triage.settings import Settings
 from triage.sla import BusinessCalendar, SlaPolicies
 from triage.store import session_factory
-from triage.store.models import AuditRow, CorrectionRow, CsatRow, MessageRow, TagRow, TicketRow
+from triage.store.models import (
+    AgentRow,
+    AuditRow,
+    CorrectionRow,
+    CsatRow,
+    MessageRow,
+    TagRow,
+    TicketRow,
+)
 from triage.triager import Triager
 
 log = logging.getLogger(__name__)
@@ -73,6 +82,12 @@ class DeskConfig:
     auto_assign: bool = True
     # Send auto-replies the model marks safe, and set the ticket pending.
     auto_reply: bool = True
+    # When only the priority head abstains (category and team are known), route the
+    # ticket to its team with a fallback priority flagged for a person to confirm,
+    # instead of holding it in the human triage queue (see `fallback_priority`).
+    route_without_priority: bool = True
+    # The fallback priority; None: the SLA policies' default.
+    default_priority: str | None = None
     # Where the customer rates a solved ticket; `{token}` is the survey's token.
     survey_url: str = "http://localhost:8000/v1/csat/{token}"
     weights: AssignmentWeights = field(default_factory=AssignmentWeights)
@@ -86,6 +101,8 @@ class DeskConfig:
             retriage_backoff=timedelta(seconds=settings.retriage_backoff_s),
             escalation_risk_threshold=settings.escalation_risk_threshold,
             auto_reply=settings.auto_reply_enabled,
+            route_without_priority=settings.route_without_priority,
+            default_priority=settings.default_priority,
             survey_url=settings.public_url.rstrip("/") + "/v1/csat/{token}",
         )
 
@@ -129,6 +146,12 @@ class Desk:
             if settings.sla_policies_file
             else SlaPolicies(calendar=calendar)
         )
+        default = settings.default_priority
+        if default is not None and default.strip().lower() not in sla.policies:
+            raise TriageError(
+                f"TRIAGE_DEFAULT_PRIORITY {default!r} is not one of the SLA priorities "
+                f"({', '.join(sla.policies)})"
+            )
         return cls(
             engine,
             triager,
@@ -196,6 +219,7 @@ class Desk:
                 status=Status.new.value,
                 category=new.category,
                 priority=new.priority,
+                priority_unconfirmed=False,
                 team=new.team,
                 tier=1,
                 escalated=False,
@@ -345,28 +369,26 @@ class Desk:
             row.prediction = result.model_dump(mode="json", exclude={"explanation"})
             row.triage_error = None
             row.retriage_at = None
-            if "priority" in filled and row.first_response_at is None:
+            missing = [f for f in ROUTING_FIELDS if getattr(row, f) is None]
+            details: dict[str, Any] = {"filled": filled, "abstained": abstained}
+            if missing == ["priority"] and self.config.route_without_priority:
+                # Category and team are known, only the urgency is not: the team can start
+                # while a person confirms the priority (docs/lifecycle.md, "Triage on intake").
+                fallback = self.fallback_priority(result.priority)
+                row.priority = fallback["priority"]
+                row.priority_unconfirmed = True
+                details["priority_fallback"] = fallback
+                missing = []
+            if ("priority" in filled or row.priority_unconfirmed) and row.first_response_at is None:
                 row.first_response_due_at = self.sla.first_response_due(
                     row.priority, row.created_at
                 )
                 row.resolution_due_at = self.sla.resolution_due(row.priority, row.created_at)
-            missing = [f for f in ROUTING_FIELDS if getattr(row, f) is None]
             row.triage_state = (TriageState.needs_human if missing else TriageState.done).value
             row.updated_at = now
-            self.record(
-                session,
-                row,
-                "model",
-                "triaged",
-                {
-                    "filled": filled,
-                    "abstained": abstained,
-                    "queue": "human_triage" if missing else None,
-                    "escalation_risk": row.escalation_risk,
-                },
-                now,
-                model_version=result.model_version,
-            )
+            details["queue"] = "human_triage" if missing else None
+            details["escalation_risk"] = row.escalation_risk
+            self.record(session, row, "model", "triaged", details, now, result.model_version)
             reply = result.auto_reply
             if (
                 self.config.auto_reply
@@ -377,17 +399,38 @@ class Desk:
             ):
                 self._send_auto_reply(session, row, reply, now)
 
+    def fallback_priority(self, head: HeadPrediction | None) -> dict[str, Any]:
+        """The priority a routed ticket gets when the priority head abstained: the desk's
+        default, or the head's leading guess when that is a more urgent known priority.
+
+        An unsure model never lowers a ticket below the default, but one leaning towards
+        "urgent" is taken seriously: a missed SLA costs more than early attention. Returns
+        the audit entry's details: the priority, its source, and the guess.
+        """
+        default = self.config.default_priority or self.sla.default
+        scores = list(head.top_k) if head is not None else []
+        guess = max(scores, key=lambda s: s.probability) if scores else None
+        chosen: dict[str, Any] = {"priority": default, "source": "default", "default": default}
+        if guess is not None:
+            chosen["guess"] = guess.label
+            chosen["guess_probability"] = round(guess.probability, 4)
+            if self.sla.rank(guess.label) < self.sla.rank(default):
+                chosen["priority"] = guess.label
+                chosen["source"] = "leading_guess"
+        return chosen
+
     def _send_auto_reply(
         self, session: Session, row: TicketRow, reply: AutoReply, now: datetime
     ) -> None:
         actor = "system:auto-reply"
+        subject = f"{subject_tag(row.id)} {row.subject}".strip()
         session.add(
             MessageRow(
                 ticket_id=row.id,
                 direction=Direction.outbound.value,
                 channel=row.channel,
                 author=actor,
-                subject=f"{subject_tag(row.id)} {row.subject}".strip(),
+                subject=subject,
                 body=reply.text,
                 kind="auto_reply",
                 created_at=now,
@@ -396,7 +439,9 @@ class Desk:
         row.auto_reply_id = reply.answer_id
         details = {"answer_id": reply.answer_id, "kind": reply.kind, "score": round(reply.score, 4)}
         self.record(session, row, actor, "auto_replied", details, now)
-        outbox.enqueue(session, "ticket.auto_replied", row.id, details, now)
+        # The event carries the message itself: the webhook receiver delivers it.
+        message = outbox.outbound_message(row, subject, reply.text)
+        outbox.enqueue(session, "ticket.auto_replied", row.id, {**details, **message}, now)
         self.transition(session, row, Status.pending, actor, "auto-reply sent", now)
 
     def answer_auto_reply(self, ticket_id: int | str, solved: bool, *, actor: str) -> TicketView:
@@ -460,16 +505,25 @@ class Desk:
 
     def assign(self, ticket_id: int | str, *, actor: str = "system:assigner") -> str | None:
         """Give a routed, unassigned ticket to the best available agent (see
-        `triage.desk.assignment`). Returns the assignee, or None when nobody can take it."""
+        `triage.desk.assignment`). Returns the assignee, or None when nobody can take it;
+        then the audit entry `assignment_waiting` says who was left out and why, and the
+        worker tries again on its passes."""
         number = parse_ticket_id(ticket_id)
         with self.sessions.begin() as session:
             row = lock(session, number)
-            return self.assign_locked(session, row, self.clock(), actor)
+            return self.assign_locked(session, row, self.clock(), actor, explain_wait=True)
 
     def assign_locked(
-        self, session: Session, row: TicketRow, now: datetime, actor: str
+        self,
+        session: Session,
+        row: TicketRow,
+        now: datetime,
+        actor: str,
+        *,
+        explain_wait: bool = False,
     ) -> str | None:
-        """`assign` inside the caller's transaction, on a row-locked ticket."""
+        """`assign` inside the caller's transaction, on a row-locked ticket. The worker
+        retries every pass, so it leaves `explain_wait` off: one entry, not one a pass."""
         if row.assignee is not None:
             return row.assignee
         if (
@@ -477,8 +531,11 @@ class Desk:
             or row.triage_state != TriageState.done.value
         ):
             return None
-        choice, _excluded = pick_agent(session, row, now, self.config.weights)
+        choice, excluded = pick_agent(session, row, now, self.config.weights)
         if choice is None:
+            # A desk without agents (triage only) does not assign: nothing to explain.
+            if explain_wait and excluded:
+                self.record(session, row, actor, "assignment_waiting", {"excluded": excluded}, now)
             return None
         row.assignee = choice.agent
         row.updated_at = now
@@ -487,6 +544,31 @@ class Desk:
             session, "ticket.assigned", row.id, {"assignee": choice.agent, "by": actor}, now
         )
         return choice.agent
+
+    def remove_agent(self, agent_id: str, *, actor: str) -> list[int]:
+        """Delete an agent. Their open tickets (the ones counting against capacity) are
+        handed back, audited, for the worker to assign again; solved and closed tickets
+        keep the name as history. Returns the handed-back ticket ids."""
+        now = self.clock()
+        with self.sessions.begin() as session:
+            lock_assignments(session)  # no assignment to this agent while removing them
+            agent = session.get(AgentRow, agent_id)
+            if agent is None:
+                raise NotFound(f"no agent {agent_id!r}")
+            rows = session.scalars(
+                select(TicketRow)
+                .where(TicketRow.assignee == agent_id, TicketRow.status.in_(LOAD_STATUSES))
+                .order_by(TicketRow.id)
+                .with_for_update()
+            ).all()
+            for row in rows:
+                row.assignee = None
+                row.updated_at = now
+                self.record(
+                    session, row, actor, "unassigned", {"agent": agent_id, "reason": "removed"}, now
+                )
+            session.delete(agent)
+            return [row.id for row in rows]
 
     # ------------------------------------------------------------------ messages
 
@@ -591,6 +673,7 @@ class Desk:
                         )
                 else:
                     if row.first_response_at is None:
+                        self.mark_breached(session, row, now)  # a late first reply
                         row.first_response_at = now
                     if row.status == Status.new.value:
                         self.transition(session, row, Status.open, actor, "first reply", now)
@@ -622,15 +705,24 @@ class Desk:
                 # Check first so that an illegal move changes nothing at all.
                 check_transition(row.status, changes.status)
             changed: dict[str, dict[str, Any]] = {}
+            # A person setting the priority of a ticket routed with a fallback priority
+            # confirms it, even to the same value: a label for the abstaining head.
+            confirming = (
+                "priority" in given and changes.priority is not None and row.priority_unconfirmed
+            )
             for name in PREDICTED_FIELDS:
                 if name not in given:
                     continue
                 new_value = getattr(changes, name)
                 old_value = getattr(row, name)
-                if new_value == old_value:
+                confirmed = name == "priority" and confirming
+                if new_value == old_value and not confirmed:
                     continue
                 setattr(row, name, new_value)
                 changed[name] = {"old": old_value, "new": new_value}
+                if confirmed:
+                    row.priority_unconfirmed = False
+                    changed[name]["confirmed"] = True
                 predicted = getattr(row, f"predicted_{name}")
                 if row.model_version is not None and new_value != predicted:
                     session.add(
@@ -657,7 +749,11 @@ class Desk:
                     TagRow(tag=t) for t in wanted if t not in tags
                 ]
                 changed["tags"] = {"old": sorted(tags), "new": sorted(wanted)}
-            if "priority" in changed and row.status in {s.value for s in ACTIVE}:
+            if (
+                "priority" in changed
+                and changed["priority"]["old"] != changed["priority"]["new"]
+                and row.status in {s.value for s in ACTIVE}
+            ):
                 # The new priority's targets, counted from creation.
                 if row.first_response_at is None:
                     row.first_response_due_at = self.sla.first_response_due(
@@ -706,6 +802,9 @@ class Desk:
         the SLA clocks, timers, events and audit entry that go with the move."""
         current = Status(row.status)
         check_transition(current, target)
+        if target is Status.solved:
+            # Solved late counts against SLA compliance even if no worker pass saw it due.
+            self.mark_breached(session, row, now)
         if target in PAUSED and current not in PAUSED and row.resolution_due_at is not None:
             row.sla_paused_at = now
             row.resolution_remaining_s = self.sla.remaining(
@@ -727,9 +826,13 @@ class Desk:
             token = secrets.token_urlsafe(24)
             session.add(CsatRow(ticket_id=row.id, token=token, sent_at=now))
             survey = self.config.survey_url.format(token=token)
-            outbox.enqueue(
-                session, "ticket.solved", row.id, {"by": actor, "survey_url": survey}, now
-            )
+            payload = {
+                "reference": format_reference(row.id),
+                "to": row.requester,
+                "by": actor,
+                "survey_url": survey,
+            }
+            outbox.enqueue(session, "ticket.solved", row.id, payload, now)
         elif target is Status.reopened:
             row.solved_at = None
         elif target is Status.closed:
@@ -743,6 +846,42 @@ class Desk:
             details["pending_until"] = row.pending_until.isoformat()
         self.record(session, row, actor, "status_changed", details, now)
 
+    # ------------------------------------------------------------------ SLA
+
+    def late_clocks(self, row: TicketRow, now: datetime) -> list[str]:
+        """The SLA clocks of `row` past due at `now`: the first response while nobody
+        answered, the resolution while it runs (or, paused, when no time was left)."""
+        late = []
+        if (
+            row.first_response_at is None
+            and row.first_response_due_at is not None
+            and row.first_response_due_at <= now
+        ):
+            late.append("first_response")
+        if Status(row.status) in PAUSED:
+            if row.resolution_remaining_s is not None and row.resolution_remaining_s <= 0:
+                late.append("resolution")
+        elif row.resolution_due_at is not None and row.resolution_due_at <= now:
+            late.append("resolution")
+        return late
+
+    def mark_breached(
+        self,
+        session: Session,
+        row: TicketRow,
+        now: datetime,
+        actor: str = "system:sla",
+        late: list[str] | None = None,
+    ) -> bool:
+        """Flag a row-locked ticket as having missed its SLA when a clock is late (once,
+        with an `sla_breached` audit entry). True when this call flagged it."""
+        late = self.late_clocks(row, now) if late is None else late
+        if not late or row.sla_breached:
+            return False
+        row.sla_breached = True
+        self.record(session, row, actor, "sla_breached", {"clocks": late}, now)
+        return True
+
     # ------------------------------------------------------------------ reads
 
     def get(self, ticket_id: int | str, *, messages: bool = True) -> TicketView:
@@ -755,7 +894,10 @@ class Desk:
             return _view(row, _messages(session, number) if messages else None)
 
     def list(self, query: TicketQuery) -> TicketPage:
-        """Tickets matching `query`, most urgent priority first, then earliest due."""
+        """Tickets matching `query`, most urgent priority first, then the tickets whose
+        clocks run (new, open, reopened) by their next due time (the first response while
+        unanswered, else the resolution), then the others; paginated."""
+        active = [s.value for s in ACTIVE]
         conditions = []
         if query.status:
             conditions.append(TicketRow.status.in_([s.value for s in query.status]))
@@ -770,6 +912,8 @@ class Desk:
                 TicketRow.id.in_(select(TagRow.ticket_id).where(TagRow.tag == query.tag))
             )
         if query.due_before is not None:
+            # Only running clocks are due: a pending or solved ticket's clock is paused.
+            conditions.append(TicketRow.status.in_(active))
             conditions.append(
                 or_(
                     TicketRow.resolution_due_at < query.due_before,
@@ -779,18 +923,29 @@ class Desk:
             )
         if query.triage_state is not None:
             conditions.append(TicketRow.triage_state == query.triage_state.value)
+        if query.priority_unconfirmed is not None:
+            conditions.append(TicketRow.priority_unconfirmed.is_(query.priority_unconfirmed))
         names = list(self.sla.policies)
         rank = case(
             {name: i for i, name in enumerate(names)},
             value=func.lower(TicketRow.priority),
             else_=len(names),
         )
+        paused = case((TicketRow.status.in_(active), 0), else_=1)
+        next_due = case(
+            (
+                TicketRow.first_response_at.is_(None)
+                & (TicketRow.first_response_due_at < TicketRow.resolution_due_at),
+                TicketRow.first_response_due_at,
+            ),
+            else_=TicketRow.resolution_due_at,
+        )
         with self.readers() as session:
             total = session.scalar(select(func.count(TicketRow.id)).where(*conditions)) or 0
             rows = session.scalars(
                 select(TicketRow)
                 .where(*conditions)
-                .order_by(rank, TicketRow.resolution_due_at.asc().nulls_last(), TicketRow.id)
+                .order_by(rank, paused, next_due.asc().nulls_last(), TicketRow.id)
                 .limit(query.limit)
                 .offset(query.offset)
             ).all()
@@ -966,5 +1121,6 @@ def _view(row: TicketRow, messages: list[MessageView] | None) -> TicketView:
         escalation_risk=row.escalation_risk,
         auto_reply_id=row.auto_reply_id,
         auto_reply_outcome=row.auto_reply_outcome,
+        priority_unconfirmed=row.priority_unconfirmed,
         messages=messages,
     )

@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from triage.store.models import OutboxRow
+from triage.desk.reference import format_reference
+from triage.store.models import OutboxRow, TicketRow
 
 EVENTS = frozenset(
     {
@@ -25,6 +26,18 @@ EVENTS = frozenset(
         "csat.received",
     }
 )
+
+
+def outbound_message(ticket: TicketRow, subject: str, body: str) -> dict[str, Any]:
+    """The part of an event a mail or chat gateway needs to deliver a message the desk
+    sends the customer (auto-reply, reminder): to whom, on which channel, what."""
+    return {
+        "reference": format_reference(ticket.id),
+        "to": ticket.requester,
+        "channel": ticket.channel,
+        "subject": subject,
+        "body": body,
+    }
 
 
 def enqueue(

@@ -139,6 +139,9 @@ class TicketView(BaseModel):
     escalation_risk: float | None
     auto_reply_id: str | None
     auto_reply_outcome: str | None
+    # Routed with a fallback priority because the priority head abstained: a person
+    # should confirm it (setting the priority, even to the same value, does).
+    priority_unconfirmed: bool = False
     messages: list[MessageView] | None = None
 
 
@@ -186,6 +189,7 @@ class TicketQuery(BaseModel):
     tag: str | None = None
     due_before: datetime | None = None
     triage_state: TriageState | None = None
+    priority_unconfirmed: bool | None = None
     limit: int = Field(default=50, ge=1, le=500)
     offset: int = Field(default=0, ge=0)
 
@@ -214,6 +218,7 @@ class Dashboard(BaseModel):
     open_by_status: dict[str, int]
     open_by_team: dict[str, int]
     triage_queue: dict[str, int]
+    priority_unconfirmed: int
     sla_decided: int
     sla_met: int
     sla_compliance_pct: float | None

@@ -86,6 +86,7 @@ class ReplayedTicket(BaseModel):
     triage_state: str
     category: str | None
     priority: str | None
+    priority_unconfirmed: bool = False
     team: str | None
     assignee: str | None
     tier: int
@@ -104,6 +105,7 @@ class ReplaySummary:
     created: int = 0
     triaged: int = 0
     human_queue: int = 0
+    priority_unconfirmed: int = 0
     queued: int = 0
     auto_replied: int = 0
     assigned: int = 0
@@ -117,7 +119,8 @@ class ReplaySummary:
     )
 
     def accuracy(self) -> dict[str, float | None]:
-        """Share of filled routing fields that match the history's label."""
+        """Share of filled routing fields that match the history's label (fallback
+        priorities awaiting confirmation are not the model's answers: left out)."""
         return {
             k: (self.correct[k] / self.labelled[k] if self.labelled[k] else None)
             for k in self.correct
@@ -141,8 +144,23 @@ def _why(desk: Desk, ticket_id: int) -> list[str]:
         if entry.action == "triaged":
             filled = ", ".join(f"{k}={v}" for k, v in d.get("filled", {}).items())
             reasons.append(f"model {entry.model_version}: {filled or 'nothing confident'}")
-            if d.get("abstained"):
-                reasons.append(f"abstained on {', '.join(d['abstained'])}: human triage queue")
+            fallback = d.get("priority_fallback")
+            if fallback:
+                source = (
+                    f"the model's {fallback.get('guess_probability', 0):.0%} guess, "
+                    f"more urgent than the default {fallback.get('default')}"
+                    if fallback.get("source") == "leading_guess"
+                    else "the desk default"
+                )
+                reasons.append(
+                    f"unsure of the priority: routed as {fallback.get('priority')} ({source}) "
+                    "until a person confirms"
+                )
+            if d.get("queue") == "human_triage":
+                missing = [
+                    f for f in d.get("abstained", []) if f in ("category", "priority", "team")
+                ]
+                reasons.append(f"unsure of {', '.join(missing) or 'routing'}: human triage queue")
         elif entry.action == "triage_failed":
             reasons.append(f"triage failed ({d.get('error')}), queued for re-triage")
         elif entry.action == "auto_replied":
@@ -154,6 +172,9 @@ def _why(desk: Desk, ticket_id: int) -> list[str]:
             reasons.append(
                 f"assigned to {d.get('agent')} ({parts}; {d.get('candidates')} candidates)"
             )
+        elif entry.action == "assignment_waiting":
+            why = ", ".join(f"{k} {len(v)}" for k, v in d.get("excluded", {}).items())
+            reasons.append(f"no agent free yet ({why or 'no agents'}): the worker assigns later")
         elif entry.action == "escalated":
             reasons.append(f"escalated {d.get('from_tier')}→{d.get('to_tier')}: {d.get('reason')}")
     if not reasons:
@@ -199,11 +220,14 @@ def replay(
         summary.created += result.created
         summary.triaged += t.triage_state.value == "done"
         summary.human_queue += t.triage_state.value == "needs_human"
+        summary.priority_unconfirmed += t.priority_unconfirmed
         summary.queued += t.triage_state.value == "queued"
         summary.auto_replied += t.auto_reply_id is not None
         summary.assigned += t.assignee is not None
         for name in ("category", "priority", "team"):
             truth, got = getattr(source, name), getattr(t, name)
+            if name == "priority" and t.priority_unconfirmed:
+                continue
             if truth is not None and got is not None:
                 summary.labelled[name] += 1
                 summary.correct[name] += truth == got
@@ -217,6 +241,7 @@ def replay(
                     triage_state=t.triage_state.value,
                     category=t.category,
                     priority=t.priority,
+                    priority_unconfirmed=t.priority_unconfirmed,
                     team=t.team,
                     assignee=t.assignee,
                     tier=t.tier,

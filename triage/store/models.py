@@ -93,6 +93,9 @@ class TicketRow(Base):
     predicted_priority: Mapped[str | None] = mapped_column(String(50))
     predicted_team: Mapped[str | None] = mapped_column(String(200))
     predicted_assignee: Mapped[str | None] = mapped_column(String(200))
+    # The priority head abstained but category and team were confident: the ticket was
+    # routed with a fallback priority that a person should confirm (docs/lifecycle.md).
+    priority_unconfirmed: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     escalation_risk: Mapped[float | None] = mapped_column(Float)
     prediction: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Auto-reply: the answer sent, and whether it solved the request ("resolved") or
