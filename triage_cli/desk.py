@@ -36,9 +36,15 @@ def replay_command(
     as_json: bool = typer.Option(
         False, "--json", help="one JSON line per ticket, then the summary"
     ),
+    follow_history: bool = typer.Option(
+        True,
+        "--follow-history/--no-follow-history",
+        help="the history's agents reply and solve at their recorded times",
+    ),
 ) -> None:
     """Replay tickets through intake at their original times (labels removed), with the
-    worker running as simulated time passes; print where each went and why."""
+    worker running as simulated time passes and the history's agents replying and
+    solving at their recorded times; print where each went and why."""
     from collections import deque
     from datetime import UTC, datetime
 
@@ -80,7 +86,7 @@ def replay_command(
         elif len(rows) < show:
             rows.append(t)
 
-    summary = replay(desk, clock, tickets, on_ticket=on_ticket)
+    summary = replay(desk, clock, tickets, on_ticket=on_ticket, follow_history=follow_history)
     engine.dispose()
     totals = {
         "tickets": summary.tickets,
@@ -91,7 +97,12 @@ def replay_command(
         "queued_for_retriage": summary.queued,
         "auto_replied": summary.auto_replied,
         "assigned": summary.assigned,
+        "answered_as_in_history": summary.history_replies,
+        "solved_as_in_history": summary.history_solves,
+        "sla_breached": summary.breached,
+        "sla_breached_in_history": summary.history_breached,
         "escalated": summary.escalated,
+        "escalated_in_history": summary.history_escalated,
         "worker_passes": summary.worker_passes,
         "accuracy_vs_history": summary.accuracy(),
     }

@@ -54,9 +54,40 @@ def test_replay_follows_the_tickets_clock_and_is_idempotent(demo: Path, engine, 
     assert all(s.why for s in seen)
     stored = {t.external_id: t for t in desk.list(TicketQuery(limit=100)).items}
     assert stored[tickets[5].id].created_at == tickets[5].created_at
-    # Replaying the same file again adds nothing.
+    # The history's agents replied and solved at their recorded times: the SLA clocks
+    # stopped there, so a ticket breached only where the history's answer came late.
+    answered = [t for t in tickets if t.first_response_at is not None]
+    assert summary.history_replies == len(answered) > 0
+    assert summary.history_solves == sum(t.resolved_at is not None for t in tickets)
+    first = stored[answered[0].id]
+    reply = next(m for m in desk.get(first.id).messages or [] if m.direction.value == "outbound")
+    assert reply.created_at == answered[0].first_response_at
+    assert stored[answered[0].id].first_response_at == answered[0].first_response_at
+    sla = desk.sla
+    for t in tickets:
+        if t.first_response_at is None or t.resolved_at is None:
+            continue
+        priority = stored[t.id].priority  # the one in force on the desk
+        late = t.first_response_at >= sla.first_response_due(priority, t.created_at) or (
+            t.resolved_at >= sla.resolution_due(priority, t.created_at)
+        )
+        assert stored[t.id].sla_breached is late, t.id
+    assert summary.breached == sum(s.sla_breached for s in stored.values()) > 0
+    # Replaying the same file again adds nothing: no ticket, no second reply.
+    messages = sum(len(desk.get(s.id).messages or []) for s in stored.values())
     again = replay(desk, clock, tickets)
     assert again.created == 0 and desk.list(TicketQuery()).total == 16
+    assert again.history_replies == 0
+    assert sum(len(desk.get(s.id).messages or []) for s in stored.values()) == messages
+
+
+def test_replay_without_the_history_leaves_tickets_unanswered(demo: Path, engine, triager) -> None:  # type: ignore[no-untyped-def]
+    tickets = list(iter_tickets(demo))[-4:]
+    clock = MovableClock(tickets[0].created_at)
+    desk = Desk(engine, triager, clock=clock)
+    summary = replay(desk, clock, tickets, follow_history=False)
+    assert (summary.history_replies, summary.history_solves) == (0, 0)
+    assert all(t.first_response_at is None for t in desk.list(TicketQuery()).items)
 
 
 def test_desk_replay_command(demo: Path, tmp_path: Path) -> None:

@@ -4,12 +4,15 @@ The replay feeds stored tickets (the common Parquet format) to `Desk.intake` wit
 labels removed, at their original times: the desk's clock follows the tickets'
 `created_at`, and the worker runs a pass whenever simulated time moves by
 `worker_every`, so SLA clocks, escalations, assignment and re-triage happen as they
-would have. Each ticket's idempotency key is `replay:<its id>`, so replaying the same
-file twice adds nothing. The history's labels are kept beside the outcome to compare.
+would have. The history's agents act at their recorded times (first reply, solve), so
+the SLA clocks stop where they stopped then. Each ticket's idempotency key is
+`replay:<its id>`, so replaying the same file twice adds nothing. The history's labels
+are kept beside the outcome to compare.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -20,7 +23,9 @@ from sqlalchemy import func, select
 from triage.contract import Channel, Ticket
 from triage.desk.agents import AgentSpec, Directory, Shift
 from triage.desk.desk import Desk
-from triage.desk.records import NewTicket
+from triage.desk.records import Direction, NewMessage, NewTicket, TicketChanges
+from triage.desk.status import Status
+from triage.errors import IllegalTransition
 from triage.sla import BusinessCalendar, SlaPolicies, SlaPolicy
 from triage.store.models import AuditRow
 from triage.worker import Worker
@@ -110,6 +115,11 @@ class ReplaySummary:
     auto_replied: int = 0
     assigned: int = 0
     escalated: int = 0
+    breached: int = 0
+    history_replies: int = 0
+    history_solves: int = 0
+    history_breached: int = 0
+    history_escalated: int = 0
     worker_passes: int = 0
     correct: dict[str, int] = field(
         default_factory=lambda: {"category": 0, "priority": 0, "team": 0}
@@ -125,6 +135,17 @@ class ReplaySummary:
             k: (self.correct[k] / self.labelled[k] if self.labelled[k] else None)
             for k in self.correct
         }
+
+
+@dataclass(order=True)
+class HistoryAction:
+    """Something the history's agent did on a replayed ticket, at the history's time."""
+
+    at: datetime
+    ticket_id: int
+    kind: str = field(compare=False)  # "reply" or "solve"
+    text: str = field(compare=False)
+    agent: str | None = field(compare=False)
 
 
 class MovableClock:
@@ -182,6 +203,47 @@ def _why(desk: Desk, ticket_id: int) -> list[str]:
     return reasons
 
 
+def _history_actions(source: Ticket, ticket_id: int) -> list[HistoryAction]:
+    """What the history's agents did on a ticket: the first reply, then the solve."""
+    created = source.created_at
+    actions = []
+    if source.first_response_at is not None:
+        at = max(source.first_response_at, created) if created else source.first_response_at
+        text = source.agent_answer or "(the agent's reply, from the history)"
+        actions.append(HistoryAction(at, ticket_id, "reply", text, source.assignee))
+    if source.resolved_at is not None:
+        at = max(source.resolved_at, created) if created else source.resolved_at
+        actions.append(HistoryAction(at, ticket_id, "solve", "", source.assignee))
+    return actions
+
+
+def _act(desk: Desk, action: HistoryAction) -> bool:
+    """Do what the history's agent did, as the desk's assignee when it has one. False
+    when the ticket no longer allows it (e.g. closed)."""
+    ticket = desk.get(action.ticket_id, messages=False)
+    agent = ticket.assignee or action.agent or "history"
+    actor = f"agent:{agent}"
+    try:
+        if action.kind == "reply":
+            desk.add_message(
+                action.ticket_id,
+                NewMessage(
+                    direction=Direction.outbound,
+                    channel=Channel(ticket.channel),
+                    author=agent,
+                    body=action.text,
+                ),
+                actor=actor,
+            )
+        elif ticket.status not in (Status.solved, Status.closed):
+            desk.update(action.ticket_id, TicketChanges(status=Status.solved), actor=actor)
+        else:
+            return False
+    except IllegalTransition:
+        return False
+    return True
+
+
 def replay(
     desk: Desk,
     clock: MovableClock,
@@ -189,20 +251,45 @@ def replay(
     *,
     worker_every: timedelta = timedelta(minutes=15),
     on_ticket: Callable[[ReplayedTicket], None] | None = None,
+    follow_history: bool = True,
 ) -> ReplaySummary:
-    """Feed `tickets` (in file order, each at its `created_at`) through `desk`."""
+    """Feed `tickets` (in file order, each at its `created_at`) through `desk`.
+
+    With `follow_history`, the history's agents act too: each new ticket gets its first
+    reply at the history's `first_response_at` and is solved at its `resolved_at`, so
+    SLA clocks stop, escalations happen only where the history's answers came late (or
+    the model predicted a breach), and solved tickets close.
+    """
     worker = Worker(desk, name="replay-worker")
     summary = ReplaySummary()
+    actions: list[HistoryAction] = []
     last_pass: datetime | None = None
+
+    def move_to(moment: datetime) -> None:
+        """Run the history's actions due by `moment`, with worker passes as time moves."""
+        nonlocal last_pass
+
+        def tick() -> None:
+            nonlocal last_pass
+            if last_pass is None:
+                last_pass = clock.now
+            elif clock.now - last_pass >= worker_every:
+                worker.run_once()
+                summary.worker_passes += 1
+                last_pass = clock.now
+
+        while actions and actions[0].at <= moment:
+            action = heapq.heappop(actions)
+            clock.now = max(clock.now, action.at)
+            tick()
+            if _act(desk, action):
+                summary.history_replies += action.kind == "reply"
+                summary.history_solves += action.kind == "solve"
+        clock.now = max(clock.now, moment)
+        tick()
+
     for source in tickets:
-        at = source.created_at or clock.now
-        clock.now = max(clock.now, at)
-        if last_pass is None:
-            last_pass = clock.now
-        elif clock.now - last_pass >= worker_every:
-            worker.run_once()
-            summary.worker_passes += 1
-            last_pass = clock.now
+        move_to(source.created_at or clock.now)
         new = NewTicket(
             channel=source.channel or Channel.api,
             subject=source.subject,
@@ -216,14 +303,18 @@ def replay(
         )
         result = desk.intake(new, idempotency_key=f"replay:{source.id}", actor="system:replay")
         t = result.ticket
+        if follow_history and result.created:
+            for action in _history_actions(source, t.id):
+                heapq.heappush(actions, action)
         summary.tickets += 1
         summary.created += result.created
+        summary.history_breached += bool(source.sla_breached)
+        summary.history_escalated += bool(source.escalated)
         summary.triaged += t.triage_state.value == "done"
         summary.human_queue += t.triage_state.value == "needs_human"
         summary.priority_unconfirmed += t.priority_unconfirmed
         summary.queued += t.triage_state.value == "queued"
         summary.auto_replied += t.auto_reply_id is not None
-        summary.assigned += t.assignee is not None
         for name in ("category", "priority", "team"):
             truth, got = getattr(source, name), getattr(t, name)
             if name == "priority" and t.priority_unconfirmed:
@@ -252,17 +343,25 @@ def replay(
                     why=_why(desk, t.id),
                 )
             )
+    if actions:
+        move_to(max(a.at for a in actions))
     # A last pass an SLA period later shows what would have escalated.
     clock.now = clock.now + timedelta(hours=8) if summary.tickets else datetime.now(UTC)
     worker.run_once()
     summary.worker_passes += 1
     with desk.readers() as session:
-        summary.escalated = int(
-            session.scalar(
-                select(func.count(func.distinct(AuditRow.ticket_id))).where(
-                    AuditRow.action == "escalated"
+
+        def tickets_with(action: str) -> int:
+            return int(
+                session.scalar(
+                    select(func.count(func.distinct(AuditRow.ticket_id))).where(
+                        AuditRow.action == action
+                    )
                 )
+                or 0
             )
-            or 0
-        )
+
+        summary.assigned = tickets_with("assigned")
+        summary.escalated = tickets_with("escalated")
+        summary.breached = tickets_with("sla_breached")
     return summary
