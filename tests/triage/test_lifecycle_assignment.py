@@ -47,6 +47,20 @@ def test_the_best_free_agent_of_the_team_gets_the_ticket(desk: Desk, directory: 
     }
 
 
+def test_a_ticket_routed_out_of_the_triage_queue_is_assigned_at_once(
+    desk: Desk, directory: Directory
+) -> None:
+    directory.upsert_agent(AgentSpec(id="ivy", team="it"))
+    t = desk.intake(NewTicket(channel=Channel.web, subject="Hi", body="something odd")).ticket
+    assert t.triage_state.value == "needs_human" and t.assignee is None
+    t = desk.update(t.id, TicketChanges(category="hw", priority="low"), actor="agent:lead")
+    assert t.triage_state.value == "needs_human" and t.assignee is None
+    t = desk.update(t.id, TicketChanges(team="it"), actor="agent:lead")
+    assert (t.triage_state.value, t.assignee) == ("done", "ivy")
+    actions = [e.action for e in desk.audit(t.id)]
+    assert actions[-3:] == ["updated", "triaged_by_human", "assigned"]
+
+
 def test_nobody_free_leaves_it_unassigned_until_the_worker_finds_someone(
     desk: Desk, directory: Directory
 ) -> None:

@@ -766,9 +766,10 @@ class Desk:
                 outbox.enqueue(
                     session, "ticket.assigned", row.id, {"assignee": row.assignee, "by": actor}, now
                 )
-            if row.triage_state == TriageState.needs_human.value and all(
+            routed = row.triage_state == TriageState.needs_human.value and all(
                 getattr(row, f) is not None for f in ROUTING_FIELDS
-            ):
+            )
+            if routed:
                 row.triage_state = TriageState.done.value
                 self.record(session, row, actor, "triaged_by_human", {}, now)
             if changes.status is not None and changes.status.value != row.status:
@@ -786,6 +787,11 @@ class Desk:
                     now,
                 )
             row.updated_at = now
+            assign = routed and row.assignee is None and self.config.auto_assign
+        if assign:
+            # Routed by a person out of the triage queue: an agent picks it up now, as
+            # the model's routing would have.
+            self.assign(number, actor="system:assigner")
         return self.get(number)
 
     def transition(
