@@ -461,6 +461,7 @@ def systems_chart(rows: list[dict[str, Any]], path: Path) -> Path:
 def latency_histogram(samples: Mapping[str, np.ndarray], path: Path) -> Path:
     """Left: c=1 service vs bare encoder; right: each sweep level (log-scaled latency)."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     from training.plots import save_figure
 
@@ -499,6 +500,10 @@ def latency_histogram(samples: Mapping[str, np.ndarray], path: Path) -> Path:
                 label=f"c={level} (p99 {np.percentile(values, 99):.0f} ms)",
             )
         sweep.set_xscale("log")
+        # Plain numbers at 1-2-3-5 steps: the default log labels (2×10¹, 3×10¹...) collide.
+        sweep.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 3.0, 5.0)))
+        sweep.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        sweep.xaxis.set_minor_formatter(NullFormatter())
         sweep.legend(fontsize=8)
     sweep.set_xlabel("latency (ms, log scale)")
     sweep.set_ylabel("density")
