@@ -83,9 +83,8 @@ class DiffCounter:
         new = results.column("escalation_risk").to_pylist()
         by = {
             name: results.column(f"{name}_label").to_pylist()
-            if f"{name}_label" in results.column_names
-            else [None] * results.num_rows
             for name in self._newly_by
+            if f"{name}_label" in results.column_names
         }
         for i, (risk, outcome, now) in enumerate(zip(risks, outcomes, new, strict=True)):
             before = (risk >= self.threshold) if risk is not None else outcome
@@ -151,7 +150,9 @@ class DiffCounter:
                 "no_longer_at_risk": self._risk["no_longer_at_risk"],
                 "without_baseline": self._risk["no_baseline"],
                 "newly_at_risk_by": {
-                    name: dict(counts.most_common()) for name, counts in self._newly_by.items()
+                    name: dict(counts.most_common())
+                    for name, counts in self._newly_by.items()
+                    if counts
                 },
             }
         return out
