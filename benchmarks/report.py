@@ -615,20 +615,23 @@ def _html_table(
     rows: Iterable[Iterable[str]],
     *,
     css: str = "",
+    text_columns: int = 1,
     cell_class: Callable[[int, int, str], str] | None = None,
 ) -> str:
+    """A table; the first `text_columns` align left, `cell_class(row, column, text)` styles cells."""
     headers = list(headers)
     out = [
         f'<table class="{css}"><tr>'
         + "".join(
-            f'<th class="{"text" if i < 2 else ""}">{_e(h)}</th>' for i, h in enumerate(headers)
+            f'<th class="{"text" if i < text_columns else ""}">{_e(h)}</th>'
+            for i, h in enumerate(headers)
         )
         + "</tr>"
     ]
     for r, row in enumerate(rows):
         cells = []
         for c, value in enumerate(row):
-            klass = cell_class(r, c, value) if cell_class else ("text" if c < 2 else "")
+            klass = cell_class(r, c, value) if cell_class else ("text" if c < text_columns else "")
             cells.append(f'<td class="{klass}">{_e(value)}</td>')
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</table>")
@@ -652,6 +655,7 @@ def _summary_html(rows: list[dict[str, Any]]) -> str:
         (header for _, header in SUMMARY_COLUMNS),
         ([format_cell(key, row[key]) for key in keys] for row in rows),
         css="summary",
+        text_columns=2,
         cell_class=klass,
     )
 
@@ -729,6 +733,7 @@ def _dataset_html(result: Mapping[str, Any], drawn: Mapping[str, Path], has_arra
                     (SVC, "tfidf_linearsvc"),
                 )
             ),
+            text_columns=2,
         )
     )
     if not has_arrays:
@@ -772,7 +777,7 @@ def build_report(folder: Path | None = None, out_dir: Path | None = None) -> Rep
     body: list[str] = []
 
     run_names = ", ".join(
-        str(d.get("run") or results.folder.name) for d in (accuracy, latency) if d
+        dict.fromkeys(str(d.get("run") or results.folder.name) for d in (accuracy, latency) if d)
     )
     body.append(
         f'<h1>ticket-triage benchmark report</h1><p class="note">{_e(results.folder)} '
@@ -804,6 +809,7 @@ def build_report(folder: Path | None = None, out_dir: Path | None = None) -> Rep
                         [d, metric, v, b, "met" if ok else "MISSED"]
                         for d, metric, v, b, ok in targets
                     ),
+                    text_columns=2,
                     cell_class=lambda r, c, v: (
                         "text"
                         if c < 2
