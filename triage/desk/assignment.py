@@ -100,7 +100,11 @@ def pick_agent(
     for agent in agents:
         load = counts.get(agent.id, 0)
         reason = None
-        if not agent.online:
+        # Other teams first: the reasons listed for the team's own agents are the ones
+        # that explain a wait (off shift, at capacity, ...).
+        if team_has_agents and agent.team != ticket.team:
+            reason = "other_team"
+        elif not agent.online:
             reason = "offline"
         elif not agent.on_shift(now):
             reason = "off_shift"
@@ -108,8 +112,6 @@ def pick_agent(
             reason = "tier_too_low"
         elif load >= agent.capacity:
             reason = "at_capacity"
-        elif team_has_agents and agent.team != ticket.team:
-            reason = "other_team"
         elif ticket.language and agent.languages and ticket.language not in agent.languages:
             reason = "language"
         if reason:

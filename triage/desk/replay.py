@@ -194,7 +194,11 @@ def _why(desk: Desk, ticket_id: int) -> list[str]:
                 f"assigned to {d.get('agent')} ({parts}; {d.get('candidates')} candidates)"
             )
         elif entry.action == "assignment_waiting":
-            why = ", ".join(f"{k} {len(v)}" for k, v in d.get("excluded", {}).items())
+            why = "; ".join(
+                f"{k.replace('_', ' ')}: {', '.join(v)}"
+                for k, v in d.get("excluded", {}).items()
+                if k != "other_team"
+            )
             reasons.append(f"no agent free yet ({why or 'no agents'}): the worker assigns later")
         elif entry.action == "escalated":
             reasons.append(f"escalated {d.get('from_tier')}→{d.get('to_tier')}: {d.get('reason')}")
