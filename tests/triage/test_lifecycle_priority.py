@@ -139,3 +139,13 @@ def test_the_human_queue_keeps_tickets_without_category_or_when_switched_off(
     [triaged] = [e for e in desk.audit(t.id) if e.action == "triaged"]
     assert triaged.details["queue"] == "human_triage"
     assert "priority_fallback" not in triaged.details
+
+
+def test_an_unknown_default_priority_is_a_clear_error(engine) -> None:  # type: ignore[no-untyped-def]
+    from triage.errors import TriageError
+    from triage.settings import Settings
+
+    with pytest.raises(TriageError, match="TRIAGE_DEFAULT_PRIORITY 'sev1'.*urgent, critical"):
+        Desk.from_settings(Settings(default_priority="sev1"), engine)
+    desk = Desk.from_settings(Settings(default_priority="High"), engine)
+    assert desk.config.default_priority == "High" and desk.config.route_without_priority
