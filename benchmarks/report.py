@@ -618,7 +618,7 @@ def _html_table(
     text_columns: int = 1,
     cell_class: Callable[[int, int, str], str] | None = None,
 ) -> str:
-    """A table; the first `text_columns` align left, `cell_class(row, column, text)` styles cells."""
+    """A table: the first `text_columns` align left; `cell_class(row, column, text)` styles."""
     headers = list(headers)
     out = [
         f'<table class="{css}"><tr>'

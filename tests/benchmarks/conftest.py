@@ -150,7 +150,7 @@ def accuracy_run(
 
 @pytest.fixture(scope="session")
 def latency_run(accuracy_run, bench_work: Path, bench_settings: Settings):
-    """`run_latency --quick` against the demo desk's scratch bundle, into the accuracy run's folder."""
+    """`run_latency --quick` on the demo desk's scratch bundle, into the accuracy run's folder."""
     from benchmarks.latency import QUICK, run_latency
 
     return run_latency(
