@@ -49,7 +49,9 @@ class _BenchProgress:
         self._progress.update(self._datasets, completed=index - 1, description=f"datasets ({name})")
 
     def stage(self, name: str, total: int | None = None) -> None:
-        self._progress.reset(self._stage, total=total, description=name)
+        # A fresh task per stage (the finished one hidden): `reset` cannot unset a total.
+        self._progress.update(self._stage, visible=False)
+        self._stage = self._progress.add_task(name, total=total)
 
     def advance(self, steps: int = 1) -> None:
         self._progress.advance(self._stage, steps)
@@ -58,7 +60,7 @@ class _BenchProgress:
         if self._datasets is not None:
             task = self._progress.tasks[self._datasets]
             self._progress.update(self._datasets, completed=task.total, description="datasets")
-        self._progress.update(self._stage, total=1, completed=1, description="done")
+        self._progress.update(self._stage, visible=False)
 
 
 def _progress():  # type: ignore[no-untyped-def]
