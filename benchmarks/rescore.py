@@ -2,7 +2,7 @@
 against backlog size, and local against Ray.
 
     .venv/bin/python benchmarks/rescore.py [--bundle DIR] [--tfidf-bundle DIR] [--work DIR]
-        [--embedding-n 2000] [--tfidf-n 20000] [--sizes 1000,100000] [--layouts 2x1,1x2]
+        [--embedding-n 2000] [--tfidf-n 20000] [--sizes 1000,10000,100000] [--layouts 2x1,1x2]
         [--no-ray] [--quick]
 
 Without `--bundle` / `--tfidf-bundle` it trains both on 2,000 demo tickets (`triage data
@@ -304,7 +304,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, help="folder for bundles, backlogs and outputs")
     parser.add_argument("--embedding-n", type=int, default=2000)
     parser.add_argument("--tfidf-n", type=int, default=20_000)
-    parser.add_argument("--sizes", default="1000,100000", help="backlog sizes for the memory runs")
+    parser.add_argument(
+        "--sizes", default="1000,10000,100000",
+        help="backlog sizes for the memory runs (the smallest against the largest; a middle "
+        "size shows where the workers' allocator settles)",
+    )
     parser.add_argument("--layouts", help="WORKERSxTHREADS,... (default: rescore's own)")
     parser.add_argument("--chunk-rows", type=int, default=256)
     parser.add_argument("--no-ray", action="store_true", help="skip the local-vs-Ray comparison")
@@ -312,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="run folder (default benchmarks/results/rescore-*)")
     args = parser.parse_args(argv)
     if args.quick:
-        args.embedding_n, args.tfidf_n, args.sizes = 200, 1000, "300,1200"
+        args.embedding_n, args.tfidf_n, args.sizes = 200, 1000, "300,600,1200"
         args.chunk_rows = min(args.chunk_rows, 50)
 
     from benchmarks.machine import machine_info
@@ -376,6 +380,11 @@ def main(argv: list[str] | None = None) -> int:
     memory["process_tree_ratio"] = round(
         large["peak_rss_process_tree_mb"] / small["peak_rss_process_tree_mb"], 3
     )
+    if len(sizes) > 2:
+        middle = memory[str(sizes[-2])]
+        memory["largest_process_ratio_from_second_size"] = round(
+            large["peak_rss_largest_process_mb"] / middle["peak_rss_largest_process_mb"], 3
+        )
 
     ray = None
     if not args.no_ray:

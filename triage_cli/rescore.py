@@ -202,10 +202,14 @@ def rescore(
         TimeRemainingColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=_err, transient=False) as bar:
-        sink = _RichProgress(bar)
-        report = run_rescore(options, sink)
-        sink.finish()
+    try:
+        with Progress(*columns, console=_err, transient=False) as bar:
+            sink = _RichProgress(bar)
+            report = run_rescore(options, sink)
+            sink.finish()
+    except KeyboardInterrupt:
+        _err.print("interrupted: run the same command again to resume where it stopped")
+        raise typer.Exit(130) from None
 
     summary = {
         "out": str(report.out),

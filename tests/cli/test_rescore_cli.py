@@ -26,8 +26,8 @@ from triage.rescore.results import head_names, results_table
 from triage_cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
-TICKETS = 240
-CHUNK = 10
+TICKETS = 300
+CHUNK = 5
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def test_sigkill_mid_run_then_rerun_scores_every_ticket_exactly_once(
         written = list(parts.glob("*.parquet")) if parts.is_dir() else []
         if len(written) >= 3:
             break
-        time.sleep(0.05)
+        time.sleep(0.02)
     workers = _children(first.pid)
     assert first.poll() is None, f"finished or failed before the kill: {first.stderr.read()!r}"
     os.kill(first.pid, signal.SIGKILL)

@@ -188,7 +188,10 @@ class Checkpoint:
 
     def done(self) -> set[int]:
         """Chunks whose part is written; leftovers of killed writers are removed."""
-        done = set()
+        done: set[int] = set()
+        if not self.parts.is_dir():
+            self.parts.mkdir(parents=True)
+            return done
         for path in self.parts.iterdir():
             if path.name.startswith("."):
                 path.unlink(missing_ok=True)  # a part a killed process was writing
