@@ -26,7 +26,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from training.calibration import _lowest_threshold
-from training.features import block_sizes
 from triage.features import normalize_text
 
 ALPHAS = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))
@@ -128,7 +127,7 @@ def build_matcher(corpus, vectorizer, train_idx, cal_idx, test_idx, config) -> t
     """Build the index from KB articles and the fit part's answered tickets; evaluate it."""
     if corpus.x_text is None or vectorizer is None:
         return None, None
-    n_word, n_char = block_sizes(vectorizer)
+    n_word, n_char = vectorizer.n_word, vectorizer.n_char
     char = slice(n_word, n_word + n_char)
     tickets = corpus.tickets
     kb_ids = {a.id for a in corpus.articles}

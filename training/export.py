@@ -1,12 +1,13 @@
 """Writing a bundle: ONNX graphs, arrays and `manifest.json` (see `triage.bundle` for the layout).
 
-Graphs:
-- `vectorizer.onnx` (skl2onnx): normalised text → word ⊕ char TF-IDF, computed once per
-  request and shared by every head, the explanations and the auto-reply matcher.
+- `vectorizer.npz`: the TF-IDF vocabulary and idf (`triage.vectorizer.TextVectorizer`),
+  computed once per request and shared by every head, the explanations and the auto-reply
+  matcher.
 - `heads.onnx` (built here): every head's linear layer in one graph. The TF-IDF block
-  is multiplied *sparsely* (NonZero → Gather the weight rows → ScatterElements-add):
-  a ticket has ~1,000 non-zero n-grams out of ~90,000 columns, so a dense MatMul would
-  stream the whole weight matrix through memory on each request.
+  arrives sparse (row, column, value of each non-zero) and is multiplied sparsely
+  (Gather the weight rows → ScatterElements-add): a ticket has ~1,000 non-zero n-grams
+  out of ~90,000 columns, so a dense MatMul would stream the whole weight matrix through
+  memory on each request.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import json
 import platform
 import shutil
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,6 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from training.features import ONNX_WORD_TOKENEXP, block_sizes, word_terms
 from triage.bundle import (
     AUTO_REPLY_ARRAYS,
     AUTO_REPLY_TARGETS,
@@ -40,113 +39,50 @@ from triage.features import MAX_TEXT_CHARS, MetaSpec
 OPSET = 18
 
 
-def convert_vectorizer(vectorizer) -> onnx.ModelProto:
-    """The fitted word ⊕ char TF-IDF `FeatureUnion` as an ONNX graph (input `text`, output `tfidf`)."""
-    from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import StringTensorType
-
-    word = vectorizer.transformer_list[0][1]
-    char = vectorizer.transformer_list[1][1]
-    options = {
-        id(word): {"locale": "C.UTF-8", "tokenexp": ONNX_WORD_TOKENEXP},
-        id(char): {"locale": "C.UTF-8"},
-    }
-    import warnings
-
-    with warnings.catch_warnings(), _shallow_model_names():
-        warnings.simplefilter("ignore")  # "analyzer='char' is not fully supported": checked by parity
-        model = convert_sklearn(
-            vectorizer,
-            initial_types=[("text", StringTensorType([None, 1]))],
-            options=options,
-            target_opset={"": OPSET, "ai.onnx.ml": 3},
-            final_types=None,
-        )
-    output = model.graph.output[0].name
-    if output != "tfidf":
-        # Rename the output so the runtime does not depend on skl2onnx's naming.
-        for node in model.graph.node:
-            node.output[:] = ["tfidf" if o == output else o for o in node.output]
-        model.graph.output[0].name = "tfidf"
-    return model
-
-
-@contextmanager
-def _shallow_model_names():
-    """Stop skl2onnx from walking every vocabulary entry while it looks for sub-models.
-
-    `skl2onnx.common.utils_sklearn.enumerate_model_names` recurses into every dict
-    attribute ending in "_" and calls `dir()` on each value: with a 90,000-term
-    `vocabulary_` that alone took 40 s of the conversion. A dict whose values are not
-    estimators cannot hold a sub-model, so it is skipped.
-    """
-    from skl2onnx.common import utils_sklearn
-    from sklearn.base import BaseEstimator
-
-    original = utils_sklearn.enumerate_model_names
-
-    def shallow(model, prefix="", short=True):
-        if isinstance(model, dict) and not any(isinstance(v, BaseEstimator) for v in model.values()):
-            return
-        yield from original(model, prefix, short=short)
-
-    utils_sklearn.enumerate_model_names = shallow
-    try:
-        yield
-    finally:
-        utils_sklearn.enumerate_model_names = original
-
-
 def build_heads_graph(
-    w_text: np.ndarray | None, w_dense: np.ndarray | None, bias: np.ndarray
+    w_text: np.ndarray | None, w_dense: np.ndarray, bias: np.ndarray
 ) -> onnx.ModelProto:
-    """All heads' logits in one graph: `tfidf` (N × F, sparse product) and `dense` (N × D) → `logits`."""
+    """All heads' logits in one graph.
+
+    Inputs: `dense` (N × D: embedding ⊕ metadata) and, with text, the TF-IDF non-zeros of
+    the N rows as three parallel vectors `tfidf_row`, `tfidf_col` (int64) and `tfidf_value`
+    (float). Output: `logits` (N × outputs) = dense @ W_dense + b + Σ value · W_text[col]
+    added into each non-zero's row.
+    """
     n_out = int(bias.shape[0])
-    nodes, inits, inputs = [], [numpy_helper.from_array(bias.astype(np.float32), "bias")], []
-    terms = []
+    if w_dense.shape[0] == 0:
+        raise ValueError("the heads graph needs at least one dense (metadata) column")
+    inputs = [helper.make_tensor_value_info("dense", TensorProto.FLOAT, ["N", w_dense.shape[0]])]
+    inits = [
+        numpy_helper.from_array(bias.astype(np.float32), "bias"),
+        numpy_helper.from_array(w_dense.astype(np.float32), "w_dense"),
+    ]
+    nodes = [
+        helper.make_node("MatMul", ["dense", "w_dense"], ["dense_logits"]),
+        helper.make_node("Add", ["dense_logits", "bias"], ["base" if w_text is not None else "logits"]),
+    ]
     if w_text is not None:
-        inputs.append(helper.make_tensor_value_info("tfidf", TensorProto.FLOAT, ["N", w_text.shape[0]]))
+        inputs += [
+            helper.make_tensor_value_info("tfidf_row", TensorProto.INT64, ["K"]),
+            helper.make_tensor_value_info("tfidf_col", TensorProto.INT64, ["K"]),
+            helper.make_tensor_value_info("tfidf_value", TensorProto.FLOAT, ["K"]),
+        ]
         inits += [
             numpy_helper.from_array(w_text.astype(np.float32), "w_text"),
-            numpy_helper.from_array(np.array(0, dtype=np.int64), "zero"),
-            numpy_helper.from_array(np.array(1, dtype=np.int64), "one"),
             numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1"),
-            numpy_helper.from_array(np.array([n_out], dtype=np.int64), "n_out"),
         ]
         nodes += [
-            helper.make_node("NonZero", ["tfidf"], ["nz"]),
-            helper.make_node("Transpose", ["nz"], ["nz_t"], perm=[1, 0]),
-            helper.make_node("GatherND", ["tfidf", "nz_t"], ["vals"]),
-            helper.make_node("Gather", ["nz", "zero"], ["rows"], axis=0),
-            helper.make_node("Gather", ["nz", "one"], ["cols"], axis=0),
-            helper.make_node("Gather", ["w_text", "cols"], ["w_rows"], axis=0),
-            helper.make_node("Unsqueeze", ["vals", "axis1"], ["vals_col"]),
-            helper.make_node("Mul", ["w_rows", "vals_col"], ["contrib"]),
-            helper.make_node("Unsqueeze", ["rows", "axis1"], ["rows_col"]),
+            helper.make_node("Gather", ["w_text", "tfidf_col"], ["w_rows"], axis=0),
+            helper.make_node("Unsqueeze", ["tfidf_value", "axis1"], ["value_col"]),
+            helper.make_node("Mul", ["w_rows", "value_col"], ["contrib"]),
+            helper.make_node("Unsqueeze", ["tfidf_row", "axis1"], ["row_col"]),
             helper.make_node("Shape", ["contrib"], ["contrib_shape"]),
-            helper.make_node("Expand", ["rows_col", "contrib_shape"], ["scatter_idx"]),
-            helper.make_node("Shape", ["tfidf"], ["n_rows"], end=1),
-            helper.make_node("Concat", ["n_rows", "n_out"], ["out_shape"], axis=0),
+            helper.make_node("Expand", ["row_col", "contrib_shape"], ["scatter_idx"]),
             helper.make_node(
-                "ConstantOfShape", ["out_shape"], ["zeros"],
-                value=helper.make_tensor("v", TensorProto.FLOAT, [1], [0.0]),
-            ),
-            helper.make_node(
-                "ScatterElements", ["zeros", "scatter_idx", "contrib"], ["text_logits"],
+                "ScatterElements", ["base", "scatter_idx", "contrib"], ["logits"],
                 axis=0, reduction="add",
             ),
         ]
-        terms.append("text_logits")
-    if w_dense is not None:
-        inputs.append(helper.make_tensor_value_info("dense", TensorProto.FLOAT, ["N", w_dense.shape[0]]))
-        inits.append(numpy_helper.from_array(w_dense.astype(np.float32), "w_dense"))
-        nodes.append(helper.make_node("MatMul", ["dense", "w_dense"], ["dense_logits"]))
-        terms.append("dense_logits")
-    acc = terms[0]
-    for k, term in enumerate(terms[1:]):
-        nodes.append(helper.make_node("Add", [acc, term], [f"sum{k}"]))
-        acc = f"sum{k}"
-    nodes.append(helper.make_node("Add", [acc, "bias"], ["logits"]))
     graph = helper.make_graph(
         nodes, "heads", inputs,
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", n_out])], inits,
@@ -227,8 +163,8 @@ def write_bundle(
     n_word = n_char = 0
     w_text = None
     if vectorizer is not None:
-        (out / VECTORIZER_FILE).write_bytes(convert_vectorizer(vectorizer).SerializeToString())
-        n_word, n_char = block_sizes(vectorizer)
+        np.savez(out / VECTORIZER_FILE, **vectorizer.arrays())
+        n_word, n_char = vectorizer.n_word, vectorizer.n_char
         w_text = np.hstack([models[n].W_text_ for n in names])
     dense_parts = []
     emb_dim = corpus.x_emb.shape[1] if corpus.x_emb is not None else 0
@@ -244,7 +180,6 @@ def write_bundle(
         "coef_meta": np.hstack([models[n].W_meta_ for n in names]).astype(np.float16),
     }
     if vectorizer is not None:
-        explain["terms"] = np.array(word_terms(vectorizer), dtype=np.str_)
         explain["coef_word"] = w_text[:n_word].astype(np.float16)
     np.savez(out / EXPLAIN_FILE, **explain)
 

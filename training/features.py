@@ -1,25 +1,27 @@
-"""Training-side features: fitting the metadata spec and the TF-IDF vectorizer.
+"""Training-side features: fitting the metadata spec and the TF-IDF vocabulary.
 
-The vectorizer is a `FeatureUnion` of word 1–2-grams and char 2–5-grams over
-`triage.features.normalize_text` output. Its settings are chosen so that skl2onnx converts
-it exactly: `analyzer='char'` (not `char_wb`), raw term frequencies (skl2onnx's
-`sublinear_tf` differs from scikit-learn's on repeated terms), lower-casing done before
-the graph (locale-independent), and a word token pattern the ONNX tokenizer (RE2) can
-reproduce with Unicode classes.
+The text features are `triage.vectorizer.TextVectorizer`'s word 1–2-grams and char
+2–5-grams over `triage.features.normalize_text` output; serving computes them with the
+same class. `fit_text_vectorizer` chooses the vocabulary the way scikit-learn's
+`TfidfVectorizer` does (terms in at least `min_df` documents, the `max_features` most
+frequent by total count, smooth idf), but counts char n-grams by their numpy keys instead
+of Python strings: on endava's 38k training texts fitting took ~2 s where scikit-learn's
+analyzer took ~25 s, and transforming the 48k texts ~10 s instead of ~37 s.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
+from itertools import pairwise
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.pipeline import FeatureUnion
 
 from triage.contract import Ticket
 from triage.features import ExtraField, MetaSpec, canonical_value
 from triage.ingest.uci import OUTCOME_KEYS as UCI_OUTCOME_KEYS
+from triage.vectorizer import WORD_TOKEN_PATTERN, TextVectorizer, char_ngram_keys
 
 # Extra fields that record what happened *after* a ticket was opened (counters, closing
 # codes, who resolved it): never features, or a head would learn the outcome from itself
@@ -27,49 +29,54 @@ from triage.ingest.uci import OUTCOME_KEYS as UCI_OUTCOME_KEYS
 # would not carry them anyway.
 OUTCOME_EXTRA_KEYS: frozenset[str] = frozenset(UCI_OUTCOME_KEYS)
 
-# scikit-learn's default pattern; `ONNX_WORD_TOKENEXP` is its RE2 twin (\w in Python is
-# Unicode letters and digits plus "_").
-WORD_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
-ONNX_WORD_TOKENEXP = r"[\pL\pN_][\pL\pN_]+"
 
+def fit_text_vectorizer(
+    texts: list[str], word_max_features: int = 30_000, char_max_features: int = 60_000,
+    min_df: int = 2,
+) -> TextVectorizer:
+    """The word (1–2) and char (2–5) TF-IDF vocabulary and idf of normalised `texts`.
 
-def make_vectorizer(
-    word_max_features: int = 30_000, char_max_features: int = 60_000, min_df: int = 2
-) -> FeatureUnion:
-    """The text vectorizer: word (1–2) and char (2–5) TF-IDF, each block L2-normalised."""
-    word = TfidfVectorizer(
-        lowercase=False,
-        ngram_range=(1, 2),
-        token_pattern=WORD_TOKEN_PATTERN,
-        min_df=min_df,
-        max_features=word_max_features,
-        dtype=np.float32,
+    Ties at the `max_features` cut go to the smaller term (word) or key (char), so a
+    refit on the same texts always gives the same columns.
+    """
+    n = len(texts)
+    token = re.compile(WORD_TOKEN_PATTERN)
+    word_tf: Counter[str] = Counter()
+    word_df: Counter[str] = Counter()
+    key_parts, count_parts = [], []
+    for text in texts:
+        tokens = token.findall(text)
+        grams = Counter(tokens)
+        grams.update(f"{a} {b}" for a, b in pairwise(tokens))
+        word_tf.update(grams)
+        word_df.update(grams.keys())
+        keys, counts = np.unique(char_ngram_keys(text), return_counts=True)
+        key_parts.append(keys)
+        count_parts.append(counts)
+
+    terms = [t for t, df in word_df.items() if df >= min_df]
+    terms.sort(key=lambda t: (-word_tf[t], t))
+    terms = sorted(terms[:word_max_features])
+    word_idf = np.array([_idf(n, word_df[t]) for t in terms], dtype=np.float64)
+
+    all_keys = np.concatenate(key_parts) if key_parts else np.zeros(0, np.uint64)
+    keys, inverse = np.unique(all_keys, return_inverse=True)
+    char_df = np.bincount(inverse, minlength=len(keys))
+    char_tf = np.bincount(inverse, weights=np.concatenate(count_parts) if count_parts else None,
+                          minlength=len(keys))
+    kept = np.flatnonzero(char_df >= min_df)
+    # Most frequent first, the smaller key on ties (keys are ascending, the sort is stable).
+    kept = kept[np.argsort(-char_tf[kept], kind="stable")][:char_max_features]
+    kept.sort()
+    char_idf = np.array([_idf(n, int(d)) for d in char_df[kept]], dtype=np.float64)
+    return TextVectorizer(
+        terms, word_idf, keys[kept], np.arange(len(kept), dtype=np.int64), char_idf
     )
-    char = TfidfVectorizer(
-        lowercase=False,
-        analyzer="char",
-        ngram_range=(2, 5),
-        min_df=min_df,
-        max_features=char_max_features,
-        dtype=np.float32,
-    )
-    return FeatureUnion([("word", word), ("char", char)])
 
 
-def block_sizes(vectorizer: FeatureUnion) -> tuple[int, int]:
-    """(word vocabulary size, char vocabulary size) of a fitted vectorizer."""
-    word = vectorizer.transformer_list[0][1]
-    char = vectorizer.transformer_list[1][1]
-    return len(word.vocabulary_), len(char.vocabulary_)
-
-
-def word_terms(vectorizer: FeatureUnion) -> list[str]:
-    """The word block's terms in column order (for explanations)."""
-    word = vectorizer.transformer_list[0][1]
-    terms = [""] * len(word.vocabulary_)
-    for term, j in word.vocabulary_.items():
-        terms[j] = term
-    return terms
+def _idf(n_documents: int, df: int) -> float:
+    """scikit-learn's smooth idf: ln((1 + n) / (1 + df)) + 1."""
+    return math.log((1 + n_documents) / (1 + df)) + 1.0
 
 
 def fit_meta_spec(

@@ -34,7 +34,7 @@ from training.evaluation import (
     split_indices,
     stratified_indices,
 )
-from training.features import fit_meta_spec, make_vectorizer
+from training.features import fit_meta_spec, fit_text_vectorizer
 from training.heads import LinearHead
 from triage.contract import KBArticle, Ticket
 from triage.dataset import iter_articles, iter_tickets, kb_path_for
@@ -75,7 +75,16 @@ class TrainConfig:
     # ignores timestamps (benchmarks that compare with published stratified figures).
     split: str = "auto"
     calibration_fraction: float = 0.15
-    model: str = "svm"
+    # "auto": each head picks its model among `candidates` on the first out-of-fold split
+    # (macro-F1; ROC-AUC for escalation); "svm", "nbsvm" or "logreg" fix it (with `C`
+    # and `class_weight_power` below).
+    model: str = "auto"
+    # (kind, C, class-weight power). Measured on the shared datasets (80/20, seed 42):
+    # NB-SVM lifted endava's macro-F1 by 1.2 points, class weights servicenow's long tail by
+    # 2.6, each losing on the other dataset, hence a choice per head rather than one recipe.
+    candidates: tuple[tuple[str, float, float], ...] = (
+        ("svm", 1.0, 0.0), ("svm", 1.0, 0.3), ("nbsvm", 0.7, 0.0), ("nbsvm", 0.7, 0.3),
+    )
     C: float = 1.0
     # Class weights (n / (k * count))^power: 0 = none, 1 = "balanced". A partial power lifts
     # the long tail's recall (macro-F1) without giving away the frequent classes' accuracy.
@@ -323,12 +332,14 @@ def train(
     if has_text:
         progress.stage("TF-IDF")
         min_df = 2 if len(train_texts) >= 200 else 1
-        vectorizer = make_vectorizer(config.word_max_features, config.char_max_features, min_df)
-        vectorizer.fit(train_texts + kb_titles)
-        corpus.x_text = vectorizer.transform(texts).tocsr()
+        vectorizer = fit_text_vectorizer(
+            train_texts + kb_titles, config.word_max_features, config.char_max_features, min_df
+        )
+        # The serving vectorizer computes every matrix, so train and serve cannot disagree.
+        corpus.x_text = vectorizer.transform(texts)
         if articles:
-            corpus.kb_text = vectorizer.transform(kb_titles).tocsr()
-            corpus.kb_body_text = vectorizer.transform([normalize_text(a.body) for a in articles]).tocsr()
+            corpus.kb_text = vectorizer.transform(kb_titles)
+            corpus.kb_body_text = vectorizer.transform([normalize_text(a.body) for a in articles])
         lap("tfidf")
 
     encoder_dir = None
@@ -490,7 +501,8 @@ def _train_head(
                 np.zeros((len(kb_rows), corpus.x_meta.shape[1]), dtype=np.float32),
             ]
 
-    def fit(rows: np.ndarray) -> LinearHead:
+    def fit(rows: np.ndarray, choice: tuple[str, float, float]) -> LinearHead:
+        kind, c_value, power = choice
         blocks = []
         for x_all, x_extra in zip((corpus.x_text, corpus.x_emb, corpus.x_meta), x_kb, strict=True):
             if x_all is None:
@@ -503,9 +515,9 @@ def _train_head(
                 blocks.append(np.vstack([x_all[rows], x_extra]))
         y_fit = np.r_[codes(rows), y_kb].astype(np.int64)
         return LinearHead(
-            n_classes, C=config.C, emb_weight=config.emb_weight, meta_weight=config.meta_weight,
-            kind=config.model, max_iter=config.max_iter, seed=config.seed,
-            class_weight=class_weights(y_fit, config.class_weight_power),
+            n_classes, C=c_value, emb_weight=config.emb_weight, meta_weight=config.meta_weight,
+            kind=kind, max_iter=config.max_iter, seed=config.seed,
+            class_weight=class_weights(y_fit, power),
         ).fit(*blocks, y_fit)
 
     def logits_of(model: LinearHead, rows: np.ndarray) -> np.ndarray:
@@ -519,12 +531,25 @@ def _train_head(
         members = np.flatnonzero(y_train == c)
         fold[members] = (rng.permutation(len(members)) + rng.integers(config.calibration_folds)) % config.calibration_folds
     oof = np.zeros((len(train_rows), n_classes))
+    candidates = (
+        list(config.candidates) if config.model == "auto"
+        else [(config.model, config.C, config.class_weight_power)]
+    )
+    choice, selection = candidates[0], {}
     for k in range(config.calibration_folds):
         inside = fold != k
         if len(np.unique(y_train[inside])) < 2 or inside.all():
             continue
-        oof[~inside] = logits_of(fit(train_rows[inside]), train_rows[~inside])
-    model = fit(train_rows)
+        held = train_rows[~inside]
+        if len(candidates) > 1 and not selection:
+            # The first usable fold picks the model; its scores are that model's OOF part.
+            scored = {c: logits_of(fit(train_rows[inside], c), held) for c in candidates}
+            selection = {c: _selection_score(name, z, y_train[~inside]) for c, z in scored.items()}
+            choice = max(candidates, key=lambda c: (selection[c], -candidates.index(c)))
+            oof[~inside] = scored[choice]
+            continue
+        oof[~inside] = logits_of(fit(train_rows[inside], choice), held)
+    model = fit(train_rows, choice)
     temperature = fit_temperature(oof, y_train)
     thresholds, global_t = fit_thresholds(softmax(oof, temperature), y_train, config.target_precision)
     cal_rows = train_rows
@@ -548,6 +573,11 @@ def _train_head(
         "coverage_at_target_precision": cover["coverage"],
         "precision_at_threshold": cover["precision"],
         "temperature": temperature,
+        "model": {"kind": choice[0], "C": choice[1], "class_weight_power": choice[2]},
+        "model_selection": [
+            {"kind": c[0], "C": c[1], "class_weight_power": c[2], "score": round(v, 6)}
+            for c, v in selection.items()
+        ],
         "unseen_test_labels": int((~seen).sum()),
         "per_class": {
             c: {
@@ -581,6 +611,15 @@ def _train_head(
         y_true=y_test, proba=proba, abstained=abstained,
     )
     return report, model
+
+
+def _selection_score(head: str, logits: np.ndarray, y: np.ndarray) -> float:
+    """How well a candidate's held-out scores rank: ROC-AUC for escalation, else macro-F1."""
+    if head == "escalation" and logits.shape[1] == 2:
+        auc = roc_auc(logits[:, 1] - logits[:, 0], y == 1)
+        if auc is not None:
+            return auc
+    return classification_metrics(y, logits.argmax(axis=1), logits.shape[1])["macro_f1"]
 
 
 def in_memory_proba(model: LinearHead, temperature: float, x_text, x_emb, x_meta) -> np.ndarray:

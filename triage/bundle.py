@@ -4,8 +4,9 @@ Layout (every file but the manifest is listed with its sha256 in `manifest.json`
 
     manifest.json      format/model version, label maps, thresholds, calibration, feature
                        spec, languages, metrics, library versions, files
-    vectorizer.onnx    normalised text → word ⊕ char TF-IDF (absent without text)
-    heads.onnx         [tfidf, dense = embedding ⊕ metadata] → logits of every head
+    vectorizer.npz     TF-IDF vocabulary and idf: normalised text → sparse word ⊕ char
+                       TF-IDF (`triage.vectorizer`; absent without text)
+    heads.onnx         [TF-IDF non-zeros, dense = embedding ⊕ metadata] → logits of every head
     explain.npz        word terms and their coefficients, metadata coefficients (float16)
     neighbours.npz     ids, primary labels and vectors of recent training tickets
     auto_reply.npz     the matcher's entries (char TF-IDF CSR, embeddings), targets grouping
@@ -14,6 +15,8 @@ Layout (every file but the manifest is listed with its sha256 in `manifest.json`
 
 `load_bundle` verifies before it builds anything: format version, every listed file
 present and matching its sha256. It creates one onnxruntime session per graph.
+Format 2 replaced format 1's `vectorizer.onnx` (a dense TF-IDF graph) with
+`vectorizer.npz` and made the heads graph take the TF-IDF non-zeros.
 """
 
 from __future__ import annotations
@@ -27,11 +30,12 @@ from typing import Any
 import numpy as np
 
 from triage.errors import BundleError
+from triage.vectorizer import TextVectorizer
 
 # Bumped on incompatible changes; a loader reads bundles of its own major version only.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
-VECTORIZER_FILE = "vectorizer.onnx"
+VECTORIZER_FILE = "vectorizer.npz"
 HEADS_FILE = "heads.onnx"
 EXPLAIN_FILE = "explain.npz"
 NEIGHBOURS_FILE = "neighbours.npz"
@@ -101,7 +105,7 @@ class Bundle:
 
     path: Path
     manifest: dict[str, Any]
-    vectorizer: Any | None  # onnxruntime.InferenceSession
+    vectorizer: TextVectorizer | None
     heads: Any  # onnxruntime.InferenceSession
     encoder: Any | None  # triage.encoder.OnnxEncoder
     explain: dict[str, np.ndarray] = field(default_factory=dict)
@@ -173,10 +177,14 @@ def load_bundle(path: str | Path, *, threads: int | None = None, spinning: bool 
         threads = settings.onnx_threads if threads is None else threads
         spinning = settings.onnx_allow_spinning if spinning is None else spinning
     files = manifest["files"]
-    # The TF-IDF and heads graphs are a fraction of a millisecond per ticket: run on the
-    # calling thread, they need no pool of their own whose threads would compete with the
-    # encoder's for the same cores.
-    vectorizer = _session(path / VECTORIZER_FILE, 1, spinning) if VECTORIZER_FILE in files else None
+    # The heads graph is a fraction of a millisecond per ticket: run on the calling thread,
+    # it needs no pool of its own whose threads would compete with the encoder's.
+    vectorizer = None
+    if VECTORIZER_FILE in files:
+        try:
+            vectorizer = TextVectorizer.from_arrays(_arrays(path / VECTORIZER_FILE))
+        except (KeyError, ValueError) as exc:
+            raise BundleError(f"{path / VECTORIZER_FILE}: invalid vocabulary ({exc})") from exc
     if HEADS_FILE not in files:
         raise BundleError(f"{path}: manifest lists no {HEADS_FILE}")
     heads = _session(path / HEADS_FILE, 1, spinning)

@@ -9,7 +9,7 @@ desk's history uses.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -64,7 +64,7 @@ def _aware(value: datetime | None) -> datetime | None:
     # Naive timestamps in exports are taken as UTC: mixing naive and aware datetimes
     # breaks ordering and SLA arithmetic later on.
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 

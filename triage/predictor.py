@@ -1,12 +1,12 @@
 """The in-process predictor: a loaded bundle answering `Triager` calls.
 
-Per request: normalise the text, embed it (the ONNX encoder, the dominant cost), run the
-TF-IDF graph and the heads graph once each, calibrate every head in one vectorised pass,
-then per ticket: language on a short prefix, top-k and thresholds, the explanation (the
-predicted columns' coefficients gathered at the ticket's non-zero word columns), the
-similar tickets and the auto-reply match. The embedding half of the last two is one
-float32 GEMV over both indexes; the auto-reply's char TF-IDF half reads an inverted
-index, only the postings of the ticket's n-grams. Everything the hot path needs is
+Per request: normalise the text, embed it (the ONNX encoder, the dominant cost), compute
+its sparse TF-IDF (`triage.vectorizer`), run the heads graph once, calibrate every head in
+one vectorised pass, then per ticket: language on a short prefix, top-k and thresholds,
+the explanation (the predicted columns' coefficients gathered at the ticket's non-zero
+word columns), the similar tickets and the auto-reply match. The embedding half of the
+last two is one float32 GEMV over both indexes; the auto-reply's char TF-IDF half reads an
+inverted index, only the postings of the ticket's n-grams. Everything the hot path needs is
 precomputed at load time (float32, contiguous); no pandas, no scikit-learn, no torch.
 `OnnxTriager.profile` returns the time of each stage (benchmarks/predictor.py).
 """
@@ -57,6 +57,16 @@ class _Head:
     temperature: float
     thresholds: np.ndarray
     parents: dict[str, str] | None
+
+
+@dataclass(frozen=True)
+class _Text:
+    """One ticket's TF-IDF non-zeros, split into the word block and the char block."""
+
+    word_cols: np.ndarray
+    word_values: np.ndarray
+    char_cols: np.ndarray  # relative to the char block
+    char_values: np.ndarray
 
 
 class _Laps:
@@ -112,7 +122,8 @@ class OnnxTriager:
         self._meta = MetaEncoder(MetaSpec.from_dict(m["meta"]["spec"]))
         self._meta_names = m["meta"]["names"]
         text = m.get("text") or {}
-        self._text = bool(text.get("enabled")) and bundle.vectorizer is not None
+        self._vectorizer = bundle.vectorizer
+        self._text = bool(text.get("enabled")) and self._vectorizer is not None
         self._max_chars = int(text.get("max_chars", 4000))
         self._n_word = int(text.get("word_features", 0))
         self._n_char = int(text.get("char_features", 0))
@@ -123,7 +134,7 @@ class OnnxTriager:
         # float16 on disk halves the bundle; numpy has no float16 BLAS and converts on every
         # touch, so every array the hot path reads is float32 and C-contiguous from here on.
         ex = bundle.explain
-        self._terms = ex["terms"].tolist() if "terms" in ex else []
+        self._terms = self._vectorizer.word_terms if self._vectorizer is not None else []
         self._coef_word = _f32(ex["coef_word"]) if "coef_word" in ex else None
         self._coef_meta = _f32(ex["coef_meta"]) if "coef_meta" in ex else None
 
@@ -208,17 +219,22 @@ class OnnxTriager:
                 # Unpadded, one by one: the numbers training saw (int8 output shifts with padding).
                 emb = self._encoder.encode(raw, batch_size=1)
         lap("encode")
-        tfidf = None
+        sparse: list[tuple[np.ndarray, np.ndarray]] | None = None
         if self._text:
-            texts = np.array([normalize_text(t, self._max_chars) for t in raw], dtype=object).reshape(-1, 1)
-            (tfidf,) = self.bundle.vectorizer.run(None, {"text": texts})
-            feeds["tfidf"] = tfidf
+            sparse = [self._vectorizer.transform_one(normalize_text(t, self._max_chars)) for t in raw]
+            if n == 1:
+                cols, values = sparse[0]
+                rows = np.zeros(len(cols), dtype=np.int64)
+            else:
+                rows = np.repeat(np.arange(n, dtype=np.int64), [len(c) for c, _ in sparse])
+                cols = np.concatenate([c for c, _ in sparse])
+                values = np.concatenate([v for _, v in sparse])
+            feeds["tfidf_row"], feeds["tfidf_col"], feeds["tfidf_value"] = rows, cols, values
         lap("vectorize")
         meta = self._meta.matrix(tickets)
-        if "dense" in self._heads_inputs:
-            feeds["dense"] = np.hstack([emb, meta]) if emb is not None else meta
+        feeds["dense"] = np.hstack([emb, meta]) if emb is not None else meta
         lap("meta")
-        (logits,) = self.bundle.heads.run(None, feeds)
+        (logits,) = self.bundle.heads.run(None, {k: v for k, v in feeds.items() if k in self._heads_inputs})
         lap("heads")
         probas = self._calibrate(logits)
         lap("calibrate")
@@ -233,11 +249,16 @@ class OnnxTriager:
             out.append(
                 self._result(
                     ticket, raw[i], probas[i],
-                    tfidf[i] if tfidf is not None else None,
+                    self._split(*sparse[i]) if sparse is not None else None,
                     emb_scores[:, i] if emb_scores is not None else None, meta[i], shared, t0, lap,
                 )
             )
         return out
+
+    def _split(self, cols: np.ndarray, values: np.ndarray) -> _Text:
+        """One ticket's TF-IDF non-zeros as its word block and its char block (columns ascending)."""
+        k = int(np.searchsorted(cols, self._n_word))
+        return _Text(cols[:k], values[:k], cols[k:] - self._n_word, values[k:])
 
     def _calibrate(self, logits: np.ndarray) -> np.ndarray:
         """Tempered softmax of every head at once (N × outputs, each head's slice sums to 1)."""
@@ -267,7 +288,7 @@ class OnnxTriager:
         )
         return Language.model_construct(code=code, confidence=confidence, supported=supported)
 
-    def _result(self, ticket, raw, proba, tfidf, emb_scores, meta, shared_ms, t0, lap) -> TriageResult:
+    def _result(self, ticket, raw, proba, text, emb_scores, meta, shared_ms, t0, lap) -> TriageResult:
         language = self._language(raw) if self._text else None
         unsupported = language is not None and not language.supported
         lap("language")
@@ -298,11 +319,11 @@ class OnnxTriager:
                 )
         self._hierarchy(preds, None)
         lap("result")
-        terms = self._terms_for(tops, tfidf, meta)
+        terms = self._terms_for(tops, text, meta)
         lap("explain")
-        similar = self._similar(tfidf, emb_scores)
+        similar = self._similar(text, emb_scores)
         lap("similar")
-        auto_reply = self._auto_reply(tfidf, emb_scores, unsupported) if self._ar is not None else None
+        auto_reply = self._auto_reply(text, emb_scores, unsupported) if self._ar is not None else None
         lap("auto_reply")
         timing = shared_ms + (time.perf_counter() - t0) * 1000.0
         result = TriageResult.model_construct(
@@ -335,17 +356,16 @@ class OnnxTriager:
             sub.abstained = True
             sub.fallback_to_parent = cat.label is not None
 
-    def _terms_for(self, tops: list[int], tfidf, meta) -> list[TermWeight]:
+    def _terms_for(self, tops: list[int], text: _Text | None, meta) -> list[TermWeight]:
         """The top positive contributions to each head's predicted class (word and metadata)."""
         if self._coef_word is None and self._coef_meta is None:
             return []
         cols = np.array([h.start + t for h, t in zip(self._heads, tops, strict=True)], dtype=np.intp)
         blocks, names = [], []
-        if tfidf is not None and self._n_word and self._coef_word is not None:
-            word_nz = np.flatnonzero(tfidf[: self._n_word])
-            if len(word_nz):
-                blocks.append(tfidf[word_nz, None] * self._coef_word[word_nz[:, None], cols])
-                names.append((word_nz, self._terms))
+        if text is not None and self._coef_word is not None and len(text.word_cols):
+            word_nz = text.word_cols
+            blocks.append(text.word_values[:, None] * self._coef_word[word_nz[:, None], cols])
+            names.append((word_nz, self._terms))
         if self._coef_meta is not None:
             meta_nz = np.flatnonzero(meta)
             if len(meta_nz):
@@ -372,11 +392,13 @@ class OnnxTriager:
                 terms.append(TermWeight.model_construct(head=head.name, term=source[int(index[r])], weight=weight))
         return terms
 
-    def _similar(self, tfidf, emb_scores) -> list[SimilarTicket]:
+    def _similar(self, text: _Text | None, emb_scores) -> list[SimilarTicket]:
         if emb_scores is not None and self._n_nb_vectors:
             scores = emb_scores[: self._n_nb_vectors]
-        elif self._nb_csr is not None and tfidf is not None:
-            scores = _csr_dot(*self._nb_csr, tfidf[: self._n_word])
+        elif self._nb_csr is not None and text is not None:
+            q = np.zeros(self._n_word, dtype=np.float32)
+            q[text.word_cols] = text.word_values
+            scores = _csr_dot(*self._nb_csr, q)
         else:
             return []
         k = min(SIMILAR_TICKETS, len(scores))
@@ -393,15 +415,14 @@ class OnnxTriager:
             ))
         return out
 
-    def _auto_reply(self, tfidf, emb_scores, unsupported: bool) -> AutoReply | None:
+    def _auto_reply(self, text: _Text | None, emb_scores, unsupported: bool) -> AutoReply | None:
         ar = self._ar
-        if tfidf is None:
+        if text is None:
             return None
-        q = tfidf[self._n_word : self._n_word + self._n_char]
         embedding = None
         if ar.with_embedding and emb_scores is not None:
             embedding = emb_scores[self._n_nb_vectors :]
-        best, score = ar.best(q, embedding)
+        best, score = ar.best(text.char_cols, text.char_values, embedding)
         if score <= 0.0:
             return None
         target = ar.targets[best]
@@ -437,21 +458,20 @@ class _AutoReplyIndex:
         self.targets = targets
         self.with_embedding = with_embedding
 
-    def tfidf_scores(self, q: np.ndarray) -> np.ndarray:
-        """Dot product of every entry's char TF-IDF row with the dense query `q`."""
-        columns = np.flatnonzero(q)
+    def tfidf_scores(self, columns: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Dot product of every entry's char TF-IDF row with the sparse query (`columns`, `values`)."""
         starts = self.colptr[columns]
         lengths = self.colptr[columns + 1] - starts
         ends = np.cumsum(lengths)
         total = int(ends[-1]) if len(ends) else 0
         # Positions of every posting of the query's columns, concatenated.
         positions = np.arange(total) + np.repeat(starts - (ends - lengths), lengths)
-        weights = self.data[positions] * np.repeat(q[columns], lengths)
+        weights = self.data[positions] * np.repeat(values, lengths)
         return np.bincount(self.rows[positions], weights=weights, minlength=self.entries)
 
-    def best(self, q: np.ndarray, embedding: np.ndarray | None) -> tuple[int, float]:
-        """The best target for char-TF-IDF query `q` and its entries' embedding scores."""
-        scores = self.alpha * self.tfidf_scores(q)
+    def best(self, columns: np.ndarray, values: np.ndarray, embedding: np.ndarray | None) -> tuple[int, float]:
+        """The best target for a sparse char-TF-IDF query and its entries' embedding scores."""
+        scores = self.alpha * self.tfidf_scores(columns, values)
         if embedding is not None:
             scores += (1.0 - self.alpha) * embedding
         per_target = np.maximum.reduceat(scores, self.target_start)

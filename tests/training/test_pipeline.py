@@ -88,3 +88,16 @@ def test_no_usable_labels_is_a_clear_error(tmp_path) -> None:
         train(path, tmp_path / "out")
     with pytest.raises(TriageError, match="no such file"):
         train(tmp_path / "missing.parquet", tmp_path / "out")
+
+
+def test_each_head_records_the_model_its_held_out_fold_chose(demo_training) -> None:
+    from training.pipeline import TrainConfig
+
+    candidates = TrainConfig().candidates
+    for name, head in demo_training.heads.items():
+        chosen = head.metrics["model"]
+        scores = {(s["kind"], s["C"], s["class_weight_power"]): s["score"]
+                  for s in head.metrics["model_selection"]}
+        assert set(scores) == set(candidates), name
+        key = (chosen["kind"], chosen["C"], chosen["class_weight_power"])
+        assert scores[key] == max(scores.values()), name
