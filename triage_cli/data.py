@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -127,6 +128,86 @@ def stats(
         f"{dup['rows_without_text']:,} rows without text",
         highlight=False,
     )
+
+
+@app.command("export-desk")
+def export_desk_command(
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="the Parquet file to write (atomically)")
+    ],
+    database_url: str | None = typer.Option(
+        None, "--database-url", help="the help desk's store (default: TRIAGE_DATABASE_URL)"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
+) -> None:
+    """Export the help desk's tickets for training: labels only where a person decided them,
+    SLA outcomes of solved tickets, the answers that solved them (docs/training.md)."""
+    from triage.settings import get_settings
+
+    report = export_desk_with_progress(database_url or get_settings().database_url, out)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    print_desk_export(report)
+
+
+def export_desk_with_progress(database_url: str, out: Path):  # type: ignore[no-untyped-def]
+    """`triage.desk.training_export.export_desk` with a progress bar on stderr."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from triage.desk.training_export import export_desk
+
+    columns = (
+        TextColumn("exporting the desk"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("export", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        return export_desk(database_url, out, on_progress=advance)
+
+
+def print_desk_export(report) -> None:  # type: ignore[no-untyped-def]
+    """What an export of the desk wrote per field, and what it withheld as unconfirmed."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(
+        f"[green]wrote[/] {report.tickets_written:,} of {report.tickets_read:,} tickets from "
+        f"{report.database} to {report.out}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    skipped = report.skipped_unconfirmed + report.skipped_unlabelled
+    console.print(
+        f"skipped {skipped:,}: {report.skipped_unconfirmed:,} whose labels were all unconfirmed "
+        f"(the model's answers, a fallback priority, the requester's or the assigner's), "
+        f"{report.skipped_unlabelled:,} with nothing set yet",
+        highlight=False,
+        soft_wrap=True,
+    )
+    data = report.as_dict()
+    table = Table(title="labels", title_justify="left")
+    table.add_column("field")
+    table.add_column("exported", justify="right")
+    table.add_column("withheld", justify="right")
+    table.add_column("why withheld")
+    for name, count in data["labels"].items():
+        if name == "sla_breached":
+            withheld = report.no_outcome
+            why = f"open: no outcome yet (of those exported, {report.breached:,} breached)"
+        elif name == "agent_answer":
+            withheld, why = report.answers_unsatisfied, "the customer rated the solve 2 or less"
+        else:
+            withheld, why = data["withheld"][name], "unconfirmed (not set by a person)"
+        table.add_row(name, f"{count:,}", f"{withheld:,}", why)
+    console.print(table)
+    sources = ", ".join(f"{source} {n:,}" for source, n in data["withheld_by_source"].items())
+    console.print(f"withheld by source: {sources or 'none'}", highlight=False, soft_wrap=True)
 
 
 @app.command("demo")

@@ -71,7 +71,17 @@ def print_report(report) -> None:  # type: ignore[no-untyped-def]
 
 
 def train(
-    data: Path = typer.Option(..., "--data", help="tickets in the common Parquet format (`triage data import`)"),
+    data: Path | None = typer.Option(
+        None, "--data", help="tickets in the common Parquet format (`triage data import`); or --db"
+    ),
+    db: bool = typer.Option(
+        False, "--db",
+        help="train on the help desk's store instead: the labels people confirmed or corrected, "
+        "SLA outcomes and answers (exported to OUT.desk.parquet beside the bundle)",
+    ),
+    database_url: str | None = typer.Option(
+        None, "--database-url", help="the store --db reads (default: TRIAGE_DATABASE_URL)"
+    ),
     out: Path = typer.Option(..., "--out", help="bundle directory to write, e.g. models/NAME"),
     experiment: str | None = typer.Option(None, "--experiment", help="MLflow experiment name"),
     encoder: str | None = typer.Option(
@@ -83,6 +93,15 @@ def train(
     target_precision: float = typer.Option(0.9, "--target-precision", min=0.5, max=0.999),
 ) -> None:
     """Train category, priority, routing and escalation heads plus the auto-reply matcher."""
+    if db == (data is not None):
+        raise typer.BadParameter(
+            "give exactly one source: --data F.parquet, or --db for the help desk's store",
+            param_hint="--data / --db",
+        )
+    if database_url is not None and not db:
+        raise typer.BadParameter(
+            "goes with --db (the store to train on)", param_hint="--database-url"
+        )
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from training.pipeline import TrainConfig
@@ -90,6 +109,8 @@ def train(
     from triage.settings import get_settings
 
     settings = get_settings()
+    if db:
+        data = _export_store(database_url or settings.database_url, out)
     chosen = encoder if encoder is not None else settings.encoder
     config = TrainConfig(
         encoder=None if chosen.lower() == "none" else chosen,
@@ -105,6 +126,25 @@ def train(
         sink.finish()
     print_report(report)
     _publish(report, settings, experiment)
+
+
+def _export_store(database_url: str, out: Path) -> Path:
+    """Export the store's confirmed labels beside the bundle (`models/NAME.desk.parquet`, kept:
+    it is what the run trained on, its sha256 in the MLflow run) and say what was withheld."""
+    from training.pipeline import MIN_LABELLED
+    from triage.errors import TriageError
+    from triage_cli.data import export_desk_with_progress, print_desk_export
+
+    path = out.with_name(f"{out.name}.desk.parquet")
+    report = export_desk_with_progress(database_url, path)
+    print_desk_export(report)
+    if not report.tickets_written:
+        # The pipeline cannot say it of an empty file (it reports "no tickets"): same words.
+        raise TriageError(
+            f"{report.database}: no usable labels: need at least {MIN_LABELLED} tickets with a "
+            "label a person confirmed or corrected, or an SLA outcome; the store has none"
+        )
+    return path
 
 
 def _publish(report, settings, experiment: str | None) -> None:  # type: ignore[no-untyped-def]
