@@ -115,6 +115,52 @@ def test_jsonl_parquet_and_xlsx_read_the_same(tmp_path: Path) -> None:
     assert [(t.id, t.priority) for t in results[0]] == [("A-1", "2"), ("A-2", None)]
 
 
+def test_jsonl_keys_first_seen_on_a_later_line_are_columns(tmp_path: Path) -> None:
+    """Exports leave empty fields out: a key missing from the first object still counts."""
+    from triage.ingest.tables import open_table
+    from triage.rescore import FileSource
+
+    src = tmp_path / "late.jsonl"
+    src.write_text(
+        '{"id": "J-1", "subject": "refund", "body": "charged twice"}\n'
+        "\n"
+        '{"id": "J-2", "body": "vpn down", "category": "Network", "priority": "high"}\n'
+        '{"id": "J-3", "subject": "printer", "team": "IT"}\n',
+        encoding="utf-8",
+    )
+    with open_table(src) as table:
+        assert table.columns == ["id", "subject", "body", "category", "priority", "team"]
+        records = list(table)
+    assert [(r.row, r.position) for r in records] == [
+        (1, "line 1 of the file"),
+        (2, "line 3 of the file"),
+        (3, "line 4 of the file"),
+    ]
+    assert records[0].values == ["J-1", "refund", "charged twice", None, None, None]
+    assert records[2].values == ["J-3", "printer", None, None, None, "IT"]
+
+    # `triage data import --format jsonl` ...
+    _, tickets = _import(src, "jsonl")
+    assert [(t.id, t.category, t.priority, t.team) for t in tickets] == [
+        ("J-1", None, None, None),
+        ("J-2", "Network", "high", None),
+        ("J-3", None, None, "IT"),
+    ]
+    # ... and `triage rescore --input` (whose baseline is these labels) read them all.
+    scored = [(t.id, baseline.labels["team"]) for t, baseline in FileSource(src).tickets()]
+    assert scored == [("J-1", None), ("J-2", None), ("J-3", "IT")]
+
+
+def test_jsonl_bad_line_after_the_first_fails_before_any_row_is_used(tmp_path: Path) -> None:
+    from triage.ingest.tables import open_table
+
+    src = tmp_path / "bad.jsonl"
+    src.write_text('{"subject": "a"}\n[1, 2]\n', encoding="utf-8")
+    with pytest.raises(RowError) as err:
+        open_table(src)
+    assert err.value.row == 2 and "line 2" in err.value.reason and "JSON object" in err.value.reason
+
+
 def test_zendesk_preset(tmp_path: Path) -> None:
     header = [
         "Id",

@@ -309,60 +309,59 @@ def open_parquet(path: Path) -> Table:
     return Table(str(path), columns, records(), [pfile])
 
 
-def open_jsonl(path: Path, encoding: str = "utf-8") -> Table:
-    """Open a JSON-lines file; the first object's keys are the columns."""
+def _open_binary(path: Path) -> IO[bytes]:
     try:
-        raw = open(path, "rb")  # noqa: SIM115 - closed by Table.close
+        return open(path, "rb")  # the caller closes it
     except OSError as exc:
         raise InputFileError(f"{path}: cannot open ({exc.strerror or exc})") from None
-    name = str(path)
-    lines = enumerate(_decoded_lines(raw, name, encoding), start=1)
 
-    def parse(line_no: int, text: str, row: int) -> dict[str, Any]:
+
+def _json_objects(
+    raw: IO[bytes], name: str, encoding: str
+) -> Iterator[tuple[int, int, dict[str, Any]]]:
+    """(row, line, object) for every non-blank line; a line that is not a JSON object is a
+    `RowError`."""
+    row = 0
+    for line_no, text in enumerate(_decoded_lines(raw, name, encoding), start=1):
+        if not text.strip():
+            continue
+        row += 1
+        where = row_position(row, f"line {line_no} of the file")
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise RowError(
-                name,
-                row,
-                None,
-                f"invalid JSON ({exc.msg}) " + row_position(row, f"line {line_no} of the file"),
-            ) from None
+            raise RowError(name, row, None, f"invalid JSON ({exc.msg}) " + where) from None
         if not isinstance(obj, dict):
-            raise RowError(
-                name,
-                row,
-                None,
-                "each line must hold a JSON object "
-                + row_position(row, f"line {line_no} of the file"),
-            )
-        return obj
+            raise RowError(name, row, None, "each line must hold a JSON object " + where)
+        yield row, line_no, obj
 
-    first: tuple[int, dict[str, Any]] | None = None
-    try:
-        for line_no, text in lines:
-            if text.strip():
-                first = (line_no, parse(line_no, text, 1))
-                break
-    except Exception:
-        raw.close()
-        raise
-    if first is None:
-        raw.close()
+
+def open_jsonl(path: Path, encoding: str = "utf-8") -> Table:
+    """Open a JSON-lines file; the columns are the keys of all its objects, in the order
+    they first appear.
+
+    Exports leave empty fields out, so a key may first appear on any line: the file is
+    read twice, once for the keys (which also checks every line before a row is used)
+    and once for the records, each a line at a time.
+    """
+    name = str(path)
+    columns: dict[str, None] = {}  # an ordered set
+    rows = 0
+    with _open_binary(path) as raw:
+        for rows, _line, obj in _json_objects(raw, name, encoding):
+            for key in obj:
+                if key not in columns:
+                    columns[key] = None
+    if not rows:
         raise InputFileError(f"{name}: empty file, no JSON object")
-    columns = list(first[1])
+    header = list(columns)
+    raw = _open_binary(path)
 
     def records() -> Iterator[Record]:
-        yield Record(1, f"line {first[0]} of the file", [first[1].get(c) for c in columns])
-        row = 1
-        for line_no, text in lines:
-            if not text.strip():
-                continue
-            row += 1
-            obj = parse(line_no, text, row)
-            yield Record(row, f"line {line_no} of the file", [obj.get(c) for c in columns])
+        for row, line_no, obj in _json_objects(raw, name, encoding):
+            yield Record(row, f"line {line_no} of the file", [obj.get(c) for c in header])
 
-    return Table(name, columns, records(), [raw])
+    return Table(name, header, records(), [raw])
 
 
 def format_of(path: Path) -> str:
