@@ -271,7 +271,7 @@ class Desk:
                 raise NotFound(f"no ticket {format_reference(ticket_id)}")
             if row.triage_state != TriageState.queued.value:
                 return True
-            ticket = _contract_ticket(row)
+            ticket = as_contract_ticket(row)
         try:
             result = self.triager.triage(ticket)
         except Exception as exc:  # noqa: BLE001 - any failure of the service queues the ticket
@@ -295,7 +295,7 @@ class Desk:
                     TicketRow.id.in_(ticket_ids), TicketRow.triage_state == TriageState.queued.value
                 )
             ).all()
-            pending = {row.id: _contract_ticket(row) for row in rows}
+            pending = {row.id: as_contract_ticket(row) for row in rows}
         done = [i for i in ticket_ids if i not in pending]
         if not pending:
             return done, []
@@ -1051,8 +1051,9 @@ def lock(session: Session, ticket_id: int) -> TicketRow:
     return row
 
 
-def _contract_ticket(row: TicketRow) -> Ticket:
-    """The contract view of a stored ticket: what the triage service scores."""
+def as_contract_ticket(row: TicketRow) -> Ticket:
+    """A stored ticket as the contract's `Ticket`: what the triage service scores (at
+    intake, on re-triage, and in `triage rescore --db`)."""
     return Ticket(
         id=format_reference(row.id),
         created_at=row.created_at,

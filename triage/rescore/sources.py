@@ -134,7 +134,7 @@ class StoreSource:
         """The open tickets in id order, as the desk hands them to the model."""
         from sqlalchemy import select
 
-        from triage.desk.desk import _contract_ticket
+        from triage.desk.desk import as_contract_ticket
         from triage.desk.status import Status
         from triage.store import connect, session_factory
         from triage.store.models import TicketRow
@@ -154,7 +154,7 @@ class StoreSource:
                         .order_by(TicketRow.id)
                         .limit(STORE_PAGE)
                     ).all()
-                    page = [(_contract_ticket(row), _stored(row)) for row in rows]
+                    page = [(as_contract_ticket(row), _stored(row)) for row in rows]
                 if not page:
                     return
                 last = rows[-1].id
