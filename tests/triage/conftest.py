@@ -1,10 +1,17 @@
-"""Lifecycle fixtures: a movable clock, a scripted triager and a desk on the test database.
+"""Lifecycle fixtures: a movable clock, a scripted triager and a desk on the test database;
+`AppServer`, the end-to-end tests' uvicorn server that can be killed and restarted.
 
 The database fixtures themselves (`database_url`, `engine`: SQLite and PostgreSQL)
 live in tests/conftest.py, shared with the API tests.
 """
 
 from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -115,3 +122,53 @@ def desk(engine, triager, clock):  # type: ignore[no-untyped-def]
 
     calendar = BusinessCalendar.parse("mon-fri 09:00-17:00", "UTC")
     return Desk(engine, triager, sla=SlaPolicies(calendar=calendar), clock=clock)
+
+
+class AppServer:
+    """An ASGI app under uvicorn in a background thread, on a port fixed at creation, so
+    it can be killed and started again at the same URL (a new app from `make_app`, like a
+    restarted process)."""
+
+    def __init__(self, make_app: Callable[[], Any]) -> None:
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.make_app = make_app
+        self.server: Any = None
+        self.thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the server thread is alive."""
+        return self.thread is not None and self.thread.is_alive()
+
+    def start(self) -> None:
+        """Serve a new app from `make_app`; returns once uvicorn has started."""
+        import uvicorn
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        config = uvicorn.Config(
+            self.make_app(), lifespan="on", log_level="warning", access_log=False
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
+        self.thread.start()
+        # A deadline for a wedged start, not a timing: loading a bundle takes seconds.
+        deadline = time.monotonic() + 120
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the server on {self.url} did not start")
+            time.sleep(0.02)
+
+    def kill(self) -> None:
+        """Stop the server and wait for its thread to end."""
+        assert self.server is not None and self.thread is not None
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+        assert not self.thread.is_alive()

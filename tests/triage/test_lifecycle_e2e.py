@@ -10,13 +10,11 @@ demo bundle belongs to the README's main-command test.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.triage.conftest import AppServer
 from triage.contract import Channel, HeadPrediction, TriageResult
 from triage.desk import Desk, NewMessage, NewTicket, TicketQuery, TriageState
 from triage.remote import HttpTriager
@@ -42,61 +40,24 @@ class FixedTriager:
         return [self.triage(t) for t in tickets]
 
 
-class Service:
-    """The triage API under uvicorn on a fixed port, which can be killed and restarted."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        self.port = probe.getsockname()[1]
-        probe.close()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.settings = Settings().model_copy(
-            update={
-                "bundle": tmp_path,
-                "model_alias": None,
-                "insecure_no_auth": True,
-                "model_watch_interval_s": 0,
-            }
-        )
-        self.server = None
-        self.thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        import uvicorn
-
-        from api.app import create_app
-
-        app = create_app(self.settings, load=lambda path: (None, FixedTriager()))
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
-        config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("triage service did not start")
-            time.sleep(0.02)
-
-    def kill(self) -> None:
-        assert self.server is not None and self.thread is not None
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
-        assert not self.thread.is_alive()
-
-
 @pytest.fixture
 def service(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The triage API answering with `FixedTriager`, on a port that survives a restart."""
     pytest.importorskip("uvicorn", reason="the triage service needs the serve extra")
-    s = Service(tmp_path)
+    from api.app import create_app
+
+    settings = Settings().model_copy(
+        update={
+            "bundle": tmp_path,
+            "model_alias": None,
+            "insecure_no_auth": True,
+            "model_watch_interval_s": 0,
+        }
+    )
+    s = AppServer(lambda: create_app(settings, load=lambda path: (None, FixedTriager())))
     s.start()
     yield s
-    if s.thread is not None and s.thread.is_alive():
+    if s.running:
         s.kill()
 
 
