@@ -30,7 +30,12 @@ from triage.contract import (
 from triage.dataset import iter_tickets
 from triage.desk import Desk, Direction, NewMessage, NewTicket, Status, TicketChanges
 from triage.desk.agents import AgentSpec, Directory
-from triage.desk.training_export import export_desk, is_person
+from triage.desk.training_export import (
+    DeskExportReport,
+    desk_training_tickets,
+    export_desk,
+    is_person,
+)
 from triage.errors import TriageError
 from triage.sla import BusinessCalendar, SlaPolicies
 from triage.store.models import CorrectionRow, CsatRow
@@ -313,6 +318,25 @@ def test_batches_stream_the_same_export(
     assert pq.read_table(tmp_path / "small.parquet").equals(
         pq.read_table(tmp_path / "whole.parquet")
     )
+
+
+def test_an_export_reads_one_snapshot_and_does_not_block_the_desk(
+    desk: Desk, sheet: AnswerSheet, clock: FakeClock
+) -> None:
+    ids = work_the_desk(desk, sheet, clock)
+    report = DeskExportReport(database="test")
+    stream = desk_training_tickets(desk.engine, report, batch_rows=2)
+    first = next(stream)
+    # The desk keeps working while the export reads (no lock held against writers) ...
+    late = desk.intake(_new("Hello, written during the export")).ticket
+    desk.update(late.id, TicketChanges(category="contracts"), actor=AGENT)
+    desk.update(ids["human_queue"], TicketChanges(category="warranty"), actor=OTHER)
+    rest = {t.id: t for t in stream}
+    # ... and the export sees the store as it was when it started: a ticket and its audit
+    # entries from the same moment (else "contracts" would lose its person's entry).
+    assert first.id == f"T-{ids['corrected']}" and late.reference not in rest
+    assert report.tickets_read == len(ids)
+    assert rest[f"T-{ids['human_queue']}"].category == "contracts"
 
 
 def test_actors_who_count_as_a_person() -> None:

@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -63,7 +63,7 @@ from triage.desk.records import Direction
 from triage.desk.reference import format_reference
 from triage.desk.status import Status
 from triage.errors import RowError, TriageError
-from triage.store import connect, current_revision, head_revision, session_factory
+from triage.store import connect, head_revision, session_factory
 from triage.store.models import AuditRow, CsatRow, MessageRow, TicketRow
 
 # Fields a person's decision labels (the heads the desk stores a prediction for).
@@ -194,6 +194,7 @@ def desk_training_tickets(
     sessions = _snapshot_sessions(engine)
     try:
         with sessions() as session:
+            check_schema(session.connection(), where)
             total = session.scalar(select(func.count()).select_from(TicketRow)) or 0
             if on_progress is not None:
                 on_progress(0, total)
@@ -237,7 +238,6 @@ def export_desk(
         database=engine.url.render_as_string(hide_password=True), out=Path(out)
     )
     try:
-        check_schema(engine)
         with TicketWriter(out) as writer:
             writer.write_all(
                 desk_training_tickets(
@@ -251,14 +251,12 @@ def export_desk(
     return report
 
 
-def check_schema(engine: Engine) -> None:
+def check_schema(connection: Connection, where: str) -> None:
     """Raise a `TriageError` unless the database holds the desk's schema at the revision
     this code reads (a store never upgraded, or the wrong database, is a clear error)."""
-    where = engine.url.render_as_string(hide_password=True)
-    try:
-        revision = current_revision(engine)
-    except SQLAlchemyError as exc:
-        raise TriageError(f"{where}: cannot read the store ({_reason(exc)})") from exc
+    from alembic.runtime.migration import MigrationContext
+
+    revision = MigrationContext.configure(connection).get_current_revision()
     if revision is None:
         raise TriageError(
             f"{where}: no help-desk store in this database (wrong --database-url? "
