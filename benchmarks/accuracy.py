@@ -42,6 +42,7 @@ if __package__ in (None, ""):  # run as a script: python benchmarks/accuracy.py
 
 from benchmarks.config import (
     DEFAULT_CONFIG,
+    HEAD_METRICS,
     DatasetConfigError,
     DatasetSpec,
     load_config,
@@ -51,16 +52,9 @@ from benchmarks.machine import machine_info
 from benchmarks.results import ACCURACY_FILE, BenchmarkRun, new_run_dir, write_json
 from triage.errors import InputFileError
 
-OURS_METRICS = (
-    "accuracy",
-    "macro_f1",
-    "coverage_at_target_precision",
-    "precision_at_threshold",
-    "ece",
-    "brier",
-    "roc_auc",
-    "temperature",
-)
+# What the result records of our model per head: the metrics a target may bound, and the
+# calibration temperature.
+OURS_METRICS = (*HEAD_METRICS, "temperature")
 
 
 class Progress(Protocol):
