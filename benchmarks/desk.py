@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.machine import machine_info
 from triage.contract import Channel
 from triage.desk import Desk, NewTicket, Status, TicketQuery
 from triage.store import connect, migrate
@@ -150,7 +150,7 @@ def main() -> None:
 
     results: dict[str, object] = {
         "when": datetime.now(UTC).isoformat(),
-        "machine": platform.platform(),
+        "machine": machine_info(),
         "tickets": args.tickets,
     }
     with tempfile.TemporaryDirectory() as tmp:
