@@ -23,7 +23,6 @@ LIBRARIES = (
     "scipy",
     "scikit-learn",
     "onnxruntime",
-    "skl2onnx",
     "onnx",
     "tokenizers",
     "torch",
@@ -35,6 +34,7 @@ LIBRARIES = (
     "fastapi",
     "uvicorn",
     "httpx",
+    "ray",
 )
 
 
