@@ -9,7 +9,6 @@ exports (Zendesk, Jira, ServiceNow); an explicit `--map` overrides a preset, and
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,7 +25,7 @@ from triage.ingest.base import (
     text_of,
     validate_ticket,
 )
-from triage.ingest.tables import Table, missing_column, open_table, row_position
+from triage.ingest.tables import Table, clean_cell, missing_column, open_table, row_position
 
 CONTRACT_FIELDS: tuple[str, ...] = tuple(f for f in Ticket.model_fields if f != "extra")
 _DATE_FIELDS = {"created_at", "first_response_at", "resolved_at"}
@@ -205,15 +204,6 @@ def _plan(table: Table, preset: Preset | None, explicit: dict[str, str]) -> _Pla
     return _Plan(positions, mapping)
 
 
-def _scalar(value: Any) -> Any:
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    if isinstance(value, float) and math.isnan(value):  # NaN from Parquet / pandas exports
-        return None
-    return value
-
-
 def _tags(values: list[Any], preset: Preset | None) -> str | None:
     tags: list[str] = []
     for value in values:
@@ -307,7 +297,7 @@ def iter_generic(
                         # First non-empty cell among the target's columns (usually just one).
                         value = None
                         for i in positions:
-                            value = _scalar(values[i])
+                            value = clean_cell(values[i])
                             if value is not None:
                                 break
                         if value is not None:

@@ -12,6 +12,7 @@ import codecs
 import csv
 import io
 import json
+import math
 import sys
 import zipfile
 from collections.abc import Callable, Iterator
@@ -74,6 +75,17 @@ def missing_column(name: str, column: str, present: list[str]) -> InputFileError
     return InputFileError(
         f"{name}: required column {column!r} is missing; the columns present are: {shown}"
     )
+
+
+def clean_cell(value: Any) -> Any:
+    """A cell as the contract reads it: surrounding blanks stripped; empty text and NaN
+    (how Parquet and pandas exports write a missing number) are missing values (None)."""
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
 
 
 def row_position(row: int, where: str) -> str:

@@ -16,7 +16,6 @@ model. Its baseline is what the store holds now: `predicted_*`, `escalation_risk
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 from triage.contract import Ticket
 from triage.errors import InputFileError, RowError
 from triage.ingest.base import validate_ticket
-from triage.ingest.tables import open_table, row_position
+from triage.ingest.tables import clean_cell, open_table, row_position
 
 # The fields a diff compares: the heads the desk stores a prediction for.
 BASELINE_FIELDS: tuple[str, ...] = ("category", "subcategory", "priority", "team", "assignee")
@@ -92,7 +91,7 @@ class FileSource:
                 data: dict[str, Any] = {}
                 extra: dict[str, Any] = {}
                 for name, raw in zip(columns, record.values, strict=True):
-                    value = _cell(raw)
+                    value = clean_cell(raw)
                     if value is None:
                         continue
                     if name == "extra":
@@ -169,16 +168,6 @@ def _stored(row: Any) -> Baseline:
         risk=row.escalation_risk,
         model_version=row.model_version,
     )
-
-
-def _cell(value: Any) -> Any:
-    """A cell as the contract reads it: blank text and NaN are missing values."""
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 def _extra(value: Any, file: str, row: int, position: str) -> dict[str, Any]:
