@@ -21,10 +21,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.cli.conftest import run_cli
 from triage.dataset import iter_tickets, write_tickets
 from triage.rescore import checkpoint_dir_for
 from triage.rescore.results import head_names, results_table
-from triage_cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 TICKETS = 300
@@ -85,18 +85,6 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _run(monkeypatch, capsys, *args: object) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("COLUMNS", "250")
-    monkeypatch.setattr(sys, "argv", ["triage", "rescore", *map(str, args)])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 @pytest.mark.slow
 def test_sigkill_mid_run_then_rerun_scores_every_ticket_exactly_once(
     demo_bundle: Path, backlog: Path, expected: Callable[[int], pa.Table], tmp_path: Path
@@ -151,8 +139,8 @@ def test_a_bad_row_exits_2_naming_file_row_and_field(
         '{"id": "A-2", "subject": "Printer", "body": "broken", "created_at": "last tuesday"}\n',
         encoding="utf-8",
     )
-    code, _, stderr = _run(
-        monkeypatch, capsys, "--bundle", demo_bundle, "--input", path,
+    code, _, stderr = run_cli(
+        monkeypatch, capsys, "rescore", "--bundle", demo_bundle, "--input", path,
         "--out", tmp_path / "results.parquet", "--workers", 1,
     )
     assert code == 2
@@ -174,8 +162,8 @@ def test_a_bad_row_exits_2_naming_file_row_and_field(
 def test_usage_errors_exit_2(
     args: list[str], message: str, tmp_path: Path, monkeypatch, capsys  # type: ignore[no-untyped-def]
 ) -> None:
-    code, _, stderr = _run(
-        monkeypatch, capsys, "--bundle", tmp_path, "--out", tmp_path / "r.parquet", *args
+    code, _, stderr = run_cli(
+        monkeypatch, capsys, "rescore", "--bundle", tmp_path, "--out", tmp_path / "r.parquet", *args
     )
     assert code == 2
     assert message in " ".join(stderr.split())
