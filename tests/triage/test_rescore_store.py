@@ -7,6 +7,7 @@ tests/triage/conftest.py); the rescore uses the real demo bundle.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,10 @@ from sqlalchemy import select
 
 from triage.contract import Channel
 from triage.desk import Desk, NewTicket, Status, TicketChanges, TriageState
-from triage.rescore import RescoreOptions, StoreSource, rescore
+from triage.errors import InputFileError, TriageError
+from triage.rescore import RescoreOptions, StoreSource, checkpoint_dir_for, rescore
 from triage.rescore.apply import apply_results
+from triage.store import migrate
 from triage.store.models import AuditRow, CorrectionRow, TicketRow
 
 pytestmark = pytest.mark.slow  # a bundle load per rescore
@@ -144,3 +147,26 @@ def test_apply_leaves_tickets_solved_since_the_snapshot(
     assert (applied.updated, applied.skipped_closed, applied.skipped_queued) == (2, 1, 1)
     assert desk.get(ids["routed"]).model_version == "scripted-1"
     assert desk.get(ids["human_queue"]).triage_state is TriageState.needs_human
+
+
+def test_a_database_without_the_current_store_is_refused_before_anything_is_staged(
+    demo_bundle: Path, tmp_path: Path
+) -> None:
+    missing = tmp_path / "missing.db"
+    out = tmp_path / "results.parquet"
+    with pytest.raises(InputFileError, match="no such database file"):
+        rescore(_options(demo_bundle, f"sqlite:///{missing}", out, apply=False))
+    # Not created on the way (SQLite creates a file on connect), nothing staged.
+    assert not missing.exists() and not checkpoint_dir_for(out).exists()
+
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()
+    with pytest.raises(TriageError, match=r"no help-desk store.*`triage db upgrade`"):
+        StoreSource(f"sqlite:///{empty}").fingerprint()
+
+    old = f"sqlite:///{tmp_path / 'old.db'}"
+    migrate(old, "0002")
+    with pytest.raises(TriageError, match=r"schema revision 0002.*run `triage db upgrade`"):
+        StoreSource(old).fingerprint()
+    migrate(old)
+    assert StoreSource(old).fingerprint() == {"kind": "store", "database": old}

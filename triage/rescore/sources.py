@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from triage.contract import Ticket
-from triage.errors import InputFileError, RowError
+from triage.errors import InputFileError, RowError, TriageError
 from triage.ingest.base import validate_ticket
 from triage.ingest.tables import clean_cell, open_table, row_position
 
@@ -121,13 +121,39 @@ class StoreSource:
     ignored_columns: tuple[str, ...] = ()
 
     def fingerprint(self) -> dict[str, Any]:
-        """Identifies the database (password hidden); a resumed run keeps its snapshot."""
-        from sqlalchemy.engine import make_url
+        """Identifies the database (password hidden); a resumed run keeps its snapshot.
 
-        return {
-            "kind": self.kind,
-            "database": make_url(self.database_url).render_as_string(hide_password=True),
-        }
+        Checked first, before anything is staged: the database must hold the desk's
+        schema at the revision this code reads (a mistyped URL, or a store not upgraded,
+        is a clear error, and no empty SQLite file is left behind).
+        """
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from triage.store import current_revision, head_revision
+
+        url = make_url(self.database_url)
+        shown = url.render_as_string(hide_password=True)
+        file = url.database if url.get_backend_name() == "sqlite" else None
+        on_disk = file and file != ":memory:" and not file.startswith("file:")
+        if on_disk and not Path(file).is_file():
+            raise InputFileError(f"{shown}: no such database file ({Path(file).resolve()})")
+        try:
+            revision = current_revision(self.database_url)
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise TriageError(f"{shown}: cannot read the database ({reason})") from None
+        if revision is None:
+            raise TriageError(
+                f"{shown}: no help-desk store in this database (wrong --database-url? "
+                "`triage db upgrade` creates one)"
+            )
+        if revision != head_revision():
+            raise TriageError(
+                f"{shown}: the store is at schema revision {revision}, this version of "
+                f"triage reads {head_revision()}; run `triage db upgrade` first"
+            )
+        return {"kind": self.kind, "database": shown}
 
     def tickets(self) -> Iterator[tuple[Ticket, Baseline]]:
         """The open tickets in id order, as the desk hands them to the model."""
