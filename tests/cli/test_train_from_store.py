@@ -12,20 +12,19 @@ must have the heads they support.
 from __future__ import annotations
 
 import json
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
+from tests.cli.conftest import run_cli
 from triage.contract import Channel, EscalationPrediction, HeadPrediction, TriageResult
 from triage.dataset import iter_tickets
 from triage.desk import Desk, Direction, NewMessage, NewTicket, Status, TicketChanges
 from triage.desk.replay import MovableClock
 from triage.registry import ModelRegistry
 from triage.settings import get_settings
-from triage_cli.main import main
 
 TICKETS = 240
 MODEL_ANSWERS = {"category": "Billing", "team": "billing"}
@@ -54,19 +53,6 @@ class FixedTriager:
 
     def triage_batch(self, tickets):  # type: ignore[no-untyped-def]
         return [self.triage(t) for t in tickets]
-
-
-def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, *args: object):
-    """Run `triage ARGS` in-process; returns (exit code, stdout, stderr)."""
-    monkeypatch.setenv("COLUMNS", "250")  # keep rich from wrapping the lines we assert on
-    monkeypatch.setattr(sys, "argv", ["triage", *map(str, args)])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture
