@@ -344,7 +344,9 @@ def machine_rows(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Where and with what a result was measured, as (what, value) pairs."""
     m = data.get("machine", {})
     libraries = m.get("libraries") or {}
-    load = m.get("load_average") or m.get("load_avg_at_end")
+    load = m.get("load_average")
+    # accuracy.json and latency.json name the load at the end differently.
+    load_at_end = m.get("load_average_at_end") or m.get("load_avg_at_end")
     dirty = " (uncommitted changes)" if m.get("git_dirty") else ""
     cores = m.get("cores", m.get("cpus", "?"))
     usable = m.get("cores_usable", m.get("affinity", "?"))
@@ -355,10 +357,8 @@ def machine_rows(data: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Python", str(m.get("python", "?"))),
         ("libraries", ", ".join(f"{k} {v}" for k, v in libraries.items() if v) or "–"),
     ]
-    if m.get("load_average_at_end"):
-        rows.insert(
-            3, ("load average at end", ", ".join(f"{x:.2f}" for x in m["load_average_at_end"]))
-        )
+    if load_at_end:
+        rows.insert(3, ("load average at end", ", ".join(f"{x:.2f}" for x in load_at_end)))
     return rows
 
 
@@ -417,7 +417,7 @@ def summary_markdown(
         quick = " — QUICK smoke run, not figures to quote" if latency.get("quick") else ""
         parts.append(
             f"**Latency** (bundle `{latency.get('bundle_version')}`, "
-            f"{m.get('cpu_model', '?')}, {m.get('cpus', '?')} cores{quick})"
+            f"{m.get('cpu_model', '?')}, {m.get('cores', m.get('cpus', '?'))} cores{quick})"
         )
         parts.append(
             _md_table(

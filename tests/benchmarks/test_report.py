@@ -16,6 +16,7 @@ from benchmarks.report import (
     build_report,
     format_cell,
     load_results,
+    machine_rows,
     summary_rows,
 )
 from benchmarks.results import newest_results
@@ -58,6 +59,25 @@ def test_every_plot_section_is_there_with_its_png_inline(report_files, accuracy_
     for encoded in images:
         assert base64.b64decode(encoded).startswith(b"\x89PNG\r\n\x1a\n")
     assert report_files.warnings == []
+
+
+def test_both_runs_say_where_they_ran_with_the_load_before_and_after(
+    report_files, accuracy_run, latency_run
+) -> None:
+    """accuracy.json and latency.json record the machine under different keys for the
+    load at the end; the report shows both, and the cores, the same way."""
+    for data in (accuracy_run.data, latency_run.data):
+        rows = dict(machine_rows(data))
+        machine = data["machine"]
+        assert rows["git sha"].startswith(machine["git_sha"] or "unknown")
+        assert rows["CPU"].startswith(f"{machine['cpu_model']}, {machine['cores']} cores")
+        assert rows["load average"] and rows["load average at end"] != "–"
+    latency_line = next(
+        line
+        for line in report_files.markdown.read_text(encoding="utf-8").splitlines()
+        if line.startswith("**Latency**")
+    )
+    assert f"{latency_run.data['machine']['cores']} cores" in latency_line
 
 
 def test_the_page_is_self_contained(report_files) -> None:
