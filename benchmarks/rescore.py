@@ -296,6 +296,7 @@ def _layouts(text: str | None) -> list[tuple[int | None, int | None]]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the measurements of the module docstring; writes `rescore.json`."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
