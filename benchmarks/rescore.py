@@ -314,7 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk-rows", type=int, default=256)
     parser.add_argument("--no-ray", action="store_true", help="skip the local-vs-Ray comparison")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
-    parser.add_argument("--out", type=Path, help="run folder (default benchmarks/results/rescore-*)")
+    parser.add_argument(
+        "--out", type=Path, help="run folder (default benchmarks/results/rescore-*)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.embedding_n, args.tfidf_n, args.sizes = 200, 1000, "300,600,1200"

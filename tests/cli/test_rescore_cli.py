@@ -118,7 +118,9 @@ def test_sigkill_mid_run_then_rerun_scores_every_ticket_exactly_once(
     assert 3 <= done < chunks
     assert not out.exists()
 
-    second = subprocess.run(command, check=False, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    second = subprocess.run(
+        command, check=False, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert second.returncode == 0, second.stderr
     summary = json.loads(second.stdout.strip().splitlines()[-1])["summary"]
     assert summary["resumed"] == done * CHUNK
@@ -135,7 +137,8 @@ def test_a_bad_row_exits_2_naming_file_row_and_field(
 ) -> None:
     path = tmp_path / "backlog.jsonl"
     path.write_text(
-        '{"id": "A-1", "subject": "Refund", "body": "twice", "created_at": "2026-01-05T09:00:00Z"}\n'
+        '{"id": "A-1", "subject": "Refund", "body": "twice", '
+        '"created_at": "2026-01-05T09:00:00Z"}\n'
         '{"id": "A-2", "subject": "Printer", "body": "broken", "created_at": "last tuesday"}\n',
         encoding="utf-8",
     )

@@ -58,7 +58,11 @@ def _dump(desk: Desk) -> dict[str, Any]:
                 for r in session.scalars(select(model).order_by(model.id)).all()
             ]
 
-        return {"tickets": rows(TicketRow), "audit": rows(AuditRow), "corrections": rows(CorrectionRow)}
+        return {
+            "tickets": rows(TicketRow),
+            "audit": rows(AuditRow),
+            "corrections": rows(CorrectionRow),
+        }
 
 
 def _options(bundle: Path, url: str, out: Path, apply: bool) -> RescoreOptions:
@@ -84,7 +88,10 @@ def test_dry_run_scores_the_open_backlog_and_writes_nothing(
     # The diff compares with what is stored: scripted-1's predictions.
     stored = {t["id"]: t for t in before["tickets"]}
     category = report.diff["heads"]["category"]
-    pairs = [(stored[i]["predicted_category"], r["category_label"]) for i, r in zip(open_ids, results, strict=True)]
+    pairs = [
+        (stored[i]["predicted_category"], r["category_label"])
+        for i, r in zip(open_ids, results, strict=True)
+    ]
     assert category["changed"] == sum(1 for b, a in pairs if b and a and b != a)
     assert category["unchanged"] == sum(1 for b, a in pairs if b and a and b == a)
     assert category["newly_predicted"] == sum(1 for b, a in pairs if b is None and a)

@@ -99,8 +99,8 @@ def check_encoding(encoding: str, name: str = "") -> str:
         info = codecs.lookup(encoding)
     except LookupError:
         raise InputFileError(
-            f"{name + ': ' if name else ''}unknown encoding {encoding!r}; pass a Python codec name to --encoding, "
-            "e.g. utf-8, cp1252, latin-1, utf-16"
+            f"{name + ': ' if name else ''}unknown encoding {encoding!r}; pass a Python codec "
+            "name to --encoding, e.g. utf-8, cp1252, latin-1, utf-16"
         ) from None
     return "utf-8-sig" if info.name in ("utf-8", "utf-8-sig") else info.name
 
@@ -395,7 +395,8 @@ def open_table(path: Path, fmt: str | None = None, encoding: str = "utf-8") -> T
     path = Path(path)
     if path.is_dir():
         raise InputFileError(
-            f"{path}: is a folder; this format reads one file (dataset folders have their own --format)"
+            f"{path}: is a folder; this format reads one file (dataset folders have their own "
+            "--format)"
         )
     if not path.is_file():
         raise InputFileError(f"{path}: no such file")

@@ -5,8 +5,9 @@ What changes, on every open ticket the model has triaged before (`needs_human` o
 worker and assigner read: `predicted_category/subcategory/priority/team/assignee`
 (null where the new model abstains), `escalation_risk`, `model_version`, and the head
 predictions inside `prediction` (label, confidence, abstention, top-k and risk per
-head; the language and the auto-reply decided at intake are kept). Each changed ticket gets one `rescored` audit entry, with the old
-and new value of every changed column, under the new model version.
+head; the language and the auto-reply decided at intake are kept). Each changed ticket
+gets one `rescored` audit entry, with the old and new value of every changed column,
+under the new model version.
 
 What never changes: what people work with and decided (`category`, `priority`,
 `team`, `assignee`, the status, tier, SLA clocks, tags), even where the model filled

@@ -113,7 +113,9 @@ def rescore(options: RescoreOptions, progress: Progress | None = None) -> Rescor
     if out.suffix != ".parquet":
         raise InputFileError(f"{out}: the results file must be a .parquet file")
     if options.engine not in ENGINES:
-        raise TriageError(f"unknown engine {options.engine!r}; expected one of {', '.join(ENGINES)}")
+        raise TriageError(
+            f"unknown engine {options.engine!r}; expected one of {', '.join(ENGINES)}"
+        )
     if options.apply and not isinstance(options.source, StoreSource):
         raise TriageError("--apply writes to the desk's store: it needs --db, not --input")
     if options.chunk_rows < 1:
