@@ -163,3 +163,44 @@ def test_readers_do_not_wait_for_a_writer(engine) -> None:  # type: ignore[no-un
             assert reader.scalars(select(TicketRow)).all() == []
     with readers() as reader:
         assert len(reader.scalars(select(TicketRow)).all()) == 1
+
+
+def test_upgrading_keeps_every_row_of_the_tables_that_reference_tickets(tmp_path) -> None:
+    """SQLite's batch migrations rebuild `tickets`; with foreign keys on, dropping the old
+    table would cascade into the audit log, messages, tags and corrections."""
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    migrate(url, "0002")
+    engine = connect(url)
+    stamp = "2026-01-05 09:00:00"
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO tickets (id, created_at, updated_at, channel, subject, body, extra, status, "
+            "tier, escalated, sla_breached, needs_followup, triage_state, triage_attempts) "
+            f"VALUES (1, '{stamp}', '{stamp}', 'email', 's', 'b', '{{}}', 'open', 1, 0, 0, 0, 'done', 1)"
+        ))
+        conn.execute(text(
+            f"INSERT INTO audit_log (ticket_id, actor, created_at, action, details) "
+            f"VALUES (1, 'agent:ann', '{stamp}', 'update', '{{}}')"
+        ))
+        conn.execute(text(
+            "INSERT INTO messages (ticket_id, direction, channel, subject, body, kind, created_at) "
+            f"VALUES (1, 'inbound', 'email', 's', 'b', 'reply', '{stamp}')"
+        ))
+        conn.execute(text("INSERT INTO ticket_tags (ticket_id, tag) VALUES (1, 'vip')"))
+        conn.execute(text(
+            "INSERT INTO corrections (ticket_id, field, new_value, actor, created_at) "
+            f"VALUES (1, 'category', 'Billing', 'agent:ann', '{stamp}')"
+        ))
+    engine.dispose()
+
+    migrate(url)
+
+    engine = connect(url)
+    with engine.connect() as conn:
+        counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                  for t in ("tickets", "audit_log", "messages", "ticket_tags", "corrections")}
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+    engine.dispose()
+    assert counts == {"tickets": 1, "audit_log": 1, "messages": 1, "ticket_tags": 1, "corrections": 1}
