@@ -2,7 +2,8 @@
 # The main job on built-in demo data, end to end:
 #   set up -> generate a demo desk -> stats -> train a bundle (MLflow run, champion) ->
 #   serve it (triage API + help desk) -> score one ticket over HTTP -> replay the newest
-#   demo tickets through intake, with the worker running as time passes, via the API.
+#   demo tickets through intake, with the worker running as time passes and the history's
+#   agents replying and solving at their recorded times, scored via the API.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
