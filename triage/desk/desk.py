@@ -407,7 +407,9 @@ class Desk:
         "urgent" is taken seriously: a missed SLA costs more than early attention. Returns
         the audit entry's details: the priority, its source, and the guess.
         """
-        default = self.config.default_priority or self.sla.default
+        # Spelled as the SLA policies spell it (TRIAGE_DEFAULT_PRIORITY=High is accepted):
+        # a person confirming it as is must not add a "High" class beside "high".
+        default = (self.config.default_priority or self.sla.default).strip().lower()
         scores = list(head.top_k) if head is not None else []
         guess = max(scores, key=lambda s: s.probability) if scores else None
         chosen: dict[str, Any] = {"priority": default, "source": "default", "default": default}
