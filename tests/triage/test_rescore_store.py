@@ -19,7 +19,7 @@ from triage.contract import Channel
 from triage.desk import Desk, NewTicket, Status, TicketChanges, TriageState
 from triage.errors import InputFileError, TriageError
 from triage.rescore import RescoreOptions, StoreSource, checkpoint_dir_for, rescore
-from triage.rescore.apply import apply_results
+from triage.rescore.writeback import apply_results
 from triage.store import migrate
 from triage.store.models import AuditRow, CorrectionRow, TicketRow
 

@@ -7,10 +7,9 @@ run resumable with each ticket scored exactly once (`triage.rescore.checkpoint`)
 worker processes (`triage.rescore.engines`) or a Ray Data actor pool
 (`triage.rescore.ray_engine`). It reports what the new predictions change
 (`triage.rescore.diff`) and, asked to, writes them to the store
-(`triage.rescore.apply`). docs/rescoring.md has the operator's view.
+(`triage.rescore.writeback`). docs/rescoring.md has the operator's view.
 """
 
-from triage.rescore.apply import ApplyReport
 from triage.rescore.pipeline import (
     DEFAULT_CHUNK_ROWS,
     ENGINES,
@@ -21,6 +20,7 @@ from triage.rescore.pipeline import (
     rescore,
 )
 from triage.rescore.sources import FileSource, StoreSource
+from triage.rescore.writeback import ApplyReport
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",

@@ -5,7 +5,7 @@
 2. Scoring: the chunks without a part, on the local or the Ray engine.
 3. The results file: the parts concatenated in input order, then the diff report
    (`NAME.diff.json`), computed chunk by chunk.
-4. With `apply`, the predictions go to the store (`triage.rescore.apply`).
+4. With `apply`, the predictions go to the store (`triage.rescore.writeback`).
 5. The checkpoint folder is removed: the same command run again is a new rescore.
 
 Killed anywhere, the same command resumes: staging restarts if it had not finished;
@@ -24,12 +24,12 @@ from typing import Any, Protocol
 
 from triage.bundle import MANIFEST, read_manifest, sha256_file, verify_files
 from triage.errors import InputFileError, TriageError
-from triage.rescore.apply import ApplyReport, apply_results
 from triage.rescore.checkpoint import Checkpoint
 from triage.rescore.diff import DiffCounter
 from triage.rescore.engines import ScoringJob, default_layout, run_local
 from triage.rescore.results import head_names, results_schema
 from triage.rescore.sources import FileSource, StoreSource
+from triage.rescore.writeback import ApplyReport, apply_results
 
 ENGINES = ("local", "ray")
 # Tickets per chunk: the unit of checkpointing and of work handed to a worker (a few

@@ -1,4 +1,4 @@
-"""`--apply`: write a rescore's predictions to the desk's store.
+"""The write-back of `--apply`: a rescore's predictions into the desk's store.
 
 What changes, on every open ticket the model has triaged before (`needs_human` or
 `done`): the model's own columns, the ones `/v1/tickets` shows as `predicted` and the
