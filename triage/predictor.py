@@ -42,9 +42,9 @@ SIMILAR_TICKETS = 3
 LANGUAGE_MIN_CONFIDENCE = 0.8
 # Characters of a ticket the language detector reads (its cost is linear in bytes).
 LANGUAGE_PREFIX_CHARS = 300
-# Tickets per onnxruntime call in `triage_batch`: bounds the dense TF-IDF buffer and the
-# heads graph's gathered weight rows. A 256-ticket batch grew the worker by ~170 MB with
-# 32 per call, ~65 MB with 8, at the same throughput (the encoder runs one by one anyway).
+# Tickets per micro-batch in `triage_batch`: bounds the memory of a call. A 256-ticket
+# batch grew the worker by ~170 MB with 32 per call, ~65 MB with 8, at the same throughput
+# (the encoder and the heads run one ticket at a time anyway).
 BATCH_CHUNK = 8
 
 
@@ -61,11 +61,13 @@ class _Head:
 
 @dataclass(frozen=True)
 class _Text:
-    """One ticket's TF-IDF non-zeros, split into the word block and the char block."""
+    """One ticket's TF-IDF non-zeros: what the heads read, the word block, and what the matcher reads."""
 
+    cols: np.ndarray  # word and char blocks: what the heads read
+    values: np.ndarray
     word_cols: np.ndarray
     word_values: np.ndarray
-    char_cols: np.ndarray  # relative to the char block
+    char_cols: np.ndarray  # char and stem blocks, relative to the char block: the auto-reply's
     char_values: np.ndarray
 
 
@@ -91,7 +93,13 @@ def _no_lap(stage: str) -> None:
 class OnnxTriager:
     """`Triager` over a verified bundle. Safe to share across threads."""
 
-    def __init__(self, bundle: Bundle, *, warm_up: bool = True) -> None:
+    def __init__(self, bundle: Bundle, *, warm_up: bool = True, details: bool = True) -> None:
+        """Wrap a loaded bundle.
+
+        `details=False` leaves out the explanation, the similar tickets and the auto-reply
+        (and the indexes they read): the heads, the escalation risk and the language only,
+        for bulk rescoring, where those parts would be most of the time per ticket.
+        """
         self.bundle = bundle
         m = bundle.manifest
         self._model_version = bundle.model_version
@@ -151,12 +159,22 @@ class OnnxTriager:
             alpha = float(m["auto_reply"]["alpha"])
             if "vectors" in ar and alpha < 1.0:
                 ar_vectors = _f32(ar["vectors"])
+            heads = {h.name: h for h in self._heads}
+            priors = [
+                (heads[name].start, ar[f"entry_class__{name}"].astype(np.intp), float(weight))
+                for name, weight in (m["auto_reply"].get("prior_weights") or {}).items()
+            ]
             self._ar = _AutoReplyIndex(
-                indptr=ar["indptr"], indices=ar["indices"], data=ar["data"], n_columns=self._n_char,
+                indptr=ar["indptr"], indices=ar["indices"], data=ar["data"],
+                n_columns=self._n_char + int(text.get("stem_features", 0)),
                 target_start=ar["target_start"], alpha=alpha,
                 threshold=m["auto_reply"]["safe_threshold"], targets=bundle.auto_reply_targets,
-                with_embedding=ar_vectors is not None,
+                with_embedding=ar_vectors is not None, priors=priors,
+                prior_floor=float(m["auto_reply"].get("prior_floor", 1e-4)),
             )
+        if not details:
+            self._ar = self._coef_word = self._coef_meta = self._nb_csr = None
+            nb_vectors = ar_vectors = None
         # Neighbours and auto-reply entries in one matrix: one GEMV per ticket scores both.
         parts = [v for v in (nb_vectors, ar_vectors) if v is not None]
         self._emb_index = np.ascontiguousarray(np.vstack(parts)) if parts else None
@@ -195,7 +213,12 @@ class OnnxTriager:
         return result, laps.totals
 
     def triage_batch(self, tickets: list[Ticket]) -> list[TriageResult]:
-        """Score several tickets, in order; grouped by length so each graph call pads little."""
+        """Score several tickets, in order, in micro-batches of `BATCH_CHUNK` grouped by length.
+
+        Every graph runs one ticket at a time (nothing is padded), so a ticket's numbers do
+        not depend on the batch it came in; the micro-batches share the neighbour and
+        auto-reply GEMM and bound a call's memory.
+        """
         results: list[TriageResult | None] = [None] * len(tickets)
         order = sorted(range(len(tickets)), key=lambda i: len(tickets[i].subject) + len(tickets[i].body))
         for start in range(0, len(order), BATCH_CHUNK):
@@ -210,7 +233,22 @@ class OnnxTriager:
         started = time.perf_counter()
         n = len(tickets)
         raw = [t.text for t in tickets]
-        feeds: dict[str, np.ndarray] = {}
+        # Everything that needs only the text runs before the encoder: measured on the
+        # 2-core box, the same Python and numpy work took twice as long right after an
+        # encoder call (its 23 MB of weights had just gone through the caches).
+        texts: list[_Text] | None = None
+        if self._text:
+            texts = [self._split(*self._vectorizer.transform_one(normalize_text(t, self._max_chars)))
+                     for t in raw]
+        lap("vectorize")
+        languages = [self._language(t) if self._text else None for t in raw]
+        lap("language")
+        ar_text = None
+        if self._ar is not None and texts is not None:
+            ar_text = [self._ar.tfidf_scores(x.char_cols, x.char_values) for x in texts]
+        lap("auto_reply")
+        meta = self._meta.matrix(tickets)
+        lap("meta")
         emb = None
         if self._encoder is not None:
             if n == 1:
@@ -219,22 +257,13 @@ class OnnxTriager:
                 # Unpadded, one by one: the numbers training saw (int8 output shifts with padding).
                 emb = self._encoder.encode(raw, batch_size=1)
         lap("encode")
-        sparse: list[tuple[np.ndarray, np.ndarray]] | None = None
-        if self._text:
-            sparse = [self._vectorizer.transform_one(normalize_text(t, self._max_chars)) for t in raw]
-            if n == 1:
-                cols, values = sparse[0]
-                rows = np.zeros(len(cols), dtype=np.int64)
-            else:
-                rows = np.repeat(np.arange(n, dtype=np.int64), [len(c) for c, _ in sparse])
-                cols = np.concatenate([c for c, _ in sparse])
-                values = np.concatenate([v for _, v in sparse])
-            feeds["tfidf_row"], feeds["tfidf_col"], feeds["tfidf_value"] = rows, cols, values
-        lap("vectorize")
-        meta = self._meta.matrix(tickets)
-        feeds["dense"] = np.hstack([emb, meta]) if emb is not None else meta
-        lap("meta")
-        (logits,) = self.bundle.heads.run(None, {k: v for k, v in feeds.items() if k in self._heads_inputs})
+        dense = np.hstack([emb, meta]) if emb is not None else meta
+        # One graph call per ticket: a batched call would sum each ticket's non-zeros in a
+        # different order depending on its neighbours in the batch, and a ticket must get
+        # the same numbers alone (/v1/triage) as in any batch (rescoring). ~30 µs a call.
+        logits = np.vstack([
+            self._logits(dense[i : i + 1], texts[i] if texts is not None else None) for i in range(n)
+        ])
         lap("heads")
         probas = self._calibrate(logits)
         lap("calibrate")
@@ -248,17 +277,26 @@ class OnnxTriager:
             t0 = time.perf_counter()
             out.append(
                 self._result(
-                    ticket, raw[i], probas[i],
-                    self._split(*sparse[i]) if sparse is not None else None,
+                    ticket, probas[i], texts[i] if texts is not None else None, languages[i],
+                    ar_text[i] if ar_text is not None else None,
                     emb_scores[:, i] if emb_scores is not None else None, meta[i], shared, t0, lap,
                 )
             )
         return out
 
+    def _logits(self, dense: np.ndarray, text: _Text | None) -> np.ndarray:
+        """The heads graph on one ticket (1 × outputs)."""
+        feeds = {"dense": dense}
+        if text is not None and "tfidf_col" in self._heads_inputs:
+            feeds["tfidf_col"] = text.cols
+            feeds["tfidf_weight"] = text.values[None, :]
+        (logits,) = self.bundle.heads.run(None, feeds)
+        return logits
+
     def _split(self, cols: np.ndarray, values: np.ndarray) -> _Text:
         """One ticket's TF-IDF non-zeros as its word block and its char block (columns ascending)."""
-        k = int(np.searchsorted(cols, self._n_word))
-        return _Text(cols[:k], values[:k], cols[k:] - self._n_word, values[k:])
+        k, h = np.searchsorted(cols, (self._n_word, self._n_word + self._n_char)).tolist()
+        return _Text(cols[:h], values[:h], cols[:k], values[:k], cols[k:] - self._n_word, values[k:])
 
     def _calibrate(self, logits: np.ndarray) -> np.ndarray:
         """Tempered softmax of every head at once (N × outputs, each head's slice sums to 1)."""
@@ -288,10 +326,9 @@ class OnnxTriager:
         )
         return Language.model_construct(code=code, confidence=confidence, supported=supported)
 
-    def _result(self, ticket, raw, proba, text, emb_scores, meta, shared_ms, t0, lap) -> TriageResult:
-        language = self._language(raw) if self._text else None
+    def _result(self, ticket, proba, text, language, ar_text, emb_scores, meta, shared_ms, t0,
+                lap) -> TriageResult:
         unsupported = language is not None and not language.supported
-        lap("language")
         preds: dict[str, HeadPrediction] = {}
         tops: list[int] = []
         for head in self._heads:
@@ -323,7 +360,9 @@ class OnnxTriager:
         lap("explain")
         similar = self._similar(text, emb_scores)
         lap("similar")
-        auto_reply = self._auto_reply(text, emb_scores, unsupported) if self._ar is not None else None
+        auto_reply = (
+            self._auto_reply(ar_text, emb_scores, proba, unsupported) if ar_text is not None else None
+        )
         lap("auto_reply")
         timing = shared_ms + (time.perf_counter() - t0) * 1000.0
         result = TriageResult.model_construct(
@@ -415,14 +454,13 @@ class OnnxTriager:
             ))
         return out
 
-    def _auto_reply(self, text: _Text | None, emb_scores, unsupported: bool) -> AutoReply | None:
+    def _auto_reply(self, text_scores: np.ndarray, emb_scores, proba: np.ndarray,
+                    unsupported: bool) -> AutoReply | None:
         ar = self._ar
-        if text is None:
-            return None
         embedding = None
         if ar.with_embedding and emb_scores is not None:
             embedding = emb_scores[self._n_nb_vectors :]
-        best, score = ar.best(text.char_cols, text.char_values, embedding)
+        best, score = ar.best(text_scores, embedding, proba)
         if score <= 0.0:
             return None
         target = ar.targets[best]
@@ -444,7 +482,7 @@ class _AutoReplyIndex:
     """
 
     def __init__(self, *, indptr, indices, data, n_columns, target_start, alpha, threshold, targets,
-                 with_embedding):
+                 with_embedding, priors=(), prior_floor=1e-4):
         self.entries = len(indptr) - 1
         rows = np.repeat(np.arange(self.entries, dtype=np.int32), np.diff(indptr))
         order = np.argsort(indices, kind="stable")
@@ -457,6 +495,12 @@ class _AutoReplyIndex:
         self.threshold = threshold
         self.targets = targets
         self.with_embedding = with_embedding
+        # (first column of the head in the calibrated row, each entry's class or -1, weight):
+        # the category prior, score + w · log P(entry's class).
+        self.priors = [
+            (start + np.maximum(classes, 0), classes >= 0, weight) for start, classes, weight in priors
+        ]
+        self.prior_floor = prior_floor
 
     def tfidf_scores(self, columns: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Dot product of every entry's char TF-IDF row with the sparse query (`columns`, `values`)."""
@@ -469,11 +513,16 @@ class _AutoReplyIndex:
         weights = self.data[positions] * np.repeat(values, lengths)
         return np.bincount(self.rows[positions], weights=weights, minlength=self.entries)
 
-    def best(self, columns: np.ndarray, values: np.ndarray, embedding: np.ndarray | None) -> tuple[int, float]:
-        """The best target for a sparse char-TF-IDF query and its entries' embedding scores."""
-        scores = self.alpha * self.tfidf_scores(columns, values)
+    def best(self, text_scores: np.ndarray, embedding: np.ndarray | None,
+             proba: np.ndarray | None = None) -> tuple[int, float]:
+        """The best target from the entries' char-TF-IDF scores (`tfidf_scores`), embedding
+        scores and the ticket's calibrated head probabilities (the category prior)."""
+        scores = self.alpha * text_scores
         if embedding is not None:
             scores += (1.0 - self.alpha) * embedding
+        if proba is not None:
+            for columns, known, weight in self.priors:
+                scores += weight * np.where(known, np.log(np.maximum(proba[columns], self.prior_floor)), 0.0)
         per_target = np.maximum.reduceat(scores, self.target_start)
         best = int(per_target.argmax())
         return best, float(per_target[best])

@@ -20,7 +20,7 @@ from triage.errors import RowError
 from triage.rescore import FileSource, RescoreOptions, checkpoint_dir_for, diff_path_for, rescore
 from triage.rescore.checkpoint import CheckpointError
 from triage.rescore.diff import DiffCounter
-from triage.rescore.results import HeadsTriager, head_names, results_table
+from triage.rescore.results import head_names, heads_triager, results_table
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +101,7 @@ def test_heads_triager_leaves_out_what_a_rescore_does_not_keep(
 
     bundle = load_bundle(demo_bundle, threads=1)
     full = OnnxTriager(bundle).triage_batch(tickets[:20])
-    heads_only = HeadsTriager(bundle).triage_batch(tickets[:20])
-    # The switches are in place (a renamed predictor attribute would only slow us down).
+    heads_only = heads_triager(bundle).triage_batch(tickets[:20])
     assert any(r.explanation.terms or r.explanation.similar_tickets for r in full)
     assert any(r.auto_reply is not None for r in full)
     assert all(not r.explanation.terms and not r.explanation.similar_tickets for r in heads_only)

@@ -2,7 +2,7 @@
 
 A worker process loads the bundle once (one onnxruntime session per graph) and is
 handed chunk numbers only: it reads its chunk from the staged file, scores it with
-`HeadsTriager.triage_batch` (length-sorted micro-batches) and writes the chunk's part
+`heads_triager(...).triage_batch` (length-sorted micro-batches) and writes the chunk's part
 itself, so tickets and results never travel between processes. The local engine runs
 one worker in-process, or several in a process pool; `triage.rescore.ray_engine` runs
 the same `ChunkScorer` in a Ray Data actor pool.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from triage.errors import TriageError
 from triage.rescore.checkpoint import Checkpoint
-from triage.rescore.results import HeadsTriager, head_names, results_table
+from triage.rescore.results import head_names, heads_triager, results_table
 
 # Chunks queued per worker process beyond the one it scores: keeps every worker busy
 # without the driver holding the whole list of futures.
@@ -68,7 +68,7 @@ class ChunkScorer:
 
         from triage.bundle import load_bundle
 
-        self.triager = HeadsTriager(load_bundle(bundle, threads=threads))
+        self.triager = heads_triager(load_bundle(bundle, threads=threads))
         self.heads = head_names(self.triager.manifest)
         self.checkpoint = Checkpoint(checkpoint)
         self._staged = pq.ParquetFile(self.checkpoint.tickets_path)

@@ -1,8 +1,8 @@
 """What a rescore computes per ticket, and the columns of its results file.
 
-`HeadsTriager` is the in-process predictor with the parts a rescore does not keep
-switched off: the explanation terms, the similar tickets and the auto-reply match
-(about 40% of a TF-IDF-only bundle's time per ticket). Everything it does return comes
+`heads_triager` is the in-process predictor with the parts a rescore does not keep
+switched off (`OnnxTriager(details=False)`): the explanation terms, the similar tickets
+and the auto-reply match (about 40% of a TF-IDF-only bundle's time per ticket). Everything it does return comes
 from `OnnxTriager`'s own code (the same graphs, the same length-sorted micro-batches,
 calibration, thresholds, language check and hierarchy), so a label, a confidence or an
 abstention is exactly what `/v1/triage` answers for the same ticket;
@@ -26,24 +26,10 @@ from triage.predictor import OnnxTriager
 TOP_K_TYPE = pa.list_(pa.struct([("label", pa.string()), ("probability", pa.float64())]))
 
 
-class HeadsTriager(OnnxTriager):
-    """`OnnxTriager` returning the heads, the escalation risk and the language only.
-
-    `explanation` comes back empty and `auto_reply` null. The switches are the
-    predictor's own: `_result` skips the auto-reply when there is no matcher, the
-    explanation when there are no coefficients, the similar tickets when there is
-    neither a neighbour index nor a neighbour/auto-reply embedding matrix (whose GEMV
-    `_score` then skips too). Should those attributes be renamed, a rescore stays
-    correct and only gets slower (a test notices).
-    """
-
-    def __init__(self, bundle: Bundle, **kwargs: Any) -> None:
-        super().__init__(bundle, **kwargs)
-        self._ar = None
-        self._coef_word = None
-        self._coef_meta = None
-        self._nb_csr = None
-        self._emb_index = None
+def heads_triager(bundle: Bundle, **kwargs: Any) -> OnnxTriager:
+    """The predictor without explanations, similar tickets or auto-replies: `explanation`
+    comes back empty and `auto_reply` null; heads, escalation risk and language as served."""
+    return OnnxTriager(bundle, details=False, **kwargs)
 
 
 def head_names(manifest: dict[str, Any]) -> list[str]:
