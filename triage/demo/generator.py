@@ -55,7 +55,12 @@ VAGUE_RATE = 0.035
 PRIORITY_NOISE = 0.12
 FOLLOW_UP_RATE = 0.10
 SPIKE_SHARE = 0.05
-KB_ANSWER_RATE = 0.62
+# Agents answer with the KB article mostly when the customer asks the self-service question
+# it covers (the subcategory's last problem phrasing), rarely otherwise: as on a real desk,
+# the wording tells whether an article will do or an agent has to act.
+SELF_SERVICE_VARIANT = 2
+KB_SELF_SERVICE_RATE = 0.97
+KB_OTHER_RATE = 0.1
 
 _DEVICES = ("iPhone 15", "Galaxy S23", "Pixel 8", "MacBook Air", "Windows 11", "iPad Air", "ThinkPad X1")
 _ERRORS = ("E-4012", "ERR_SYNC_503", "0x80070005", "AUTH-401", "TIMEOUT-504", "E-1107", "ERR_CONN_RESET")
@@ -349,7 +354,11 @@ def generate(
         kb_id = None
         if vague:
             answer_core = book.clarify
-        elif sub.kb and (language, sub.key) in article_ids and rng.random() < KB_ANSWER_RATE:
+        elif sub.kb and (language, sub.key) in article_ids and rng.random() < (
+            KB_SELF_SERVICE_RATE
+            if book.problems[sub.key][SELF_SERVICE_VARIANT].format_map(slots) in body
+            else KB_OTHER_RATE
+        ):
             kb_id = article_ids[(language, sub.key)]
             answer_core = book.articles[sub.key][1]
         else:

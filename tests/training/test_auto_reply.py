@@ -1,0 +1,51 @@
+"""The auto-reply matcher: answer templates, and the served bundle keeping the trained figures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from training.auto_reply import answer_template, gold_target
+from triage.dataset import iter_articles, iter_tickets, kb_path_for
+from triage.predictor import OnnxTriager
+
+
+def test_answer_template_drops_greeting_and_sign_off() -> None:
+    personal = "Hi Sarah,\n\nYou can change the address under Orders > Details.\n\nBest regards,\nTom\nSupport"
+    assert answer_template(personal) == "You can change the address under Orders > Details."
+    # Two middle paragraphs stay together; a long first paragraph is content, not a greeting.
+    long_first = "Thanks for the detailed report about the failing exports on your workspace!\n\nA\n\nB"
+    assert answer_template(long_first) == long_first
+    assert answer_template("Hello,\n\nStep one.\n\nStep two.\n\nCheers") == "Step one.\n\nStep two."
+    assert answer_template("Restart the app.") == "Restart the app."
+
+
+@pytest.mark.slow
+def test_served_bundle_sends_what_training_measured(demo_training, demo_tickets_file) -> None:
+    """Safe-to-send coverage and precision on the test split, recomputed from the served bundle."""
+    report = demo_training.auto_reply
+    tickets = {t.id: t for t in iter_tickets(demo_tickets_file)}
+    kb_ids = {a.id for a in iter_articles(kb_path_for(demo_tickets_file))}
+    test = [tickets[i] for i in demo_training.heads["category"].test_ids]
+    answered = [t for t in test if gold_target(t, kb_ids) is not None]
+    results = OnnxTriager.from_path(demo_training.bundle_dir).triage_batch(answered)
+    sent = right = 0
+    for ticket, result in zip(answered, results, strict=True):
+        reply = result.auto_reply
+        if reply is None or not reply.safe_to_send:
+            continue
+        sent += 1
+        served = (f"kb:{reply.article_id}" if reply.kind == "kb"
+                  else gold_target(tickets[reply.answer_id.removeprefix("answer-")], kb_ids))
+        right += served == gold_target(ticket, kb_ids)
+    assert report["n_answered"] == len(answered)
+    # Within one ticket: a score a hair from the threshold may round the other way.
+    assert abs(sent - report["coverage_at_safe_threshold"] * len(answered)) <= 1
+    if report["precision_at_safe_threshold"] is not None and sent:
+        assert abs(right - report["precision_at_safe_threshold"] * sent) <= 1
+    # Answer targets are templates, never a customer's personal greeting.
+    targets = json.loads((demo_training.bundle_dir / "auto_reply.json").read_text())
+    for target in targets:
+        if target["kind"] == "answer":
+            assert answer_template(target["text"]) == target["text"]
