@@ -5,9 +5,9 @@ against backlog size, and local against Ray.
         [--embedding-n 2000] [--tfidf-n 20000] [--sizes 1000,10000,100000] [--layouts 2x1,1x2]
         [--no-ray] [--quick]
 
-Without `--bundle` / `--tfidf-bundle` it trains both on 2,000 demo tickets (`triage data
-demo`, `triage train`, `triage train --encoder none`) into `--work` (default: a temporary
-folder; pass one to reuse bundles and backlogs between runs). Backlogs are demo tickets
+Without `--bundle` / `--tfidf-bundle` it trains both on 2,000 demo tickets (the pipeline
+`triage train` runs, with the settings' encoder and with none) into `--work` (default: a
+temporary folder; pass one to reuse bundles and backlogs between runs). Backlogs are demo tickets
 generated 5,000 at a time (seeds 1, 2, ...) and streamed to Parquet, labels kept.
 Measures, in one run:
 
@@ -52,32 +52,28 @@ SAMPLE_S = 0.1
 # -- inputs --------------------------------------------------------------------------------
 
 
-def _triage(*args: object, **kwargs: Any) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "triage_cli.main", *map(str, args)], cwd=ROOT, check=True, **kwargs
-    )
-
-
 def build_bundles(work: Path) -> tuple[Path, Path]:
-    """An embedding bundle and a TF-IDF-only bundle trained on 2,000 demo tickets (cached)."""
+    """An embedding bundle (the settings' encoder) and a TF-IDF-only bundle trained on 2,000
+    demo tickets (cached in `work`), by the pipeline `triage train` runs: throw-away
+    bundles, so neither the model registry nor MLflow hears of them."""
+    from training.pipeline import TrainConfig, train
+    from triage.demo import write_demo
+    from triage.settings import get_settings
+
+    settings = get_settings()
     data = work / "train.parquet"
-    bundle, tfidf = work / "bundle", work / "tfidf"
     if not data.exists():
-        _triage("data", "demo", "--out", data, "-n", 2000, stdout=subprocess.DEVNULL)
-    # Registry and MLflow files of these throw-away bundles stay in the work folder.
-    env = {
-        **os.environ,
-        "TRIAGE_MODELS_DIR": str(work / "models"),
-        "TRIAGE_MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
-    }
-    if not (bundle / "manifest.json").exists():
-        _triage("train", "--data", data, "--out", bundle, env=env, stdout=subprocess.DEVNULL)
-    if not (tfidf / "manifest.json").exists():
-        _triage(
-            "train", "--data", data, "--out", tfidf, "--encoder", "none",
-            env=env, stdout=subprocess.DEVNULL,
-        )
-    return bundle, tfidf
+        write_demo(data, tickets=2000)
+    built = []
+    for name, encoder in (("bundle", settings.encoder), ("tfidf", None)):
+        folder = work / name
+        if not (folder / "manifest.json").exists():
+            config = TrainConfig(
+                encoder=encoder, embedding_cache_dir=settings.embedding_cache_dir, bundle_name=name
+            )
+            train(data, folder, config)
+        built.append(folder)
+    return built[0], built[1]
 
 
 def write_backlog(path: Path, tickets: int) -> Path:
