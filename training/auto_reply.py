@@ -58,6 +58,10 @@ class Matcher:
     # Per prior head: the class index of each entry (-1: none) and the weight of its log P.
     entry_classes: dict[str, np.ndarray] = field(default_factory=dict)
     prior_weights: dict[str, float] = field(default_factory=dict)
+    # A query keeps its `query_terms` largest TF-IDF values (0: all). The weakest terms are
+    # the most common n-grams, which have the longest posting lists: on the demo desk the top
+    # 300 of ~860 read a quarter of the postings, at 0.4 points of rutube recall@1.
+    query_terms: int = 0
 
     def scores(self, q_tfidf: sp.csr_matrix, q_emb: np.ndarray | None, alpha: float | None = None,
                priors: dict[str, np.ndarray] | None = None,
@@ -68,6 +72,7 @@ class Matcher:
         `weights` overrides `prior_weights` (tuning).
         """
         alpha = self.alpha if alpha is None else alpha
+        q_tfidf = keep_largest(sp.csr_matrix(q_tfidf), self.query_terms)
         s = np.asarray((q_tfidf @ self.entry_tfidf.T).todense(), dtype=np.float64) * alpha
         if self.entry_emb is not None and q_emb is not None and alpha < 1.0:
             s += (1.0 - alpha) * (q_emb.astype(np.float64) @ self.entry_emb.T.astype(np.float64))
@@ -125,6 +130,21 @@ def _entry_classes(sources: list[tuple[str, int]], corpus, head) -> np.ndarray:
         value = getattr(item, head.field, None) if kind == "ticket" else getattr(item, head.name, None)
         out[e] = index.get(value, -1) if isinstance(value, str) else -1
     return out
+
+
+def keep_largest(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """Each row's `k` largest values (all of them for k = 0), as `triage.predictor` keeps a
+    query's strongest terms (ties: the earlier column)."""
+    if not k or (np.diff(matrix.indptr) <= k).all():
+        return matrix
+    rows = []
+    for i in range(matrix.shape[0]):
+        start, stop = matrix.indptr[i], matrix.indptr[i + 1]
+        values = matrix.data[start:stop]
+        keep = np.sort(np.argsort(-values, kind="stable")[:k]) + start
+        rows.append(sp.csr_matrix((matrix.data[keep], matrix.indices[keep], [0, len(keep)]),
+                                  shape=(1, matrix.shape[1])))
+    return sp.vstack(rows, format="csr", dtype=np.float32)
 
 
 def tune_prior_weights(matcher: Matcher, q_text, q_emb, gold: np.ndarray,
@@ -298,6 +318,7 @@ def build_matcher(corpus, vectorizer, train_idx, cal_idx, test_idx, config, prio
         entry_tfidf=entry_tfidf, entry_emb=entry_emb, entry_target=entry_target,
         target_start=target_start, targets=[targets[k] for k in keys], alpha=1.0, safe_threshold=None,
         entry_classes={h: _entry_classes(sources, corpus, r) for h, r in priors.items()},
+        query_terms=config.match_query_terms,
     )
 
     def prior_of(rows) -> dict[str, np.ndarray]:
@@ -339,6 +360,7 @@ def build_matcher(corpus, vectorizer, train_idx, cal_idx, test_idx, config, prio
             target_start=np.arange(kb_entries.sum()),
             targets=[], alpha=matcher.alpha, safe_threshold=None,
             entry_classes={h: c[kb_entries] for h, c in matcher.entry_classes.items()},
+            query_terms=matcher.query_terms,
         )
         kb_pos = {keys[t]: j for j, t in enumerate(entry_target[kb_entries])}
     if priors:

@@ -229,6 +229,7 @@ def write_bundle(
             "alpha": matcher.alpha,
             "safe_threshold": matcher.safe_threshold,
             "prior_weights": matcher.prior_weights,
+            "query_terms": matcher.query_terms,
             "prior_floor": PRIOR_FLOOR,
             "entries": int(matcher.entry_tfidf.shape[0]),
             "targets": len(matcher.targets),

@@ -102,10 +102,14 @@ class TrainConfig:
     word_max_features: int = 30_000
     stem_max_features: int = 20_000
     char_max_features: int = 60_000
-    neighbours_max: int = 5_000
+    # Newest training tickets kept for the explanation's similar tickets: one GEMV over them
+    # per request (2,000 × 384 floats, ~0.3 ms on the 2-core box; 5,000 took 0.8 ms).
+    neighbours_max: int = 2_000
     answers_max: int = 5_000
     # An agent answer's template must recur this often in the training part to be suggested.
     min_answer_uses: int = 3
+    # The auto-reply query's strongest TF-IDF terms kept (0: all): see auto_reply.Matcher.
+    match_query_terms: int = 300
     # Stored values of a sparse serve-time index (neighbours without an encoder, auto-reply):
     # scoring one ticket touches each once, so this bounds its latency (~0.5 ms). A KB with
     # its answers as a second field (auto_reply.kb_vectors) needs ~240k on rutube.

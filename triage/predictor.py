@@ -41,7 +41,8 @@ SIMILAR_TICKETS = 3
 # the detector is this sure: short or mixed texts get low confidences and are scored.
 LANGUAGE_MIN_CONFIDENCE = 0.8
 # Characters of a ticket the language detector reads (its cost is linear in bytes).
-LANGUAGE_PREFIX_CHARS = 300
+# 160 characters identified all 2,000 demo tickets checked, as 300 did, in half the time.
+LANGUAGE_PREFIX_CHARS = 160
 # Tickets per micro-batch in `triage_batch`: bounds the memory of a call. A 256-ticket
 # batch grew the worker by ~170 MB with 32 per call, ~65 MB with 8, at the same throughput
 # (the encoder and the heads run one ticket at a time anyway).
@@ -170,6 +171,7 @@ class OnnxTriager:
                 target_start=ar["target_start"], alpha=alpha,
                 threshold=m["auto_reply"]["safe_threshold"], targets=bundle.auto_reply_targets,
                 with_embedding=ar_vectors is not None, priors=priors,
+                query_terms=int(m["auto_reply"].get("query_terms", 0)),
                 prior_floor=float(m["auto_reply"].get("prior_floor", 1e-4)),
             )
         if not details:
@@ -482,7 +484,7 @@ class _AutoReplyIndex:
     """
 
     def __init__(self, *, indptr, indices, data, n_columns, target_start, alpha, threshold, targets,
-                 with_embedding, priors=(), prior_floor=1e-4):
+                 with_embedding, priors=(), prior_floor=1e-4, query_terms=0):
         self.entries = len(indptr) - 1
         rows = np.repeat(np.arange(self.entries, dtype=np.int32), np.diff(indptr))
         order = np.argsort(indices, kind="stable")
@@ -501,9 +503,17 @@ class _AutoReplyIndex:
             (start + np.maximum(classes, 0), classes >= 0, weight) for start, classes, weight in priors
         ]
         self.prior_floor = prior_floor
+        self.query_terms = query_terms
 
     def tfidf_scores(self, columns: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """Dot product of every entry's char TF-IDF row with the sparse query (`columns`, `values`)."""
+        """Dot product of every entry's char TF-IDF row with the sparse query (`columns`, `values`).
+
+        Only the query's `query_terms` largest values count (as in training): the weak ones
+        are common n-grams with the longest posting lists.
+        """
+        if self.query_terms and len(values) > self.query_terms:
+            keep = np.sort(np.argsort(-values, kind="stable")[: self.query_terms])
+            columns, values = columns[keep], values[keep]
         starts = self.colptr[columns]
         lengths = self.colptr[columns + 1] - starts
         ends = np.cumsum(lengths)
