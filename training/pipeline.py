@@ -102,9 +102,9 @@ class TrainConfig:
     word_max_features: int = 30_000
     stem_max_features: int = 20_000
     char_max_features: int = 60_000
-    # Newest training tickets kept for the explanation's similar tickets: one GEMV over them
-    # per request (2,000 × 384 floats, ~0.3 ms on the 2-core box; 5,000 took 0.8 ms).
-    neighbours_max: int = 2_000
+    # Newest training tickets kept for the explanation's similar tickets (searched in a
+    # 64-dimensional projection per request, see export.NEIGHBOUR_DIMS).
+    neighbours_max: int = 5_000
     answers_max: int = 5_000
     # An agent answer's template must recur this often in the training part to be suggested.
     min_answer_uses: int = 3

@@ -6,7 +6,8 @@ Layout (every file but the manifest is listed with its sha256 in `manifest.json`
                        spec, languages, metrics, library versions, files
     vectorizer.npz     TF-IDF vocabulary and idf: normalised text → sparse word ⊕ char
                        TF-IDF (`triage.vectorizer`; absent without text)
-    heads.onnx         [TF-IDF non-zeros, dense = embedding ⊕ metadata] → logits of every head
+    heads_text.onnx    TF-IDF non-zeros → every head's text logits (absent without text)
+    heads.onnx         [dense = embedding ⊕ metadata, text logits] → logits of every head
     explain.npz        word terms and their coefficients, metadata coefficients (float16)
     neighbours.npz     ids, primary labels and vectors of recent training tickets
     auto_reply.npz     the matcher's entries (char TF-IDF CSR, embeddings), targets grouping
@@ -37,6 +38,7 @@ FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 VECTORIZER_FILE = "vectorizer.npz"
 HEADS_FILE = "heads.onnx"
+TEXT_HEADS_FILE = "heads_text.onnx"
 EXPLAIN_FILE = "explain.npz"
 NEIGHBOURS_FILE = "neighbours.npz"
 AUTO_REPLY_ARRAYS = "auto_reply.npz"
@@ -107,6 +109,7 @@ class Bundle:
     manifest: dict[str, Any]
     vectorizer: TextVectorizer | None
     heads: Any  # onnxruntime.InferenceSession
+    text_heads: Any | None  # onnxruntime.InferenceSession
     encoder: Any | None  # triage.encoder.OnnxEncoder
     explain: dict[str, np.ndarray] = field(default_factory=dict)
     neighbours: dict[str, np.ndarray] = field(default_factory=dict)
@@ -188,6 +191,7 @@ def load_bundle(path: str | Path, *, threads: int | None = None, spinning: bool 
     if HEADS_FILE not in files:
         raise BundleError(f"{path}: manifest lists no {HEADS_FILE}")
     heads = _session(path / HEADS_FILE, 1, spinning)
+    text_heads = _session(path / TEXT_HEADS_FILE, 1, spinning) if TEXT_HEADS_FILE in files else None
     encoder = None
     if manifest.get("encoder"):
         from triage.encoder import OnnxEncoder
@@ -197,7 +201,10 @@ def load_bundle(path: str | Path, *, threads: int | None = None, spinning: bool 
             encoder = OnnxEncoder(path / manifest["encoder"]["folder"], threads=threads, spinning=spinning)
         except EncoderError as exc:
             raise BundleError(f"{path}: encoder: {exc}") from exc
-    bundle = Bundle(path=path, manifest=manifest, vectorizer=vectorizer, heads=heads, encoder=encoder)
+    bundle = Bundle(
+        path=path, manifest=manifest, vectorizer=vectorizer, heads=heads, text_heads=text_heads,
+        encoder=encoder,
+    )
     if EXPLAIN_FILE in files:
         bundle.explain = _arrays(path / EXPLAIN_FILE)
     if NEIGHBOURS_FILE in files:
