@@ -75,6 +75,7 @@ class _Text:
     char_cols: np.ndarray  # char and stem blocks, relative to the char block: the auto-reply's
     char_values: np.ndarray
     logits: np.ndarray | None = None  # the heads' text half (1 × outputs)
+    word_contributions: np.ndarray | None = None  # word value × coefficient, every class
 
 
 class _Laps:
@@ -310,6 +311,11 @@ class OnnxTriager:
             ar_text = [self._ar.tfidf_scores(x.char_cols, x.char_values) for x in texts]
         lap("auto_reply")
         for x in texts:
+            if self._coef_word is not None:
+                # Every class's word contributions, so that after the encoder the explanation
+                # only picks the predicted classes' columns (the gather from the coefficient
+                # matrix is the costly part, and it needs only the text).
+                x.word_contributions = x.word_values[:, None] * self._coef_word[x.word_cols]
             # One graph call per ticket: a batched call would sum each ticket's non-zeros
             # in an order that depends on its neighbours in the batch, and a ticket must get
             # the same numbers alone (/v1/triage) as in any batch (rescoring). ~30 µs a call.
@@ -436,9 +442,8 @@ class OnnxTriager:
         cols = np.array([h.start + t for h, t in zip(self._heads, tops, strict=True)], dtype=np.intp)
         blocks, names = [], []
         if text is not None and self._coef_word is not None and len(text.word_cols):
-            word_nz = text.word_cols
-            blocks.append(text.word_values[:, None] * self._coef_word[word_nz[:, None], cols])
-            names.append((word_nz, self._terms))
+            blocks.append(text.word_contributions[:, cols])
+            names.append((text.word_cols, self._terms))
         if self._coef_meta is not None:
             meta_nz = np.flatnonzero(meta)
             if len(meta_nz):
