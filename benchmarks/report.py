@@ -440,7 +440,9 @@ def systems_chart(rows: list[dict[str, Any]], path: Path) -> Path:
 
     from training.plots import save_figure
 
-    labels = [f"{r['dataset']}\n{r['head']}" for r in rows]
+    # Dataset names are long (endava_all_labels_sample): break them at underscores so that
+    # neighbouring labels never overlap.
+    labels = [f"{_wrap(r['dataset'])}\n{r['head']}" for r in rows]
     systems = (("ours", "macro_f1"), ("majority", "majority_macro_f1"), (SVC, "svc_macro_f1"))
     x = np.arange(len(rows))
     width = 0.8 / len(systems)
@@ -456,6 +458,19 @@ def systems_chart(rows: list[dict[str, Any]], path: Path) -> Path:
     ax.set_title("Ours beside the baselines")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return save_figure(fig, path)
+
+
+def _wrap(name: str, width: int = 14) -> str:
+    """`name` broken into lines of about `width` characters at its underscores."""
+    lines, line = [], ""
+    for part in name.split("_"):
+        piece = part if not line else f"{line}_{part}"
+        if line and len(piece) > width:
+            lines.append(line + "_")
+            line = part
+        else:
+            line = piece
+    return "\n".join([*lines, line])
 
 
 def latency_histogram(samples: Mapping[str, np.ndarray], path: Path) -> Path:
