@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -40,29 +39,15 @@ def backlog(demo_tickets_file: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest.fixture(scope="module")
-def expected(demo_bundle: Path, backlog: Path) -> Callable[[int], pa.Table]:
-    """The service's predictor on the backlog in chunks of N tickets, as the results file.
-
-    In the rescore's chunks: which tickets share a float32 micro-batch moves a confidence
-    in its 7th decimal, so the same bytes need the same batches.
-    """
+def expected(demo_bundle: Path, backlog: Path) -> pa.Table:
+    """What the service's predictor answers for each ticket sent alone (`/v1/triage`), as the
+    results file: every graph runs one ticket at a time, so chunking changes no byte."""
     from triage.bundle import load_bundle
     from triage.predictor import OnnxTriager
 
     triager = OnnxTriager(load_bundle(demo_bundle, threads=1))
-    heads = head_names(triager.manifest)
-    tickets = list(iter_tickets(backlog))
-    tables: dict[int, pa.Table] = {}
-
-    def in_chunks(rows: int) -> pa.Table:
-        if rows not in tables:
-            tables[rows] = pa.concat_tables(
-                results_table(triager.triage_batch(tickets[i : i + rows]), heads)
-                for i in range(0, len(tickets), rows)
-            )
-        return tables[rows]
-
-    return in_chunks
+    results = [triager.triage(ticket) for ticket in iter_tickets(backlog)]
+    return results_table(results, head_names(triager.manifest))
 
 
 def _command(*args: object) -> list[str]:
@@ -87,7 +72,7 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.slow
 def test_sigkill_mid_run_then_rerun_scores_every_ticket_exactly_once(
-    demo_bundle: Path, backlog: Path, expected: Callable[[int], pa.Table], tmp_path: Path
+    demo_bundle: Path, backlog: Path, expected: pa.Table, tmp_path: Path
 ) -> None:
     out = tmp_path / "results.parquet"
     command = _command(
@@ -128,7 +113,7 @@ def test_sigkill_mid_run_then_rerun_scores_every_ticket_exactly_once(
     table = pq.read_table(out)
     ids = table.column("ticket_id").to_pylist()
     assert len(ids) == len(set(ids)) == TICKETS
-    assert table.equals(expected(CHUNK))
+    assert table.equals(expected)
     assert not checkpoint_dir_for(out).exists()
 
 
@@ -174,7 +159,7 @@ def test_usage_errors_exit_2(
 
 @pytest.mark.slow
 def test_ray_engine_gives_the_local_engines_results(
-    demo_bundle: Path, backlog: Path, expected: Callable[[int], pa.Table], tmp_path: Path
+    demo_bundle: Path, backlog: Path, expected: pa.Table, tmp_path: Path
 ) -> None:
     """One local Ray instance (2 CPUs, no dashboard), two actors: the same bytes as local."""
     pytest.importorskip("ray.data", reason="the Ray engine needs the ray extra")
@@ -189,4 +174,4 @@ def test_ray_engine_gives_the_local_engines_results(
     assert run.returncode == 0, run.stderr[-3000:]
     summary = json.loads(run.stdout.strip().splitlines()[-1])["summary"]
     assert (summary["engine"], summary["workers"], summary["scored"]) == ("ray", 2, TICKETS)
-    assert pq.read_table(out).equals(expected(RAY_CHUNK))
+    assert pq.read_table(out).equals(expected)
