@@ -9,7 +9,6 @@ costs the results on disk.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -22,7 +21,6 @@ log = logging.getLogger(__name__)
 
 BENCHMARK_EXPERIMENT = "ticket-triage-benchmarks"
 # MLflow caps a param value at 6000 characters.
-_MAX_PARAM = 6000
 
 
 @dataclass(frozen=True)
@@ -36,11 +34,6 @@ class LoggedRun:
     def as_dict(self) -> dict[str, str]:
         """JSON-friendly form."""
         return asdict(self)
-
-
-def _param(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=True)
-    return text if len(text) <= _MAX_PARAM else text[: _MAX_PARAM - 3] + "..."
 
 
 def _client(tracking_uri: str):  # type: ignore[no-untyped-def]
@@ -60,34 +53,15 @@ def log_benchmark_run(
     experiment: str | None = None,
 ) -> LoggedRun:
     """Log one benchmark run: params, metrics and result files; raises what MLflow raises."""
-    import mlflow
-
-    from training.tracking import artifact_location
+    from training.tracking import log_values, start_run
 
     tracking_uri = settings.mlflow_tracking_uri
     experiment = experiment or BENCHMARK_EXPERIMENT
     client = _client(tracking_uri)
-    found = client.get_experiment_by_name(experiment)
-    experiment_id = (
-        found.experiment_id
-        if found
-        else client.create_experiment(
-            experiment, artifact_location=artifact_location(tracking_uri, experiment)
-        )
-    )
-    run = client.create_run(experiment_id, run_name=run_name, tags={"mlflow.source.name": source})
+    run = start_run(client, tracking_uri, experiment, run_name, {"mlflow.source.name": source})
     run_id = run.info.run_id
     try:
-        stamp = run.info.start_time
-        entities_params = [mlflow.entities.Param(k, _param(v)) for k, v in params.items()]
-        entities_metrics = [
-            mlflow.entities.Metric(k, float(v), stamp, 0) for k, v in metrics.items()
-        ]
-        # One batch call per 100 params / 1000 metrics (the store's limits).
-        for i in range(0, len(entities_params), 100):
-            client.log_batch(run_id, params=entities_params[i : i + 100])
-        for i in range(0, len(entities_metrics), 1000):
-            client.log_batch(run_id, metrics=entities_metrics[i : i + 1000])
+        log_values(client, run, params, metrics)
         for path in artifacts:
             client.log_artifact(run_id, str(path))
     except BaseException:

@@ -125,6 +125,32 @@ def artifact_location(tracking_uri: str, experiment: str) -> str | None:
     return (database.resolve().parent / "mlruns" / folder).as_uri()
 
 
+def start_run(client: Any, tracking_uri: str, experiment: str, run_name: str, tags: dict[str, str]):
+    """A new run in `experiment` (created with its artifact folder if it does not exist)."""
+    found = client.get_experiment_by_name(experiment)
+    experiment_id = (
+        found.experiment_id
+        if found
+        else client.create_experiment(
+            experiment, artifact_location=artifact_location(tracking_uri, experiment)
+        )
+    )
+    return client.create_run(experiment_id, run_name=run_name, tags=tags)
+
+
+def log_values(client: Any, run: Any, params: Mapping[str, Any], metrics: Mapping[str, float]) -> None:
+    """Params and metrics of `run` in as few calls as the store allows (100 params, 1,000 metrics)."""
+    import mlflow
+
+    stamp = run.info.start_time
+    entities_params = [mlflow.entities.Param(k, _param_value(v)) for k, v in params.items()]
+    entities_metrics = [mlflow.entities.Metric(k, float(v), stamp, 0) for k, v in metrics.items()]
+    for i in range(0, len(entities_params), 100):
+        client.log_batch(run.info.run_id, params=entities_params[i : i + 100])
+    for i in range(0, len(entities_metrics), 1000):
+        client.log_batch(run.info.run_id, metrics=entities_metrics[i : i + 1000])
+
+
 def _ensure_registered_model(client: Any, name: str) -> None:
     from mlflow.exceptions import MlflowException
 
@@ -149,7 +175,6 @@ def log_training_run(
 
     `metrics` defaults to the manifest's, flattened; raises whatever MLflow raises.
     """
-    import mlflow
 
     bundle_dir = Path(bundle_dir)
     manifest = json.loads((bundle_dir / "manifest.json").read_text(encoding="utf-8"))
@@ -158,36 +183,16 @@ def log_training_run(
     experiment = experiment or settings.experiment
     name = settings.mlflow_registry_name
     client = _client(tracking_uri)
-
-    found = client.get_experiment_by_name(experiment)
-    experiment_id = (
-        found.experiment_id
-        if found
-        else client.create_experiment(
-            experiment, artifact_location=artifact_location(tracking_uri, experiment)
-        )
-    )
-    run = client.create_run(
-        experiment_id,
-        run_name=model_version,
-        tags={MODEL_VERSION_TAG: model_version, "mlflow.source.name": "triage train"},
+    run = start_run(
+        client, tracking_uri, experiment, model_version,
+        {MODEL_VERSION_TAG: model_version, "mlflow.source.name": "triage train"},
     )
     run_id = run.info.run_id
     try:
-        all_params = {"model_version": model_version, **params}
-        entities_params = [mlflow.entities.Param(k, _param_value(v)) for k, v in all_params.items()]
         all_metrics = (
             dict(metrics) if metrics is not None else flatten_metrics(manifest.get("metrics") or {})
         )
-        stamp = run.info.start_time
-        entities_metrics = [
-            mlflow.entities.Metric(k, float(v), stamp, 0) for k, v in all_metrics.items()
-        ]
-        # One batch call per 100 params / 1000 metrics (the store's limits).
-        for i in range(0, len(entities_params), 100):
-            client.log_batch(run_id, params=entities_params[i : i + 100])
-        for i in range(0, len(entities_metrics), 1000):
-            client.log_batch(run_id, metrics=entities_metrics[i : i + 1000])
+        log_values(client, run, {"model_version": model_version, **params}, all_metrics)
         for plot in plots:
             client.log_artifact(run_id, str(plot), PLOTS_ARTIFACT_PATH)
         client.log_artifact(run_id, str(bundle_dir / "manifest.json"))
