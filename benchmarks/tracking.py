@@ -20,7 +20,6 @@ from triage.settings import Settings
 log = logging.getLogger(__name__)
 
 BENCHMARK_EXPERIMENT = "ticket-triage-benchmarks"
-# MLflow caps a param value at 6000 characters.
 
 
 @dataclass(frozen=True)
