@@ -23,6 +23,37 @@ def _ticket(
     )  # type: ignore[arg-type]
 
 
+def _side_by_side(workers: list[Worker], work, passes: int) -> list[BaseException]:  # type: ignore[no-untyped-def]
+    """Each worker runs `work(worker)` `passes` times on its own thread, all at once; the errors."""
+    errors: list[BaseException] = []
+
+    def run(worker: Worker) -> None:
+        try:
+            for _ in range(passes):
+                work(worker)
+        except BaseException as exc:  # noqa: BLE001 - returned to the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
+def _audits_per_ticket(desk: Desk, action: str) -> dict[int, int]:
+    """How many audit entries of `action` each ticket has (tickets with none are absent)."""
+    with desk.sessions() as session:
+        return dict(
+            session.execute(
+                select(AuditRow.ticket_id, func.count())
+                .where(AuditRow.action == action)
+                .group_by(AuditRow.ticket_id)
+            ).all()
+        )
+
+
 def _count(desk: Desk, model: type, **where: object) -> int:
     with desk.sessions() as session:
         query = select(func.count()).select_from(model)
@@ -163,31 +194,10 @@ def test_two_workers_never_act_on_the_same_ticket_twice(desk: Desk, clock) -> No
         desk.update(ticket_id, TicketChanges(status=Status.solved), actor=AGENT)
     clock.advance(days=5)
     workers = [Worker(desk, batch=3, name=f"w{i}") for i in range(2)]
-    errors: list[BaseException] = []
-
-    def run(worker: Worker) -> None:
-        try:
-            for _ in range(6):
-                worker.run_once()
-        except BaseException as exc:  # noqa: BLE001 - asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert _side_by_side(workers, lambda worker: worker.run_once(), passes=6) == []
     # 10 unsolved tickets, far past every deadline, six passes each at the same moment:
     # exactly one escalation (L1→L2) per ticket, never a duplicate, none starved.
-    with desk.sessions() as session:
-        per_ticket = dict(
-            session.execute(
-                select(AuditRow.ticket_id, func.count())
-                .where(AuditRow.action == "escalated")
-                .group_by(AuditRow.ticket_id)
-            ).all()
-        )
+    per_ticket = _audits_per_ticket(desk, "escalated")
     assert set(per_ticket) == set(ids[6:])
     assert set(per_ticket.values()) == {1}
     assert _count(desk, OutboxRow, event="ticket.escalated") == 10
@@ -209,29 +219,9 @@ def test_two_workers_never_assign_the_same_ticket_twice(desk: Desk, clock) -> No
     for name, capacity in (("ann", 4), ("ben", 3), ("cy", 2)):
         directory.upsert_agent(AgentSpec(id=name, team="finance", capacity=capacity))
     workers = [Worker(desk, batch=4, name=f"w{i}") for i in range(2)]
-    errors: list[BaseException] = []
-
-    def run(worker: Worker) -> None:
-        try:
-            for _ in range(4):
-                worker.assign(WorkerReport(now=clock.now))
-        except BaseException as exc:  # noqa: BLE001 - asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    with desk.sessions() as session:
-        per_ticket = dict(
-            session.execute(
-                select(AuditRow.ticket_id, func.count())
-                .where(AuditRow.action == "assigned")
-                .group_by(AuditRow.ticket_id)
-            ).all()
-        )
+    assign = lambda worker: worker.assign(WorkerReport(now=clock.now))  # noqa: E731
+    assert _side_by_side(workers, assign, passes=4) == []
+    per_ticket = _audits_per_ticket(desk, "assigned")
     # 9 seats for 12 tickets: 9 tickets assigned exactly once, nobody over capacity.
     assert len(per_ticket) == 9 and set(per_ticket.values()) == {1}
     assert set(per_ticket) <= set(ids)
