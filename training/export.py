@@ -251,6 +251,9 @@ def write_bundle(
         auto_reply = {
             "alpha": matcher.alpha,
             "safe_threshold": matcher.safe_threshold,
+            # What the threshold is compared with: the best target's lead over the runner-up
+            # (training.auto_reply.send_confidence); bundles without the key compare the score.
+            "safe_confidence": "margin",
             "prior_weights": matcher.prior_weights,
             "query_terms": matcher.query_terms,
             "prior_floor": PRIOR_FLOOR,

@@ -282,7 +282,8 @@ def resolve_encoder_folder(encoder: str | None, into: Path) -> Path | None:
     into.mkdir(parents=True, exist_ok=True)
     if (source / "encoder.json").is_file():
         for name in ("model.onnx", "tokenizer.json", "encoder.json"):
-            shutil.copyfile(source / name, into / name)
+            if name != "tokenizer.json" or (source / name).is_file():  # a text graph has none
+                shutil.copyfile(source / name, into / name)
     else:
         from training.encoder_export import export_encoder
 

@@ -1,9 +1,18 @@
 """The sentence encoder at serving time: an ONNX graph plus a fast tokenizer, no torch.
 
 An encoder folder (written by `training.encoder_export.export_encoder`) holds
-`model.onnx` (transformer, mean pooling and L2 normalisation in one graph),
-`tokenizer.json` and `encoder.json` (`EncoderSpec`). Training computes its embeddings
-with this same class, so training and serving can never disagree on a vector.
+`model.onnx`, `encoder.json` (`EncoderSpec`) and, for a graph that takes token ids,
+`tokenizer.json`. Two kinds of graph:
+
+- `tokens` (sentence-transformers exports, the default MiniLM): the graph takes
+  `input_ids`/`attention_mask`/`token_type_ids` and returns the pooled, L2-normalised
+  `sentence_embedding`; the `tokenizers` library tokenizes beside it.
+- `text`: the graph takes the raw strings and tokenizes inside (a SentencePiece op of
+  onnxruntime-extensions), e.g. the multilingual Universal Sentence Encoder that
+  `use-multilingual` names. Its vectors are L2-normalised here.
+
+Training computes its embeddings with this same class, so training and serving can
+never disagree on a vector.
 """
 
 from __future__ import annotations
@@ -23,6 +32,10 @@ SPEC_FILE = "encoder.json"
 # Bumped when the folder layout or the graph's inputs/outputs change incompatibly.
 FORMAT_VERSION = 1
 OUTPUT_NAME = "sentence_embedding"
+TOKENS_KIND, TEXT_KIND = "tokens", "text"
+# A `text` graph sees at most this many characters of a ticket: its tokenizer has no
+# truncation of its own, and a pasted log would otherwise cost time for nothing.
+TEXT_GRAPH_MAX_CHARS = 4000
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,10 @@ class EncoderSpec:
     inputs: tuple[str, ...] = ("input_ids", "attention_mask", "token_type_ids")
     model_sha256: str = ""
     source: str = ""
+    # `tokens` or `text` (see the module docstring); specs written before the field existed
+    # are `tokens`. `output` is the graph output holding the vectors.
+    kind: str = TOKENS_KIND
+    output: str = OUTPUT_NAME
     format_version: int = FORMAT_VERSION
     versions: dict[str, str] = field(default_factory=dict)
 
@@ -109,13 +126,18 @@ class OnnxEncoder:
         `session.intra_op.allow_spinning` (None: `settings.onnx_allow_spinning`).
         """
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         self.folder = Path(folder)
         self.spec = EncoderSpec.read(self.folder)
+        if self.spec.kind not in (TOKENS_KIND, TEXT_KIND):
+            raise EncoderError(
+                f"{self.folder / SPEC_FILE}: unknown encoder kind {self.spec.kind!r} "
+                f"(this runtime reads {TOKENS_KIND!r} and {TEXT_KIND!r})"
+            )
+        self._text_graph = self.spec.kind == TEXT_KIND
         model_path = self.folder / model_file
         tokenizer_path = self.folder / TOKENIZER_FILE
-        for path in (model_path, tokenizer_path):
+        for path in (model_path,) if self._text_graph else (model_path, tokenizer_path):
             if not path.is_file():
                 raise EncoderError(f"{path}: missing from the encoder folder")
         self.model_sha256 = sha256_file(model_path)
@@ -146,27 +168,41 @@ class OnnxEncoder:
             options.add_session_config_entry(
                 "session.intra_op.allow_spinning", "1" if spinning else "0"
             )
+        if self._text_graph:
+            options.register_custom_ops_library(text_graph_ops_library(self.spec.name))
         try:
             self._session = ort.InferenceSession(
                 str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
             )
-            tokenizer = Tokenizer.from_file(str(tokenizer_path))
-        except Exception as exc:  # onnxruntime/tokenizers raise their own untyped errors
+        except Exception as exc:  # onnxruntime raises its own untyped errors
             raise EncoderError(f"{self.folder}: cannot load the encoder ({exc})") from exc
-        # The file's own truncation/padding settings are not trusted (MiniLM's pads every
-        # text to 128): we truncate to the spec's max_length and pad per batch ourselves.
-        # Padded positions are masked out, so the id only has to be a valid token.
-        padding = tokenizer.padding or {}
-        self._pad_id = int(padding.get("pad_id") or tokenizer.token_to_id("[PAD]") or 0)
-        tokenizer.no_padding()
-        tokenizer.enable_truncation(max_length=self.spec.max_length)
-        self._tokenizer = tokenizer
         self._input_names = [i.name for i in self._session.get_inputs()]
-        unknown = set(self._input_names) - {"input_ids", "attention_mask", "token_type_ids"}
-        if unknown:
-            raise EncoderError(f"{model_path}: unexpected graph inputs {sorted(unknown)}")
+        fingerprint_parts = [self.model_sha256, self.spec.kind, str(self.spec.max_length)]
+        if self._text_graph:
+            if len(self._input_names) != 1:
+                raise EncoderError(f"{model_path}: a text graph takes one input, got {self._input_names}")
+            self._tokenizer = None
+        else:
+            from tokenizers import Tokenizer
+
+            try:
+                tokenizer = Tokenizer.from_file(str(tokenizer_path))
+            except Exception as exc:  # tokenizers raises its own untyped errors
+                raise EncoderError(f"{self.folder}: cannot load the tokenizer ({exc})") from exc
+            # The file's own truncation/padding settings are not trusted (MiniLM's pads every
+            # text to 128): we truncate to the spec's max_length and pad per batch ourselves.
+            # Padded positions are masked out, so the id only has to be a valid token.
+            padding = tokenizer.padding or {}
+            self._pad_id = int(padding.get("pad_id") or tokenizer.token_to_id("[PAD]") or 0)
+            tokenizer.no_padding()
+            tokenizer.enable_truncation(max_length=self.spec.max_length)
+            self._tokenizer = tokenizer
+            unknown = set(self._input_names) - {"input_ids", "attention_mask", "token_type_ids"}
+            if unknown:
+                raise EncoderError(f"{model_path}: unexpected graph inputs {sorted(unknown)}")
+            fingerprint_parts.insert(1, sha256_file(tokenizer_path))
         digest = hashlib.sha256()
-        for part in (self.model_sha256, sha256_file(tokenizer_path), str(self.spec.max_length)):
+        for part in fingerprint_parts:
             digest.update(part.encode() + b"\0")
         self._fingerprint = digest.hexdigest()
         self._callers = None
@@ -196,13 +232,18 @@ class OnnxEncoder:
         return self._fingerprint
 
     def token_count(self, text: str) -> int:
-        """Tokens the encoder sees for `text`, special tokens included, after truncation."""
+        """Tokens the encoder sees for `text`, special tokens included, after truncation
+        (a `text` graph tokenizes inside: there, its whitespace-separated words)."""
+        if self._text_graph:
+            return len(text[:TEXT_GRAPH_MAX_CHARS].split())
         return len(self._tokenizer.encode(text).ids)
 
     def encode_one(self, text: str) -> np.ndarray:
         """Embed one text without padding: the latency path for a single ticket (shape `dim`)."""
         if not isinstance(text, str):
             raise TypeError(f"expected str, got {type(text).__name__}")
+        if self._text_graph:
+            return self._run_texts([text])[0]
         enc = self._tokenizer.encode(text)
         feeds = {
             "input_ids": np.asarray([enc.ids], dtype=np.int64),
@@ -239,6 +280,13 @@ class OnnxEncoder:
                 for i, text in enumerate(texts):
                     out[i] = self.encode_one(text)
             return out
+        if self._text_graph:
+            # The graph pads inside. Its int8 dynamic quantization takes one scale per
+            # batch, so a batch's vectors differ from one-by-one ones by ~1e-2 at most:
+            # batch_size=1 is what serving computes (and what training caches).
+            for start in range(0, len(texts), batch_size):
+                out[start : start + batch_size] = self._run_texts(texts[start : start + batch_size])
+            return out
         encodings = self._tokenizer.encode_batch(texts)
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(texts))
         order = np.argsort(lengths, kind="stable")
@@ -271,5 +319,27 @@ class OnnxEncoder:
         (vectors,) = self._session.run([OUTPUT_NAME], feeds)
         return np.asarray(vectors, dtype=np.float32)
 
+    def _run_texts(self, texts: list[str]) -> np.ndarray:
+        """A text graph's unit-norm vectors for `texts` (each cut to TEXT_GRAPH_MAX_CHARS)."""
+        batch = np.array([t[:TEXT_GRAPH_MAX_CHARS] for t in texts], dtype=object)
+        (vectors,) = self._session.run([self.spec.output], {self._input_names[0]: batch})
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+        if self.spec.normalize:
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            vectors = vectors / np.where(norms > 0, norms, 1.0)
+        return vectors
+
     def __repr__(self) -> str:
         return f"OnnxEncoder({self.name!r}, dim={self.dim}, folder={str(self.folder)!r})"
+
+
+def text_graph_ops_library(name: str) -> str:
+    """The onnxruntime-extensions custom-op library that a `text` graph needs (its tokenizer)."""
+    try:
+        from onnxruntime_extensions import get_library_path
+    except ImportError:
+        raise EncoderError(
+            f"encoder {name!r} tokenizes inside its graph and needs onnxruntime-extensions "
+            "(pip install 'ticket-triage[multilingual]')"
+        ) from None
+    return get_library_path()

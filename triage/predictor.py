@@ -183,6 +183,7 @@ class OnnxTriager:
                 with_embedding=ar_vectors is not None, priors=priors,
                 query_terms=int(m["auto_reply"].get("query_terms", 0)),
                 prior_floor=float(m["auto_reply"].get("prior_floor", 1e-4)),
+                by_margin=m["auto_reply"].get("safe_confidence", "score") == "margin",
             )
         if not details:
             self._ar = self._coef_word = self._coef_meta = self._nb_csr = None
@@ -500,14 +501,15 @@ class OnnxTriager:
                     unsupported: bool) -> AutoReply | None:
         ar = self._ar
         embedding = ar_emb if ar.with_embedding else None
-        best, score = ar.best(text_scores, embedding, proba)
+        best, score, margin = ar.best(text_scores, embedding, proba)
         if score <= 0.0:
             return None
         target = ar.targets[best]
         threshold = ar.threshold
+        confidence = margin if ar.by_margin else score
         return AutoReply.model_construct(
             answer_id=target["answer_id"], kind=target["kind"], text=target["text"], score=score,
-            safe_to_send=bool(threshold is not None and score >= threshold and not unsupported),
+            safe_to_send=bool(threshold is not None and confidence >= threshold and not unsupported),
             article_id=target.get("article_id"),
         )
 
@@ -522,7 +524,7 @@ class _AutoReplyIndex:
     """
 
     def __init__(self, *, indptr, indices, data, n_columns, target_start, alpha, threshold, targets,
-                 with_embedding, priors=(), prior_floor=1e-4, query_terms=0):
+                 with_embedding, priors=(), prior_floor=1e-4, query_terms=0, by_margin=False):
         self.entries = len(indptr) - 1
         rows = np.repeat(np.arange(self.entries, dtype=np.int32), np.diff(indptr))
         order = np.argsort(indices, kind="stable")
@@ -542,6 +544,9 @@ class _AutoReplyIndex:
         ]
         self.prior_floor = prior_floor
         self.query_terms = query_terms
+        # Safe to send when the best target leads the runner-up by the threshold (bundles
+        # since the margin rule), else when its score reaches it.
+        self.by_margin = by_margin
 
     def tfidf_scores(self, columns: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Dot product of every entry's char TF-IDF row with the sparse query (`columns`, `values`).
@@ -562,9 +567,10 @@ class _AutoReplyIndex:
         return np.bincount(self.rows[positions], weights=weights, minlength=self.entries)
 
     def best(self, text_scores: np.ndarray, embedding: np.ndarray | None,
-             proba: np.ndarray | None = None) -> tuple[int, float]:
-        """The best target from the entries' char-TF-IDF scores (`tfidf_scores`), embedding
-        scores and the ticket's calibrated head probabilities (the category prior)."""
+             proba: np.ndarray | None = None) -> tuple[int, float, float]:
+        """(best target, its score, its lead over the runner-up) from the entries' char-TF-IDF
+        scores (`tfidf_scores`), embedding scores and the ticket's calibrated head
+        probabilities (the category prior); the lead is the score with a single target."""
         scores = self.alpha * text_scores
         if embedding is not None:
             scores += (1.0 - self.alpha) * embedding
@@ -573,7 +579,10 @@ class _AutoReplyIndex:
                 scores += weight * np.where(known, np.log(np.maximum(proba[columns], self.prior_floor)), 0.0)
         per_target = np.maximum.reduceat(scores, self.target_start)
         best = int(per_target.argmax())
-        return best, float(per_target[best])
+        if len(per_target) < 2:
+            return best, float(per_target[best]), float(per_target[best])
+        runner_up = float(np.partition(per_target, -2)[-2])
+        return best, float(per_target[best]), float(per_target[best]) - runner_up
 
 
 _blas_limited = False

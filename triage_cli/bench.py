@@ -127,7 +127,7 @@ def accuracy(
         None, "--out", help="results folder (default benchmarks/results/accuracy-<timestamp>)"
     ),
     encoder: str | None = typer.Option(
-        None, "--encoder", help="encoder name or folder, or 'none' (default: settings.encoder)"
+        None, "--encoder", help="encoder name or folder, or 'none', for every dataset (default: a dataset's own encoder, else settings.encoder)"
     ),
     work_dir: Path | None = typer.Option(
         None, "--work-dir", help="keep imported data and scratch bundles here (default: temporary)"
@@ -158,6 +158,8 @@ def accuracy(
             progress=sink,
             track=track,
             experiment=experiment,
+            # A dataset's own encoder (the config's `encoder`) unless --encoder was given.
+            dataset_encoders=encoder is None,
         )
         sink.finish()
     _warn(run.warnings)
@@ -239,6 +241,8 @@ def latency(
             progress=sink,
             track=track,
             experiment=experiment,
+            # A dataset's own encoder (the config's `encoder`) unless --encoder was given.
+            dataset_encoders=encoder is None,
         )
         sink.finish()
     _warn(run.warnings)
