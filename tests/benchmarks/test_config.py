@@ -146,3 +146,23 @@ def test_the_cli_exits_2_with_one_line_naming_file_entry_and_field(
     line = " ".join(err.split())  # rich may wrap a long line
     assert f"{path}, dataset 'desk', field 'split.kind': 'random' is not one of" in line
     assert "Traceback" not in err
+
+
+def test_an_entry_may_name_its_own_encoder(tmp_path: Path) -> None:
+    from benchmarks.accuracy import _dataset_encoder
+
+    (tmp_path / "e.toml").write_text(
+        "[datasets.ru]\n"
+        'source = "ru.csv"\nformat = "csv"\nheads = ["category"]\nencoder = "use-multilingual"\n'
+        "[datasets.plain]\n"
+        'source = "en.csv"\nformat = "csv"\nheads = ["category"]\n'
+        "[datasets.off]\n"
+        'source = "x.csv"\nformat = "csv"\nheads = ["category"]\nencoder = "none"\n'
+    )
+    specs = load_config(tmp_path / "e.toml")
+    assert specs["ru"].as_dict()["encoder"] == "use-multilingual"
+    # The entry's own encoder wins over the run's default; 'none' turns embeddings off.
+    assert _dataset_encoder(specs["ru"], "all-MiniLM-L6-v2") == "use-multilingual"
+    assert _dataset_encoder(specs["plain"], "all-MiniLM-L6-v2") == "all-MiniLM-L6-v2"
+    assert _dataset_encoder(specs["off"], "all-MiniLM-L6-v2") is None
+    assert load_config(DEFAULT_CONFIG)["rutube_support_ru"].encoder == "use-multilingual"

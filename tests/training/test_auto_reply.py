@@ -49,3 +49,36 @@ def test_served_bundle_sends_what_training_measured(demo_training, demo_tickets_
     for target in targets:
         if target["kind"] == "answer":
             assert answer_template(target["text"]) == target["text"]
+
+
+def test_send_confidence_is_the_lead_over_the_runner_up() -> None:
+    import numpy as np
+
+    from training.auto_reply import send_confidence
+
+    scores = np.array([[0.9, 0.2, 0.7], [0.5, 0.5, 0.1], [0.3, -np.inf, 0.0]])
+    np.testing.assert_allclose(send_confidence(scores), [0.2, 0.0, 0.3])
+    np.testing.assert_allclose(send_confidence(np.array([[0.4], [0.8]])), [0.4, 0.8])
+
+
+@pytest.mark.slow
+def test_margin_threshold_is_recorded_and_old_bundles_keep_the_score_rule(
+        demo_training, demo_tickets_file, tmp_path) -> None:
+    """The manifest says the threshold is on the margin; a bundle written before the rule
+    (no `safe_confidence`) still compares the score, as it was trained to."""
+    import shutil
+
+    manifest = json.loads((demo_training.bundle_dir / "manifest.json").read_text())
+    assert manifest["auto_reply"]["safe_confidence"] == "margin"
+    assert demo_training.auto_reply["safe_threshold_fitted_on"].startswith("calibration slice + fit part")
+    old = tmp_path / "old"
+    shutil.copytree(demo_training.bundle_dir, old)
+    data = json.loads((old / "manifest.json").read_text())
+    del data["auto_reply"]["safe_confidence"]
+    data["auto_reply"]["safe_threshold"] = 10.0  # no score reaches it; a margin rule would not care
+    (old / "manifest.json").write_text(json.dumps(data))  # not among the checksummed files
+    tickets = list(iter_tickets(demo_tickets_file))[:200]
+    new = OnnxTriager.from_path(demo_training.bundle_dir).triage_batch(tickets)
+    assert any(r.auto_reply and r.auto_reply.safe_to_send for r in new)  # the margin rule sends some
+    for result in OnnxTriager.from_path(old).triage_batch(tickets):
+        assert result.auto_reply is None or not result.auto_reply.safe_to_send

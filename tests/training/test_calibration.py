@@ -64,3 +64,21 @@ def test_time_split_puts_newest_in_test() -> None:
 
 def test_roc_auc() -> None:
     assert roc_auc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1])) == 0.75
+
+
+def test_wilson_bound_keeps_a_thin_cut_from_passing() -> None:
+    from training.calibration import _lowest_threshold
+
+    # 9 of the top 10 right, then a long 80%-right tail: the plain rule cuts at the 10th
+    # score (precision exactly 0.9); a cut resting on 10 predictions does not clear 0.9
+    # with a standard error to spare, so the Wilson rule asks for more than that.
+    conf = np.linspace(1.0, 0.0, 100)
+    correct = np.r_[np.ones(9, bool), False, np.arange(90) % 5 != 0]
+    plain = _lowest_threshold(conf, correct, 0.9)
+    assert plain == conf[9]
+    strict = _lowest_threshold(conf, correct, 0.9, z=1.0)
+    assert strict is None or strict > plain
+    # With many predictions at 97% the bound clears 0.9 as well.
+    many = np.r_[np.arange(300) % 33 != 0, np.zeros(50, bool)]
+    conf = np.linspace(1.0, 0.0, len(many))
+    assert _lowest_threshold(conf, many, 0.9, z=1.0) is not None
