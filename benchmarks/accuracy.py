@@ -445,7 +445,9 @@ def main(argv: list[str] | None = None) -> int:
         help="results folder (default: benchmarks/results/accuracy-<timestamp>)",
     )
     parser.add_argument(
-        "--encoder", default=None, help="encoder name or 'none' (default: settings.encoder)"
+        "--encoder",
+        default=None,
+        help="encoder name or 'none' for every dataset (default: a dataset's own, else settings.encoder)",
     )
     parser.add_argument(
         "--work-dir",

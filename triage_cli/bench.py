@@ -212,6 +212,9 @@ def latency(
     settings = get_settings()
     if bundle is None:
         bundle = ModelRegistry(settings.models_dir).resolve(model or "champion")
+    from triage.bundle import read_manifest
+
+    read_manifest(bundle)  # a missing or broken bundle: exit 2 here, not a server that dies later
     try:
         levels = tuple(int(c) for c in sweep.split(",") if c.strip())
     except ValueError:
@@ -241,8 +244,6 @@ def latency(
             progress=sink,
             track=track,
             experiment=experiment,
-            # A dataset's own encoder (the config's `encoder`) unless --encoder was given.
-            dataset_encoders=encoder is None,
         )
         sink.finish()
     _warn(run.warnings)

@@ -63,3 +63,19 @@ def test_raw_samples_match_the_summaries(latency_run) -> None:
             samples = npz[f"sweep_c{level['concurrency']}"]
             assert len(samples) == level["requests"]
             assert np.percentile(samples, 99) == pytest.approx(level["p99_ms"], abs=1e-3)
+
+
+def test_cli_runs_the_quick_benchmark_and_refuses_a_missing_bundle(
+    monkeypatch, capsys, accuracy_run, bench_work: Path, tmp_path: Path
+) -> None:
+    """`triage bench latency` through the real entry point: the command wires its options
+    into `run_latency` (a wrong keyword there once broke only the CLI)."""
+    from tests.cli.conftest import run_cli
+
+    code, _, stderr = run_cli(monkeypatch, capsys, "bench", "latency", "--bundle", tmp_path / "absent",
+                              "--out", tmp_path / "x", "--no-track")  # fmt: skip
+    assert code == 2 and str(tmp_path / "absent") in stderr
+    code, stdout, stderr = run_cli(monkeypatch, capsys, "bench", "latency", "--bundle", bench_work / "bundle-demo",
+                                   "--quick", "--out", tmp_path / "run", "--no-track")  # fmt: skip
+    assert code == 0, stderr
+    assert json.loads((tmp_path / "run" / "latency.json").read_text())["single"]["service"]["n"] > 0
