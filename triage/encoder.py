@@ -34,7 +34,8 @@ FORMAT_VERSION = 1
 OUTPUT_NAME = "sentence_embedding"
 TOKENS_KIND, TEXT_KIND = "tokens", "text"
 # A `text` graph sees at most this many characters of a ticket: its tokenizer has no
-# truncation of its own, and a pasted log would otherwise cost time for nothing.
+# truncation of its own, and a pasted log would otherwise cost time for nothing. Exports
+# record it as the spec's `max_length` (characters for this kind), which the runtime reads.
 TEXT_GRAPH_MAX_CHARS = 4000
 
 
@@ -235,7 +236,7 @@ class OnnxEncoder:
         """Tokens the encoder sees for `text`, special tokens included, after truncation
         (a `text` graph tokenizes inside: there, its whitespace-separated words)."""
         if self._text_graph:
-            return len(text[:TEXT_GRAPH_MAX_CHARS].split())
+            return len(text[: self.spec.max_length].split())
         return len(self._tokenizer.encode(text).ids)
 
     def encode_one(self, text: str) -> np.ndarray:
@@ -320,8 +321,9 @@ class OnnxEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
     def _run_texts(self, texts: list[str]) -> np.ndarray:
-        """A text graph's unit-norm vectors for `texts` (each cut to TEXT_GRAPH_MAX_CHARS)."""
-        batch = np.array([t[:TEXT_GRAPH_MAX_CHARS] for t in texts], dtype=object)
+        """A text graph's unit-norm vectors for `texts`, each cut to the spec's `max_length`
+        characters (TEXT_GRAPH_MAX_CHARS when exported)."""
+        batch = np.array([t[: self.spec.max_length] for t in texts], dtype=object)
         (vectors,) = self._session.run([self.spec.output], {self._input_names[0]: batch})
         vectors = np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
         if self.spec.normalize:
