@@ -4,26 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from triage_cli.main import main
-
-
-def _run(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str, str]:
-    monkeypatch.setenv("COLUMNS", "250")  # keep rich from wrapping the lines we assert on
-    monkeypatch.setattr(sys, "argv", ["triage", *map(str, args)])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from tests.cli.conftest import run_cli
 
 
 def _csv(path: Path, rows: list[list[str]], encoding: str = "utf-8") -> Path:
@@ -44,7 +29,7 @@ def test_import_then_stats(tmp_path: Path, monkeypatch, capsys) -> None:
         ],
     )
     out = tmp_path / "desk.parquet"
-    code, stdout, stderr = _run(
+    code, stdout, stderr = run_cli(
         monkeypatch,
         capsys,
         "data",
@@ -70,7 +55,7 @@ def test_import_then_stats(tmp_path: Path, monkeypatch, capsys) -> None:
     assert code == 0, stderr
     assert "wrote 4 tickets" in stdout and "dropped 0 rows" in stdout and out.exists()
 
-    code, stdout, stderr = _run(monkeypatch, capsys, "data", "stats", out, "--json")
+    code, stdout, stderr = run_cli(monkeypatch, capsys, "data", "stats", out, "--json")
     assert code == 0, stderr
     stats = json.loads(stdout)
     assert stats["rows"] == 4
@@ -92,7 +77,7 @@ def test_import_then_stats(tmp_path: Path, monkeypatch, capsys) -> None:
         "missing": 1,
     }
 
-    code, stdout, _ = _run(monkeypatch, capsys, "data", "stats", out)
+    code, stdout, _ = run_cli(monkeypatch, capsys, "data", "stats", out)
     assert (
         code == 0
         and "4 rows" in stdout
@@ -141,7 +126,7 @@ def test_import_errors_exit_2_and_leave_no_file(
 ) -> None:
     src = _csv(tmp_path / "bad.csv", rows)
     out = tmp_path / "out.parquet"
-    code, _, stderr = _run(
+    code, _, stderr = run_cli(
         monkeypatch, capsys, "data", "import", src, "-f", "csv", "-o", out, *args
     )
     assert code == 2
@@ -155,13 +140,13 @@ def test_import_errors_exit_2_and_leave_no_file(
 def test_undecodable_file_exits_2_naming_the_line(tmp_path: Path, monkeypatch, capsys) -> None:
     src = tmp_path / "latin.csv"
     src.write_bytes("subject\nok\nna\xefve\n".encode("latin-1"))
-    code, _, stderr = _run(
+    code, _, stderr = run_cli(
         monkeypatch, capsys, "data", "import", src, "-f", "csv", "-o", tmp_path / "o.parquet"
     )
     message = " ".join(stderr.split())
     assert code == 2 and "latin.csv: line 3" in message and "--encoding" in message
     assert not (tmp_path / "o.parquet").exists()
-    code, stdout, _ = _run(
+    code, stdout, _ = run_cli(
         monkeypatch,
         capsys,
         "data",
@@ -179,11 +164,11 @@ def test_undecodable_file_exits_2_naming_the_line(tmp_path: Path, monkeypatch, c
 
 def test_unknown_format_and_missing_stats_file(tmp_path: Path, monkeypatch, capsys) -> None:
     src = _csv(tmp_path / "a.csv", [["subject"], ["a"]])
-    code, _, stderr = _run(
+    code, _, stderr = run_cli(
         monkeypatch, capsys, "data", "import", src, "-f", "freshdesk", "-o", tmp_path / "o.parquet"
     )
     assert code == 2 and "unknown format 'freshdesk'" in stderr and "zendesk" in stderr
-    code, _, stderr = _run(
+    code, _, stderr = run_cli(
         monkeypatch,
         capsys,
         "data",
@@ -197,7 +182,7 @@ def test_unknown_format_and_missing_stats_file(tmp_path: Path, monkeypatch, caps
         "subject=x",
     )
     assert code == 2 and "fixed column mapping" in stderr
-    code, _, stderr = _run(monkeypatch, capsys, "data", "stats", tmp_path / "none.parquet")
+    code, _, stderr = run_cli(monkeypatch, capsys, "data", "stats", tmp_path / "none.parquet")
     assert code == 2 and "none.parquet: no such file" in stderr
 
 
@@ -205,7 +190,7 @@ def test_unknown_format_and_missing_stats_file(tmp_path: Path, monkeypatch, caps
 def test_import_reports_dropped_rows_and_kb_articles(
     shared_datasets: Path, tmp_path: Path, monkeypatch, capsys
 ) -> None:
-    code, stdout, stderr = _run(
+    code, stdout, stderr = run_cli(
         monkeypatch,
         capsys,
         "data",
@@ -222,7 +207,7 @@ def test_import_reports_dropped_rows_and_kb_articles(
         and "dropped 2 rows" in stdout
         and "truncated last record" in stdout
     )
-    code, stdout, stderr = _run(
+    code, stdout, stderr = run_cli(
         monkeypatch,
         capsys,
         "data",

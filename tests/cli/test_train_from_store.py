@@ -22,7 +22,7 @@ from tests.cli.conftest import run_cli
 from triage.contract import Channel, EscalationPrediction, HeadPrediction, TriageResult
 from triage.dataset import iter_tickets
 from triage.desk import Desk, Direction, NewMessage, NewTicket, Status, TicketChanges
-from triage.desk.replay import MovableClock
+from triage.desk.replay import MovableClock, intake_of
 from triage.registry import ModelRegistry
 from triage.settings import get_settings
 
@@ -76,16 +76,7 @@ def fill_store(engine: Engine, demo_tickets_file: Path, n: int) -> dict[str, dic
     late: list[tuple[str, object]] = []
     for i, source in enumerate(history):
         clock.now = max(clock.now, source.created_at)
-        new = NewTicket(
-            channel=source.channel or Channel.api,
-            subject=source.subject,
-            body=source.body,
-            requester=source.requester,
-            customer_tier=source.customer_tier,
-            language=source.language,
-            tags=source.tags,
-            extra={k: v for k, v in source.extra.items() if k != "follow_up_of"},
-        )
+        new = intake_of(source)
         ref = desk.intake(new).ticket.reference
         if i % 3 == 2:
             continue  # nobody looked at it: only the model's answers and a fallback priority

@@ -158,6 +158,23 @@ class MovableClock:
         return self.now
 
 
+def intake_of(source: Ticket, external_id: str | None = None) -> NewTicket:
+    """What the desk's intake receives for a historical ticket: what the customer sent,
+    without the labels and outcomes history added (and without `follow_up_of`, an id of
+    the old system)."""
+    return NewTicket(
+        channel=source.channel or Channel.api,
+        subject=source.subject,
+        body=source.body,
+        requester=source.requester,
+        customer_tier=source.customer_tier,
+        language=source.language,
+        tags=source.tags,
+        external_id=external_id,
+        extra={k: v for k, v in source.extra.items() if k != "follow_up_of"},
+    )
+
+
 def _why(desk: Desk, ticket_id: int) -> list[str]:
     reasons = []
     for entry in desk.audit(ticket_id):
@@ -294,17 +311,7 @@ def replay(
 
     for source in tickets:
         move_to(source.created_at or clock.now)
-        new = NewTicket(
-            channel=source.channel or Channel.api,
-            subject=source.subject,
-            body=source.body,
-            requester=source.requester,
-            customer_tier=source.customer_tier,
-            language=source.language,
-            tags=source.tags,
-            external_id=source.id,
-            extra={k: v for k, v in source.extra.items() if k != "follow_up_of"},
-        )
+        new = intake_of(source, external_id=source.id)
         result = desk.intake(new, idempotency_key=f"replay:{source.id}", actor="system:replay")
         t = result.ticket
         if follow_history and result.created:
