@@ -43,7 +43,9 @@ log = logging.getLogger("triage.api")
 
 
 def _json(status: int, content: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(content), status_code=status, media_type="application/json", headers=headers)
+    return Response(
+        orjson.dumps(content), status_code=status, media_type="application/json", headers=headers
+    )
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -71,7 +73,9 @@ def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
             cause = (error.get("ctx") or {}).get("error", "")
             pairs.append({"field": "body", "reason": f"invalid JSON{where}: {cause}".rstrip(": ")})
         else:
-            pairs.append({"field": _field(error.get("loc", ())), "reason": str(error.get("msg", "invalid"))})
+            pairs.append(
+                {"field": _field(error.get("loc", ())), "reason": str(error.get("msg", "invalid"))}
+            )
     return pairs
 
 

@@ -85,7 +85,9 @@ class ModelHolder:
             except (TriageError, ImportError):
                 raise  # an ImportError is a broken install, not a bad bundle
             except Exception as exc:  # an unreadable bundle must not become a 500 or a crash
-                raise BundleError(f"{target}: cannot load bundle ({type(exc).__name__}: {exc})") from exc
+                raise BundleError(
+                    f"{target}: cannot load bundle ({type(exc).__name__}: {exc})"
+                ) from exc
             loaded = LoadedModel(triager=triager, bundle=bundle, path=target, loaded_at=time.time())
             previous = self.current
             self.current = loaded
@@ -163,7 +165,12 @@ class ModelWatcher:
             self.holder.reload(target)
         except Exception as exc:  # noqa: BLE001 - any refusal keeps the old model
             self._failed_path = target
-            log.error("alias %s moved to %s but the bundle was refused: %s", self.holder.source, target, exc)
+            log.error(
+                "alias %s moved to %s but the bundle was refused: %s",
+                self.holder.source,
+                target,
+                exc,
+            )
             if self._on_reload_error is not None:
                 self._on_reload_error(exc)
             return False

@@ -60,9 +60,7 @@ def require_scope(scope: str) -> Callable[..., Awaitable[KeyRecord | None]]:
         if record is None:
             raise _unauthorized("invalid API key")
         if scope not in record.scopes:
-            raise HTTPException(
-                status_code=403, detail=f"this API key lacks the '{scope}' scope"
-            )
+            raise HTTPException(status_code=403, detail=f"this API key lacks the '{scope}' scope")
         return record
 
     return check

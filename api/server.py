@@ -76,7 +76,11 @@ def _worker_app(settings: Settings) -> Any:
 def log_config(level: str) -> dict[str, Any]:
     """uvicorn's logging config plus our `triage` loggers on the same handler."""
     config = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["triage"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    config["loggers"]["triage"] = {
+        "handlers": ["default"],
+        "level": level.upper(),
+        "propagate": False,
+    }
     return config
 
 

@@ -96,7 +96,9 @@ class RawClient:
     sends one).
     """
 
-    def __init__(self, host: str, port: int, headers: dict[str, str], timeout: float = 30.0) -> None:
+    def __init__(
+        self, host: str, port: int, headers: dict[str, str], timeout: float = 30.0
+    ) -> None:
         self.host, self.port, self.timeout = host, port, timeout
         self.extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         self.sock: socket.socket | None = None
@@ -110,8 +112,10 @@ class RawClient:
 
     def request_bytes(self, path: str, body: bytes) -> bytes:
         """The whole request for POSTing `body` (JSON) to `path`: build it once, send it often."""
-        head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n{self.extra}\r\n")
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n{self.extra}\r\n"
+        )
         return head.encode() + body
 
     def send(self, request: bytes) -> tuple[int, bytes]:
@@ -133,8 +137,11 @@ class RawClient:
         head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
         lines = head.split(b"\r\n")
         status = int(lines[0].split()[1])
-        length = next(int(v) for k, _, v in (line.partition(b":") for line in lines[1:])
-                      if k.strip().lower() == b"content-length")
+        length = next(
+            int(v)
+            for k, _, v in (line.partition(b":") for line in lines[1:])
+            if k.strip().lower() == b"content-length"
+        )
         while len(self.buffer) < length:
             self._fill(sock)
         body, self.buffer = self.buffer[:length], self.buffer[length:]

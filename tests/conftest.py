@@ -15,7 +15,9 @@ SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datas
 def shared_datasets() -> Path:
     """`../shared/datasets`, or a skip with the reason when this checkout has none beside it."""
     if not SHARED_DATASETS.is_dir():
-        pytest.skip(f"shared datasets not found at {SHARED_DATASETS} (needs ../shared beside the repo)")
+        pytest.skip(
+            f"shared datasets not found at {SHARED_DATASETS} (needs ../shared beside the repo)"
+        )
     return SHARED_DATASETS
 
 
@@ -123,7 +125,9 @@ def demo_tickets_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_training(demo_tickets_file: Path, exported_encoder: Path, tmp_path_factory: pytest.TempPathFactory):
+def demo_training(
+    demo_tickets_file: Path, exported_encoder: Path, tmp_path_factory: pytest.TempPathFactory
+):
     """`training.pipeline.train` on the demo desk with the int8 encoder: the `TrainingReport`."""
     from training.pipeline import TrainConfig, train
 

@@ -77,10 +77,15 @@ class Matcher:
     # 300 of ~860 read a quarter of the postings, at 0.4 points of rutube recall@1.
     query_terms: int = 0
 
-    def scores(self, q_tfidf: sp.csr_matrix, q_emb: np.ndarray | None, alpha: float | None = None,
-               priors: dict[str, np.ndarray] | None = None,
-               weights: dict[str, float] | None = None,
-               exclude: np.ndarray | None = None) -> np.ndarray:
+    def scores(
+        self,
+        q_tfidf: sp.csr_matrix,
+        q_emb: np.ndarray | None,
+        alpha: float | None = None,
+        priors: dict[str, np.ndarray] | None = None,
+        weights: dict[str, float] | None = None,
+        exclude: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Target scores for a batch of queries (n × n_targets).
 
         `priors` maps a prior head to the queries' class probabilities (n × classes);
@@ -155,7 +160,9 @@ def _entry_classes(sources: list[tuple[str, int]], corpus, head) -> np.ndarray:
     out = np.full(len(sources), -1, dtype=np.int64)
     for e, (kind, j) in enumerate(sources):
         item = corpus.articles[j] if kind == "kb" else corpus.tickets[j]
-        value = getattr(item, head.field, None) if kind == "ticket" else getattr(item, head.name, None)
+        value = (
+            getattr(item, head.field, None) if kind == "ticket" else getattr(item, head.name, None)
+        )
         out[e] = index.get(value, -1) if isinstance(value, str) else -1
     return out
 
@@ -170,19 +177,26 @@ def keep_largest(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
         start, stop = matrix.indptr[i], matrix.indptr[i + 1]
         values = matrix.data[start:stop]
         keep = np.sort(np.argsort(-values, kind="stable")[:k]) + start
-        rows.append(sp.csr_matrix((matrix.data[keep], matrix.indices[keep], [0, len(keep)]),
-                                  shape=(1, matrix.shape[1])))
+        rows.append(
+            sp.csr_matrix(
+                (matrix.data[keep], matrix.indices[keep], [0, len(keep)]),
+                shape=(1, matrix.shape[1]),
+            )
+        )
     return sp.vstack(rows, format="csr", dtype=np.float32)
 
 
-def tune_prior_weights(matcher: Matcher, q_text, q_emb, gold: np.ndarray,
-                       priors: dict[str, np.ndarray]) -> dict[str, float]:
+def tune_prior_weights(
+    matcher: Matcher, q_text, q_emb, gold: np.ndarray, priors: dict[str, np.ndarray]
+) -> dict[str, float]:
     """Prior weight per head (a small grid, heads in turn) ranking `gold` best: recall@1, then @5."""
     weights = {h: 0.0 for h in priors if h in matcher.entry_classes}
     for head in list(weights):
+
         def quality(w: float, head: str = head) -> tuple[float, float, float]:
             s = matcher.scores(q_text, q_emb, priors=priors, weights={**weights, head: w})
             return _recall(s, gold, 1), _recall(s, gold, 5), -w
+
         weights[head] = max(PRIOR_WEIGHTS, key=quality)
     return weights
 
@@ -213,14 +227,24 @@ def query_text(corpus, rows, char: slice) -> sp.csr_matrix:
     return sp.hstack(blocks, format="csr", dtype=np.float32)
 
 
-def kb_vectors(corpus, char: slice, body_weight: float, stem_weight: float = 1.0,
-               ) -> tuple[sp.csr_matrix, np.ndarray | None]:
+def kb_vectors(
+    corpus,
+    char: slice,
+    body_weight: float,
+    stem_weight: float = 1.0,
+) -> tuple[sp.csr_matrix, np.ndarray | None]:
     """KB entry vectors: question + `body_weight` × answer, in the char block, the stem block
     (× `stem_weight`) and the embedding."""
+
     def field(text, body):
         return text + body_weight * body if body_weight and body is not None else text
 
-    blocks = [field(corpus.kb_text[:, char], corpus.kb_body_text[:, char] if corpus.kb_body_text is not None else None)]
+    blocks = [
+        field(
+            corpus.kb_text[:, char],
+            corpus.kb_body_text[:, char] if corpus.kb_body_text is not None else None,
+        )
+    ]
     if corpus.x_stem is not None:
         blocks.append(stem_weight * field(corpus.kb_stem, corpus.kb_body_stem))
     emb = None
@@ -229,8 +253,12 @@ def kb_vectors(corpus, char: slice, body_weight: float, stem_weight: float = 1.0
     return sp.hstack(blocks, format="csr", dtype=np.float32), emb
 
 
-def tune_kb_weights(corpus, char: slice, rows: list[int], gold: np.ndarray,
-                    ) -> tuple[float, float, float, dict]:
+def tune_kb_weights(
+    corpus,
+    char: slice,
+    rows: list[int],
+    gold: np.ndarray,
+) -> tuple[float, float, float, dict]:
     """(body weight, blend weight, stem weight) ranking the gold KB article best for `rows`.
 
     Against the KB alone; chosen on recall@1, then recall@5; ties go to the simpler setting
@@ -246,21 +274,41 @@ def tune_kb_weights(corpus, char: slice, rows: list[int], gold: np.ndarray,
     for w in BODY_WEIGHTS:
         kb, kb_emb = kb_vectors(corpus, char, w)
         by_char = np.asarray((q_char @ kb[:, :n_char].T).todense(), dtype=np.float64)
-        by_stem = np.asarray((q_stem @ kb[:, n_char:].T).todense(), dtype=np.float64) if q_stem is not None else 0.0
-        by_emb = q_emb.astype(np.float64) @ kb_emb.T.astype(np.float64) if kb_emb is not None else 0.0
+        by_stem = (
+            np.asarray((q_stem @ kb[:, n_char:].T).todense(), dtype=np.float64)
+            if q_stem is not None
+            else 0.0
+        )
+        by_emb = (
+            q_emb.astype(np.float64) @ kb_emb.T.astype(np.float64) if kb_emb is not None else 0.0
+        )
         for g in stem_weights:
             text = by_char + g * by_stem
             for a in alphas:
                 s = a * text + (1.0 - a) * by_emb
                 grid[(w, a, g)] = (_recall(s, gold, 1), _recall(s, gold, 5))
     w, a, g = max(grid, key=lambda k: (grid[k], -k[0], k[1], -k[2]))
-    return float(w), float(a), float(g), {
-        "recall_at_1": grid[(w, a, g)][0], "recall_at_5": grid[(w, a, g)][1], "n": len(rows),
-    }
+    return (
+        float(w),
+        float(a),
+        float(g),
+        {
+            "recall_at_1": grid[(w, a, g)][0],
+            "recall_at_5": grid[(w, a, g)][1],
+            "n": len(rows),
+        },
+    )
 
 
-def build_matcher(corpus, vectorizer, train_idx, cal_idx, test_idx, config, priors=None,
-                  ) -> tuple[Matcher | None, dict | None]:
+def build_matcher(
+    corpus,
+    vectorizer,
+    train_idx,
+    cal_idx,
+    test_idx,
+    config,
+    priors=None,
+) -> tuple[Matcher | None, dict | None]:
     """Build the index from KB articles and the fit part's answered tickets; evaluate it.
 
     `priors` maps a head in `PRIOR_HEADS` to its `HeadReport`: its class probabilities
@@ -283,9 +331,14 @@ def build_matcher(corpus, vectorizer, train_idx, cal_idx, test_idx, config, prio
         rows = [i for i in train_idx.tolist() if tickets[i].kb_article_id in kb_index]
         if len(rows) >= 10:
             gold = np.array([kb_index[tickets[i].kb_article_id] for i in rows], dtype=np.int64)
-            body_weight, tuned_alpha, stem_weight, tuning = tune_kb_weights(corpus, char, rows, gold)
-    kb_char, kb_emb = (kb_vectors(corpus, char, body_weight, stem_weight)
-                       if corpus.articles and corpus.kb_text is not None else (None, None))
+            body_weight, tuned_alpha, stem_weight, tuning = tune_kb_weights(
+                corpus, char, rows, gold
+            )
+    kb_char, kb_emb = (
+        kb_vectors(corpus, char, body_weight, stem_weight)
+        if corpus.articles and corpus.kb_text is not None
+        else (None, None)
+    )
     stem_scale = np.ones(n_char + (corpus.x_stem.shape[1] if corpus.x_stem is not None else 0))
     stem_scale[n_char:] = stem_weight
 
@@ -294,7 +347,12 @@ def build_matcher(corpus, vectorizer, train_idx, cal_idx, test_idx, config, prio
     targets: dict[str, dict[str, Any]] = {}
     for j, article in enumerate(corpus.articles):
         key = f"kb:{article.id}"
-        targets[key] = {"answer_id": article.id, "kind": "kb", "text": article.body, "article_id": article.id}
+        targets[key] = {
+            "answer_id": article.id,
+            "kind": "kb",
+            "text": article.body,
+            "article_id": article.id,
+        }
         entries.append((key, ("kb", j)))
     # Most recent answered tickets first, capped. An agent's answer becomes a target only
     # when its template recurs (`min_answer_uses`): a one-off answer is no template, and it
@@ -302,21 +360,29 @@ def build_matcher(corpus, vectorizer, train_idx, cal_idx, test_idx, config, prio
     gold_of = {i: gold_target(tickets[i], kb_ids) for i in fit_rows}
     uses = Counter(key for key in gold_of.values() if key is not None and key.startswith("answer:"))
     answered = [
-        i for i in fit_rows
-        if gold_of[i] is not None and (gold_of[i].startswith("kb:") or uses[gold_of[i]] >= config.min_answer_uses)
+        i
+        for i in fit_rows
+        if gold_of[i] is not None
+        and (gold_of[i].startswith("kb:") or uses[gold_of[i]] >= config.min_answer_uses)
     ]
-    answered.sort(key=lambda i: tickets[i].created_at.timestamp() if tickets[i].created_at else 0.0,
-                  reverse=True)
+    answered.sort(
+        key=lambda i: tickets[i].created_at.timestamp() if tickets[i].created_at else 0.0,
+        reverse=True,
+    )
     budget = config.index_max_values - (kb_char.nnz if kb_char is not None else 0)
     for i in answered[: config.answers_max]:
-        budget -= corpus.x_text[i, char].nnz + (corpus.x_stem[i].nnz if corpus.x_stem is not None else 0)
+        budget -= corpus.x_text[i, char].nnz + (
+            corpus.x_stem[i].nnz if corpus.x_stem is not None else 0
+        )
         if budget < 0:
             break
         key = gold_target(tickets[i], kb_ids)
         if key not in targets:
             targets[key] = {
-                "answer_id": f"answer-{tickets[i].id}", "kind": "answer",
-                "text": answer_template(tickets[i].agent_answer), "article_id": None,
+                "answer_id": f"answer-{tickets[i].id}",
+                "kind": "answer",
+                "text": answer_template(tickets[i].agent_answer),
+                "article_id": None,
             }
         entries.append((key, ("ticket", i)))
     if not entries:
@@ -334,17 +400,27 @@ def build_matcher(corpus, vectorizer, train_idx, cal_idx, test_idx, config, prio
     position = {row: k for k, row in enumerate(ticket_rows)}
     entry_tfidf = sp.vstack(
         [kb_char[j] if kind == "kb" else from_tickets[position[j]] for kind, j in sources],
-        format="csr", dtype=np.float32,
+        format="csr",
+        dtype=np.float32,
     )
     entry_emb = None
     if corpus.x_emb is not None:
-        entry_emb = np.stack([
-            kb_emb[entries[e][1][1]] if entries[e][1][0] == "kb" else corpus.x_emb[entries[e][1][1]]
-            for e in order
-        ]).astype(np.float32)
+        entry_emb = np.stack(
+            [
+                kb_emb[entries[e][1][1]]
+                if entries[e][1][0] == "kb"
+                else corpus.x_emb[entries[e][1][1]]
+                for e in order
+            ]
+        ).astype(np.float32)
     matcher = Matcher(
-        entry_tfidf=entry_tfidf, entry_emb=entry_emb, entry_target=entry_target,
-        target_start=target_start, targets=[targets[k] for k in keys], alpha=1.0, safe_threshold=None,
+        entry_tfidf=entry_tfidf,
+        entry_emb=entry_emb,
+        entry_target=entry_target,
+        target_start=target_start,
+        targets=[targets[k] for k in keys],
+        alpha=1.0,
+        safe_threshold=None,
         entry_classes={h: _entry_classes(sources, corpus, r) for h, r in priors.items()},
         query_terms=config.match_query_terms,
     )
@@ -359,7 +435,11 @@ def build_matcher(corpus, vectorizer, train_idx, cal_idx, test_idx, config, prio
         answer is safe to send is judged over every answered ticket, because sending any
         target to a ticket whose real answer is not in the index is a wrong answer.
         """
-        golds = {i: key_index.get(gold_target(tickets[i], kb_ids), -1) for i in rows if gold_target(tickets[i], kb_ids)}
+        golds = {
+            i: key_index.get(gold_target(tickets[i], kb_ids), -1)
+            for i in rows
+            if gold_target(tickets[i], kb_ids)
+        }
         rows = [i for i, g in golds.items() if g >= 0 or not reachable]
         gold = np.array([golds[i] for i in rows], dtype=np.int64)
         q_emb = corpus.x_emb[rows] if corpus.x_emb is not None else None
@@ -386,7 +466,9 @@ def build_matcher(corpus, vectorizer, train_idx, cal_idx, test_idx, config, prio
             entry_emb=entry_emb[kb_entries] if entry_emb is not None else None,
             entry_target=np.arange(kb_entries.sum()),
             target_start=np.arange(kb_entries.sum()),
-            targets=[], alpha=matcher.alpha, safe_threshold=None,
+            targets=[],
+            alpha=matcher.alpha,
+            safe_threshold=None,
             entry_classes={h: c[kb_entries] for h, c in matcher.entry_classes.items()},
             query_terms=matcher.query_terms,
         )
@@ -396,7 +478,9 @@ def build_matcher(corpus, vectorizer, train_idx, cal_idx, test_idx, config, prio
             rows = [i for i in train_idx.tolist() if f"kb:{tickets[i].kb_article_id}" in kb_pos]
             gold = np.array([kb_pos[f"kb:{tickets[i].kb_article_id}"] for i in rows])
             q_emb = corpus.x_emb[rows] if corpus.x_emb is not None else None
-            weights = tune_prior_weights(kb_matcher, query_text(corpus, rows, char), q_emb, gold, prior_of(rows))
+            weights = tune_prior_weights(
+                kb_matcher, query_text(corpus, rows, char), q_emb, gold, prior_of(rows)
+            )
         elif len(cal_gold) >= 10:
             weights = tune_prior_weights(matcher, cal_q, cal_e, cal_gold, cal_p)
         else:
@@ -406,8 +490,11 @@ def build_matcher(corpus, vectorizer, train_idx, cal_idx, test_idx, config, prio
             kb_matcher.prior_weights = matcher.prior_weights
 
     report: dict[str, Any] = {
-        "alpha": matcher.alpha, "body_weight": body_weight, "stem_weight": stem_weight,
-        "entries": len(entries), "targets": len(keys),
+        "alpha": matcher.alpha,
+        "body_weight": body_weight,
+        "stem_weight": stem_weight,
+        "entries": len(entries),
+        "targets": len(keys),
         "prior_weights": matcher.prior_weights,
     }
     if tuning is not None:
@@ -417,15 +504,23 @@ def build_matcher(corpus, vectorizer, train_idx, cal_idx, test_idx, config, prio
     # own entry; when they are too few, on the test part (flagged as such).
     entry_of_row = {j: e for e, (kind, j) in enumerate(sources) if kind == "ticket"}
     where = "calibration slice + fit part (leave-one-out)"
-    source_q, source_e, source_gold, source_p, source_rows = queries(cal_idx.tolist() + fit_rows, reachable=False)
+    source_q, source_e, source_gold, source_p, source_rows = queries(
+        cal_idx.tolist() + fit_rows, reachable=False
+    )
     if len(source_gold) < 30:
         where = "test (calibration slice and fit part too small)"
-        source_q, source_e, source_gold, source_p, source_rows = queries(test_idx.tolist(), reachable=False)
+        source_q, source_e, source_gold, source_p, source_rows = queries(
+            test_idx.tolist(), reachable=False
+        )
     if len(source_gold):
         exclude = np.array([entry_of_row.get(i, -1) for i in source_rows], dtype=np.int64)
         s = matcher.scores(source_q, source_e, priors=source_p, exclude=exclude)
-        t = _lowest_threshold(send_confidence(s), s.argmax(axis=1) == source_gold, config.target_precision,
-                              z=SAFE_PRECISION_Z)
+        t = _lowest_threshold(
+            send_confidence(s),
+            s.argmax(axis=1) == source_gold,
+            config.target_precision,
+            z=SAFE_PRECISION_Z,
+        )
         matcher.safe_threshold = t
     report["safe_threshold"] = matcher.safe_threshold
     report["safe_confidence"] = "margin"
@@ -441,11 +536,16 @@ def build_matcher(corpus, vectorizer, train_idx, cal_idx, test_idx, config, prio
         all_q, all_e, all_gold, all_p, _ = queries(test_idx.tolist(), reachable=False)
         s = matcher.scores(all_q, all_e, priors=all_p)
         top = s.argmax(axis=1)
-        safe = (send_confidence(s) >= matcher.safe_threshold if matcher.safe_threshold is not None
-                else np.zeros(len(top), bool))
+        safe = (
+            send_confidence(s) >= matcher.safe_threshold
+            if matcher.safe_threshold is not None
+            else np.zeros(len(top), bool)
+        )
         report.update(
             coverage_at_safe_threshold=float(safe.mean()),
-            precision_at_safe_threshold=float(np.mean(top[safe] == all_gold[safe])) if safe.any() else None,
+            precision_at_safe_threshold=float(np.mean(top[safe] == all_gold[safe]))
+            if safe.any()
+            else None,
             n_answered=len(all_gold),
         )
     # The benchmark: every ticket with a gold KB article against the KB alone.
@@ -465,5 +565,7 @@ def build_matcher(corpus, vectorizer, train_idx, cal_idx, test_idx, config, prio
             safe = send_confidence(s) >= matcher.safe_threshold
             right = s.argmax(axis=1) == gold
             report["kb_only"]["coverage_at_safe_threshold"] = float(safe.mean())
-            report["kb_only"]["precision_at_safe_threshold"] = float(right[safe].mean()) if safe.any() else None
+            report["kb_only"]["precision_at_safe_threshold"] = (
+                float(right[safe].mean()) if safe.any() else None
+            )
     return matcher, report

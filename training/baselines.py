@@ -30,8 +30,9 @@ def majority_baseline(y_train: np.ndarray, y_test: np.ndarray, n_classes: int) -
     return _summary(classification_metrics(y_test, np.full(len(y_test), majority), n_classes))
 
 
-def linearsvc_baseline(x_train, y_train: np.ndarray, x_test, y_test: np.ndarray, n_classes: int,
-                       seed: int = 42) -> tuple[dict, np.ndarray]:
+def linearsvc_baseline(
+    x_train, y_train: np.ndarray, x_test, y_test: np.ndarray, n_classes: int, seed: int = 42
+) -> tuple[dict, np.ndarray]:
     """TF-IDF (word 1–2 + char 2–5) + LinearSVC (C=1); returns (metrics, test predictions)."""
     model = LinearSVC(C=1.0, random_state=seed)
     if len(np.unique(y_train)) < 2:

@@ -48,8 +48,9 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     return float(np.exp((lo + hi) / 2))
 
 
-def _lowest_threshold(confidence: np.ndarray, correct: np.ndarray, target: float,
-                      z: float = 0.0) -> float | None:
+def _lowest_threshold(
+    confidence: np.ndarray, correct: np.ndarray, target: float, z: float = 0.0
+) -> float | None:
     """Lowest confidence t such that predictions with confidence >= t reach `target` precision.
 
     With `z` > 0 the precision that must reach the target is the Wilson lower bound at `z`
@@ -63,8 +64,11 @@ def _lowest_threshold(confidence: np.ndarray, correct: np.ndarray, target: float
     n = np.arange(1, len(conf) + 1)
     precision = hits / n
     if z > 0:
-        precision = (precision + z * z / (2 * n) - z * np.sqrt(
-            precision * (1 - precision) / n + z * z / (4 * n * n))) / (1 + z * z / n)
+        precision = (
+            precision
+            + z * z / (2 * n)
+            - z * np.sqrt(precision * (1 - precision) / n + z * z / (4 * n * n))
+        ) / (1 + z * z / n)
     # Only cut between distinct confidences: ties are all in or all out.
     last_of_tie = np.r_[conf[1:] != conf[:-1], True]
     ok = np.flatnonzero((precision >= target) & last_of_tie)

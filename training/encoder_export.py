@@ -164,7 +164,9 @@ def write_text_graph(name: str, graph: Path, out_dir: Path) -> EncoderSpec:
                 f"{graph}: a text graph takes one string tensor, got "
                 f"{[(i.name, i.type) for i in inputs]}"
             )
-        (probe,) = session.run([outputs[0].name], {inputs[0].name: np.array(["probe", "zwei"], dtype=object)})
+        (probe,) = session.run(
+            [outputs[0].name], {inputs[0].name: np.array(["probe", "zwei"], dtype=object)}
+        )
     except EncoderError:
         raise
     except Exception as exc:  # onnxruntime raises its own untyped errors
@@ -191,12 +193,18 @@ def write_text_graph(name: str, graph: Path, out_dir: Path) -> EncoderSpec:
         do_lower_case=False,
         inputs=(inputs[0].name,),
         model_sha256=sha256_file(out_dir / MODEL_FILE),
-        source=(f"package {MULTILINGUAL_PACKAGE}=={MULTILINGUAL_VERSION}" if name == MULTILINGUAL_ENCODER
-                else str(graph)),
+        source=(
+            f"package {MULTILINGUAL_PACKAGE}=={MULTILINGUAL_VERSION}"
+            if name == MULTILINGUAL_ENCODER
+            else str(graph)
+        ),
         kind=TEXT_KIND,
         output=outputs[0].name,
         format_version=FORMAT_VERSION,
-        versions={"onnxruntime": ort.__version__, "onnxruntime_extensions": onnxruntime_extensions.__version__},
+        versions={
+            "onnxruntime": ort.__version__,
+            "onnxruntime_extensions": onnxruntime_extensions.__version__,
+        },
     )
     (out_dir / SPEC_FILE).write_text(spec.to_json(), encoding="utf-8")
     return spec
@@ -252,7 +260,11 @@ def ensure_exported(
         cache_dir = get_settings().encoder_cache_dir
     name, model_path = resolve_encoder(name_or_path)
     text_graph = is_text_graph(model_path)
-    key = sha256_file(model_path) if text_graph else _cache_key(model_path, quantize=quantize, max_length=max_length)
+    key = (
+        sha256_file(model_path)
+        if text_graph
+        else _cache_key(model_path, quantize=quantize, max_length=max_length)
+    )
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     entry = cache_dir / f"{_slug(name)}-{key[:16]}"

@@ -61,8 +61,12 @@ def classification_metrics(y: np.ndarray, pred: np.ndarray, n_classes: int) -> d
     predicted = np.bincount(pred, minlength=n_classes).astype(float)
     precision = np.divide(tp, predicted, out=np.zeros(n_classes), where=predicted > 0)
     recall = np.divide(tp, support, out=np.zeros(n_classes), where=support > 0)
-    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(n_classes),
-                   where=(precision + recall) > 0)
+    f1 = np.divide(
+        2 * precision * recall,
+        precision + recall,
+        out=np.zeros(n_classes),
+        where=(precision + recall) > 0,
+    )
     present = (support > 0) | (predicted > 0)
     macro_f1 = float(f1[present].mean()) if present.any() else 0.0
     return {
@@ -117,5 +121,7 @@ def coverage_report(proba: np.ndarray, y: np.ndarray, abstained: np.ndarray) -> 
     """Coverage (share answered) and the precision of the answered predictions."""
     answered = ~abstained
     coverage = float(answered.mean()) if len(y) else 0.0
-    precision = float(np.mean(proba.argmax(axis=1)[answered] == y[answered])) if answered.any() else None
+    precision = (
+        float(np.mean(proba.argmax(axis=1)[answered] == y[answered])) if answered.any() else None
+    )
     return {"coverage": coverage, "precision": precision}

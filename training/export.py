@@ -62,7 +62,9 @@ def build_text_heads_graph(w_text: np.ndarray) -> onnx.ModelProto:
         helper.make_tensor_value_info("tfidf_col", TensorProto.INT64, ["K"]),
         helper.make_tensor_value_info("tfidf_weight", TensorProto.FLOAT, ["N", "K"]),
     ]
-    outputs = [helper.make_tensor_value_info("text_logits", TensorProto.FLOAT, ["N", w_text.shape[1]])]
+    outputs = [
+        helper.make_tensor_value_info("text_logits", TensorProto.FLOAT, ["N", w_text.shape[1]])
+    ]
     inits = [numpy_helper.from_array(w_text.astype(np.float32), "w_text")]
     return _model(helper.make_graph(nodes, "heads_text", inputs, outputs, inits))
 
@@ -127,31 +129,65 @@ def head_metrics(report) -> dict[str, Any]:
     """The manifest's `metrics` section."""
     metrics: dict[str, Any] = {}
     for name, head in report.heads.items():
-        keep = ("accuracy", "macro_f1", "coverage_at_target_precision", "precision_at_threshold",
-                "brier", "ece", "roc_auc")
+        keep = (
+            "accuracy",
+            "macro_f1",
+            "coverage_at_target_precision",
+            "precision_at_threshold",
+            "brier",
+            "ece",
+            "roc_auc",
+        )
         metrics[name] = {k: head.metrics[k] for k in keep if k in head.metrics}
         metrics[name]["baselines"] = {
-            b: {"accuracy": v["accuracy"], "macro_f1": v["macro_f1"]} for b, v in head.baselines.items()
+            b: {"accuracy": v["accuracy"], "macro_f1": v["macro_f1"]}
+            for b, v in head.baselines.items()
         }
     if report.auto_reply:
         metrics["auto_reply"] = {
-            k: v for k, v in report.auto_reply.items()
-            if k in ("recall_at_1", "recall_at_5", "coverage_at_safe_threshold",
-                     "precision_at_safe_threshold", "kb_only")
+            k: v
+            for k, v in report.auto_reply.items()
+            if k
+            in (
+                "recall_at_1",
+                "recall_at_5",
+                "coverage_at_safe_threshold",
+                "precision_at_safe_threshold",
+                "kb_only",
+            )
         }
     return _jsonable(metrics)
 
 
 def write_bundle(
-    out: Path, *, report, vectorizer, models, meta_spec: MetaSpec, meta_names: list[str], corpus,
-    train_idx: np.ndarray, encoder_dir: Path | None, matcher, created_at: datetime,
-    git_sha: str | None, config,
+    out: Path,
+    *,
+    report,
+    vectorizer,
+    models,
+    meta_spec: MetaSpec,
+    meta_names: list[str],
+    corpus,
+    train_idx: np.ndarray,
+    encoder_dir: Path | None,
+    matcher,
+    created_at: datetime,
+    git_sha: str | None,
+    config,
 ) -> dict:
     """Write every file of the bundle into `out` and return the manifest written."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for stale in (VECTORIZER_FILE, HEADS_FILE, TEXT_HEADS_FILE, EXPLAIN_FILE, NEIGHBOURS_FILE, AUTO_REPLY_ARRAYS,
-                  AUTO_REPLY_TARGETS, MANIFEST):
+    for stale in (
+        VECTORIZER_FILE,
+        HEADS_FILE,
+        TEXT_HEADS_FILE,
+        EXPLAIN_FILE,
+        NEIGHBOURS_FILE,
+        AUTO_REPLY_ARRAYS,
+        AUTO_REPLY_TARGETS,
+        MANIFEST,
+    ):
         (out / stale).unlink(missing_ok=True)
     if encoder_dir is None and (out / "encoder").exists():
         shutil.rmtree(out / "encoder")
@@ -176,7 +212,9 @@ def write_bundle(
     dense_parts.append(np.hstack([models[n].W_meta_ for n in names]))
     w_dense = np.vstack(dense_parts)
     bias = np.hstack([models[n].b_ for n in names])
-    (out / HEADS_FILE).write_bytes(build_heads_graph(w_dense, bias, w_text is not None).SerializeToString())
+    (out / HEADS_FILE).write_bytes(
+        build_heads_graph(w_dense, bias, w_text is not None).SerializeToString()
+    )
     if w_text is not None:
         (out / TEXT_HEADS_FILE).write_bytes(build_text_heads_graph(w_text).SerializeToString())
 
@@ -191,15 +229,18 @@ def write_bundle(
     # Nearest historical tickets: the newest training tickets, capped.
     primary = names[0]
     primary_head = report.heads[primary]
-    stamps = np.array([
-        t.created_at.timestamp() if t.created_at else 0.0 for t in (corpus.tickets[i] for i in train_idx)
-    ])
+    stamps = np.array(
+        [
+            t.created_at.timestamp() if t.created_at else 0.0
+            for t in (corpus.tickets[i] for i in train_idx)
+        ]
+    )
     keep = train_idx[np.argsort(-stamps, kind="stable")[: config.neighbours_max]]
     index = {c: i for i, c in enumerate(primary_head.classes)}
     field = primary_head.field
-    labels = np.array([
-        index.get(_label(getattr(corpus.tickets[i], field)), -1) for i in keep
-    ], dtype=np.int32)
+    labels = np.array(
+        [index.get(_label(getattr(corpus.tickets[i], field)), -1) for i in keep], dtype=np.int32
+    )
     neighbours: dict[str, np.ndarray] = {
         "ids": np.array([corpus.tickets[i].id for i in keep], dtype=np.str_),
         "labels": labels,
@@ -225,7 +266,8 @@ def write_bundle(
         neighbours["ids"] = neighbours["ids"][:fits]
         neighbours["labels"] = labels
         neighbours.update(
-            indptr=block.indptr.astype(np.int64), indices=block.indices.astype(np.int32),
+            indptr=block.indptr.astype(np.int64),
+            indices=block.indices.astype(np.int32),
             data=block.data.astype(np.float16),
         )
         neighbour_kind = "tfidf"
@@ -264,7 +306,11 @@ def write_bundle(
     encoder_info = None
     if encoder_dir is not None:
         spec = json.loads((encoder_dir / "encoder.json").read_text(encoding="utf-8"))
-        encoder_info = {"folder": encoder_dir.name, "name": spec.get("name"), "dim": spec.get("dim")}
+        encoder_info = {
+            "folder": encoder_dir.name,
+            "name": spec.get("name"),
+            "dim": spec.get("dim"),
+        }
 
     heads_manifest = []
     for name in names:
@@ -307,12 +353,16 @@ def write_bundle(
         "neighbours": {"kind": neighbour_kind, "count": len(keep)},
         "auto_reply": auto_reply,
         "split": report.split,
-        "params": {k: v for k, v in report.params.items() if isinstance(v, (int, float, str, bool))},
+        "params": {
+            k: v for k, v in report.params.items() if isinstance(v, (int, float, str, bool))
+        },
         "metrics": head_metrics(report),
         "files": files,
     }
     manifest = _jsonable(manifest)
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / MANIFEST).write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     return manifest
 
 
@@ -322,4 +372,3 @@ def _label(value) -> str | None:
     if isinstance(value, bool):
         return str(value).lower()
     return value or None
-

@@ -29,8 +29,11 @@ OUTCOME_EXTRA_KEYS: frozenset[str] = frozenset(UCI_OUTCOME_KEYS)
 
 
 def fit_text_vectorizer(
-    texts: list[str], word_max_features: int = 30_000, char_max_features: int = 60_000,
-    min_df: int = 2, stem_max_features: int = 0,
+    texts: list[str],
+    word_max_features: int = 30_000,
+    char_max_features: int = 60_000,
+    min_df: int = 2,
+    stem_max_features: int = 0,
 ) -> TextVectorizer:
     """The word (1–2), char (2–5) and, with `stem_max_features`, stem TF-IDF vocabularies
     and idf of normalised `texts`.
@@ -61,16 +64,22 @@ def fit_text_vectorizer(
     all_keys = np.concatenate(key_parts) if key_parts else np.zeros(0, np.uint64)
     keys, inverse = np.unique(all_keys, return_inverse=True)
     char_df = np.bincount(inverse, minlength=len(keys))
-    char_tf = np.bincount(inverse, weights=np.concatenate(count_parts) if count_parts else None,
-                          minlength=len(keys))
+    char_tf = np.bincount(
+        inverse, weights=np.concatenate(count_parts) if count_parts else None, minlength=len(keys)
+    )
     kept = np.flatnonzero(char_df >= min_df)
     # Most frequent first, the smaller key on ties (keys are ascending, the sort is stable).
     kept = kept[np.argsort(-char_tf[kept], kind="stable")][:char_max_features]
     kept.sort()
     char_idf = np.array([_idf(n, int(d)) for d in char_df[kept]], dtype=np.float64)
     return TextVectorizer(
-        terms, word_idf, keys[kept], np.arange(len(kept), dtype=np.int64), char_idf,
-        stem_terms, stem_idf,
+        terms,
+        word_idf,
+        keys[kept],
+        np.arange(len(kept), dtype=np.int64),
+        char_idf,
+        stem_terms,
+        stem_idf,
     )
 
 
@@ -127,12 +136,16 @@ def fit_meta_spec(
             continue
         counts = Counter(canonical_value(v) for v in values)
         counts.pop(None, None)
-        numbers = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        numbers = [
+            float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)
+        ]
         if len(numbers) == len(values) and len(counts) > 20:
             mean = float(np.mean(numbers))
             std = float(np.std(numbers)) or 1.0
             # Integer columns with many values are often ids: keep the frequent ones too.
-            onehot = frequent(counts, max_values) if all(float(x).is_integer() for x in numbers) else []
+            onehot = (
+                frequent(counts, max_values) if all(float(x).is_integer() for x in numbers) else []
+            )
             if not math.isfinite(mean) or not math.isfinite(std):
                 continue
             extras.append(ExtraField(key=key, kind="numeric", values=onehot, mean=mean, std=std))

@@ -79,12 +79,19 @@ class LinearHead:
         """Fit on class indices `y` (0..n_classes-1; classes absent from `y` never win)."""
         x = stack_blocks(x_text, x_emb, x_meta, self.emb_weight, self.meta_weight)
         if self.kind in ("svm", "nbsvm"):
-            model = LinearSVC(C=self.C, class_weight=self.class_weight, random_state=self.seed,
-                              max_iter=self.max_iter * 5)
+            model = LinearSVC(
+                C=self.C,
+                class_weight=self.class_weight,
+                random_state=self.seed,
+                max_iter=self.max_iter * 5,
+            )
         else:
             model = LogisticRegression(
-                C=self.C, max_iter=self.max_iter, class_weight=self.class_weight,
-                random_state=self.seed, tol=1e-3,
+                C=self.C,
+                max_iter=self.max_iter,
+                class_weight=self.class_weight,
+                random_state=self.seed,
+                tol=1e-3,
             )
         if len(np.unique(y)) < 2:
             raise ValueError("a head needs at least two classes in its training rows")
@@ -112,10 +119,14 @@ class LinearHead:
             self.W_text_ = weights[start : start + x_text.shape[1]].astype(np.float32)
             start += x_text.shape[1]
         if x_emb is not None:
-            self.W_emb_ = (weights[start : start + x_emb.shape[1]] * self.emb_weight).astype(np.float32)
+            self.W_emb_ = (weights[start : start + x_emb.shape[1]] * self.emb_weight).astype(
+                np.float32
+            )
             start += x_emb.shape[1]
         if x_meta is not None:
-            self.W_meta_ = (weights[start : start + x_meta.shape[1]] * self.meta_weight).astype(np.float32)
+            self.W_meta_ = (weights[start : start + x_meta.shape[1]] * self.meta_weight).astype(
+                np.float32
+            )
         self.b_ = bias.astype(np.float32)
         self.classes_ = seen
         return self
@@ -129,7 +140,8 @@ class LinearHead:
         seen = np.unique(y).astype(np.int64)
         # Per-class sums of the TF-IDF columns in one product (classes × rows @ rows × text).
         members = sp.csr_matrix(
-            (np.ones(len(y)), (np.searchsorted(seen, y), np.arange(len(y)))), shape=(len(seen), len(y))
+            (np.ones(len(y)), (np.searchsorted(seen, y), np.arange(len(y)))),
+            shape=(len(seen), len(y)),
         )
         class_sums = np.asarray((members @ x[:, :n_text]).todense(), dtype=np.float64)
         total = class_sums.sum(axis=0)
@@ -155,7 +167,8 @@ class LinearHead:
                 # rows only; a binary problem weighs both classes.
                 if len(seen) == 2:
                     weights = np.array([self.class_weight.get(int(k), 1.0) for k in seen])[
-                        positive.astype(np.int64)]
+                        positive.astype(np.int64)
+                    ]
                 else:
                     weights = np.where(positive, self.class_weight.get(int(c), 1.0), 1.0)
             svm = LinearSVC(C=self.C, random_state=self.seed, max_iter=self.max_iter * 5)

@@ -85,7 +85,10 @@ class TrainConfig:
     # NB-SVM lifted endava's macro-F1 by 1.2 points, class weights servicenow's long tail by
     # 2.6, each losing on the other dataset, hence a choice per head rather than one recipe.
     candidates: tuple[tuple[str, float, float], ...] = (
-        ("svm", 1.0, 0.0), ("svm", 1.0, 0.3), ("nbsvm", 0.7, 0.0), ("nbsvm", 0.7, 0.3),
+        ("svm", 1.0, 0.0),
+        ("svm", 1.0, 0.3),
+        ("nbsvm", 0.7, 0.0),
+        ("nbsvm", 0.7, 0.3),
     )
     C: float = 1.0
     # Threads for a head's independent fits (0: one per CPU).
@@ -234,7 +237,9 @@ def head_labels(tickets: list[Ticket]) -> dict[str, tuple[str, list[str | None]]
         if usable(values):
             heads[name] = (name, values)
     for fld in ("escalated", "sla_breached"):
-        values = [None if getattr(t, fld) is None else str(getattr(t, fld)).lower() for t in tickets]
+        values = [
+            None if getattr(t, fld) is None else str(getattr(t, fld)).lower() for t in tickets
+        ]
         if usable(values):
             heads["escalation"] = (fld, values)
             break
@@ -260,7 +265,11 @@ def supported_languages(tickets: list[Ticket], texts: list[str], seed: int) -> l
 def _git_sha() -> str | None:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], check=False, capture_output=True, text=True, timeout=5,
+            ["git", "rev-parse", "HEAD"],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=5,
             cwd=Path(__file__).resolve().parent,
         )
     except (OSError, subprocess.SubprocessError):
@@ -331,13 +340,18 @@ def train(
     primary_labels = np.array(heads_spec[primary][1], dtype=object)
     stamps = _timestamps(tickets)
     train_idx, test_idx, split_kind = split_indices(
-        primary_labels, None if config.split == "stratified" else stamps, config.test_fraction,
+        primary_labels,
+        None if config.split == "stratified" else stamps,
+        config.test_fraction,
         config.seed,
     )
     if split_kind == "time":
         n_cal = round(len(train_idx) * config.calibration_fraction)
         order = train_idx[np.argsort(stamps[train_idx], kind="stable")]
-        fit_idx, cal_idx = np.sort(order[: len(order) - n_cal]), np.sort(order[len(order) - n_cal :])
+        fit_idx, cal_idx = (
+            np.sort(order[: len(order) - n_cal]),
+            np.sort(order[len(order) - n_cal :]),
+        )
     else:
         rest, held = stratified_indices(
             primary_labels[train_idx], config.calibration_fraction, config.seed + 1
@@ -355,7 +369,10 @@ def train(
         # Stems serve the auto-reply matcher only: fitted when there is something to match.
         answers = bool(articles) or any(t.agent_answer for t in tickets)
         vectorizer = fit_text_vectorizer(
-            train_texts + kb_titles, config.word_max_features, config.char_max_features, min_df,
+            train_texts + kb_titles,
+            config.word_max_features,
+            config.char_max_features,
+            min_df,
             stem_max_features=config.stem_max_features if answers else 0,
         )
         # The serving vectorizer computes every matrix, so train and serve cannot disagree.
@@ -368,7 +385,9 @@ def train(
         corpus.x_text, corpus.x_stem = features(texts)
         if articles:
             corpus.kb_text, corpus.kb_stem = features(kb_titles)
-            corpus.kb_body_text, corpus.kb_body_stem = features([normalize_text(a.body) for a in articles])
+            corpus.kb_body_text, corpus.kb_body_stem = features(
+                [normalize_text(a.body) for a in articles]
+            )
         lap("tfidf")
 
     encoder_dir = None
@@ -413,7 +432,12 @@ def train(
     from training.auto_reply import PRIOR_HEADS, build_matcher
 
     matcher, auto_reply = build_matcher(
-        corpus, vectorizer, train_idx, cal_idx, test_idx, config,
+        corpus,
+        vectorizer,
+        train_idx,
+        cal_idx,
+        test_idx,
+        config,
         priors={n: r for n, r in reports.items() if n in PRIOR_HEADS},
     )
     lap("auto_reply")
@@ -545,13 +569,20 @@ def _train_head(
                 blocks.append(np.vstack([x_all[rows], x_extra]))
         y_fit = np.r_[codes(rows), y_kb].astype(np.int64)
         return LinearHead(
-            n_classes, C=c_value, emb_weight=config.emb_weight, meta_weight=config.meta_weight,
-            kind=kind, max_iter=config.max_iter, seed=config.seed,
+            n_classes,
+            C=c_value,
+            emb_weight=config.emb_weight,
+            meta_weight=config.meta_weight,
+            kind=kind,
+            max_iter=config.max_iter,
+            seed=config.seed,
             class_weight=class_weights(y_fit, power),
         ).fit(*blocks, y_fit)
 
     def logits_of(model: LinearHead, rows: np.ndarray) -> np.ndarray:
-        return model.logits(_rows(corpus.x_text, rows), _rows(corpus.x_emb, rows), _rows(corpus.x_meta, rows))
+        return model.logits(
+            _rows(corpus.x_text, rows), _rows(corpus.x_emb, rows), _rows(corpus.x_meta, rows)
+        )
 
     # Out-of-fold scores over the whole training part calibrate the final head.
     y_train = codes(train_rows)
@@ -559,15 +590,19 @@ def _train_head(
     fold = np.empty(len(train_rows), dtype=np.int64)
     for c in np.unique(y_train):
         members = np.flatnonzero(y_train == c)
-        fold[members] = (rng.permutation(len(members)) + rng.integers(config.calibration_folds)) % config.calibration_folds
+        fold[members] = (
+            rng.permutation(len(members)) + rng.integers(config.calibration_folds)
+        ) % config.calibration_folds
     oof = np.zeros((len(train_rows), n_classes))
     candidates = (
-        list(config.candidates) if config.model == "auto"
+        list(config.candidates)
+        if config.model == "auto"
         else [(config.model, config.C, config.class_weight_power)]
     )
     choice, selection = candidates[0], {}
     folds = [
-        k for k in range(config.calibration_folds)
+        k
+        for k in range(config.calibration_folds)
         if len(np.unique(y_train[fold != k])) >= 2 and not (fold != k).all()
     ]
 
@@ -581,22 +616,33 @@ def _train_head(
         if len(candidates) > 1 and folds:
             # The first usable fold picks the model; its scores are that model's OOF part.
             k0, folds = folds[0], folds[1:]
-            scored = dict(zip(candidates, pool.map(lambda c: held_out_logits(k0, c), candidates), strict=True))
-            selection = {c: _selection_score(name, z, y_train[fold == k0]) for c, z in scored.items()}
+            scored = dict(
+                zip(candidates, pool.map(lambda c: held_out_logits(k0, c), candidates), strict=True)
+            )
+            selection = {
+                c: _selection_score(name, z, y_train[fold == k0]) for c, z in scored.items()
+            }
             choice = max(candidates, key=lambda c: (selection[c], -candidates.index(c)))
             oof[fold == k0] = scored[choice]
         parts = {k: pool.submit(held_out_logits, k, choice) for k in folds}
         final = pool.submit(fit, train_rows, choice)
         baseline = pool.submit(
-            linearsvc_baseline, base_x[train_rows], y_train, base_x[test_rows],
-            np.where(y_test >= 0, y_test, n_classes), n_classes + 1, seed=config.seed,
+            linearsvc_baseline,
+            base_x[train_rows],
+            y_train,
+            base_x[test_rows],
+            np.where(y_test >= 0, y_test, n_classes),
+            n_classes + 1,
+            seed=config.seed,
         )
         for k, part in parts.items():
             oof[fold == k] = part.result()
         model = final.result()
         svc, _ = baseline.result()
     temperature = fit_temperature(oof, y_train)
-    thresholds, global_t = fit_thresholds(softmax(oof, temperature), y_train, config.target_precision)
+    thresholds, global_t = fit_thresholds(
+        softmax(oof, temperature), y_train, config.target_precision
+    )
     cal_rows = train_rows
 
     def logits(rows: np.ndarray) -> np.ndarray:
@@ -646,11 +692,21 @@ def _train_head(
         "tfidf_linearsvc": svc,
     }
     report = HeadReport(
-        name=name, field=fld, classes=classes, temperature=temperature,
-        thresholds=[float(t) for t in thresholds], global_threshold=global_t,
-        metrics=metrics, baselines=baselines, n_train=len(train_rows), n_calibration=len(cal_rows),
-        n_test=len(test_rows), test_ids=[corpus.tickets[i].id for i in test_rows],
-        y_true=y_test, proba=proba, abstained=abstained,
+        name=name,
+        field=fld,
+        classes=classes,
+        temperature=temperature,
+        thresholds=[float(t) for t in thresholds],
+        global_threshold=global_t,
+        metrics=metrics,
+        baselines=baselines,
+        n_train=len(train_rows),
+        n_calibration=len(cal_rows),
+        n_test=len(test_rows),
+        test_ids=[corpus.tickets[i].id for i in test_rows],
+        y_true=y_test,
+        proba=proba,
+        abstained=abstained,
     )
     everyone = np.arange(len(corpus.tickets))
     held_out = softmax(logits(everyone), temperature)

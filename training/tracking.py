@@ -138,7 +138,9 @@ def start_run(client: Any, tracking_uri: str, experiment: str, run_name: str, ta
     return client.create_run(experiment_id, run_name=run_name, tags=tags)
 
 
-def log_values(client: Any, run: Any, params: Mapping[str, Any], metrics: Mapping[str, float]) -> None:
+def log_values(
+    client: Any, run: Any, params: Mapping[str, Any], metrics: Mapping[str, float]
+) -> None:
     """Params and metrics of `run` in as few calls as the store allows (100 params, 1,000 metrics)."""
     import mlflow
 
@@ -184,7 +186,10 @@ def log_training_run(
     name = settings.mlflow_registry_name
     client = _client(tracking_uri)
     run = start_run(
-        client, tracking_uri, experiment, model_version,
+        client,
+        tracking_uri,
+        experiment,
+        model_version,
         {MODEL_VERSION_TAG: model_version, "mlflow.source.name": "triage train"},
     )
     run_id = run.info.run_id

@@ -132,7 +132,9 @@ def session_options(threads: int, spinning: bool | None):
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3
     if spinning is not None:
-        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+        options.add_session_config_entry(
+            "session.intra_op.allow_spinning", "1" if spinning else "0"
+        )
     return options
 
 
@@ -144,7 +146,9 @@ def _session(path: Path, threads: int, spinning: bool | None):
     # after each call instead of staying reserved at the largest batch seen (~10 MB).
     options.enable_cpu_mem_arena = False
     try:
-        return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(
+            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
     except Exception as exc:  # onnxruntime raises untyped errors for invalid graphs
         raise BundleError(f"{path}: cannot load the graph ({exc})") from exc
 
@@ -157,7 +161,9 @@ def _arrays(path: Path) -> dict[str, np.ndarray]:
         raise BundleError(f"{path}: unreadable arrays ({exc})") from exc
 
 
-def load_bundle(path: str | Path, *, threads: int | None = None, spinning: bool | None = None) -> Bundle:
+def load_bundle(
+    path: str | Path, *, threads: int | None = None, spinning: bool | None = None
+) -> Bundle:
     """Verify and load the bundle at `path`.
 
     Raises `BundleError` for a missing directory or manifest, an unsupported format
@@ -198,11 +204,17 @@ def load_bundle(path: str | Path, *, threads: int | None = None, spinning: bool 
         from triage.errors import EncoderError
 
         try:
-            encoder = OnnxEncoder(path / manifest["encoder"]["folder"], threads=threads, spinning=spinning)
+            encoder = OnnxEncoder(
+                path / manifest["encoder"]["folder"], threads=threads, spinning=spinning
+            )
         except EncoderError as exc:
             raise BundleError(f"{path}: encoder: {exc}") from exc
     bundle = Bundle(
-        path=path, manifest=manifest, vectorizer=vectorizer, heads=heads, text_heads=text_heads,
+        path=path,
+        manifest=manifest,
+        vectorizer=vectorizer,
+        heads=heads,
+        text_heads=text_heads,
         encoder=encoder,
     )
     if EXPLAIN_FILE in files:
@@ -212,7 +224,9 @@ def load_bundle(path: str | Path, *, threads: int | None = None, spinning: bool 
     if AUTO_REPLY_ARRAYS in files and AUTO_REPLY_TARGETS in files:
         bundle.auto_reply = _arrays(path / AUTO_REPLY_ARRAYS)
         try:
-            bundle.auto_reply_targets = json.loads((path / AUTO_REPLY_TARGETS).read_text(encoding="utf-8"))
+            bundle.auto_reply_targets = json.loads(
+                (path / AUTO_REPLY_TARGETS).read_text(encoding="utf-8")
+            )
         except ValueError as exc:
             raise BundleError(f"{path / AUTO_REPLY_TARGETS}: unreadable ({exc})") from exc
     return bundle

@@ -65,7 +65,9 @@ def kb_path_for(path: str | Path) -> Path:
 def _ticket_row(ticket: Ticket) -> dict:
     row = ticket.model_dump(mode="python")
     row["channel"] = ticket.channel.value if ticket.channel else None
-    row["extra"] = json.dumps(ticket.extra, ensure_ascii=False, sort_keys=True) if ticket.extra else None
+    row["extra"] = (
+        json.dumps(ticket.extra, ensure_ascii=False, sort_keys=True) if ticket.extra else None
+    )
     return row
 
 

@@ -181,7 +181,9 @@ class OnnxEncoder:
         fingerprint_parts = [self.model_sha256, self.spec.kind, str(self.spec.max_length)]
         if self._text_graph:
             if len(self._input_names) != 1:
-                raise EncoderError(f"{model_path}: a text graph takes one input, got {self._input_names}")
+                raise EncoderError(
+                    f"{model_path}: a text graph takes one input, got {self._input_names}"
+                )
             self._tokenizer = None
         else:
             from tokenizers import Tokenizer

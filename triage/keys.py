@@ -59,7 +59,9 @@ def parse_scopes(text: str) -> frozenset[str]:
     if not scopes or unknown:
         raise ValueError(
             f"unknown scope(s) {sorted(unknown)}; expected a comma-separated subset of "
-            f"{sorted(SCOPES)}" if unknown else f"no scope given; expected some of {sorted(SCOPES)}"
+            f"{sorted(SCOPES)}"
+            if unknown
+            else f"no scope given; expected some of {sorted(SCOPES)}"
         )
     return scopes
 
@@ -120,7 +122,9 @@ def create_key(path: Path, scopes: frozenset[str], name: str = "") -> tuple[str,
     """
     unknown = scopes - SCOPES
     if not scopes or unknown:
-        raise ValueError(f"scopes must be a non-empty subset of {sorted(SCOPES)}, got {sorted(scopes)}")
+        raise ValueError(
+            f"scopes must be a non-empty subset of {sorted(SCOPES)}, got {sorted(scopes)}"
+        )
     store = KeyStore.load(path)
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)

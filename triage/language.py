@@ -108,12 +108,18 @@ def _from_cache(root: Path, source: Path) -> LanguageIdentifier:
                     raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    arrays = {n: np.load(folder / f"{n}.npy", allow_pickle=False, mmap_mode="r" if n == "ptc" else None)
-              for n in names}
+    arrays = {
+        n: np.load(folder / f"{n}.npy", allow_pickle=False, mmap_mode="r" if n == "ptc" else None)
+        for n in names
+    }
     return LanguageIdentifier(
-        arrays["ptc"], np.asarray(arrays["pc"]), arrays["classes"].tolist(),
-        _to_array(arrays["nextmove"]), arrays["out_feat"].tolist(),
-        norm_probs=True, tk_row=_to_array(arrays["nextmove_row"]),
+        arrays["ptc"],
+        np.asarray(arrays["pc"]),
+        arrays["classes"].tolist(),
+        _to_array(arrays["nextmove"]),
+        arrays["out_feat"].tolist(),
+        norm_probs=True,
+        tk_row=_to_array(arrays["nextmove_row"]),
     )
 
 

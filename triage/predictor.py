@@ -112,13 +112,19 @@ class OnnxTriager:
         self._model_version = bundle.model_version
         self._heads = [
             _Head(
-                name=h["name"], classes=list(h["classes"]), start=h["offset"],
-                stop=h["offset"] + len(h["classes"]), temperature=float(h["temperature"]),
-                thresholds=np.asarray(h["thresholds"], dtype=np.float64), parents=h.get("parents"),
+                name=h["name"],
+                classes=list(h["classes"]),
+                start=h["offset"],
+                stop=h["offset"] + len(h["classes"]),
+                temperature=float(h["temperature"]),
+                thresholds=np.asarray(h["thresholds"], dtype=np.float64),
+                parents=h.get("parents"),
             )
             for h in m["heads"]
         ]
-        self._primary = next(h for h in self._heads if h.name == m.get("primary_head", self._heads[0].name))
+        self._primary = next(
+            h for h in self._heads if h.name == m.get("primary_head", self._heads[0].name)
+        )
         # Calibration for every head in one pass over the logits row: a per-column inverse
         # temperature, and each head's first column for the segment max / sum.
         n_out = max(h.stop for h in self._heads)
@@ -127,9 +133,8 @@ class OnnxTriager:
             self._inv_temp[h.start : h.stop] = 1.0 / h.temperature
         self._head_starts = np.array([h.start for h in self._heads], dtype=np.intp)
         self._head_sizes = np.array([h.stop - h.start for h in self._heads], dtype=np.intp)
-        self._contiguous = (
-            self._heads[0].start == 0
-            and all(a.stop == b.start for a, b in zip(self._heads, self._heads[1:], strict=False))
+        self._contiguous = self._heads[0].start == 0 and all(
+            a.stop == b.start for a, b in zip(self._heads, self._heads[1:], strict=False)
         )
         self._true_index = {
             h.name: h.classes.index("true") if "true" in h.classes else -1 for h in self._heads
@@ -176,11 +181,16 @@ class OnnxTriager:
                 for name, weight in (m["auto_reply"].get("prior_weights") or {}).items()
             ]
             self._ar = _AutoReplyIndex(
-                indptr=ar["indptr"], indices=ar["indices"], data=ar["data"],
+                indptr=ar["indptr"],
+                indices=ar["indices"],
+                data=ar["data"],
                 n_columns=self._n_char + int(text.get("stem_features", 0)),
-                target_start=ar["target_start"], alpha=alpha,
-                threshold=m["auto_reply"]["safe_threshold"], targets=bundle.auto_reply_targets,
-                with_embedding=ar_vectors is not None, priors=priors,
+                target_start=ar["target_start"],
+                alpha=alpha,
+                threshold=m["auto_reply"]["safe_threshold"],
+                targets=bundle.auto_reply_targets,
+                with_embedding=ar_vectors is not None,
+                priors=priors,
                 query_terms=int(m["auto_reply"].get("query_terms", 0)),
                 prior_floor=float(m["auto_reply"].get("prior_floor", 1e-4)),
                 by_margin=m["auto_reply"].get("safe_confidence", "score") == "margin",
@@ -232,10 +242,14 @@ class OnnxTriager:
         auto-reply GEMM and bound a call's memory.
         """
         results: list[TriageResult | None] = [None] * len(tickets)
-        order = sorted(range(len(tickets)), key=lambda i: len(tickets[i].subject) + len(tickets[i].body))
+        order = sorted(
+            range(len(tickets)), key=lambda i: len(tickets[i].subject) + len(tickets[i].body)
+        )
         for start in range(0, len(order), BATCH_CHUNK):
             rows = order[start : start + BATCH_CHUNK]
-            for i, result in zip(rows, self._score([tickets[i] for i in rows], _no_lap), strict=True):
+            for i, result in zip(
+                rows, self._score([tickets[i] for i in rows], _no_lap), strict=True
+            ):
                 results[i] = result
         return results  # type: ignore[return-value]
 
@@ -269,9 +283,12 @@ class OnnxTriager:
             texts, languages, ar_text = text_stage.result()
         dense = np.hstack([emb, meta]) if emb is not None else meta
         # Per ticket too, for the same reason as the text half.
-        logits = np.vstack([
-            self._logits(dense[i : i + 1], texts[i] if texts is not None else None) for i in range(n)
-        ])
+        logits = np.vstack(
+            [
+                self._logits(dense[i : i + 1], texts[i] if texts is not None else None)
+                for i in range(n)
+            ]
+        )
         lap("heads")
         probas = self._calibrate(logits)
         lap("calibrate")
@@ -290,10 +307,17 @@ class OnnxTriager:
             t0 = time.perf_counter()
             out.append(
                 self._result(
-                    ticket, probas[i], texts[i] if texts is not None else None, languages[i],
+                    ticket,
+                    probas[i],
+                    texts[i] if texts is not None else None,
+                    languages[i],
                     ar_text[i] if ar_text is not None else None,
                     ar_emb[:, i] if ar_emb is not None else None,
-                    (nb_approx[:, i], emb[i]) if nb_approx is not None else None, meta[i], shared, t0, lap,
+                    (nb_approx[:, i], emb[i]) if nb_approx is not None else None,
+                    meta[i],
+                    shared,
+                    t0,
+                    lap,
                 )
             )
         return out
@@ -302,8 +326,10 @@ class OnnxTriager:
         """Per ticket: TF-IDF non-zeros, language, the auto-reply entries' TF-IDF scores."""
         if not self._text:
             return None, [None] * len(raw), None
-        texts = [self._split(*self._vectorizer.transform_one(normalize_text(t, self._max_chars)))
-                 for t in raw]
+        texts = [
+            self._split(*self._vectorizer.transform_one(normalize_text(t, self._max_chars)))
+            for t in raw
+        ]
         lap("vectorize")
         languages = [self._language(t) for t in raw]
         lap("language")
@@ -337,7 +363,9 @@ class OnnxTriager:
     def _split(self, cols: np.ndarray, values: np.ndarray) -> _Text:
         """One ticket's TF-IDF non-zeros as its word block and its char block (columns ascending)."""
         k, h = np.searchsorted(cols, (self._n_word, self._n_word + self._n_char)).tolist()
-        return _Text(cols[:h], values[:h], cols[:k], values[:k], cols[k:] - self._n_word, values[k:])
+        return _Text(
+            cols[:h], values[:h], cols[:k], values[:k], cols[k:] - self._n_word, values[k:]
+        )
 
     def _calibrate(self, logits: np.ndarray) -> np.ndarray:
         """Tempered softmax of every head at once (N × outputs, each head's slice sums to 1)."""
@@ -367,8 +395,9 @@ class OnnxTriager:
         )
         return Language.model_construct(code=code, confidence=confidence, supported=supported)
 
-    def _result(self, ticket, proba, text, language, ar_text, ar_emb, nb_query, meta, shared_ms, t0,
-                lap) -> TriageResult:
+    def _result(
+        self, ticket, proba, text, language, ar_text, ar_emb, nb_query, meta, shared_ms, t0, lap
+    ) -> TriageResult:
         unsupported = language is not None and not language.supported
         preds: dict[str, HeadPrediction] = {}
         tops: list[int] = []
@@ -381,18 +410,28 @@ class OnnxTriager:
             confidence = values[0]
             abstained = bool(unsupported or confidence < head.thresholds[top])
             classes = head.classes
-            top_k = [LabelScore.model_construct(label=classes[j], probability=v) for j, v in zip(order, values, strict=True)]
+            top_k = [
+                LabelScore.model_construct(label=classes[j], probability=v)
+                for j, v in zip(order, values, strict=True)
+            ]
             label = None if abstained else classes[top]
             if head.name == "escalation":
                 t = self._true_index[head.name]
                 risk = float(p[t]) if t >= 0 else 0.0
                 preds[head.name] = EscalationPrediction.model_construct(
-                    label=label, confidence=confidence, abstained=abstained, top_k=top_k, risk=risk,
+                    label=label,
+                    confidence=confidence,
+                    abstained=abstained,
+                    top_k=top_k,
+                    risk=risk,
                     fallback_to_parent=False,
                 )
             else:
                 preds[head.name] = HeadPrediction.model_construct(
-                    label=label, confidence=confidence, abstained=abstained, top_k=top_k,
+                    label=label,
+                    confidence=confidence,
+                    abstained=abstained,
+                    top_k=top_k,
                     fallback_to_parent=False,
                 )
         self._hierarchy(preds, None)
@@ -440,7 +479,9 @@ class OnnxTriager:
         """The top positive contributions to each head's predicted class (word and metadata)."""
         if self._coef_word is None and self._coef_meta is None:
             return []
-        cols = np.array([h.start + t for h, t in zip(self._heads, tops, strict=True)], dtype=np.intp)
+        cols = np.array(
+            [h.start + t for h, t in zip(self._heads, tops, strict=True)], dtype=np.intp
+        )
         blocks, names = [], []
         if text is not None and self._coef_word is not None and len(text.word_cols):
             blocks.append(text.word_contributions[:, cols])
@@ -456,8 +497,10 @@ class OnnxTriager:
         index = np.concatenate([nz for nz, _ in names]) if len(names) > 1 else names[0][0]
         split = len(names[0][0])
         k = min(TERMS_PER_HEAD, len(w))
-        best = np.argpartition(-w, k - 1, axis=0)[:k] if k < len(w) else np.broadcast_to(
-            np.arange(len(w))[:, None], w.shape
+        best = (
+            np.argpartition(-w, k - 1, axis=0)[:k]
+            if k < len(w)
+            else np.broadcast_to(np.arange(len(w))[:, None], w.shape)
         )
         terms: list[TermWeight] = []
         for h, head in enumerate(self._heads):
@@ -468,7 +511,11 @@ class OnnxTriager:
                 if weight <= 0:
                     break
                 source = names[0][1] if r < split else names[-1][1]
-                terms.append(TermWeight.model_construct(head=head.name, term=source[int(index[r])], weight=weight))
+                terms.append(
+                    TermWeight.model_construct(
+                        head=head.name, term=source[int(index[r])], weight=weight
+                    )
+                )
         return terms
 
     def _similar(self, text: _Text | None, nb_query) -> list[SimilarTicket]:
@@ -492,13 +539,18 @@ class OnnxTriager:
         primary = self._primary.classes
         for j, score in zip(best, scores, strict=True):
             code = self._nb_labels[j] if self._nb_labels is not None else -1
-            out.append(SimilarTicket.model_construct(
-                id=self._nb_ids[j], score=score, label=primary[code] if code >= 0 else None,
-            ))
+            out.append(
+                SimilarTicket.model_construct(
+                    id=self._nb_ids[j],
+                    score=score,
+                    label=primary[code] if code >= 0 else None,
+                )
+            )
         return out
 
-    def _auto_reply(self, text_scores: np.ndarray, ar_emb, proba: np.ndarray,
-                    unsupported: bool) -> AutoReply | None:
+    def _auto_reply(
+        self, text_scores: np.ndarray, ar_emb, proba: np.ndarray, unsupported: bool
+    ) -> AutoReply | None:
         ar = self._ar
         embedding = ar_emb if ar.with_embedding else None
         best, score, margin = ar.best(text_scores, embedding, proba)
@@ -508,8 +560,13 @@ class OnnxTriager:
         threshold = ar.threshold
         confidence = margin if ar.by_margin else score
         return AutoReply.model_construct(
-            answer_id=target["answer_id"], kind=target["kind"], text=target["text"], score=score,
-            safe_to_send=bool(threshold is not None and confidence >= threshold and not unsupported),
+            answer_id=target["answer_id"],
+            kind=target["kind"],
+            text=target["text"],
+            score=score,
+            safe_to_send=bool(
+                threshold is not None and confidence >= threshold and not unsupported
+            ),
             article_id=target.get("article_id"),
         )
 
@@ -523,8 +580,23 @@ class _AutoReplyIndex:
     row-major product reads all of them on every request.
     """
 
-    def __init__(self, *, indptr, indices, data, n_columns, target_start, alpha, threshold, targets,
-                 with_embedding, priors=(), prior_floor=1e-4, query_terms=0, by_margin=False):
+    def __init__(
+        self,
+        *,
+        indptr,
+        indices,
+        data,
+        n_columns,
+        target_start,
+        alpha,
+        threshold,
+        targets,
+        with_embedding,
+        priors=(),
+        prior_floor=1e-4,
+        query_terms=0,
+        by_margin=False,
+    ):
         self.entries = len(indptr) - 1
         rows = np.repeat(np.arange(self.entries, dtype=np.int32), np.diff(indptr))
         order = np.argsort(indices, kind="stable")
@@ -540,7 +612,8 @@ class _AutoReplyIndex:
         # (first column of the head in the calibrated row, each entry's class or -1, weight):
         # the category prior, score + w · log P(entry's class).
         self.priors = [
-            (start + np.maximum(classes, 0), classes >= 0, weight) for start, classes, weight in priors
+            (start + np.maximum(classes, 0), classes >= 0, weight)
+            for start, classes, weight in priors
         ]
         self.prior_floor = prior_floor
         self.query_terms = query_terms
@@ -566,8 +639,9 @@ class _AutoReplyIndex:
         weights = self.data[positions] * np.repeat(values, lengths)
         return np.bincount(self.rows[positions], weights=weights, minlength=self.entries)
 
-    def best(self, text_scores: np.ndarray, embedding: np.ndarray | None,
-             proba: np.ndarray | None = None) -> tuple[int, float, float]:
+    def best(
+        self, text_scores: np.ndarray, embedding: np.ndarray | None, proba: np.ndarray | None = None
+    ) -> tuple[int, float, float]:
         """(best target, its score, its lead over the runner-up) from the entries' char-TF-IDF
         scores (`tfidf_scores`), embedding scores and the ticket's calibrated head
         probabilities (the category prior); the lead is the score with a single target."""
@@ -576,7 +650,9 @@ class _AutoReplyIndex:
             scores += (1.0 - self.alpha) * embedding
         if proba is not None:
             for columns, known, weight in self.priors:
-                scores += weight * np.where(known, np.log(np.maximum(proba[columns], self.prior_floor)), 0.0)
+                scores += weight * np.where(
+                    known, np.log(np.maximum(proba[columns], self.prior_floor)), 0.0
+                )
         per_target = np.maximum.reduceat(scores, self.target_start)
         best = int(per_target.argmax())
         if len(per_target) < 2:
@@ -620,7 +696,9 @@ def _f32(array: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array, dtype=np.float32)
 
 
-def _csr_dot(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, q: np.ndarray) -> np.ndarray:
+def _csr_dot(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, q: np.ndarray
+) -> np.ndarray:
     """Row-wise dot products of a CSR matrix with a dense vector (no scipy at serve time)."""
     # A trailing zero keeps `reduceat` in bounds when the last rows are empty; empty rows
     # (which `reduceat` would give the next value) are zeroed afterwards.

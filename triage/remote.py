@@ -118,7 +118,9 @@ class HttpTriager:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _request(self, method: str, path: str, content: str | bytes | None = None) -> httpx.Response:
+    def _request(
+        self, method: str, path: str, content: str | bytes | None = None
+    ) -> httpx.Response:
         headers = {"Content-Type": "application/json"} if content is not None else None
         attempt = 0
         while True:

@@ -121,7 +121,7 @@ class Settings(BaseSettings):
         description="JSON SLA policies per priority (see docs/lifecycle.md); default: built-in",
     )
     business_holidays: list[date] = Field(
-        default_factory=list, description="dates the SLA calendar skips, e.g. [\"2026-12-25\"]"
+        default_factory=list, description='dates the SLA calendar skips, e.g. ["2026-12-25"]'
     )
 
 

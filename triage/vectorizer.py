@@ -41,7 +41,9 @@ _MULTIPLIER = np.uint64(0x100000001B3)
 _LENGTH_SALT = np.uint64(0x9E3779B97F4A7C15)
 
 
-def char_ngram_keys(text: str, n_min: int = CHAR_NGRAMS[0], n_max: int = CHAR_NGRAMS[1]) -> np.ndarray:
+def char_ngram_keys(
+    text: str, n_min: int = CHAR_NGRAMS[0], n_max: int = CHAR_NGRAMS[1]
+) -> np.ndarray:
     """The 64-bit key of every char n-gram of `text` (n_min ≤ n ≤ n_max), in no useful order.
 
     A key is a polynomial in the n-gram's code points (modulo 2**64) plus a per-length
@@ -101,8 +103,11 @@ class TextVectorizer:
 
     @classmethod
     def from_vocabularies(
-        cls, word_vocabulary: dict[str, int], word_idf: np.ndarray,
-        char_vocabulary: dict[str, int], char_idf: np.ndarray,
+        cls,
+        word_vocabulary: dict[str, int],
+        word_idf: np.ndarray,
+        char_vocabulary: dict[str, int],
+        char_idf: np.ndarray,
     ) -> TextVectorizer:
         """From fitted scikit-learn vocabularies (term → column) and idf vectors."""
         terms = [""] * len(word_vocabulary)
@@ -117,9 +122,13 @@ class TextVectorizer:
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> TextVectorizer:
         """Rebuild from `arrays()` output (as loaded from the bundle)."""
         return cls(
-            arrays["word_terms"].tolist(), arrays["word_idf"], arrays["char_keys"],
-            arrays["char_columns"], arrays["char_idf"],
-            arrays["stem_terms"].tolist() if "stem_terms" in arrays else (), arrays.get("stem_idf"),
+            arrays["word_terms"].tolist(),
+            arrays["word_idf"],
+            arrays["char_keys"],
+            arrays["char_columns"],
+            arrays["char_idf"],
+            arrays["stem_terms"].tolist() if "stem_terms" in arrays else (),
+            arrays.get("stem_idf"),
         )
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -175,7 +184,9 @@ class TextVectorizer:
         )
 
     @staticmethod
-    def _count(index: dict[str, int], idf: np.ndarray, terms: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+    def _count(
+        index: dict[str, int], idf: np.ndarray, terms: Iterable[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
         """L2-normalised tf-idf of the `terms` found in `index`, columns ascending."""
         get = index.get
         counts: dict[int, int] = {}

@@ -127,7 +127,9 @@ def accuracy(
         None, "--out", help="results folder (default benchmarks/results/accuracy-<timestamp>)"
     ),
     encoder: str | None = typer.Option(
-        None, "--encoder", help="encoder name or folder, or 'none', for every dataset (default: a dataset's own encoder, else settings.encoder)"
+        None,
+        "--encoder",
+        help="encoder name or folder, or 'none', for every dataset (default: a dataset's own encoder, else settings.encoder)",
     ),
     work_dir: Path | None = typer.Option(
         None, "--work-dir", help="keep imported data and scratch bundles here (default: temporary)"

@@ -24,10 +24,17 @@ def import_(
     ),
     out: Path = typer.Option(..., "--out", "-o", help="the Parquet file to write (atomically)"),
     map_: list[str] = typer.Option(
-        [], "--map", "-m", help="FIELD=COLUMN, e.g. --map subject=Title --map extra.region=Region; FIELD= drops a preset's mapping"
+        [],
+        "--map",
+        "-m",
+        help="FIELD=COLUMN, e.g. --map subject=Title --map extra.region=Region; FIELD= drops a preset's mapping",
     ),
-    date_format: str | None = typer.Option(None, "--date-format", help="strptime format of the dates (default ISO 8601)"),
-    encoding: str = typer.Option("utf-8", "--encoding", help="text encoding of CSV/JSONL input (a BOM is tolerated)"),
+    date_format: str | None = typer.Option(
+        None, "--date-format", help="strptime format of the dates (default ISO 8601)"
+    ),
+    encoding: str = typer.Option(
+        "utf-8", "--encoding", help="text encoding of CSV/JSONL input (a BOM is tolerated)"
+    ),
 ) -> None:
     """Import help-desk history into the common Parquet format, validating every row."""
     import time
@@ -64,7 +71,9 @@ def import_(
         highlight=False,
     )
     if report.kb_out:
-        out_console.print(f"[green]wrote[/] {report.kb_written:,} KB articles to {report.kb_out}", highlight=False)
+        out_console.print(
+            f"[green]wrote[/] {report.kb_written:,} KB articles to {report.kb_out}", highlight=False
+        )
     if report.dropped:
         out_console.print(f"[yellow]dropped[/] {report.rows_dropped:,} rows:", highlight=False)
         for reason, count in report.dropped.most_common():
@@ -100,19 +109,27 @@ def stats(
     console.print(f"[bold]{result['file']}[/]: {result['rows']:,} rows", highlight=False)
     created = result["created_at"]
     if created["min"]:
-        console.print(f"created_at: {created['min']} .. {created['max']} ({created['missing']:,} missing)", highlight=False)
+        console.print(
+            f"created_at: {created['min']} .. {created['max']} ({created['missing']:,} missing)",
+            highlight=False,
+        )
     else:
         console.print("created_at: none", highlight=False)
     for name, label in result["labels"].items():
         if not label["distinct"]:
             continue
-        console.print(f"[bold]{name}[/]: {label['distinct']:,} values, {label['missing']:,} missing", highlight=False)
+        console.print(
+            f"[bold]{name}[/]: {label['distinct']:,} values, {label['missing']:,} missing",
+            highlight=False,
+        )
         table = Table()
         table.add_column("value")
         table.add_column("rows", justify="right")
         table.add_column("share", justify="right")
         for item in label["top"]:
-            table.add_row(item["value"], f"{item['count']:,}", f"{item['count'] / max(result['rows'], 1):.1%}")
+            table.add_row(
+                item["value"], f"{item['count']:,}", f"{item['count'] / max(result['rows'], 1):.1%}"
+            )
         console.print(table)
     langs = result["languages"]
     mix = ", ".join(f"{code} {count:,}" for code, count in list(langs["counts"].items())[:12])
@@ -159,7 +176,10 @@ def export_desk_with_progress(database_url: str, out: Path):  # type: ignore[no-
     from triage.desk.training_export import export_desk
 
     columns = (
-        TextColumn("exporting the desk"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+        TextColumn("exporting the desk"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
     )
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("export", total=None)
@@ -212,8 +232,12 @@ def print_desk_export(report) -> None:  # type: ignore[no-untyped-def]
 
 @app.command("demo")
 def demo(
-    out: Path = typer.Option(..., "--out", "-o", help="the tickets Parquet file to write (NAME.parquet)"),
-    tickets: int = typer.Option(6000, "--tickets", "-n", min=1, help="how many tickets to generate"),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="the tickets Parquet file to write (NAME.parquet)"
+    ),
+    tickets: int = typer.Option(
+        6000, "--tickets", "-n", min=1, help="how many tickets to generate"
+    ),
     seed: int = typer.Option(7, "--seed", help="same seed, byte-identical files"),
     as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
 ) -> None:
@@ -224,7 +248,9 @@ def demo(
     from triage.demo import write_demo
 
     if not out.name.endswith(".parquet"):
-        raise typer.BadParameter(f"{out}: the demo is written as Parquet; name it NAME.parquet", param_hint="--out")
+        raise typer.BadParameter(
+            f"{out}: the demo is written as Parquet; name it NAME.parquet", param_hint="--out"
+        )
     console = Console(stderr=True)
     with console.status(f"generating {tickets:,} demo tickets (seed {seed})"):
         summary = write_demo(out, tickets=tickets, seed=seed)
@@ -239,7 +265,11 @@ def demo(
         f"created_at: {summary.first_created} .. {summary.last_created}",
         highlight=False,
     )
-    for title, counts in (("language", summary.languages), ("category", summary.categories), ("priority", summary.priorities)):
+    for title, counts in (
+        ("language", summary.languages),
+        ("category", summary.categories),
+        ("priority", summary.priorities),
+    ):
         table = Table(title=title, title_justify="left")
         table.add_column(title)
         table.add_column("tickets", justify="right")

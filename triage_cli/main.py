@@ -30,19 +30,29 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(data.app, name="data", help="Import help-desk exports, generate demo data, print stats.")
+app.add_typer(
+    data.app, name="data", help="Import help-desk exports, generate demo data, print stats."
+)
 app.command("serve")(serve_cli.serve)
 app.command("train")(train_cli.train)
-app.add_typer(serve_cli.keys_app, name="keys", help="Create, list and revoke API keys of the triage service.")
+app.add_typer(
+    serve_cli.keys_app, name="keys", help="Create, list and revoke API keys of the triage service."
+)
 app.command("worker")(worker_cli.worker)
 app.command("rescore")(rescore_cli.rescore)
 app.add_typer(worker_cli.db_app, name="db", help="Create or upgrade the lifecycle database schema.")
-app.add_typer(desk_cli.app, name="desk", help="Run ticket histories through the help desk (replay).")
 app.add_typer(
-    models_cli.app, name="models", help="List registered model versions, promote one to champion, roll back."
+    desk_cli.app, name="desk", help="Run ticket histories through the help desk (replay)."
 )
 app.add_typer(
-    bench_cli.app, name="bench", help="Benchmark accuracy and latency; write the analyst report (HTML)."
+    models_cli.app,
+    name="models",
+    help="List registered model versions, promote one to champion, roll back.",
+)
+app.add_typer(
+    bench_cli.app,
+    name="bench",
+    help="Benchmark accuracy and latency; write the analyst report (HTML).",
 )
 
 _err = Console(stderr=True)

@@ -26,8 +26,11 @@ class _RichProgress:
     def stage(self, name: str, total: int | None = None, completed: int = 0) -> None:
         if self._task is not None:
             task = self._progress.tasks[self._task]
-            self._progress.update(self._task, total=task.total or task.completed or 1,
-                                  completed=task.total or task.completed or 1)
+            self._progress.update(
+                self._task,
+                total=task.total or task.completed or 1,
+                completed=task.total or task.completed or 1,
+            )
         self._task = self._progress.add_task(name, total=total, completed=completed)
 
     def advance(self, steps: int = 1) -> None:
@@ -252,9 +255,12 @@ def _print_report(summary: dict[str, Any], diff: dict[str, Any], *, dry_run: boo
     for name, head in heads.items():
         share = head["changed_share"]
         table.add_row(
-            name, f"{head['compared']:,}", f"{head['changed']:,}",
+            name,
+            f"{head['compared']:,}",
+            f"{head['changed']:,}",
             f"{share:.1%}" if share is not None else "-",
-            f"{head['newly_predicted']:,}", f"{head['now_abstains']:,}",
+            f"{head['newly_predicted']:,}",
+            f"{head['now_abstains']:,}",
         )
     _out.print(table)
     risk = diff.get("escalation")

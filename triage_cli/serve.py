@@ -94,7 +94,9 @@ def list_keys() -> None:
 
     path = get_settings().api_keys_file
     for record in KeyStore.load(path).records:
-        typer.echo(f"{record.id}\t{','.join(sorted(record.scopes))}\t{record.created_at}\t{record.name}")
+        typer.echo(
+            f"{record.id}\t{','.join(sorted(record.scopes))}\t{record.created_at}\t{record.name}"
+        )
 
 
 @keys_app.command("revoke")

@@ -44,30 +44,55 @@ def print_report(report) -> None:  # type: ignore[no-untyped-def]
         "tickets); svc = TF-IDF + LinearSVC baseline, cov@P = coverage at the target precision",
         padding=(0, 1),
     )
-    for column in ("head", "n", "acc", "F1", "maj acc", "maj F1", "svc acc", "svc F1",
-                   "cov@P", "prec", "ECE", "AUC"):
+    for column in (
+        "head",
+        "n",
+        "acc",
+        "F1",
+        "maj acc",
+        "maj F1",
+        "svc acc",
+        "svc F1",
+        "cov@P",
+        "prec",
+        "ECE",
+        "AUC",
+    ):
         table.add_column(column, justify="left" if column == "head" else "right")
     for name, head in report.heads.items():
         m, b = head.metrics, head.baselines
         table.add_row(
-            name, str(len(head.classes)), _fmt(m["accuracy"]), _fmt(m["macro_f1"]),
-            _fmt(b["majority"]["accuracy"]), _fmt(b["majority"]["macro_f1"]),
-            _fmt(b["tfidf_linearsvc"]["accuracy"]), _fmt(b["tfidf_linearsvc"]["macro_f1"]),
-            _fmt(m["coverage_at_target_precision"]), _fmt(m.get("precision_at_threshold")),
-            _fmt(m.get("ece")), _fmt(m.get("roc_auc")),
+            name,
+            str(len(head.classes)),
+            _fmt(m["accuracy"]),
+            _fmt(m["macro_f1"]),
+            _fmt(b["majority"]["accuracy"]),
+            _fmt(b["majority"]["macro_f1"]),
+            _fmt(b["tfidf_linearsvc"]["accuracy"]),
+            _fmt(b["tfidf_linearsvc"]["macro_f1"]),
+            _fmt(m["coverage_at_target_precision"]),
+            _fmt(m.get("precision_at_threshold")),
+            _fmt(m.get("ece")),
+            _fmt(m.get("roc_auc")),
         )
     _out.print(table)
     ar = report.auto_reply
     if ar:
-        line = (f"auto-reply: recall@1 {_fmt(ar.get('recall_at_1'))}, recall@5 {_fmt(ar.get('recall_at_5'))}, "
-                f"coverage {_fmt(ar.get('coverage_at_safe_threshold'))} at precision "
-                f"{_fmt(ar.get('precision_at_safe_threshold'))} (safe threshold {_fmt(ar.get('safe_threshold'))})")
+        line = (
+            f"auto-reply: recall@1 {_fmt(ar.get('recall_at_1'))}, recall@5 {_fmt(ar.get('recall_at_5'))}, "
+            f"coverage {_fmt(ar.get('coverage_at_safe_threshold'))} at precision "
+            f"{_fmt(ar.get('precision_at_safe_threshold'))} (safe threshold {_fmt(ar.get('safe_threshold'))})"
+        )
         if "kb_only" in ar:
             kb = ar["kb_only"]
-            line += (f"; KB only, all {kb['n_eval']} tickets with a gold article: recall@1 "
-                     f"{_fmt(kb['recall_at_1'])}, recall@5 {_fmt(kb['recall_at_5'])}")
+            line += (
+                f"; KB only, all {kb['n_eval']} tickets with a gold article: recall@1 "
+                f"{_fmt(kb['recall_at_1'])}, recall@5 {_fmt(kb['recall_at_5'])}"
+            )
         _out.print(line)
-    _out.print(f"bundle written to {report.bundle_dir} (languages: {', '.join(report.languages) or '–'})")
+    _out.print(
+        f"bundle written to {report.bundle_dir} (languages: {', '.join(report.languages) or '–'})"
+    )
 
 
 def train(
@@ -75,7 +100,8 @@ def train(
         None, "--data", help="tickets in the common Parquet format (`triage data import`); or --db"
     ),
     db: bool = typer.Option(
-        False, "--db",
+        False,
+        "--db",
         help="train on the help desk's store instead: the labels people confirmed or corrected, "
         "SLA outcomes and answers (exported to OUT.desk.parquet beside the bundle)",
     ),
@@ -85,7 +111,8 @@ def train(
     out: Path = typer.Option(..., "--out", help="bundle directory to write, e.g. models/NAME"),
     experiment: str | None = typer.Option(None, "--experiment", help="MLflow experiment name"),
     encoder: str | None = typer.Option(
-        None, "--encoder",
+        None,
+        "--encoder",
         help="sentence-transformers name, exported encoder folder, or 'none' for a TF-IDF-only bundle "
         "(default: settings.encoder)",
     ),
@@ -168,4 +195,8 @@ def _publish(report, settings, experiment: str | None) -> None:  # type: ignore[
             _out.print(f"champion: {result.decision.message}", highlight=False, soft_wrap=True)
         else:
             # Not an error: the bundle is written and registered, it just does not serve.
-            err.print(f"[yellow]not promoted:[/] {result.decision.message}", highlight=False, soft_wrap=True)
+            err.print(
+                f"[yellow]not promoted:[/] {result.decision.message}",
+                highlight=False,
+                soft_wrap=True,
+            )

@@ -19,7 +19,9 @@ log = logging.getLogger("triage.api")
 router = APIRouter(tags=["model"])
 
 # Manifest keys that describe the training machine or its files rather than the model.
-_PRIVATE_KEYS = frozenset({"files", "paths", "path", "source_path", "data_path", "training_data", "host", "user"})
+_PRIVATE_KEYS = frozenset(
+    {"files", "paths", "path", "source_path", "data_path", "training_data", "host", "user"}
+)
 
 
 class ReloadRequest(BaseModel):
@@ -27,7 +29,9 @@ class ReloadRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    bundle: str | None = Field(default=None, min_length=1, description="bundle directory on the server")
+    bundle: str | None = Field(
+        default=None, min_length=1, description="bundle directory on the server"
+    )
     model: str | None = Field(
         default=None, min_length=1, description="registry alias or version, e.g. 'champion'"
     )
@@ -42,7 +46,9 @@ class ReloadResponse(BaseModel):
 
 
 def _is_machine_path(value: Any) -> bool:
-    return isinstance(value, str) and (value.startswith(("/", "~", "\\\\")) or value[1:3] in (":\\", ":/"))
+    return isinstance(value, str) and (
+        value.startswith(("/", "~", "\\\\")) or value[1:3] in (":\\", ":/")
+    )
 
 
 def _scrub(value: Any) -> Any:
@@ -94,7 +100,9 @@ async def model_info(request: Request, _key: object = Depends(require_scope("tri
         401: {"description": "missing or invalid key"},
         403: {"description": "the key lacks the `admin` scope"},
         404: {"description": "unknown registry alias or version"},
-        422: {"description": "the bundle was refused (corrupt, tampered, incompatible); the old model keeps serving"},
+        422: {
+            "description": "the bundle was refused (corrupt, tampered, incompatible); the old model keeps serving"
+        },
     },
 )
 def reload_model(
@@ -125,7 +133,9 @@ def reload_model(
         loaded = holder.reload(path)
     except TriageError as exc:
         state.metrics.reloads.labels(outcome="refused").inc()
-        log.error("reload refused, still serving %s: %s", previous.version if previous else None, exc)
+        log.error(
+            "reload refused, still serving %s: %s", previous.version if previous else None, exc
+        )
         raise
     return ReloadResponse(
         model_version=loaded.version,

@@ -100,7 +100,10 @@ def build_router(settings: Settings) -> APIRouter:
         "/triage/batch",
         summary="Triage up to max_batch tickets",
         response_class=Response,
-        responses={200: {"model": BatchResponse, "description": "results, in request order"}, **errors},
+        responses={
+            200: {"model": BatchResponse, "description": "results, in request order"},
+            **errors,
+        },
     )
     def triage_batch(
         batch: BatchRequest,  # type: ignore[valid-type]

@@ -30,7 +30,12 @@ def test_invalid_keys_get_401(client, header):
 
 
 def test_scopes_are_enforced(client, api_keys):
-    assert client.post("/v1/triage", json=TICKET_100_WORDS, headers=api_keys.header(api_keys.admin)).status_code == 403
+    assert (
+        client.post(
+            "/v1/triage", json=TICKET_100_WORDS, headers=api_keys.header(api_keys.admin)
+        ).status_code
+        == 403
+    )
     assert client.get("/v1/model", headers=api_keys.header(api_keys.admin)).status_code == 403
     refused = client.post("/v1/admin/reload", headers=api_keys.header(api_keys.triage))
     assert refused.status_code == 403 and "admin" in refused.json()["detail"]

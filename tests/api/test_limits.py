@@ -8,7 +8,9 @@ from tests.api.conftest import TICKET_100_WORDS
 
 
 def _post(client, api_keys, path="/v1/triage", headers=None, **kwargs):
-    return client.post(path, headers={**api_keys.header(api_keys.triage), **(headers or {})}, **kwargs)
+    return client.post(
+        path, headers={**api_keys.header(api_keys.triage), **(headers or {})}, **kwargs
+    )
 
 
 def _fields(response) -> dict[str, str]:
@@ -26,7 +28,10 @@ def test_missing_and_invalid_fields_are_named(client, api_keys):
 
 def test_malformed_json_is_422_not_500(client, api_keys):
     response = _post(
-        client, api_keys, content=b'{"id": "1", "body": ', headers={"Content-Type": "application/json"}
+        client,
+        api_keys,
+        content=b'{"id": "1", "body": ',
+        headers={"Content-Type": "application/json"},
     )
     assert response.status_code == 422
     assert _fields(response)["body"].startswith("invalid JSON")
@@ -55,7 +60,9 @@ def test_batch_limits_and_field_paths(client, api_keys, api_settings):
     assert response.status_code == 422
     assert "at most" in _fields(response)["tickets"]
     assert _post(client, api_keys, "/v1/triage/batch", json={"tickets": []}).status_code == 422
-    response = _post(client, api_keys, "/v1/triage/batch", json={"tickets": [{"id": "a"}, {"body": "b"}]})
+    response = _post(
+        client, api_keys, "/v1/triage/batch", json={"tickets": [{"id": "a"}, {"body": "b"}]}
+    )
     assert "tickets[1].id" in _fields(response)
 
 

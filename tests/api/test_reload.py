@@ -18,7 +18,9 @@ from triage.registry import ModelRegistry
 
 @pytest.fixture(scope="module")
 def second_bundle(demo_bundle, tmp_path_factory):
-    return copy_bundle(demo_bundle, tmp_path_factory.mktemp("b2") / "bundle", version="reload-test-v2")
+    return copy_bundle(
+        demo_bundle, tmp_path_factory.mktemp("b2") / "bundle", version="reload-test-v2"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +46,9 @@ def test_reload_under_load_loses_no_request(demo_bundle, second_bundle, tampered
     stop = threading.Event()
 
     def hammer() -> None:
-        with httpx.Client(base_url=server.url, headers=api_keys.header(api_keys.triage), timeout=30) as c:
+        with httpx.Client(
+            base_url=server.url, headers=api_keys.header(api_keys.triage), timeout=30
+        ) as c:
             while not stop.is_set():
                 try:
                     response = c.post("/v1/triage", json=TICKET_100_WORDS)
@@ -59,7 +63,9 @@ def test_reload_under_load_loses_no_request(demo_bundle, second_bundle, tampered
     try:
         for thread in threads:
             thread.start()
-        admin = httpx.Client(base_url=server.url, headers=api_keys.header(api_keys.admin), timeout=60)
+        admin = httpx.Client(
+            base_url=server.url, headers=api_keys.header(api_keys.admin), timeout=60
+        )
         targets = [second_bundle, demo_bundle, tampered_bundle, second_bundle, demo_bundle]
         for target in targets:
             time.sleep(0.3)
@@ -83,7 +89,9 @@ def test_reload_under_load_loses_no_request(demo_bundle, second_bundle, tampered
 def test_refused_reload_keeps_serving(client, api_keys, tampered_bundle):
     before = client.get("/readyz").json()["model_version"]
     response = client.post(
-        "/v1/admin/reload", json={"bundle": str(tampered_bundle)}, headers=api_keys.header(api_keys.admin)
+        "/v1/admin/reload",
+        json={"bundle": str(tampered_bundle)},
+        headers=api_keys.header(api_keys.admin),
     )
     assert response.status_code == 422
     assert "corrupt or was modified" in response.json()["detail"]
@@ -91,7 +99,9 @@ def test_refused_reload_keeps_serving(client, api_keys, tampered_bundle):
     ok = client.post("/v1/triage", json=TICKET_100_WORDS, headers=api_keys.header(api_keys.triage))
     assert ok.status_code == 200 and ok.json()["model_version"] == before
     missing = client.post(
-        "/v1/admin/reload", json={"bundle": "/nonexistent/bundle"}, headers=api_keys.header(api_keys.admin)
+        "/v1/admin/reload",
+        json={"bundle": "/nonexistent/bundle"},
+        headers=api_keys.header(api_keys.admin),
     )
     assert missing.status_code == 422 and "no such bundle directory" in missing.json()["detail"]
     assert 'triage_model_reloads_total{outcome="refused"}' in client.get("/metrics").text
@@ -107,7 +117,10 @@ def test_champion_alias_is_followed(demo_bundle, second_bundle, tmp_path, api_ke
     registry.promote("alias-v1")
     registry.register(second)
     settings = serve_settings(
-        None, api_keys, model_alias="champion", models_dir=models,
+        None,
+        api_keys,
+        model_alias="champion",
+        models_dir=models,
         model_watch_interval_s=0.05,
     )
 

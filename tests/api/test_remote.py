@@ -18,11 +18,33 @@ from triage.triager import Triager
 CASES = [
     Ticket(**TICKET_100_WORDS),
     Ticket(id="short", subject="Password reset link expired"),
-    Ticket(id="body-only", body="The parcel was delivered to the wrong address, please help", channel="chat"),
-    Ticket(id="de", subject="Rechnung doppelt bezahlt", body="Ich wurde zweimal belastet, bitte erstatten Sie den Betrag."),
-    Ticket(id="ru", subject="Не могу войти", body="После обновления пароль не принимается, аккаунт заблокирован."),
-    Ticket(id="ja", subject="ログインできません", body="パスワードをリセットしましたが、まだログインできません。"),
-    Ticket(id="meta", subject="Laptop broken", body="Screen flickers", customer_tier="enterprise", tags=["vip", "hardware"]),
+    Ticket(
+        id="body-only",
+        body="The parcel was delivered to the wrong address, please help",
+        channel="chat",
+    ),
+    Ticket(
+        id="de",
+        subject="Rechnung doppelt bezahlt",
+        body="Ich wurde zweimal belastet, bitte erstatten Sie den Betrag.",
+    ),
+    Ticket(
+        id="ru",
+        subject="Не могу войти",
+        body="После обновления пароль не принимается, аккаунт заблокирован.",
+    ),
+    Ticket(
+        id="ja",
+        subject="ログインできません",
+        body="パスワードをリセットしましたが、まだログインできません。",
+    ),
+    Ticket(
+        id="meta",
+        subject="Laptop broken",
+        body="Screen flickers",
+        customer_tier="enterprise",
+        tags=["vip", "hardware"],
+    ),
     Ticket(id="empty"),
 ]
 
@@ -54,7 +76,9 @@ def test_local_and_remote_agree(local, remote, ticket):
 
 def test_batches_agree(local, remote):
     remote_results = remote.triage_batch(CASES)
-    assert [_comparable(r) for r in remote_results] == [_comparable(r) for r in local.triage_batch(CASES)]
+    assert [_comparable(r) for r in remote_results] == [
+        _comparable(r) for r in local.triage_batch(CASES)
+    ]
     assert [r.ticket_id for r in remote_results] == [t.id for t in CASES]
 
 

@@ -13,7 +13,9 @@ from triage.demo import load_roster
 from triage_cli.main import main
 
 
-def _run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+def _run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
     monkeypatch.setenv("COLUMNS", "250")
     monkeypatch.setattr(sys, "argv", ["triage", *map(str, args)])
     code = 0
@@ -27,14 +29,28 @@ def _run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *a
 
 def test_demo_writes_three_files_and_a_summary(tmp_path: Path, monkeypatch, capsys) -> None:
     out = tmp_path / "demo.parquet"
-    code, stdout, _ = _run(monkeypatch, capsys, "data", "demo", "--out", out, "--tickets", "400", "--seed", "3")
+    code, stdout, _ = _run(
+        monkeypatch, capsys, "data", "demo", "--out", out, "--tickets", "400", "--seed", "3"
+    )
     assert code == 0
     assert "400 tickets" in stdout and "SLA breached" in stdout and "KB articles" in stdout
     assert len(list(iter_tickets(out))) == 400
     assert (tmp_path / "demo.kb.parquet").stat().st_size > 0
     assert load_roster(tmp_path / "demo.agents.json").agents
 
-    code, stdout, _ = _run(monkeypatch, capsys, "data", "demo", "--out", tmp_path / "again.parquet", "-n", "400", "--seed", "3", "--json")
+    code, stdout, _ = _run(
+        monkeypatch,
+        capsys,
+        "data",
+        "demo",
+        "--out",
+        tmp_path / "again.parquet",
+        "-n",
+        "400",
+        "--seed",
+        "3",
+        "--json",
+    )
     assert code == 0
     summary = json.loads(stdout)
     assert summary["tickets"] == 400 and set(summary["languages"]) == {"en", "ru", "pl", "de"}
@@ -46,7 +62,9 @@ def test_demo_writes_three_files_and_a_summary(tmp_path: Path, monkeypatch, caps
 
 
 def test_demo_refuses_a_non_parquet_name(tmp_path: Path, monkeypatch, capsys) -> None:
-    code, _, stderr = _run(monkeypatch, capsys, "data", "demo", "--out", tmp_path / "demo.csv", "-n", "10")
+    code, _, stderr = _run(
+        monkeypatch, capsys, "data", "demo", "--out", tmp_path / "demo.csv", "-n", "10"
+    )
     assert code == 2
     assert "NAME.parquet" in stderr
     assert list(tmp_path.iterdir()) == []

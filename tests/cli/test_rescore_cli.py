@@ -76,8 +76,19 @@ def test_sigkill_mid_run_then_rerun_scores_every_ticket_exactly_once(
 ) -> None:
     out = tmp_path / "results.parquet"
     command = _command(
-        "--bundle", demo_bundle, "--input", backlog, "--out", out,
-        "--workers", 2, "--threads", 1, "--chunk-rows", CHUNK, "--json",
+        "--bundle",
+        demo_bundle,
+        "--input",
+        backlog,
+        "--out",
+        out,
+        "--workers",
+        2,
+        "--threads",
+        1,
+        "--chunk-rows",
+        CHUNK,
+        "--json",
     )
     parts = checkpoint_dir_for(out) / "parts"
     chunks = TICKETS // CHUNK
@@ -118,7 +129,10 @@ def test_sigkill_mid_run_then_rerun_scores_every_ticket_exactly_once(
 
 
 def test_a_bad_row_exits_2_naming_file_row_and_field(
-    demo_bundle: Path, tmp_path: Path, monkeypatch, capsys  # type: ignore[no-untyped-def]
+    demo_bundle: Path,
+    tmp_path: Path,
+    monkeypatch,
+    capsys,  # type: ignore[no-untyped-def]
 ) -> None:
     path = tmp_path / "backlog.jsonl"
     path.write_text(
@@ -128,8 +142,17 @@ def test_a_bad_row_exits_2_naming_file_row_and_field(
         encoding="utf-8",
     )
     code, _, stderr = run_cli(
-        monkeypatch, capsys, "rescore", "--bundle", demo_bundle, "--input", path,
-        "--out", tmp_path / "results.parquet", "--workers", 1,
+        monkeypatch,
+        capsys,
+        "rescore",
+        "--bundle",
+        demo_bundle,
+        "--input",
+        path,
+        "--out",
+        tmp_path / "results.parquet",
+        "--workers",
+        1,
     )
     assert code == 2
     lines = [line for line in stderr.splitlines() if line.startswith("error:")]
@@ -148,7 +171,11 @@ def test_a_bad_row_exits_2_naming_file_row_and_field(
     ],
 )
 def test_usage_errors_exit_2(
-    args: list[str], message: str, tmp_path: Path, monkeypatch, capsys  # type: ignore[no-untyped-def]
+    args: list[str],
+    message: str,
+    tmp_path: Path,
+    monkeypatch,
+    capsys,  # type: ignore[no-untyped-def]
 ) -> None:
     code, _, stderr = run_cli(
         monkeypatch, capsys, "rescore", "--bundle", tmp_path, "--out", tmp_path / "r.parquet", *args
@@ -166,10 +193,27 @@ def test_ray_engine_gives_the_local_engines_results(
     out = tmp_path / "ray.parquet"
     run = subprocess.run(
         _command(
-            "--bundle", demo_bundle, "--input", backlog, "--out", out, "--engine", "ray",
-            "--workers", 2, "--threads", 1, "--chunk-rows", RAY_CHUNK, "--json",
+            "--bundle",
+            demo_bundle,
+            "--input",
+            backlog,
+            "--out",
+            out,
+            "--engine",
+            "ray",
+            "--workers",
+            2,
+            "--threads",
+            1,
+            "--chunk-rows",
+            RAY_CHUNK,
+            "--json",
         ),
-        check=False, cwd=ROOT, capture_output=True, text=True, timeout=420,
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=420,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     summary = json.loads(run.stdout.strip().splitlines()[-1])["summary"]

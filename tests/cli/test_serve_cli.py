@@ -17,13 +17,19 @@ def _triage(*args: str, keys_file: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TRIAGE_API_KEYS_FILE": str(keys_file)}
     return subprocess.run(
         [sys.executable, "-m", "triage_cli.main", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
 def test_keys_create_prints_the_key_once_and_stores_a_hash(tmp_path):
     keys_file = tmp_path / "keys.json"
-    done = _triage("keys", "create", "--scopes", "triage,admin", "--name", "ops", keys_file=keys_file)
+    done = _triage(
+        "keys", "create", "--scopes", "triage,admin", "--name", "ops", keys_file=keys_file
+    )
     assert done.returncode == 0, done.stderr
     key = done.stdout.strip()
     assert key.startswith("tt_") and key not in keys_file.read_text()

@@ -15,7 +15,9 @@ def test_answer_template_drops_greeting_and_sign_off() -> None:
     personal = "Hi Sarah,\n\nYou can change the address under Orders > Details.\n\nBest regards,\nTom\nSupport"
     assert answer_template(personal) == "You can change the address under Orders > Details."
     # Two middle paragraphs stay together; a long first paragraph is content, not a greeting.
-    long_first = "Thanks for the detailed report about the failing exports on your workspace!\n\nA\n\nB"
+    long_first = (
+        "Thanks for the detailed report about the failing exports on your workspace!\n\nA\n\nB"
+    )
     assert answer_template(long_first) == long_first
     assert answer_template("Hello,\n\nStep one.\n\nStep two.\n\nCheers") == "Step one.\n\nStep two."
     assert answer_template("Restart the app.") == "Restart the app."
@@ -36,8 +38,11 @@ def test_served_bundle_sends_what_training_measured(demo_training, demo_tickets_
         if reply is None or not reply.safe_to_send:
             continue
         sent += 1
-        served = (f"kb:{reply.article_id}" if reply.kind == "kb"
-                  else gold_target(tickets[reply.answer_id.removeprefix("answer-")], kb_ids))
+        served = (
+            f"kb:{reply.article_id}"
+            if reply.kind == "kb"
+            else gold_target(tickets[reply.answer_id.removeprefix("answer-")], kb_ids)
+        )
         right += served == gold_target(ticket, kb_ids)
     assert report["n_answered"] == len(answered)
     # Within one ticket: a score a hair from the threshold may round the other way.
@@ -63,14 +68,17 @@ def test_send_confidence_is_the_lead_over_the_runner_up() -> None:
 
 @pytest.mark.slow
 def test_margin_threshold_is_recorded_and_old_bundles_keep_the_score_rule(
-        demo_training, demo_tickets_file, tmp_path) -> None:
+    demo_training, demo_tickets_file, tmp_path
+) -> None:
     """The manifest says the threshold is on the margin; a bundle written before the rule
     (no `safe_confidence`) still compares the score, as it was trained to."""
     import shutil
 
     manifest = json.loads((demo_training.bundle_dir / "manifest.json").read_text())
     assert manifest["auto_reply"]["safe_confidence"] == "margin"
-    assert demo_training.auto_reply["safe_threshold_fitted_on"].startswith("calibration slice + fit part")
+    assert demo_training.auto_reply["safe_threshold_fitted_on"].startswith(
+        "calibration slice + fit part"
+    )
     old = tmp_path / "old"
     shutil.copytree(demo_training.bundle_dir, old)
     data = json.loads((old / "manifest.json").read_text())
@@ -79,6 +87,8 @@ def test_margin_threshold_is_recorded_and_old_bundles_keep_the_score_rule(
     (old / "manifest.json").write_text(json.dumps(data))  # not among the checksummed files
     tickets = list(iter_tickets(demo_tickets_file))[:200]
     new = OnnxTriager.from_path(demo_training.bundle_dir).triage_batch(tickets)
-    assert any(r.auto_reply and r.auto_reply.safe_to_send for r in new)  # the margin rule sends some
+    assert any(
+        r.auto_reply and r.auto_reply.safe_to_send for r in new
+    )  # the margin rule sends some
     for result in OnnxTriager.from_path(old).triage_batch(tickets):
         assert result.auto_reply is None or not result.auto_reply.safe_to_send

@@ -24,7 +24,9 @@ def _data(seed: int = 0):
 
 def test_nbsvm_folds_its_scaling_into_raw_feature_weights() -> None:
     text, emb, meta, y = _data()
-    head = LinearHead(4, C=0.7, emb_weight=1.0, meta_weight=0.3, kind="nbsvm").fit(text, emb, meta, y)
+    head = LinearHead(4, C=0.7, emb_weight=1.0, meta_weight=0.3, kind="nbsvm").fit(
+        text, emb, meta, y
+    )
     logits = head.logits(text, emb, meta)
     assert logits.shape == (len(y), 4)
     assert np.all(logits[:, 3] < -20)  # a class never seen in training never wins
@@ -37,7 +39,9 @@ def test_nbsvm_folds_its_scaling_into_raw_feature_weights() -> None:
         scale[: text.shape[1]] = np.abs(np.log((p / p.sum()) / (q / q.sum())))
         scaled = x.multiply(scale.astype(np.float32)).tocsr()
         svm = LinearSVC(C=0.7, random_state=42, max_iter=1500).fit(scaled, (y == c).astype(int))
-        np.testing.assert_allclose(logits[:, c], svm.decision_function(scaled), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(
+            logits[:, c], svm.decision_function(scaled), rtol=1e-4, atol=1e-4
+        )
     assert np.mean(logits.argmax(axis=1) == y) > 0.9
 
 

@@ -16,12 +16,20 @@ pytestmark = pytest.mark.slow
 
 def test_every_label_gets_a_head_with_baselines(demo_training) -> None:
     assert set(demo_training.heads) == {
-        "category", "subcategory", "priority", "team", "assignee", "escalation"
+        "category",
+        "subcategory",
+        "priority",
+        "team",
+        "assignee",
+        "escalation",
     }
     for name, head in demo_training.heads.items():
         assert np.allclose(head.proba.sum(axis=1), 1.0), name
         assert {"majority", "tfidf_linearsvc"} <= set(head.baselines)
-        assert head.metrics["accuracy"] > head.baselines["majority"]["accuracy"] or name == "escalation"
+        assert (
+            head.metrics["accuracy"] > head.baselines["majority"]["accuracy"]
+            or name == "escalation"
+        )
     category = demo_training.heads["category"]
     assert category.metrics["macro_f1"] >= category.baselines["tfidf_linearsvc"]["macro_f1"] - 0.03
     assert demo_training.heads["escalation"].metrics["roc_auc"] is not None
@@ -68,7 +76,9 @@ def test_manifest_carries_metrics_and_hashes(demo_training) -> None:
 def test_tfidf_only_bundle_works(demo_tickets_file, tmp_path) -> None:
     from training.pipeline import TrainConfig, train
 
-    report = train(demo_tickets_file, tmp_path / "tfidf", TrainConfig(encoder=None, bundle_name="tfidf"))
+    report = train(
+        demo_tickets_file, tmp_path / "tfidf", TrainConfig(encoder=None, bundle_name="tfidf")
+    )
     assert not (tmp_path / "tfidf" / "encoder").exists()
     triager = OnnxTriager.from_path(tmp_path / "tfidf")
     ticket = next(iter(iter_tickets(demo_tickets_file)))
@@ -96,8 +106,10 @@ def test_each_head_records_the_model_its_held_out_fold_chose(demo_training) -> N
     candidates = TrainConfig().candidates
     for name, head in demo_training.heads.items():
         chosen = head.metrics["model"]
-        scores = {(s["kind"], s["C"], s["class_weight_power"]): s["score"]
-                  for s in head.metrics["model_selection"]}
+        scores = {
+            (s["kind"], s["C"], s["class_weight_power"]): s["score"]
+            for s in head.metrics["model_selection"]
+        }
         assert set(scores) == set(candidates), name
         key = (chosen["kind"], chosen["C"], chosen["class_weight_power"])
         assert scores[key] == max(scores.values()), name

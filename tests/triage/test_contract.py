@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
@@ -19,7 +19,7 @@ def test_ticket_normalises_channel_aliases_tags_and_naive_times() -> None:
     )
     assert t.channel is Channel.email
     assert t.tags == ["vpn", "network"]
-    assert t.created_at == datetime(2026, 1, 5, 9, 30, tzinfo=timezone.utc)
+    assert t.created_at == datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
     assert t.text == "VPN down\ncannot connect"
 
 

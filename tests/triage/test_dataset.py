@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ def test_tickets_round_trip_through_parquet(tmp_path: Path) -> None:
     tickets = [
         Ticket(
             id=f"T-{i}",
-            created_at=datetime(2026, 1, 1, i, tzinfo=timezone.utc),
+            created_at=datetime(2026, 1, 1, i, tzinfo=UTC),
             channel="chat",
             subject=f"subject {i}",
             body="body",
@@ -38,11 +38,10 @@ def test_tickets_round_trip_through_parquet(tmp_path: Path) -> None:
 
 def test_failed_write_leaves_no_file(tmp_path: Path) -> None:
     out = tmp_path / "t.parquet"
-    with pytest.raises(RuntimeError):
-        with TicketWriter(out, batch_rows=2) as writer:
-            for i in range(5):
-                writer.write(Ticket(id=str(i), body="x"))
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), TicketWriter(out, batch_rows=2) as writer:
+        for i in range(5):
+            writer.write(Ticket(id=str(i), body="x"))
+        raise RuntimeError("boom")
     assert list(tmp_path.iterdir()) == []
 
 

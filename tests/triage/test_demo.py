@@ -109,7 +109,9 @@ def test_timestamps_follow_business_hours_weekdays_and_sla(demo: DemoData) -> No
     for t in tickets:
         assert t.created_at < t.first_response_at < t.resolved_at
         target = SLA[t.priority]
-        late_answer = t.first_response_at - t.created_at > timedelta(hours=target.first_response_hours)
+        late_answer = t.first_response_at - t.created_at > timedelta(
+            hours=target.first_response_hours
+        )
         late_fix = t.resolved_at - t.created_at > timedelta(hours=target.resolution_hours)
         assert t.sla_breached == (late_answer or late_fix)
 
@@ -123,7 +125,10 @@ def test_breaches_and_escalations_are_partly_predictable(demo: DemoData) -> None
     tickets = demo.tickets
     breach = summarize(demo).sla_breach_rate
     assert 0.05 < breach < 0.4
-    assert _rate(tickets, lambda t: t.priority == "urgent") > _rate(tickets, lambda t: t.priority == "low") + 0.05
+    assert (
+        _rate(tickets, lambda t: t.priority == "urgent")
+        > _rate(tickets, lambda t: t.priority == "low") + 0.05
+    )
     assert _rate(tickets, lambda t: "follow-up" in t.tags) > breach
     escalated = [t for t in tickets if t.escalated]
     assert 0.03 < len(escalated) / len(tickets) < 0.25
@@ -197,7 +202,9 @@ def test_label_noise_keeps_a_text_classifier_below_perfect(demo: DemoData) -> No
     tickets = demo.tickets
     train, test = tickets[: int(len(tickets) * 0.75)], tickets[int(len(tickets) * 0.75) :]
     vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
-    model = LinearSVC().fit(vectorizer.fit_transform([t.text for t in train]), [t.category for t in train])
+    model = LinearSVC().fit(
+        vectorizer.fit_transform([t.text for t in train]), [t.category for t in train]
+    )
     predicted = model.predict(vectorizer.transform([t.text for t in test]))
     accuracy = sum(p == t.category for p, t in zip(predicted, test)) / len(test)
     assert 0.6 < accuracy < 0.98

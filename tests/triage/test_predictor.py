@@ -24,10 +24,22 @@ def triager(demo_bundle: Path) -> OnnxTriager:
 def test_fills_every_field(triager: OnnxTriager) -> None:
     assert isinstance(triager, Triager)
     result = triager.triage(
-        Ticket(id="t1", channel="email", subject="Charged twice", body="I was charged twice for my subscription this month, please refund the duplicate payment.")
+        Ticket(
+            id="t1",
+            channel="email",
+            subject="Charged twice",
+            body="I was charged twice for my subscription this month, please refund the duplicate payment.",
+        )
     )
     assert result.model_version == triager.model_version
-    for head in (result.category, result.subcategory, result.priority, result.team, result.assignee, result.escalation):
+    for head in (
+        result.category,
+        result.subcategory,
+        result.priority,
+        result.team,
+        result.assignee,
+        result.escalation,
+    ):
         assert head is not None and head.top_k
         assert abs(sum(s.probability for s in head.top_k) - 1.0) < 0.2 or len(head.top_k) == 5
         assert head.abstained == (head.label is None)
@@ -50,11 +62,13 @@ def test_unseen_language_abstains(triager: OnnxTriager) -> None:
 def test_batch_matches_single(triager: OnnxTriager) -> None:
     tickets = [
         Ticket(id=f"b{i}", subject=s, body=b)
-        for i, (s, b) in enumerate([
-            ("Parcel late", "My order has not arrived after two weeks, where is the parcel?"),
-            ("Login", "I cannot log in, the password reset email never arrives."),
-            ("App crash", "The app crashes every time I open the reports page on Android."),
-        ])
+        for i, (s, b) in enumerate(
+            [
+                ("Parcel late", "My order has not arrived after two weeks, where is the parcel?"),
+                ("Login", "I cannot log in, the password reset email never arrives."),
+                ("App crash", "The app crashes every time I open the reports page on Android."),
+            ]
+        )
     ]
     batch = triager.triage_batch(tickets)
     assert [r.ticket_id for r in batch] == ["b0", "b1", "b2"]
@@ -69,7 +83,9 @@ def test_subcategory_falls_back_to_parent_when_inconsistent(triager: OnnxTriager
     assert head.parents
     # Force a contradiction: make the category head certain of a category that is not the
     # subcategory's parent, by scoring a billing text and then checking the rule directly.
-    result = triager.triage(Ticket(id="h", subject="Refund", body="Please refund the double charge on my card."))
+    result = triager.triage(
+        Ticket(id="h", subject="Refund", body="Please refund the double charge on my card.")
+    )
     sub, cat = result.subcategory, result.category
     if not sub.abstained:
         assert head.parents[sub.label] == cat.label
@@ -77,10 +93,18 @@ def test_subcategory_falls_back_to_parent_when_inconsistent(triager: OnnxTriager
 
     child = next(s for s, p in head.parents.items() if p != "Billing")
     preds = {
-        "category": HeadPrediction(label="Billing", confidence=0.99, abstained=False,
-                                   top_k=[LabelScore(label="Billing", probability=0.99)]),
-        "subcategory": HeadPrediction(label=child, confidence=0.99, abstained=False,
-                                      top_k=[LabelScore(label=child, probability=0.99)]),
+        "category": HeadPrediction(
+            label="Billing",
+            confidence=0.99,
+            abstained=False,
+            top_k=[LabelScore(label="Billing", probability=0.99)],
+        ),
+        "subcategory": HeadPrediction(
+            label=child,
+            confidence=0.99,
+            abstained=False,
+            top_k=[LabelScore(label=child, probability=0.99)],
+        ),
     }
     triager._hierarchy(preds, {})
     assert preds["subcategory"].label is None and preds["subcategory"].fallback_to_parent
@@ -98,7 +122,9 @@ def test_serving_imports_no_torch_or_sklearn(demo_bundle: Path) -> None:
         print(bad)
         sys.exit(1 if bad else 0)
     """)
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
     assert run.returncode == 0, run.stdout + run.stderr
 
 
@@ -120,10 +146,21 @@ def test_results_validate_against_the_contract(triager: OnnxTriager) -> None:
 
 
 def test_profile_times_every_stage_of_the_same_prediction(triager: OnnxTriager) -> None:
-    ticket = Ticket(id="p", subject="Login", body="I cannot log in, the password reset email never arrives.")
+    ticket = Ticket(
+        id="p", subject="Login", body="I cannot log in, the password reset email never arrives."
+    )
     result, stages = triager.profile(ticket)
-    assert {"encode", "vectorize", "heads", "calibrate", "language", "explain", "similar",
-            "auto_reply", "result"} <= set(stages)
+    assert {
+        "encode",
+        "vectorize",
+        "heads",
+        "calibrate",
+        "language",
+        "explain",
+        "similar",
+        "auto_reply",
+        "result",
+    } <= set(stages)
     assert all(ns >= 0 for ns in stages.values()) and stages["encode"] > 0
     plain = triager.triage(ticket)
     assert result.model_dump(exclude={"timing_ms"}) == plain.model_dump(exclude={"timing_ms"})

@@ -149,10 +149,18 @@ def test_csv_and_jsonl_in_the_contract_score_like_parquet(
         writer = csv.writer(fh)
         writer.writerow(fields)
         for t in sample:
-            writer.writerow([
-                t.id, t.created_at.isoformat() if t.created_at else "", t.channel.value,
-                t.subject, t.body, t.customer_tier or "", ";".join(t.tags), json.dumps(t.extra),
-            ])
+            writer.writerow(
+                [
+                    t.id,
+                    t.created_at.isoformat() if t.created_at else "",
+                    t.channel.value,
+                    t.subject,
+                    t.body,
+                    t.customer_tier or "",
+                    ";".join(t.tags),
+                    json.dumps(t.extra),
+                ]
+            )
     jsonl_path = tmp_path / "backlog.jsonl"
     jsonl_path.write_text(
         "".join(t.model_dump_json(include=set(fields)) + "\n" for t in sample), encoding="utf-8"

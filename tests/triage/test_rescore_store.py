@@ -52,6 +52,7 @@ def _desk_with_backlog(desk: Desk, triager) -> dict[str, int]:  # type: ignore[n
 def _dump(desk: Desk) -> dict[str, Any]:
     """Every stored column of every ticket, and every audit entry and correction."""
     with desk.sessions() as session:
+
         def rows(model) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
             return [
                 {c.key: getattr(r, c.key) for c in model.__mapper__.column_attrs}
@@ -72,7 +73,11 @@ def _options(bundle: Path, url: str, out: Path, apply: bool) -> RescoreOptions:
 
 
 def test_dry_run_scores_the_open_backlog_and_writes_nothing(
-    desk: Desk, triager, database_url: str, demo_bundle: Path, tmp_path: Path  # type: ignore[no-untyped-def]
+    desk: Desk,
+    triager,
+    database_url: str,
+    demo_bundle: Path,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     ids = _desk_with_backlog(desk, triager)
     before = _dump(desk)
@@ -100,14 +105,22 @@ def test_dry_run_scores_the_open_backlog_and_writes_nothing(
 
 
 def test_apply_writes_the_models_columns_with_an_audit_entry_and_is_idempotent(
-    desk: Desk, triager, database_url: str, demo_bundle: Path, tmp_path: Path  # type: ignore[no-untyped-def]
+    desk: Desk,
+    triager,
+    database_url: str,
+    demo_bundle: Path,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     ids = _desk_with_backlog(desk, triager)
     before = {t["id"]: t for t in _dump(desk)["tickets"]}
     report = rescore(_options(demo_bundle, database_url, tmp_path / "r.parquet", apply=True))
     assert report.applied is not None
     assert report.applied.as_dict() == {
-        "updated": 3, "unchanged": 0, "skipped_queued": 1, "skipped_closed": 0, "missing": 0,
+        "updated": 3,
+        "unchanged": 0,
+        "skipped_queued": 1,
+        "skipped_closed": 0,
+        "missing": 0,
     }
     results = {r["ticket_id"]: r for r in pq.read_table(tmp_path / "r.parquet").to_pylist()}
     after = {t["id"]: t for t in _dump(desk)["tickets"]}
@@ -129,7 +142,8 @@ def test_apply_writes_the_models_columns_with_an_audit_entry_and_is_idempotent(
         assert entries[0].actor == "system:rescore"
         assert entries[0].model_version == report.model_version
         assert entries[0].details["model_version"] == {
-            "old": "scripted-1", "new": report.model_version,
+            "old": "scripted-1",
+            "new": report.model_version,
         }
     assert after[ids["overridden"]]["category"] == "Account Access"
     # Never triaged: left to the worker's intake triage, untouched here.
@@ -144,7 +158,11 @@ def test_apply_writes_the_models_columns_with_an_audit_entry_and_is_idempotent(
 
 
 def test_apply_leaves_tickets_solved_since_the_snapshot(
-    desk: Desk, triager, database_url: str, demo_bundle: Path, tmp_path: Path  # type: ignore[no-untyped-def]
+    desk: Desk,
+    triager,
+    database_url: str,
+    demo_bundle: Path,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     ids = _desk_with_backlog(desk, triager)
     out = tmp_path / "results.parquet"

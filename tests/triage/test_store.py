@@ -175,32 +175,48 @@ def test_upgrading_keeps_every_row_of_the_tables_that_reference_tickets(tmp_path
     engine = connect(url)
     stamp = "2026-01-05 09:00:00"
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO tickets (id, created_at, updated_at, channel, subject, body, extra, status, "
-            "tier, escalated, sla_breached, needs_followup, triage_state, triage_attempts) "
-            f"VALUES (1, '{stamp}', '{stamp}', 'email', 's', 'b', '{{}}', 'open', 1, 0, 0, 0, 'done', 1)"
-        ))
-        conn.execute(text(
-            f"INSERT INTO audit_log (ticket_id, actor, created_at, action, details) "
-            f"VALUES (1, 'agent:ann', '{stamp}', 'update', '{{}}')"
-        ))
-        conn.execute(text(
-            "INSERT INTO messages (ticket_id, direction, channel, subject, body, kind, created_at) "
-            f"VALUES (1, 'inbound', 'email', 's', 'b', 'reply', '{stamp}')"
-        ))
+        conn.execute(
+            text(
+                "INSERT INTO tickets (id, created_at, updated_at, channel, subject, body, extra, status, "
+                "tier, escalated, sla_breached, needs_followup, triage_state, triage_attempts) "
+                f"VALUES (1, '{stamp}', '{stamp}', 'email', 's', 'b', '{{}}', 'open', 1, 0, 0, 0, 'done', 1)"
+            )
+        )
+        conn.execute(
+            text(
+                f"INSERT INTO audit_log (ticket_id, actor, created_at, action, details) "
+                f"VALUES (1, 'agent:ann', '{stamp}', 'update', '{{}}')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO messages (ticket_id, direction, channel, subject, body, kind, created_at) "
+                f"VALUES (1, 'inbound', 'email', 's', 'b', 'reply', '{stamp}')"
+            )
+        )
         conn.execute(text("INSERT INTO ticket_tags (ticket_id, tag) VALUES (1, 'vip')"))
-        conn.execute(text(
-            "INSERT INTO corrections (ticket_id, field, new_value, actor, created_at) "
-            f"VALUES (1, 'category', 'Billing', 'agent:ann', '{stamp}')"
-        ))
+        conn.execute(
+            text(
+                "INSERT INTO corrections (ticket_id, field, new_value, actor, created_at) "
+                f"VALUES (1, 'category', 'Billing', 'agent:ann', '{stamp}')"
+            )
+        )
     engine.dispose()
 
     migrate(url)
 
     engine = connect(url)
     with engine.connect() as conn:
-        counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
-                  for t in ("tickets", "audit_log", "messages", "ticket_tags", "corrections")}
+        counts = {
+            t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+            for t in ("tickets", "audit_log", "messages", "ticket_tags", "corrections")
+        }
         assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
     engine.dispose()
-    assert counts == {"tickets": 1, "audit_log": 1, "messages": 1, "ticket_tags": 1, "corrections": 1}
+    assert counts == {
+        "tickets": 1,
+        "audit_log": 1,
+        "messages": 1,
+        "ticket_tags": 1,
+        "corrections": 1,
+    }

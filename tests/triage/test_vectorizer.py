@@ -36,7 +36,9 @@ def sklearn_fitted():
 
 def test_transform_equals_scikit_learn_on_four_languages(sklearn_fitted) -> None:
     word, char = sklearn_fitted
-    ours = TextVectorizer.from_vocabularies(word.vocabulary_, word.idf_, char.vocabulary_, char.idf_)
+    ours = TextVectorizer.from_vocabularies(
+        word.vocabulary_, word.idf_, char.vocabulary_, char.idf_
+    )
     texts = [normalize_text(t) for t in TEXTS + ["unseen words only: zebra xylophone"]]
     expected = np.hstack([word.transform(texts).toarray(), char.transform(texts).toarray()])
     got = ours.transform(texts).toarray()
@@ -51,7 +53,9 @@ def test_transform_equals_scikit_learn_on_four_languages(sklearn_fitted) -> None
 
 def test_arrays_round_trip(sklearn_fitted) -> None:
     word, char = sklearn_fitted
-    ours = TextVectorizer.from_vocabularies(word.vocabulary_, word.idf_, char.vocabulary_, char.idf_)
+    ours = TextVectorizer.from_vocabularies(
+        word.vocabulary_, word.idf_, char.vocabulary_, char.idf_
+    )
     again = TextVectorizer.from_arrays(ours.arrays())
     text = normalize_text(TEXTS[3])
     for a, b in zip(ours.transform_one(text), again.transform_one(text), strict=True):
@@ -79,10 +83,14 @@ def test_fit_selects_scikit_learns_vocabulary_and_idf(sklearn_fitted) -> None:
     assert ours.n_char == len(char.vocabulary_)
     # Same matrices up to the char block's column order.
     got = ours.transform(texts).toarray()
-    expected_word = word.transform(texts).toarray()[:, [word.vocabulary_[t] for t in ours.word_terms]]
+    expected_word = word.transform(texts).toarray()[
+        :, [word.vocabulary_[t] for t in ours.word_terms]
+    ]
     np.testing.assert_allclose(got[:, : ours.n_word], expected_word, atol=1e-6)
     np.testing.assert_allclose(
-        np.sort(got[:, ours.n_word :], axis=1), np.sort(char.transform(texts).toarray(), axis=1), atol=1e-6
+        np.sort(got[:, ours.n_word :], axis=1),
+        np.sort(char.transform(texts).toarray(), axis=1),
+        atol=1e-6,
     )
 
 

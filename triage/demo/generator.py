@@ -62,11 +62,32 @@ SELF_SERVICE_VARIANT = 2
 KB_SELF_SERVICE_RATE = 0.97
 KB_OTHER_RATE = 0.1
 
-_DEVICES = ("iPhone 15", "Galaxy S23", "Pixel 8", "MacBook Air", "Windows 11", "iPad Air", "ThinkPad X1")
-_ERRORS = ("E-4012", "ERR_SYNC_503", "0x80070005", "AUTH-401", "TIMEOUT-504", "E-1107", "ERR_CONN_RESET")
+_DEVICES = (
+    "iPhone 15",
+    "Galaxy S23",
+    "Pixel 8",
+    "MacBook Air",
+    "Windows 11",
+    "iPad Air",
+    "ThinkPad X1",
+)
+_ERRORS = (
+    "E-4012",
+    "ERR_SYNC_503",
+    "0x80070005",
+    "AUTH-401",
+    "TIMEOUT-504",
+    "E-1107",
+    "ERR_CONN_RESET",
+)
 _BROWSERS = ("Chrome", "Firefox", "Safari", "Edge")
 _INTEGRATIONS = ("Salesforce", "Slack", "Shopify", "Zapier", "HubSpot", "Jira")
-_PLANS = {"free": ("Free", "Basic"), "standard": ("Basic", "Pro"), "premium": ("Pro",), "enterprise": ("Business",)}
+_PLANS = {
+    "free": ("Free", "Basic"),
+    "standard": ("Basic", "Pro"),
+    "premium": ("Pro",),
+    "enterprise": ("Business",),
+}
 _AMOUNTS = (9.99, 14.99, 19.99, 29.0, 49.0, 59.9, 99.0, 129.0, 249.0)
 _WEEKDAY_WEIGHT = (1.25, 1.15, 1.1, 1.05, 0.95, 0.45, 0.35)
 _HOUR_WEIGHT = (
@@ -109,10 +130,13 @@ class _Customer:
     first_name: str
 
 
-def _timestamps(rng: random.Random, n: int, start: datetime, days: int) -> list[tuple[datetime, str | None]]:
+def _timestamps(
+    rng: random.Random, n: int, start: datetime, days: int
+) -> list[tuple[datetime, str | None]]:
     """`n` creation times with weekday/business-hour patterns, growth, and a few incident spikes."""
     day_weights = [
-        _WEEKDAY_WEIGHT[(start + timedelta(days=d)).weekday()] * (1.0 + 0.3 * d / days) for d in range(days)
+        _WEEKDAY_WEIGHT[(start + timedelta(days=d)).weekday()] * (1.0 + 0.3 * d / days)
+        for d in range(days)
     ]
     spike_subs = ("sync_error", "delayed", "payment_failed", "app_crash")
     spikes = [(rng.randrange(10, days - 5), spike_subs[i]) for i in range(len(spike_subs))]
@@ -125,7 +149,9 @@ def _timestamps(rng: random.Random, n: int, start: datetime, days: int) -> list[
     for i in range(n_spike):
         day, key = spikes[i % len(spikes)]
         hour = rng.choices(hours, weights=_HOUR_WEIGHT)[0]
-        when = start + timedelta(days=day + rng.randrange(2), hours=hour, seconds=rng.randrange(3600))
+        when = start + timedelta(
+            days=day + rng.randrange(2), hours=hour, seconds=rng.randrange(3600)
+        )
         out.append((when, key))
     out.sort(key=lambda item: item[0])
     return out
@@ -147,7 +173,9 @@ def _customers(rng: random.Random, n: int, phrase_books: dict[str, PhraseBook]) 
     return people
 
 
-def _articles(phrase_books: dict[str, PhraseBook]) -> tuple[list[KBArticle], dict[tuple[str, str], str]]:
+def _articles(
+    phrase_books: dict[str, PhraseBook],
+) -> tuple[list[KBArticle], dict[tuple[str, str], str]]:
     articles, ids = [], {}
     for language in LANGUAGES:
         book = phrase_books[language]
@@ -175,7 +203,9 @@ def _coverage(roster: Roster) -> dict[str, list[list[bool]]]:
     cover = {}
     for team in roster.teams:
         agents = roster.agents_of(team.id)
-        cover[team.id] = [[any(a.shift.covers(d, h) for a in agents) for h in range(24)] for d in range(7)]
+        cover[team.id] = [
+            [any(a.shift.covers(d, h) for a in agents) for h in range(24)] for d in range(7)
+        ]
     return cover
 
 
@@ -192,7 +222,9 @@ def _hours_until_covered(grid: list[list[bool]], when: datetime) -> float:
     return 0.0  # pragma: no cover - every demo team has shifts
 
 
-def _slots(rng: random.Random, book: PhraseBook, sub: Subcategory, tier: str, created: datetime, email: str) -> dict:
+def _slots(
+    rng: random.Random, book: PhraseBook, sub: Subcategory, tier: str, created: datetime, email: str
+) -> dict:
     products = HARDWARE_PRODUCTS if sub.category in HARDWARE_CATEGORIES else SOFTWARE_PRODUCTS
     earlier: date = (created - timedelta(days=rng.randint(1, 12))).date()
     return {
@@ -214,7 +246,13 @@ def _slots(rng: random.Random, book: PhraseBook, sub: Subcategory, tier: str, cr
 
 
 def _pick_agent(
-    rng: random.Random, agents: list[Agent], language: str, sub: Subcategory, priority: str, when: datetime, senior: bool
+    rng: random.Random,
+    agents: list[Agent],
+    language: str,
+    sub: Subcategory,
+    priority: str,
+    when: datetime,
+    senior: bool,
 ) -> Agent:
     weights = []
     for agent in agents:
@@ -241,7 +279,9 @@ def generate(
     articles, article_ids = _articles(phrase_books)
     coverage = _coverage(roster)
     team_agents = {t.id: roster.agents_of(t.id) for t in roster.teams}
-    by_category: dict[str, list[Subcategory]] = {c: [s for s in SUBCATEGORIES if s.category == c] for c in CATEGORIES}
+    by_category: dict[str, list[Subcategory]] = {
+        c: [s for s in SUBCATEGORIES if s.category == c] for c in CATEGORIES
+    }
     sub_weights = [s.weight for s in SUBCATEGORIES]
     total_weight = sum(sub_weights)
     team_daily = Counter()
@@ -285,14 +325,21 @@ def generate(
         if sub.key in ("integration", "data_error") and rng.random() < 0.3:
             channel = "api"
 
-        severity = sub.severity + _TIER_SEVERITY[tier] + rng.gauss(0.0, 0.55) + (0.45 if follow_up else 0.0)
+        severity = (
+            sub.severity
+            + _TIER_SEVERITY[tier]
+            + rng.gauss(0.0, 0.55)
+            + (0.45 if follow_up else 0.0)
+        )
         true_priority = PRIORITIES[min(3, max(0, round(severity)))]
         priority = true_priority
         if rng.random() < PRIORITY_NOISE:
             level = PRIORITIES.index(priority) + rng.choice((-1, 1))
             priority = PRIORITIES[min(3, max(0, level))]
 
-        angry_p = 0.05 + 0.3 * follow_up + 0.1 * (sub.key in _ANGRY_TOPICS) + 0.05 * (tier == "free")
+        angry_p = (
+            0.05 + 0.3 * follow_up + 0.1 * (sub.key in _ANGRY_TOPICS) + 0.05 * (tier == "free")
+        )
         angry = rng.random() < angry_p
         vague = not follow_up and rng.random() < VAGUE_RATE
         mixed = not vague and rng.random() < MIXED_RATE
@@ -300,7 +347,9 @@ def generate(
         slots = _slots(rng, book, sub, tier, created, customer.email)
         if follow_up:
             slots["ticket"] = previous.id
-        written, body = _compose(rng, book, sub, slots, true_priority, angry, vague, mixed, previous, customer)
+        written, body = _compose(
+            rng, book, sub, slots, true_priority, angry, vague, mixed, previous, customer
+        )
         # Chat transcripts often come without a subject line.
         subject = "" if channel == "chat" and rng.random() < 0.5 else written
 
@@ -323,11 +372,13 @@ def generate(
         wait = _hours_until_covered(coverage[team], created)
         if priority in ("urgent", "high"):
             wait *= 0.4 if priority == "urgent" else 0.7  # on-call staff are paged
-        first_response = wait + _FIRST_RESPONSE_HOURS[channel] * _PRIORITY_SPEED[priority] * _TIER_SPEED[
-            tier
-        ] * slow * rng.lognormvariate(0.0, 0.7)
+        first_response = wait + _FIRST_RESPONSE_HOURS[channel] * _PRIORITY_SPEED[
+            priority
+        ] * _TIER_SPEED[tier] * slow * rng.lognormvariate(0.0, 0.7)
         work = sub.resolve_hours * _PRIORITY_SPEED[priority] * math.sqrt(_TIER_SPEED[tier]) * slow
-        work *= (1.6 if follow_up else 1.0) * (1.2 if mixed else 1.0) * rng.lognormvariate(0.0, 0.75)
+        work *= (
+            (1.6 if follow_up else 1.0) * (1.2 if mixed else 1.0) * rng.lognormvariate(0.0, 0.75)
+        )
         calendar = 0.55 if priority == "urgent" else 0.8  # hands-on hours spread over shifts
         resolution = work * calendar
         # Nobody answers within the first minute; breaches are judged on the stored times.
@@ -349,15 +400,22 @@ def generate(
         )
         escalated = rng.random() < 1.0 / (1.0 + math.exp(-logit))
 
-        agent = _pick_agent(rng, team_agents[team], language, label_sub, priority, first_response_at, escalated)
+        agent = _pick_agent(
+            rng, team_agents[team], language, label_sub, priority, first_response_at, escalated
+        )
 
         kb_id = None
         if vague:
             answer_core = book.clarify
-        elif sub.kb and (language, sub.key) in article_ids and rng.random() < (
-            KB_SELF_SERVICE_RATE
-            if book.problems[sub.key][SELF_SERVICE_VARIANT].format_map(slots) in body
-            else KB_OTHER_RATE
+        elif (
+            sub.kb
+            and (language, sub.key) in article_ids
+            and rng.random()
+            < (
+                KB_SELF_SERVICE_RATE
+                if book.problems[sub.key][SELF_SERVICE_VARIANT].format_map(slots) in body
+                else KB_OTHER_RATE
+            )
         ):
             kb_id = article_ids[(language, sub.key)]
             answer_core = book.articles[sub.key][1]
@@ -455,10 +513,14 @@ def _compose(
         sentences.insert(rng.randrange(first, len(sentences) + 1), sentence.format_map(slots))
     if mixed:
         other = rng.choice([s for s in SUBCATEGORIES if s.category != sub.category])
-        sentences.append(f"{rng.choice(book.also)} {rng.choice(book.problems[other.key]).format_map(slots)}")
+        sentences.append(
+            f"{rng.choice(book.also)} {rng.choice(book.problems[other.key]).format_map(slots)}"
+        )
     if priority == "urgent" and rng.random() < 0.75:
         sentences.append(rng.choice(book.urgent))
-    elif (priority == "high" and rng.random() < 0.5) or (priority == "normal" and rng.random() < 0.08):
+    elif (priority == "high" and rng.random() < 0.5) or (
+        priority == "normal" and rng.random() < 0.08
+    ):
         sentences.append(rng.choice(book.high))
     if angry:
         sentences.append(rng.choice(book.anger))

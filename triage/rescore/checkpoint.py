@@ -42,8 +42,16 @@ LOCK_FILE = ".lock"
 
 # The Ticket fields the predictor reads (labels and outcomes are left out of staging).
 SCORING_COLUMNS: tuple[str, ...] = (
-    "id", "created_at", "channel", "subject", "body", "requester", "customer_tier", "language",
-    "tags", "extra",
+    "id",
+    "created_at",
+    "channel",
+    "subject",
+    "body",
+    "requester",
+    "customer_tier",
+    "language",
+    "tags",
+    "extra",
 )
 BASELINE_COLUMNS: tuple[str, ...] = (
     *(f"baseline_{f}" for f in BASELINE_FIELDS),

@@ -58,7 +58,10 @@ class DiffCounter:
             befores = baseline.column(f"baseline_{head}").to_pylist()
             afters = results.column(f"{head}_label").to_pylist()
             buckets, before_n, after_n, moves = (
-                self._buckets[head], self._before[head], self._after[head], self._moves[head],
+                self._buckets[head],
+                self._before[head],
+                self._after[head],
+                self._moves[head],
             )
             for before, after in zip(befores, afters, strict=True):
                 if before is not None:

@@ -104,9 +104,12 @@ class FileSource:
                 if extra:
                     data["extra"] = extra
                 ticket = validate_ticket(data, table.name, record.row, record.position)
-                yield ticket, Baseline(
-                    labels={f: getattr(ticket, f) for f in BASELINE_FIELDS},
-                    at_risk=ticket.sla_breached,
+                yield (
+                    ticket,
+                    Baseline(
+                        labels={f: getattr(ticket, f) for f in BASELINE_FIELDS},
+                        at_risk=ticket.sla_breached,
+                    ),
                 )
 
 

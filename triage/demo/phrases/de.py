@@ -10,37 +10,153 @@ _MONTHS = (
 )  # fmt: skip
 
 SUBJECTS = {
-    "double_charge": ("Doppelte Abbuchung für mein Abo", "Zahlung zweimal abgebucht", "Warum wurde ich zweimal belastet?"),
-    "invoice": ("Rechnung für den {date} benötigt", "Bitte Kopie der Rechnung {invoice}", "Ich brauche eine Rechnung mit USt-ID"),
-    "payment_failed": ("Zahlung schlägt fehl", "Karte bei der Zahlung abgelehnt", "Kann die Zahlung nicht abschließen"),
+    "double_charge": (
+        "Doppelte Abbuchung für mein Abo",
+        "Zahlung zweimal abgebucht",
+        "Warum wurde ich zweimal belastet?",
+    ),
+    "invoice": (
+        "Rechnung für den {date} benötigt",
+        "Bitte Kopie der Rechnung {invoice}",
+        "Ich brauche eine Rechnung mit USt-ID",
+    ),
+    "payment_failed": (
+        "Zahlung schlägt fehl",
+        "Karte bei der Zahlung abgelehnt",
+        "Kann die Zahlung nicht abschließen",
+    ),
     "subscription": ("Tarifwechsel auf {plan}", "Abo herabstufen", "Wie kündige ich mein Abo?"),
-    "password_reset": ("Passwort lässt sich nicht zurücksetzen", "Link zum Zurücksetzen funktioniert nicht", "Keine E-Mail zum Passwort-Reset"),
-    "two_factor": ("Handy verloren, kein 2FA-Code", "Zwei-Faktor-Code wird nicht akzeptiert", "Problem mit der Authenticator-App"),
-    "account_locked": ("Mein Konto ist gesperrt", "Konto nach Fehlversuchen gesperrt", "Ich komme nicht mehr in mein Konto"),
-    "app_crash": ("{product} stürzt beim Start ab", "App stürzt ständig ab", "{product} schließt sich nach dem Update"),
-    "sync_error": ("Synchronisierungsfehler {error}", "Dateien werden nicht synchronisiert", "{product} hängt bei der Synchronisierung"),
-    "performance": ("{product} ist extrem langsam", "Sehr lange Ladezeiten", "Performance-Probleme seit dem {date}"),
-    "integration": ("{integration}-Integration funktioniert nicht mehr", "API liefert {error}", "Webhook zu {integration} schlägt fehl"),
-    "delayed": ("Wo ist meine Bestellung {order}?", "Lieferung verspätet", "Bestellung {order} immer noch nicht geliefert"),
-    "lost_package": ("Paket verloren gegangen", "Laut Sendungsverfolgung zugestellt, aber nichts angekommen", "Mein Paket ist verschwunden"),
-    "address_change": ("Lieferadresse für {order} ändern", "Falsche Lieferadresse", "Adresse muss aktualisiert werden"),
-    "return_request": ("Ich möchte meinen {product} zurückgeben", "Rücksendung zu Bestellung {order}", "Wie schicke ich das zurück?"),
-    "refund_status": ("Wo bleibt meine Erstattung?", "Keine Rückerstattung für {order} erhalten", "Status der Rückerstattung"),
-    "exchange": ("{product} gegen andere Farbe umtauschen", "Umtauschanfrage", "Kann ich meinen {product} umtauschen?"),
-    "pricing": ("Frage zu den Preisen", "Unterschied zwischen den Tarifen", "Gibt es Rabatte für Teams?"),
-    "compatibility": ("Funktioniert {product} mit {device}?", "Frage zur Kompatibilität", "Wird {product} auf {device} unterstützt?"),
-    "how_to": ("Wie exportiere ich meine Daten?", "Wie füge ich einen Benutzer hinzu?", "Frage zur Nutzung von {product}"),
-    "ui_glitch": ("Überlappende Buttons in {browser}", "Darstellungsfehler auf der Einstellungsseite", "Layout nach dem Update kaputt"),
-    "data_error": ("Falsche Zahlen in meinem Bericht", "Daten zeigen falsche Summen", "Dashboard zeigt falsche Werte"),
-    "notifications": ("Keine Benachrichtigungen mehr", "Doppelte Benachrichtigungen", "Push-Benachrichtigungen funktionieren nicht"),
-    "suspicious_login": ("Jemand hat sich in mein Konto eingeloggt", "Verdächtige Anmeldung von unbekanntem Ort", "Warnung über unbekannte Anmeldung"),
-    "phishing": ("Phishing-Mail in Ihrem Namen", "Verdächtige E-Mail fragt nach meinem Passwort", "Ist diese E-Mail wirklich von Ihnen?"),
-    "data_request": ("Auskunft über meine personenbezogenen Daten", "Bitte Konto und Daten löschen", "DSGVO-Anfrage"),
-    "new_feature": ("Funktionswunsch: Dunkelmodus", "Vorschlag für {product}", "Bitte wiederkehrende Aufgaben einführen"),
-    "integration_request": ("Integration mit {integration}?", "Bitte einen {integration}-Connector anbieten", "Ist Unterstützung für {integration} geplant?"),
-    "no_power": ("{product} lässt sich nicht einschalten", "Gerät zeigt keine Reaktion", "{product} startet nicht"),
+    "password_reset": (
+        "Passwort lässt sich nicht zurücksetzen",
+        "Link zum Zurücksetzen funktioniert nicht",
+        "Keine E-Mail zum Passwort-Reset",
+    ),
+    "two_factor": (
+        "Handy verloren, kein 2FA-Code",
+        "Zwei-Faktor-Code wird nicht akzeptiert",
+        "Problem mit der Authenticator-App",
+    ),
+    "account_locked": (
+        "Mein Konto ist gesperrt",
+        "Konto nach Fehlversuchen gesperrt",
+        "Ich komme nicht mehr in mein Konto",
+    ),
+    "app_crash": (
+        "{product} stürzt beim Start ab",
+        "App stürzt ständig ab",
+        "{product} schließt sich nach dem Update",
+    ),
+    "sync_error": (
+        "Synchronisierungsfehler {error}",
+        "Dateien werden nicht synchronisiert",
+        "{product} hängt bei der Synchronisierung",
+    ),
+    "performance": (
+        "{product} ist extrem langsam",
+        "Sehr lange Ladezeiten",
+        "Performance-Probleme seit dem {date}",
+    ),
+    "integration": (
+        "{integration}-Integration funktioniert nicht mehr",
+        "API liefert {error}",
+        "Webhook zu {integration} schlägt fehl",
+    ),
+    "delayed": (
+        "Wo ist meine Bestellung {order}?",
+        "Lieferung verspätet",
+        "Bestellung {order} immer noch nicht geliefert",
+    ),
+    "lost_package": (
+        "Paket verloren gegangen",
+        "Laut Sendungsverfolgung zugestellt, aber nichts angekommen",
+        "Mein Paket ist verschwunden",
+    ),
+    "address_change": (
+        "Lieferadresse für {order} ändern",
+        "Falsche Lieferadresse",
+        "Adresse muss aktualisiert werden",
+    ),
+    "return_request": (
+        "Ich möchte meinen {product} zurückgeben",
+        "Rücksendung zu Bestellung {order}",
+        "Wie schicke ich das zurück?",
+    ),
+    "refund_status": (
+        "Wo bleibt meine Erstattung?",
+        "Keine Rückerstattung für {order} erhalten",
+        "Status der Rückerstattung",
+    ),
+    "exchange": (
+        "{product} gegen andere Farbe umtauschen",
+        "Umtauschanfrage",
+        "Kann ich meinen {product} umtauschen?",
+    ),
+    "pricing": (
+        "Frage zu den Preisen",
+        "Unterschied zwischen den Tarifen",
+        "Gibt es Rabatte für Teams?",
+    ),
+    "compatibility": (
+        "Funktioniert {product} mit {device}?",
+        "Frage zur Kompatibilität",
+        "Wird {product} auf {device} unterstützt?",
+    ),
+    "how_to": (
+        "Wie exportiere ich meine Daten?",
+        "Wie füge ich einen Benutzer hinzu?",
+        "Frage zur Nutzung von {product}",
+    ),
+    "ui_glitch": (
+        "Überlappende Buttons in {browser}",
+        "Darstellungsfehler auf der Einstellungsseite",
+        "Layout nach dem Update kaputt",
+    ),
+    "data_error": (
+        "Falsche Zahlen in meinem Bericht",
+        "Daten zeigen falsche Summen",
+        "Dashboard zeigt falsche Werte",
+    ),
+    "notifications": (
+        "Keine Benachrichtigungen mehr",
+        "Doppelte Benachrichtigungen",
+        "Push-Benachrichtigungen funktionieren nicht",
+    ),
+    "suspicious_login": (
+        "Jemand hat sich in mein Konto eingeloggt",
+        "Verdächtige Anmeldung von unbekanntem Ort",
+        "Warnung über unbekannte Anmeldung",
+    ),
+    "phishing": (
+        "Phishing-Mail in Ihrem Namen",
+        "Verdächtige E-Mail fragt nach meinem Passwort",
+        "Ist diese E-Mail wirklich von Ihnen?",
+    ),
+    "data_request": (
+        "Auskunft über meine personenbezogenen Daten",
+        "Bitte Konto und Daten löschen",
+        "DSGVO-Anfrage",
+    ),
+    "new_feature": (
+        "Funktionswunsch: Dunkelmodus",
+        "Vorschlag für {product}",
+        "Bitte wiederkehrende Aufgaben einführen",
+    ),
+    "integration_request": (
+        "Integration mit {integration}?",
+        "Bitte einen {integration}-Connector anbieten",
+        "Ist Unterstützung für {integration} geplant?",
+    ),
+    "no_power": (
+        "{product} lässt sich nicht einschalten",
+        "Gerät zeigt keine Reaktion",
+        "{product} startet nicht",
+    ),
     "battery": ("Akku entlädt sich sehr schnell", "Akkuproblem mit {product}", "Akku lädt nicht"),
-    "connectivity": ("{product} verliert ständig die WLAN-Verbindung", "Bluetooth-Kopplung schlägt fehl", "{product} lässt sich nicht mit dem Netzwerk verbinden"),
+    "connectivity": (
+        "{product} verliert ständig die WLAN-Verbindung",
+        "Bluetooth-Kopplung schlägt fehl",
+        "{product} lässt sich nicht mit dem Netzwerk verbinden",
+    ),
 }
 
 PROBLEMS = {
@@ -236,16 +352,46 @@ ANSWERS = {
 }
 
 ARTICLES = {
-    "invoice": ("Wie lade ich meine Rechnungen herunter?", "Alle Rechnungen finden Sie in Ihrem Konto unter Einstellungen > Abrechnung > Rechnungen. Klicken Sie auf die Rechnungsnummer, um ein PDF herunterzuladen. Firmenname und USt-ID können Sie vor der nächsten Zahlung in den Rechnungsdaten hinterlegen."),
-    "subscription": ("Wie ändere oder kündige ich mein Abo?", "Öffnen Sie Einstellungen > Abrechnung > Tarif. Wählen Sie „Tarif ändern“ für ein Upgrade oder Downgrade oder „Abo kündigen“, um die Verlängerung zu beenden. Änderungen gelten ab dem nächsten Abrechnungsdatum."),
-    "password_reset": ("Ich habe keine E-Mail zum Zurücksetzen des Passworts erhalten", "Links zum Zurücksetzen sind 24 Stunden gültig. Prüfen Sie Ihren Spam-Ordner und fügen Sie unsere Adresse zu den sicheren Absendern hinzu. Verwenden Sie die E-Mail-Adresse Ihres Kontos. Nur der neueste Link funktioniert."),
-    "account_locked": ("Mein Konto ist gesperrt", "Nach fünf fehlgeschlagenen Anmeldeversuchen wird das Konto für 30 Minuten gesperrt. Warten Sie und versuchen Sie es erneut, oder nutzen Sie „Passwort vergessen“, um es sofort zu entsperren."),
-    "delayed": ("Meine Bestellung ist noch nicht angekommen", "Bestellungen werden innerhalb von 1 Werktag versendet, die Lieferung dauert 2 bis 5 Werktage. Den aktuellen Status sehen Sie über den Link zur Sendungsverfolgung in der Versandbestätigung. Ändert sich der Status 5 Tage nicht, melden Sie sich bei uns."),
-    "return_request": ("Wie sende ich einen Artikel zurück?", "Sie können jeden Artikel innerhalb von 30 Tagen zurückgeben. Öffnen Sie Bestellungen, wählen Sie den Artikel und klicken Sie auf Zurücksenden. Wir mailen Ihnen ein frankiertes Etikett; verpacken Sie den Artikel im Originalkarton."),
-    "refund_status": ("Wann erhalte ich meine Erstattung?", "Erstattungen werden innerhalb von 2 Werktagen nach Eingang der Rücksendung veranlasst. Ihre Bank benötigt danach 3 bis 7 Werktage. Sie erhalten eine E-Mail, sobald die Erstattung veranlasst ist."),
-    "data_request": ("Wie fordere ich meine Daten an oder lösche sie?", "Eine Kopie Ihrer Daten können Sie unter Einstellungen > Datenschutz > Export herunterladen. Um Ihr Konto und Ihre Daten zu löschen, wählen Sie „Konto löschen“; die Löschung erfolgt gemäß DSGVO innerhalb von 30 Tagen."),
-    "no_power": ("Mein Gerät lässt sich nicht einschalten", "Laden Sie das Gerät mindestens 30 Minuten mit dem Originalkabel. Halten Sie dann den Einschaltknopf 20 Sekunden gedrückt, um einen Neustart zu erzwingen. Leuchtet weiterhin nichts, wird das Gerät im Rahmen der Garantie ersetzt."),
-    "connectivity": ("Das Gerät verbindet sich nicht mit WLAN oder Bluetooth", "Das Gerät unterstützt nur WLAN mit 2,4 GHz. Starten Sie den Router neu, stellen Sie das Gerät näher an den Router und setzen Sie die Netzwerkeinstellungen zurück. Für Bluetooth entfernen Sie die alte Kopplung am Handy und koppeln neu."),
+    "invoice": (
+        "Wie lade ich meine Rechnungen herunter?",
+        "Alle Rechnungen finden Sie in Ihrem Konto unter Einstellungen > Abrechnung > Rechnungen. Klicken Sie auf die Rechnungsnummer, um ein PDF herunterzuladen. Firmenname und USt-ID können Sie vor der nächsten Zahlung in den Rechnungsdaten hinterlegen.",
+    ),
+    "subscription": (
+        "Wie ändere oder kündige ich mein Abo?",
+        "Öffnen Sie Einstellungen > Abrechnung > Tarif. Wählen Sie „Tarif ändern“ für ein Upgrade oder Downgrade oder „Abo kündigen“, um die Verlängerung zu beenden. Änderungen gelten ab dem nächsten Abrechnungsdatum.",
+    ),
+    "password_reset": (
+        "Ich habe keine E-Mail zum Zurücksetzen des Passworts erhalten",
+        "Links zum Zurücksetzen sind 24 Stunden gültig. Prüfen Sie Ihren Spam-Ordner und fügen Sie unsere Adresse zu den sicheren Absendern hinzu. Verwenden Sie die E-Mail-Adresse Ihres Kontos. Nur der neueste Link funktioniert.",
+    ),
+    "account_locked": (
+        "Mein Konto ist gesperrt",
+        "Nach fünf fehlgeschlagenen Anmeldeversuchen wird das Konto für 30 Minuten gesperrt. Warten Sie und versuchen Sie es erneut, oder nutzen Sie „Passwort vergessen“, um es sofort zu entsperren.",
+    ),
+    "delayed": (
+        "Meine Bestellung ist noch nicht angekommen",
+        "Bestellungen werden innerhalb von 1 Werktag versendet, die Lieferung dauert 2 bis 5 Werktage. Den aktuellen Status sehen Sie über den Link zur Sendungsverfolgung in der Versandbestätigung. Ändert sich der Status 5 Tage nicht, melden Sie sich bei uns.",
+    ),
+    "return_request": (
+        "Wie sende ich einen Artikel zurück?",
+        "Sie können jeden Artikel innerhalb von 30 Tagen zurückgeben. Öffnen Sie Bestellungen, wählen Sie den Artikel und klicken Sie auf Zurücksenden. Wir mailen Ihnen ein frankiertes Etikett; verpacken Sie den Artikel im Originalkarton.",
+    ),
+    "refund_status": (
+        "Wann erhalte ich meine Erstattung?",
+        "Erstattungen werden innerhalb von 2 Werktagen nach Eingang der Rücksendung veranlasst. Ihre Bank benötigt danach 3 bis 7 Werktage. Sie erhalten eine E-Mail, sobald die Erstattung veranlasst ist.",
+    ),
+    "data_request": (
+        "Wie fordere ich meine Daten an oder lösche sie?",
+        "Eine Kopie Ihrer Daten können Sie unter Einstellungen > Datenschutz > Export herunterladen. Um Ihr Konto und Ihre Daten zu löschen, wählen Sie „Konto löschen“; die Löschung erfolgt gemäß DSGVO innerhalb von 30 Tagen.",
+    ),
+    "no_power": (
+        "Mein Gerät lässt sich nicht einschalten",
+        "Laden Sie das Gerät mindestens 30 Minuten mit dem Originalkabel. Halten Sie dann den Einschaltknopf 20 Sekunden gedrückt, um einen Neustart zu erzwingen. Leuchtet weiterhin nichts, wird das Gerät im Rahmen der Garantie ersetzt.",
+    ),
+    "connectivity": (
+        "Das Gerät verbindet sich nicht mit WLAN oder Bluetooth",
+        "Das Gerät unterstützt nur WLAN mit 2,4 GHz. Starten Sie den Router neu, stellen Sie das Gerät näher an den Router und setzen Sie die Netzwerkeinstellungen zurück. Für Bluetooth entfernen Sie die alte Kopplung am Handy und koppeln neu.",
+    ),
 }
 
 BOOK = PhraseBook(
@@ -254,7 +400,13 @@ BOOK = PhraseBook(
     problems=PROBLEMS,
     answers=ANSWERS,
     articles=ARTICLES,
-    openers=("Hallo,", "Guten Tag,", "Sehr geehrte Damen und Herren,", "Hallo Support-Team,", "Guten Morgen,"),
+    openers=(
+        "Hallo,",
+        "Guten Tag,",
+        "Sehr geehrte Damen und Herren,",
+        "Hallo Support-Team,",
+        "Guten Morgen,",
+    ),
     followups=(
         "Ich schreibe noch einmal wegen Ticket {ticket}.",
         "Es geht um mein vorheriges Ticket {ticket}, das Problem ist immer noch nicht gelöst.",
@@ -262,11 +414,31 @@ BOOK = PhraseBook(
         "Nachtrag zu {ticket}: Das Problem ist schon wieder da.",
     ),
     context={
-        "order": ("Meine Bestellnummer ist {order}.", "Ich habe den {product} am {date} bestellt.", "Die Lieferadresse ist in {city}."),
-        "account": ("Die E-Mail-Adresse meines Kontos ist {email}.", "Ich habe den Tarif {plan}.", "Wir nutzen {product} in einem Team von 12 Personen."),
-        "device": ("Ich nutze {product} Version {version} auf {device}.", "Das passiert auf {device} und in {browser}.", "Neustart und Neuinstallation habe ich schon versucht."),
-        "billing": ("Die E-Mail-Adresse meines Kontos ist {email}.", "Ich habe den Tarif {plan} mit monatlicher Zahlung.", "Die Rechnungsnummer ist {invoice}."),
-        "general": ("Wir nutzen {product} im Tarif {plan}.", "Ich bin seit zwei Jahren Kunde.", "Unser Team hat etwa 15 Leute."),
+        "order": (
+            "Meine Bestellnummer ist {order}.",
+            "Ich habe den {product} am {date} bestellt.",
+            "Die Lieferadresse ist in {city}.",
+        ),
+        "account": (
+            "Die E-Mail-Adresse meines Kontos ist {email}.",
+            "Ich habe den Tarif {plan}.",
+            "Wir nutzen {product} in einem Team von 12 Personen.",
+        ),
+        "device": (
+            "Ich nutze {product} Version {version} auf {device}.",
+            "Das passiert auf {device} und in {browser}.",
+            "Neustart und Neuinstallation habe ich schon versucht.",
+        ),
+        "billing": (
+            "Die E-Mail-Adresse meines Kontos ist {email}.",
+            "Ich habe den Tarif {plan} mit monatlicher Zahlung.",
+            "Die Rechnungsnummer ist {invoice}.",
+        ),
+        "general": (
+            "Wir nutzen {product} im Tarif {plan}.",
+            "Ich bin seit zwei Jahren Kunde.",
+            "Unser Team hat etwa 15 Leute.",
+        ),
     },
     also=("Außerdem noch etwas:", "Noch eine Frage bei der Gelegenheit:", "Anderes Thema:"),
     urgent=(
@@ -285,7 +457,13 @@ BOOK = PhraseBook(
         "Ihr Service ist in letzter Zeit miserabel, ich überlege zu kündigen.",
         "Wenn das nicht behoben wird, verlange ich mein Geld zurück.",
     ),
-    closings=("Danke,", "Vielen Dank im Voraus,", "Mit freundlichen Grüßen,", "Viele Grüße,", "Beste Grüße,"),
+    closings=(
+        "Danke,",
+        "Vielen Dank im Voraus,",
+        "Mit freundlichen Grüßen,",
+        "Viele Grüße,",
+        "Beste Grüße,",
+    ),
     vague=(
         ("Hilfe", "Hilfe bitte, es geht nicht"),
         ("Problem", "Mit meinem Konto stimmt etwas nicht, bitte prüfen."),
@@ -297,7 +475,20 @@ BOOK = PhraseBook(
     agent_greetings=("Hallo {name},", "Guten Tag {name},"),
     agent_signoffs=("Viele Grüße\n{agent}", "Mit freundlichen Grüßen\n{agent}\nKundenservice"),
     clarify="Vielen Dank für Ihre Nachricht. Können Sie das Problem etwas genauer beschreiben: welches Produkt, was Sie schon versucht haben und welche Fehlermeldung erscheint? Dann können wir sofort helfen.",
-    first_names=("Lukas", "Anna", "Jonas", "Laura", "Felix", "Sophie", "Maximilian", "Lea", "Paul", "Marie", "Tobias", "Katrin"),
+    first_names=(
+        "Lukas",
+        "Anna",
+        "Jonas",
+        "Laura",
+        "Felix",
+        "Sophie",
+        "Maximilian",
+        "Lea",
+        "Paul",
+        "Marie",
+        "Tobias",
+        "Katrin",
+    ),
     email_domain="example.de",
     cities=("Berlin", "Hamburg", "München", "Köln", "Frankfurt", "Wien", "Zürich"),
     money=lambda amount: f"{amount:,.2f} €".replace(",", "X").replace(".", ",").replace("X", "."),

@@ -10,37 +10,141 @@ _MONTHS = (
 )  # fmt: skip
 
 SUBJECTS = {
-    "double_charge": ("Charged twice for my subscription", "Duplicate payment on my card", "Why was I billed two times?"),
-    "invoice": ("Invoice request for {date}", "Need a copy of invoice {invoice}", "Please send me a VAT invoice"),
-    "payment_failed": ("Payment keeps failing", "Card declined when I try to pay", "Can't complete the payment"),
-    "subscription": ("Change my plan to {plan}", "Downgrade subscription", "How do I cancel my subscription?"),
-    "password_reset": ("Can't reset my password", "Password reset link not working", "Forgot password, no reset email"),
-    "two_factor": ("Lost my phone, can't get 2FA code", "Two-factor code not accepted", "Problem with authenticator app"),
-    "account_locked": ("My account is locked", "Account blocked after failed logins", "Locked out of my account"),
-    "app_crash": ("{product} crashes on startup", "App keeps crashing", "{product} closes itself after the update"),
+    "double_charge": (
+        "Charged twice for my subscription",
+        "Duplicate payment on my card",
+        "Why was I billed two times?",
+    ),
+    "invoice": (
+        "Invoice request for {date}",
+        "Need a copy of invoice {invoice}",
+        "Please send me a VAT invoice",
+    ),
+    "payment_failed": (
+        "Payment keeps failing",
+        "Card declined when I try to pay",
+        "Can't complete the payment",
+    ),
+    "subscription": (
+        "Change my plan to {plan}",
+        "Downgrade subscription",
+        "How do I cancel my subscription?",
+    ),
+    "password_reset": (
+        "Can't reset my password",
+        "Password reset link not working",
+        "Forgot password, no reset email",
+    ),
+    "two_factor": (
+        "Lost my phone, can't get 2FA code",
+        "Two-factor code not accepted",
+        "Problem with authenticator app",
+    ),
+    "account_locked": (
+        "My account is locked",
+        "Account blocked after failed logins",
+        "Locked out of my account",
+    ),
+    "app_crash": (
+        "{product} crashes on startup",
+        "App keeps crashing",
+        "{product} closes itself after the update",
+    ),
     "sync_error": ("Sync error {error}", "Files are not syncing", "{product} stuck on syncing"),
-    "performance": ("{product} is extremely slow", "Very slow loading times", "Performance problems since {date}"),
-    "integration": ("{integration} integration stopped working", "API returns {error}", "Webhook to {integration} failing"),
-    "delayed": ("Where is my order {order}?", "Delivery is late", "Order {order} still not delivered"),
-    "lost_package": ("Package lost", "Tracking says delivered but nothing arrived", "My parcel disappeared"),
-    "address_change": ("Change delivery address for {order}", "Wrong shipping address", "Need to update my address"),
-    "return_request": ("I want to return my {product}", "Return request for order {order}", "How do I send this back?"),
+    "performance": (
+        "{product} is extremely slow",
+        "Very slow loading times",
+        "Performance problems since {date}",
+    ),
+    "integration": (
+        "{integration} integration stopped working",
+        "API returns {error}",
+        "Webhook to {integration} failing",
+    ),
+    "delayed": (
+        "Where is my order {order}?",
+        "Delivery is late",
+        "Order {order} still not delivered",
+    ),
+    "lost_package": (
+        "Package lost",
+        "Tracking says delivered but nothing arrived",
+        "My parcel disappeared",
+    ),
+    "address_change": (
+        "Change delivery address for {order}",
+        "Wrong shipping address",
+        "Need to update my address",
+    ),
+    "return_request": (
+        "I want to return my {product}",
+        "Return request for order {order}",
+        "How do I send this back?",
+    ),
     "refund_status": ("Where is my refund?", "Refund not received for {order}", "Refund status"),
-    "exchange": ("Exchange {product} for another size/colour", "Exchange request", "Can I swap my {product}?"),
-    "pricing": ("Question about pricing", "Difference between plans", "Do you offer discounts for teams?"),
-    "compatibility": ("Does {product} work with {device}?", "Compatibility question", "Is {product} supported on {device}?"),
+    "exchange": (
+        "Exchange {product} for another size/colour",
+        "Exchange request",
+        "Can I swap my {product}?",
+    ),
+    "pricing": (
+        "Question about pricing",
+        "Difference between plans",
+        "Do you offer discounts for teams?",
+    ),
+    "compatibility": (
+        "Does {product} work with {device}?",
+        "Compatibility question",
+        "Is {product} supported on {device}?",
+    ),
     "how_to": ("How do I export my data?", "How to add a user", "Question about using {product}"),
-    "ui_glitch": ("Buttons overlapping in {browser}", "Display bug in settings page", "Layout broken after update"),
-    "data_error": ("Wrong numbers in my report", "Data shows incorrect totals", "My dashboard shows wrong values"),
-    "notifications": ("Not getting notifications", "Too many duplicate notifications", "Push notifications stopped"),
-    "suspicious_login": ("Someone logged into my account", "Suspicious login from unknown location", "Unrecognised sign-in alert"),
-    "phishing": ("Phishing email pretending to be you", "Suspicious email asking for my password", "Is this email really from you?"),
-    "data_request": ("Request for a copy of my personal data", "Delete my account and data", "GDPR data request"),
-    "new_feature": ("Feature request: dark mode", "Suggestion for {product}", "Please add recurring tasks"),
-    "integration_request": ("Integration with {integration}?", "Please add an {integration} connector", "Any plans to support {integration}?"),
+    "ui_glitch": (
+        "Buttons overlapping in {browser}",
+        "Display bug in settings page",
+        "Layout broken after update",
+    ),
+    "data_error": (
+        "Wrong numbers in my report",
+        "Data shows incorrect totals",
+        "My dashboard shows wrong values",
+    ),
+    "notifications": (
+        "Not getting notifications",
+        "Too many duplicate notifications",
+        "Push notifications stopped",
+    ),
+    "suspicious_login": (
+        "Someone logged into my account",
+        "Suspicious login from unknown location",
+        "Unrecognised sign-in alert",
+    ),
+    "phishing": (
+        "Phishing email pretending to be you",
+        "Suspicious email asking for my password",
+        "Is this email really from you?",
+    ),
+    "data_request": (
+        "Request for a copy of my personal data",
+        "Delete my account and data",
+        "GDPR data request",
+    ),
+    "new_feature": (
+        "Feature request: dark mode",
+        "Suggestion for {product}",
+        "Please add recurring tasks",
+    ),
+    "integration_request": (
+        "Integration with {integration}?",
+        "Please add an {integration} connector",
+        "Any plans to support {integration}?",
+    ),
     "no_power": ("{product} won't turn on", "Device is dead", "{product} does not power up"),
     "battery": ("Battery drains very fast", "{product} battery problem", "Battery not charging"),
-    "connectivity": ("{product} keeps disconnecting from Wi-Fi", "Bluetooth pairing fails", "Can't connect {product} to my network"),
+    "connectivity": (
+        "{product} keeps disconnecting from Wi-Fi",
+        "Bluetooth pairing fails",
+        "Can't connect {product} to my network",
+    ),
 }
 
 PROBLEMS = {
@@ -236,28 +340,94 @@ ANSWERS = {
 }
 
 ARTICLES = {
-    "invoice": ("How do I download my invoices?", "All invoices are available in your account under Settings > Billing > Invoices. Click the invoice number to download a PDF. To add your company name or VAT number, edit the billing details before the next payment; past invoices can be reissued on request."),
-    "payment_failed": ("Why was my payment declined?", "Payments are usually declined by the bank's fraud protection, an expired card or insufficient funds. Confirm the payment in your banking app, check the card's expiry date, or add another payment method under Settings > Billing. Your account stays active for 7 days after a failed renewal."),
-    "subscription": ("How do I change or cancel my subscription?", "Go to Settings > Billing > Plan. Choose Change plan to upgrade or downgrade, or Cancel subscription to stop renewal. Changes apply from the next billing date, and you keep access until the end of the paid period."),
-    "password_reset": ("I didn't receive the password reset email", "Reset links are valid for 24 hours. Check your spam folder and add our address to your safe senders. Make sure you use the email address of your account. If you request several links, only the newest one works."),
-    "two_factor": ("How do I set up two-factor authentication on a new phone?", "If you still have the old phone, open Settings > Security > Two-factor and move the authenticator to the new device. If you lost the phone, use one of your backup codes to log in, or contact support to reset 2FA after verifying your identity."),
-    "account_locked": ("My account is locked", "After five failed login attempts the account is locked for 30 minutes. Wait and try again, or use Forgot password to unlock it immediately. Accounts suspended for unpaid invoices are unlocked automatically after payment."),
-    "sync_error": ("Files are not syncing", "Make sure all devices run the latest version. Sign out and sign in again, then clear the local cache under Settings > Advanced. Sync errors with a code starting with ERR_SYNC usually disappear after a restart of the app."),
-    "performance": ("The app is slow, what can I do?", "Clear the browser cache, disable browser extensions and check that you use a supported browser. Very large projects load faster with archiving enabled under Settings > Projects. If the app is slow for everyone, check our status page."),
-    "delayed": ("My order hasn't arrived yet", "Orders ship within 1 business day and delivery takes 2 to 5 business days. Use the tracking link in your shipping email to see the latest status. If tracking hasn't changed for 5 days, contact us and we will ask the courier."),
-    "address_change": ("How do I change the delivery address?", "You can change the address under Orders > Details as long as the order has not been dispatched. After dispatch, contact us and we will ask the courier to redirect the parcel; this is not always possible."),
-    "return_request": ("How do I return a product?", "You can return any product within 30 days. Open Orders, choose the item and click Return. We email you a prepaid label; pack the item in its original box and drop it off at any post office."),
-    "refund_status": ("When will I get my refund?", "Refunds are issued within 2 business days after we receive your return. Your bank then needs 3 to 7 business days to show the money on your account. You get an email as soon as the refund is issued."),
-    "exchange": ("Can I exchange a product?", "Yes. Start a return under Orders and choose Exchange instead of Refund. Select the new size, colour or model; if the price differs, we charge or refund the difference. The new item ships when the return is scanned."),
-    "pricing": ("What plans do you offer?", "Free covers one user and basic features. Pro adds unlimited projects and integrations. Business adds admin controls, single sign-on and priority support. Annual billing saves 15%, and teams of 10 or more get an extra discount."),
-    "compatibility": ("Which devices and systems are supported?", "Our apps support the two latest versions of iOS, Android, Windows and macOS and the current versions of Chrome, Firefox, Safari and Edge. Hardware products work with any phone that has Bluetooth 5.0 or newer."),
-    "how_to": ("How do I invite users and export data?", "Invite colleagues under Settings > Workspace > Members and click Invite. To export data, open the project, click the menu and choose Export; you can download CSV, Excel or PDF."),
-    "suspicious_login": ("I see a login I don't recognise", "Go to Settings > Security > Sessions and click Sign out everywhere. Change your password immediately and enable two-factor authentication. If you cannot log in anymore, contact support and we will lock the account."),
-    "phishing": ("How do I recognise phishing emails?", "We never ask for your password by email. Our emails only come from our own domain. Do not click links in suspicious messages; forward them to our security team. If you entered your password on a fake site, change it right away."),
-    "data_request": ("How do I request or delete my personal data?", "You can download a copy of your data under Settings > Privacy > Export. To delete your account and data, choose Delete account; we complete deletion within 30 days as required by the GDPR."),
-    "no_power": ("My device doesn't turn on", "Charge the device for at least 30 minutes with the original cable. Then hold the power button for 20 seconds to force a restart. If the light still doesn't come on, the device can be replaced under warranty."),
-    "battery": ("The battery drains quickly", "Update to the latest firmware, turn off features you don't use and do one full charge cycle. Batteries that lose more than 20% capacity within the first year are replaced free of charge."),
-    "connectivity": ("The device can't connect to Wi-Fi or Bluetooth", "The device supports 2.4 GHz Wi-Fi only. Restart your router, keep the device close to it and reset the device's network settings. For Bluetooth, remove the old pairing on your phone and pair again."),
+    "invoice": (
+        "How do I download my invoices?",
+        "All invoices are available in your account under Settings > Billing > Invoices. Click the invoice number to download a PDF. To add your company name or VAT number, edit the billing details before the next payment; past invoices can be reissued on request.",
+    ),
+    "payment_failed": (
+        "Why was my payment declined?",
+        "Payments are usually declined by the bank's fraud protection, an expired card or insufficient funds. Confirm the payment in your banking app, check the card's expiry date, or add another payment method under Settings > Billing. Your account stays active for 7 days after a failed renewal.",
+    ),
+    "subscription": (
+        "How do I change or cancel my subscription?",
+        "Go to Settings > Billing > Plan. Choose Change plan to upgrade or downgrade, or Cancel subscription to stop renewal. Changes apply from the next billing date, and you keep access until the end of the paid period.",
+    ),
+    "password_reset": (
+        "I didn't receive the password reset email",
+        "Reset links are valid for 24 hours. Check your spam folder and add our address to your safe senders. Make sure you use the email address of your account. If you request several links, only the newest one works.",
+    ),
+    "two_factor": (
+        "How do I set up two-factor authentication on a new phone?",
+        "If you still have the old phone, open Settings > Security > Two-factor and move the authenticator to the new device. If you lost the phone, use one of your backup codes to log in, or contact support to reset 2FA after verifying your identity.",
+    ),
+    "account_locked": (
+        "My account is locked",
+        "After five failed login attempts the account is locked for 30 minutes. Wait and try again, or use Forgot password to unlock it immediately. Accounts suspended for unpaid invoices are unlocked automatically after payment.",
+    ),
+    "sync_error": (
+        "Files are not syncing",
+        "Make sure all devices run the latest version. Sign out and sign in again, then clear the local cache under Settings > Advanced. Sync errors with a code starting with ERR_SYNC usually disappear after a restart of the app.",
+    ),
+    "performance": (
+        "The app is slow, what can I do?",
+        "Clear the browser cache, disable browser extensions and check that you use a supported browser. Very large projects load faster with archiving enabled under Settings > Projects. If the app is slow for everyone, check our status page.",
+    ),
+    "delayed": (
+        "My order hasn't arrived yet",
+        "Orders ship within 1 business day and delivery takes 2 to 5 business days. Use the tracking link in your shipping email to see the latest status. If tracking hasn't changed for 5 days, contact us and we will ask the courier.",
+    ),
+    "address_change": (
+        "How do I change the delivery address?",
+        "You can change the address under Orders > Details as long as the order has not been dispatched. After dispatch, contact us and we will ask the courier to redirect the parcel; this is not always possible.",
+    ),
+    "return_request": (
+        "How do I return a product?",
+        "You can return any product within 30 days. Open Orders, choose the item and click Return. We email you a prepaid label; pack the item in its original box and drop it off at any post office.",
+    ),
+    "refund_status": (
+        "When will I get my refund?",
+        "Refunds are issued within 2 business days after we receive your return. Your bank then needs 3 to 7 business days to show the money on your account. You get an email as soon as the refund is issued.",
+    ),
+    "exchange": (
+        "Can I exchange a product?",
+        "Yes. Start a return under Orders and choose Exchange instead of Refund. Select the new size, colour or model; if the price differs, we charge or refund the difference. The new item ships when the return is scanned.",
+    ),
+    "pricing": (
+        "What plans do you offer?",
+        "Free covers one user and basic features. Pro adds unlimited projects and integrations. Business adds admin controls, single sign-on and priority support. Annual billing saves 15%, and teams of 10 or more get an extra discount.",
+    ),
+    "compatibility": (
+        "Which devices and systems are supported?",
+        "Our apps support the two latest versions of iOS, Android, Windows and macOS and the current versions of Chrome, Firefox, Safari and Edge. Hardware products work with any phone that has Bluetooth 5.0 or newer.",
+    ),
+    "how_to": (
+        "How do I invite users and export data?",
+        "Invite colleagues under Settings > Workspace > Members and click Invite. To export data, open the project, click the menu and choose Export; you can download CSV, Excel or PDF.",
+    ),
+    "suspicious_login": (
+        "I see a login I don't recognise",
+        "Go to Settings > Security > Sessions and click Sign out everywhere. Change your password immediately and enable two-factor authentication. If you cannot log in anymore, contact support and we will lock the account.",
+    ),
+    "phishing": (
+        "How do I recognise phishing emails?",
+        "We never ask for your password by email. Our emails only come from our own domain. Do not click links in suspicious messages; forward them to our security team. If you entered your password on a fake site, change it right away.",
+    ),
+    "data_request": (
+        "How do I request or delete my personal data?",
+        "You can download a copy of your data under Settings > Privacy > Export. To delete your account and data, choose Delete account; we complete deletion within 30 days as required by the GDPR.",
+    ),
+    "no_power": (
+        "My device doesn't turn on",
+        "Charge the device for at least 30 minutes with the original cable. Then hold the power button for 20 seconds to force a restart. If the light still doesn't come on, the device can be replaced under warranty.",
+    ),
+    "battery": (
+        "The battery drains quickly",
+        "Update to the latest firmware, turn off features you don't use and do one full charge cycle. Batteries that lose more than 20% capacity within the first year are replaced free of charge.",
+    ),
+    "connectivity": (
+        "The device can't connect to Wi-Fi or Bluetooth",
+        "The device supports 2.4 GHz Wi-Fi only. Restart your router, keep the device close to it and reset the device's network settings. For Bluetooth, remove the old pairing on your phone and pair again.",
+    ),
 }
 
 BOOK = PhraseBook(
@@ -266,7 +436,14 @@ BOOK = PhraseBook(
     problems=PROBLEMS,
     answers=ANSWERS,
     articles=ARTICLES,
-    openers=("Hi,", "Hello,", "Hello support team,", "Dear Sir or Madam,", "Hi there,", "Good morning,"),
+    openers=(
+        "Hi,",
+        "Hello,",
+        "Hello support team,",
+        "Dear Sir or Madam,",
+        "Hi there,",
+        "Good morning,",
+    ),
     followups=(
         "I'm writing again about ticket {ticket}.",
         "This is about my previous ticket {ticket}, the problem is still not solved.",
@@ -274,11 +451,31 @@ BOOK = PhraseBook(
         "Following up on {ticket}: the issue is back again.",
     ),
     context={
-        "order": ("My order number is {order}.", "I ordered the {product} on {date}.", "Delivery address is in {city}."),
-        "account": ("My account email is {email}.", "I'm on the {plan} plan.", "We use {product} in a team of 12 people."),
-        "device": ("I'm using {product} version {version} on {device}.", "This happens on {device} and in {browser}.", "I already tried restarting and reinstalling."),
-        "billing": ("My account email is {email}.", "I'm on the {plan} plan and pay monthly.", "The invoice number is {invoice}."),
-        "general": ("We are using {product} on the {plan} plan.", "I've been a customer for two years.", "Our team is about 15 people."),
+        "order": (
+            "My order number is {order}.",
+            "I ordered the {product} on {date}.",
+            "Delivery address is in {city}.",
+        ),
+        "account": (
+            "My account email is {email}.",
+            "I'm on the {plan} plan.",
+            "We use {product} in a team of 12 people.",
+        ),
+        "device": (
+            "I'm using {product} version {version} on {device}.",
+            "This happens on {device} and in {browser}.",
+            "I already tried restarting and reinstalling.",
+        ),
+        "billing": (
+            "My account email is {email}.",
+            "I'm on the {plan} plan and pay monthly.",
+            "The invoice number is {invoice}.",
+        ),
+        "general": (
+            "We are using {product} on the {plan} plan.",
+            "I've been a customer for two years.",
+            "Our team is about 15 people.",
+        ),
     },
     also=("Also, one more thing:", "Another question while I'm at it:", "Something else:"),
     urgent=(
@@ -310,7 +507,20 @@ BOOK = PhraseBook(
     agent_greetings=("Hi {name},", "Hello {name},", "Dear {name},"),
     agent_signoffs=("Best regards,\n{agent}", "Kind regards,\n{agent}\nCustomer Support"),
     clarify="Thank you for reaching out. Could you tell us a bit more about the problem: which product, what you tried and any error message you see? Then we can help right away.",
-    first_names=("James", "Emily", "Michael", "Sarah", "David", "Jessica", "Chris", "Laura", "Daniel", "Olivia", "Ryan", "Hannah"),
+    first_names=(
+        "James",
+        "Emily",
+        "Michael",
+        "Sarah",
+        "David",
+        "Jessica",
+        "Chris",
+        "Laura",
+        "Daniel",
+        "Olivia",
+        "Ryan",
+        "Hannah",
+    ),
     email_domain="example.com",
     cities=("London", "Manchester", "New York", "Chicago", "Toronto", "Dublin", "Sydney"),
     money=lambda amount: f"${amount:,.2f}",

@@ -11,37 +11,157 @@ _MONTHS = (
 )  # fmt: skip
 
 SUBJECTS = {
-    "double_charge": ("Podwójne obciążenie za subskrypcję", "Pobrano płatność dwa razy", "Dlaczego obciążono moją kartę dwukrotnie?"),
-    "invoice": ("Prośba o fakturę za {date}", "Proszę o kopię faktury {invoice}", "Potrzebuję faktury VAT"),
-    "payment_failed": ("Płatność nie przechodzi", "Karta odrzucona przy płatności", "Nie mogę dokończyć płatności"),
-    "subscription": ("Zmiana planu na {plan}", "Obniżenie subskrypcji", "Jak anulować subskrypcję?"),
-    "password_reset": ("Nie mogę zresetować hasła", "Link do resetu hasła nie działa", "Nie dostaję maila do odzyskania hasła"),
-    "two_factor": ("Zgubiłem telefon, brak kodu 2FA", "Kod weryfikacji dwuetapowej nie jest akceptowany", "Problem z aplikacją uwierzytelniającą"),
-    "account_locked": ("Moje konto jest zablokowane", "Konto zablokowane po nieudanych logowaniach", "Nie mogę się zalogować, blokada konta"),
-    "app_crash": ("{product} zawiesza się przy starcie", "Aplikacja ciągle się wyłącza", "{product} zamyka się po aktualizacji"),
-    "sync_error": ("Błąd synchronizacji {error}", "Pliki się nie synchronizują", "{product} utknął na synchronizacji"),
-    "performance": ("{product} działa bardzo wolno", "Strony ładują się bardzo długo", "Problemy z wydajnością od {date}"),
-    "integration": ("Integracja z {integration} przestała działać", "API zwraca {error}", "Webhook do {integration} nie działa"),
-    "delayed": ("Gdzie jest moje zamówienie {order}?", "Opóźniona dostawa", "Zamówienie {order} wciąż nie dotarło"),
-    "lost_package": ("Zaginiona paczka", "Status doręczona, ale nic nie przyszło", "Moja przesyłka zniknęła"),
-    "address_change": ("Zmiana adresu dostawy dla {order}", "Błędny adres wysyłki", "Muszę zaktualizować adres"),
-    "return_request": ("Chcę zwrócić {product}", "Zwrot zamówienia {order}", "Jak odesłać produkt?"),
-    "refund_status": ("Gdzie jest mój zwrot pieniędzy?", "Nie otrzymałem zwrotu za {order}", "Status zwrotu środków"),
-    "exchange": ("Wymiana {product} na inny kolor", "Prośba o wymianę", "Czy mogę wymienić {product}?"),
+    "double_charge": (
+        "Podwójne obciążenie za subskrypcję",
+        "Pobrano płatność dwa razy",
+        "Dlaczego obciążono moją kartę dwukrotnie?",
+    ),
+    "invoice": (
+        "Prośba o fakturę za {date}",
+        "Proszę o kopię faktury {invoice}",
+        "Potrzebuję faktury VAT",
+    ),
+    "payment_failed": (
+        "Płatność nie przechodzi",
+        "Karta odrzucona przy płatności",
+        "Nie mogę dokończyć płatności",
+    ),
+    "subscription": (
+        "Zmiana planu na {plan}",
+        "Obniżenie subskrypcji",
+        "Jak anulować subskrypcję?",
+    ),
+    "password_reset": (
+        "Nie mogę zresetować hasła",
+        "Link do resetu hasła nie działa",
+        "Nie dostaję maila do odzyskania hasła",
+    ),
+    "two_factor": (
+        "Zgubiłem telefon, brak kodu 2FA",
+        "Kod weryfikacji dwuetapowej nie jest akceptowany",
+        "Problem z aplikacją uwierzytelniającą",
+    ),
+    "account_locked": (
+        "Moje konto jest zablokowane",
+        "Konto zablokowane po nieudanych logowaniach",
+        "Nie mogę się zalogować, blokada konta",
+    ),
+    "app_crash": (
+        "{product} zawiesza się przy starcie",
+        "Aplikacja ciągle się wyłącza",
+        "{product} zamyka się po aktualizacji",
+    ),
+    "sync_error": (
+        "Błąd synchronizacji {error}",
+        "Pliki się nie synchronizują",
+        "{product} utknął na synchronizacji",
+    ),
+    "performance": (
+        "{product} działa bardzo wolno",
+        "Strony ładują się bardzo długo",
+        "Problemy z wydajnością od {date}",
+    ),
+    "integration": (
+        "Integracja z {integration} przestała działać",
+        "API zwraca {error}",
+        "Webhook do {integration} nie działa",
+    ),
+    "delayed": (
+        "Gdzie jest moje zamówienie {order}?",
+        "Opóźniona dostawa",
+        "Zamówienie {order} wciąż nie dotarło",
+    ),
+    "lost_package": (
+        "Zaginiona paczka",
+        "Status doręczona, ale nic nie przyszło",
+        "Moja przesyłka zniknęła",
+    ),
+    "address_change": (
+        "Zmiana adresu dostawy dla {order}",
+        "Błędny adres wysyłki",
+        "Muszę zaktualizować adres",
+    ),
+    "return_request": (
+        "Chcę zwrócić {product}",
+        "Zwrot zamówienia {order}",
+        "Jak odesłać produkt?",
+    ),
+    "refund_status": (
+        "Gdzie jest mój zwrot pieniędzy?",
+        "Nie otrzymałem zwrotu za {order}",
+        "Status zwrotu środków",
+    ),
+    "exchange": (
+        "Wymiana {product} na inny kolor",
+        "Prośba o wymianę",
+        "Czy mogę wymienić {product}?",
+    ),
     "pricing": ("Pytanie o cennik", "Różnice między planami", "Czy są zniżki dla zespołów?"),
-    "compatibility": ("Czy {product} działa z {device}?", "Pytanie o kompatybilność", "Czy {product} jest obsługiwany na {device}?"),
-    "how_to": ("Jak wyeksportować moje dane?", "Jak dodać użytkownika?", "Pytanie o korzystanie z {product}"),
-    "ui_glitch": ("Nakładające się przyciski w {browser}", "Błąd wyświetlania na stronie ustawień", "Rozjechany układ po aktualizacji"),
-    "data_error": ("Błędne liczby w raporcie", "Dane pokazują nieprawidłowe sumy", "Pulpit pokazuje złe wartości"),
-    "notifications": ("Nie dostaję powiadomień", "Zdublowane powiadomienia", "Powiadomienia push przestały działać"),
-    "suspicious_login": ("Ktoś zalogował się na moje konto", "Podejrzane logowanie z nieznanej lokalizacji", "Alert o nierozpoznanym logowaniu"),
-    "phishing": ("Phishing podszywający się pod Was", "Podejrzany mail z prośbą o hasło", "Czy ten mail jest naprawdę od Was?"),
-    "data_request": ("Wniosek o kopię moich danych osobowych", "Usuńcie moje konto i dane", "Wniosek RODO"),
-    "new_feature": ("Propozycja: tryb ciemny", "Sugestia dla {product}", "Proszę dodać zadania cykliczne"),
-    "integration_request": ("Integracja z {integration}?", "Proszę dodać konektor {integration}", "Czy planujecie wsparcie dla {integration}?"),
-    "no_power": ("{product} nie włącza się", "Urządzenie nie daje oznak życia", "{product} nie uruchamia się"),
-    "battery": ("Bateria bardzo szybko się rozładowuje", "Problem z baterią {product}", "Bateria się nie ładuje"),
-    "connectivity": ("{product} ciągle traci połączenie z Wi-Fi", "Parowanie Bluetooth nie działa", "Nie mogę połączyć {product} z siecią"),
+    "compatibility": (
+        "Czy {product} działa z {device}?",
+        "Pytanie o kompatybilność",
+        "Czy {product} jest obsługiwany na {device}?",
+    ),
+    "how_to": (
+        "Jak wyeksportować moje dane?",
+        "Jak dodać użytkownika?",
+        "Pytanie o korzystanie z {product}",
+    ),
+    "ui_glitch": (
+        "Nakładające się przyciski w {browser}",
+        "Błąd wyświetlania na stronie ustawień",
+        "Rozjechany układ po aktualizacji",
+    ),
+    "data_error": (
+        "Błędne liczby w raporcie",
+        "Dane pokazują nieprawidłowe sumy",
+        "Pulpit pokazuje złe wartości",
+    ),
+    "notifications": (
+        "Nie dostaję powiadomień",
+        "Zdublowane powiadomienia",
+        "Powiadomienia push przestały działać",
+    ),
+    "suspicious_login": (
+        "Ktoś zalogował się na moje konto",
+        "Podejrzane logowanie z nieznanej lokalizacji",
+        "Alert o nierozpoznanym logowaniu",
+    ),
+    "phishing": (
+        "Phishing podszywający się pod Was",
+        "Podejrzany mail z prośbą o hasło",
+        "Czy ten mail jest naprawdę od Was?",
+    ),
+    "data_request": (
+        "Wniosek o kopię moich danych osobowych",
+        "Usuńcie moje konto i dane",
+        "Wniosek RODO",
+    ),
+    "new_feature": (
+        "Propozycja: tryb ciemny",
+        "Sugestia dla {product}",
+        "Proszę dodać zadania cykliczne",
+    ),
+    "integration_request": (
+        "Integracja z {integration}?",
+        "Proszę dodać konektor {integration}",
+        "Czy planujecie wsparcie dla {integration}?",
+    ),
+    "no_power": (
+        "{product} nie włącza się",
+        "Urządzenie nie daje oznak życia",
+        "{product} nie uruchamia się",
+    ),
+    "battery": (
+        "Bateria bardzo szybko się rozładowuje",
+        "Problem z baterią {product}",
+        "Bateria się nie ładuje",
+    ),
+    "connectivity": (
+        "{product} ciągle traci połączenie z Wi-Fi",
+        "Parowanie Bluetooth nie działa",
+        "Nie mogę połączyć {product} z siecią",
+    ),
 }
 
 PROBLEMS = {
@@ -237,14 +357,38 @@ ANSWERS = {
 }
 
 ARTICLES = {
-    "invoice": ("Jak pobrać faktury?", "Wszystkie faktury są dostępne na koncie w zakładce Ustawienia > Płatności > Faktury. Kliknij numer faktury, aby pobrać PDF. Dane firmy i NIP można uzupełnić w danych rozliczeniowych przed kolejną płatnością."),
-    "password_reset": ("Nie dostałem maila do resetu hasła", "Link do resetu jest ważny 24 godziny. Sprawdź folder spam i dodaj nasz adres do zaufanych nadawców. Upewnij się, że podajesz adres e-mail przypisany do konta. Działa tylko najnowszy link."),
-    "delayed": ("Moje zamówienie jeszcze nie dotarło", "Zamówienia wysyłamy w ciągu 1 dnia roboczego, a dostawa trwa od 2 do 5 dni roboczych. Aktualny status sprawdzisz w linku do śledzenia w mailu o wysyłce. Jeśli status nie zmienia się od 5 dni, napisz do nas."),
-    "return_request": ("Jak zwrócić produkt?", "Każdy produkt można zwrócić w ciągu 30 dni. Otwórz Zamówienia, wybierz produkt i kliknij Zwróć. Wyślemy mailem opłaconą etykietę; zapakuj produkt w oryginalne pudełko i nadaj go na poczcie."),
-    "refund_status": ("Kiedy dostanę zwrot pieniędzy?", "Zwrot zlecamy w ciągu 2 dni roboczych od otrzymania przesyłki. Bank potrzebuje potem od 3 do 7 dni roboczych, aby środki pojawiły się na koncie. Wyślemy maila, gdy tylko zwrot zostanie zlecony."),
-    "exchange": ("Czy mogę wymienić produkt?", "Tak. Rozpocznij zwrot w zakładce Zamówienia i wybierz Wymiana zamiast Zwrot pieniędzy. Wybierz nowy rozmiar, kolor lub model; różnicę w cenie doliczymy lub zwrócimy."),
-    "pricing": ("Jakie plany oferujecie?", "Plan Free obejmuje jednego użytkownika i podstawowe funkcje. Pro dodaje nieograniczone projekty i integracje. Business dodaje panel administratora, logowanie SSO i priorytetowe wsparcie. Płatność roczna to 15% oszczędności."),
-    "two_factor": ("Jak skonfigurować weryfikację dwuetapową na nowym telefonie?", "Jeśli masz stary telefon, otwórz Ustawienia > Bezpieczeństwo > Weryfikacja dwuetapowa i przenieś aplikację na nowe urządzenie. Jeśli telefon zginął, zaloguj się kodem zapasowym lub skontaktuj się z pomocą techniczną."),
+    "invoice": (
+        "Jak pobrać faktury?",
+        "Wszystkie faktury są dostępne na koncie w zakładce Ustawienia > Płatności > Faktury. Kliknij numer faktury, aby pobrać PDF. Dane firmy i NIP można uzupełnić w danych rozliczeniowych przed kolejną płatnością.",
+    ),
+    "password_reset": (
+        "Nie dostałem maila do resetu hasła",
+        "Link do resetu jest ważny 24 godziny. Sprawdź folder spam i dodaj nasz adres do zaufanych nadawców. Upewnij się, że podajesz adres e-mail przypisany do konta. Działa tylko najnowszy link.",
+    ),
+    "delayed": (
+        "Moje zamówienie jeszcze nie dotarło",
+        "Zamówienia wysyłamy w ciągu 1 dnia roboczego, a dostawa trwa od 2 do 5 dni roboczych. Aktualny status sprawdzisz w linku do śledzenia w mailu o wysyłce. Jeśli status nie zmienia się od 5 dni, napisz do nas.",
+    ),
+    "return_request": (
+        "Jak zwrócić produkt?",
+        "Każdy produkt można zwrócić w ciągu 30 dni. Otwórz Zamówienia, wybierz produkt i kliknij Zwróć. Wyślemy mailem opłaconą etykietę; zapakuj produkt w oryginalne pudełko i nadaj go na poczcie.",
+    ),
+    "refund_status": (
+        "Kiedy dostanę zwrot pieniędzy?",
+        "Zwrot zlecamy w ciągu 2 dni roboczych od otrzymania przesyłki. Bank potrzebuje potem od 3 do 7 dni roboczych, aby środki pojawiły się na koncie. Wyślemy maila, gdy tylko zwrot zostanie zlecony.",
+    ),
+    "exchange": (
+        "Czy mogę wymienić produkt?",
+        "Tak. Rozpocznij zwrot w zakładce Zamówienia i wybierz Wymiana zamiast Zwrot pieniędzy. Wybierz nowy rozmiar, kolor lub model; różnicę w cenie doliczymy lub zwrócimy.",
+    ),
+    "pricing": (
+        "Jakie plany oferujecie?",
+        "Plan Free obejmuje jednego użytkownika i podstawowe funkcje. Pro dodaje nieograniczone projekty i integracje. Business dodaje panel administratora, logowanie SSO i priorytetowe wsparcie. Płatność roczna to 15% oszczędności.",
+    ),
+    "two_factor": (
+        "Jak skonfigurować weryfikację dwuetapową na nowym telefonie?",
+        "Jeśli masz stary telefon, otwórz Ustawienia > Bezpieczeństwo > Weryfikacja dwuetapowa i przenieś aplikację na nowe urządzenie. Jeśli telefon zginął, zaloguj się kodem zapasowym lub skontaktuj się z pomocą techniczną.",
+    ),
 }
 
 BOOK = PhraseBook(
@@ -261,11 +405,31 @@ BOOK = PhraseBook(
         "Wracam do {ticket}: problem znowu się pojawił.",
     ),
     context={
-        "order": ("Numer zamówienia: {order}.", "Zamówiłem {product} {date}.", "Dostawa do {city}."),
-        "account": ("Mój adres e-mail konta to {email}.", "Mam plan {plan}.", "Używamy {product} w zespole 12 osób."),
-        "device": ("Korzystam z {product} w wersji {version} na {device}.", "Dzieje się to na {device} i w {browser}.", "Próbowałem już restartu i ponownej instalacji."),
-        "billing": ("Mój adres e-mail konta to {email}.", "Mam plan {plan} z płatnością miesięczną.", "Numer faktury: {invoice}."),
-        "general": ("Korzystamy z {product} w planie {plan}.", "Jestem Waszym klientem od dwóch lat.", "Nasz zespół liczy około 15 osób."),
+        "order": (
+            "Numer zamówienia: {order}.",
+            "Zamówiłem {product} {date}.",
+            "Dostawa do {city}.",
+        ),
+        "account": (
+            "Mój adres e-mail konta to {email}.",
+            "Mam plan {plan}.",
+            "Używamy {product} w zespole 12 osób.",
+        ),
+        "device": (
+            "Korzystam z {product} w wersji {version} na {device}.",
+            "Dzieje się to na {device} i w {browser}.",
+            "Próbowałem już restartu i ponownej instalacji.",
+        ),
+        "billing": (
+            "Mój adres e-mail konta to {email}.",
+            "Mam plan {plan} z płatnością miesięczną.",
+            "Numer faktury: {invoice}.",
+        ),
+        "general": (
+            "Korzystamy z {product} w planie {plan}.",
+            "Jestem Waszym klientem od dwóch lat.",
+            "Nasz zespół liczy około 15 osób.",
+        ),
     },
     also=("I jeszcze jedno:", "Przy okazji mam pytanie:", "Inna sprawa:"),
     urgent=(
@@ -294,9 +458,25 @@ BOOK = PhraseBook(
     urgent_prefix="PILNE: ",
     reply_prefixes=("Re: ", "Odp: "),
     agent_greetings=("Dzień dobry, {name},", "Witam, {name},"),
-    agent_signoffs=("Pozdrawiam serdecznie,\n{agent}", "Z poważaniem,\n{agent}\nDział obsługi klienta"),
+    agent_signoffs=(
+        "Pozdrawiam serdecznie,\n{agent}",
+        "Z poważaniem,\n{agent}\nDział obsługi klienta",
+    ),
     clarify="Dziękujemy za wiadomość. Czy może Pan/Pani opisać problem dokładniej: którego produktu dotyczy, co już zostało sprawdzone i jaki komunikat błędu się pojawia? Wtedy od razu pomożemy.",
-    first_names=("Anna", "Piotr", "Katarzyna", "Tomasz", "Magdalena", "Paweł", "Agnieszka", "Krzysztof", "Joanna", "Michał", "Ewa", "Marcin"),
+    first_names=(
+        "Anna",
+        "Piotr",
+        "Katarzyna",
+        "Tomasz",
+        "Magdalena",
+        "Paweł",
+        "Agnieszka",
+        "Krzysztof",
+        "Joanna",
+        "Michał",
+        "Ewa",
+        "Marcin",
+    ),
     email_domain="example.pl",
     cities=("Warszawy", "Krakowa", "Gdańska", "Wrocławia", "Poznania"),
     money=lambda amount: f"{amount * 4:,.2f} zł".replace(",", " ").replace(".", ","),

@@ -32,7 +32,9 @@ def run_migrations_online() -> None:
             if sqlite:
                 broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                 if broken:
-                    raise RuntimeError(f"migration left rows with dangling foreign keys: {broken[:5]}")
+                    raise RuntimeError(
+                        f"migration left rows with dangling foreign keys: {broken[:5]}"
+                    )
         connection.commit()
         if sqlite:
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
