@@ -202,7 +202,7 @@ def _distill_text_graph(
     """The model2vec recipe on a text graph: every SentencePiece piece embedded alone."""
     import onnx
 
-    graph = onnx.load(str(source))
+    graph = onnx.load(str(source)).graph
     node = sentencepiece_node(graph)
     pieces = sentencepiece_pieces(_attribute(node, "model").s)
     texts = [_piece_text(p.piece) for p in pieces]
@@ -405,7 +405,9 @@ def static_text_graph(table: StaticTable, source_graph, tokenizer_node):
     ]
     if table.unk_id is not None:
         initializers.append(numpy_helper.from_array(np.array(table.unk_id, np.int64), "unk_id"))
-    initializers += [source_inits[name] for name in tokenizer_node.input[1:] if name]
+    # The tokenizer's constant inputs (nbest, alpha, add_bos, ...), each once.
+    for name in dict.fromkeys(n for n in tokenizer_node.input[1:] if n):
+        initializers.append(source_inits[name])
     graph = helper.make_graph(
         nodes,
         "static_text_encoder",

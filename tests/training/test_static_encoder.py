@@ -178,3 +178,96 @@ def test_distilled_minilm_serves_as_model2vec_encodes_it(tmp_path: Path) -> None
     again = distill_static_encoder("all-MiniLM-L6-v2", tmp_path / "again", cache_dir=CACHE)
     assert again.model_sha256 == spec.model_sha256
     test_the_folder_loads_and_runs_without_torch(out, dim=256)
+
+
+@pytest.fixture(scope="module")
+def use_graph():
+    """The multilingual USE graph (GraphProto) and its SentencePiece node, or a skip."""
+    pytest.importorskip("onnxruntime_extensions", reason="text graphs need the multilingual extra")
+    import onnx
+
+    from training.encoder_export import resolve_encoder
+    from training.static_encoder import sentencepiece_node
+    from triage.errors import EncoderError
+
+    try:
+        _, path = resolve_encoder("use-multilingual")
+    except EncoderError as exc:
+        pytest.skip(f"multilingual encoder unavailable: {exc}")
+    graph = onnx.load(str(path)).graph
+    return graph, sentencepiece_node(graph)
+
+
+def _piece_ids(graph, node, texts: list[str]) -> list[list[int]]:
+    """The source graph's own SentencePiece ids per text (a graph of its tokenizer alone)."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+    from onnxruntime_extensions import get_library_path
+
+    inits = {i.name: i for i in graph.initializer}
+    tokenize = helper.make_node(
+        node.op_type, list(node.input), ["ids", "splits"], domain=node.domain
+    )
+    tokenize.attribute.extend(node.attribute)
+    model = helper.make_model(
+        helper.make_graph(
+            [tokenize],
+            "tokenize",
+            [helper.make_tensor_value_info(node.input[0], TensorProto.STRING, ["batch"])],
+            [
+                helper.make_tensor_value_info("ids", TensorProto.INT32, ["tokens"]),
+                helper.make_tensor_value_info("splits", TensorProto.INT64, ["splits"]),
+            ],
+            [inits[n] for n in dict.fromkeys(node.input[1:])],
+        ),
+        opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(node.domain, 1)],
+    )
+    options = ort.SessionOptions()
+    options.register_custom_ops_library(get_library_path())
+    session = ort.InferenceSession(model.SerializeToString(), options)
+    ids, splits = session.run(None, {node.input[0]: np.array(texts, dtype=object)})
+    return [ids[splits[i] : splits[i + 1]].tolist() for i in range(len(texts))]
+
+
+@pytest.mark.slow
+def test_text_graph_static_encoder_is_the_mean_of_its_pieces(use_graph, tmp_path: Path) -> None:
+    """The static graph over a text graph's tokenizer: per text, the mean of its pieces'
+    rows (the unknown piece left out), alone or in any batch."""
+    import onnx
+    import onnxruntime_extensions
+
+    from training.static_encoder import (
+        StaticTable,
+        _spec,
+        sentencepiece_pieces,
+        static_text_graph,
+    )
+
+    graph, node = use_graph
+    pieces = sentencepiece_pieces(next(a for a in node.attribute if a.name == "model").s)
+    unk = next(i for i, p in enumerate(pieces) if p.kind == 2)
+    table = StaticTable(
+        np.random.default_rng(1).normal(size=(len(pieces), 8)).astype(np.float32), unk
+    )
+    onnx.save(static_text_graph(table, graph, node), str(tmp_path / "model.onnx"))
+    _spec(
+        "toy-text-static",
+        table,
+        tmp_path,
+        kind="text",
+        inputs=(graph.input[0].name,),
+        max_length=4000,
+        source="test",
+        versions={"onnxruntime_extensions": onnxruntime_extensions.__version__},
+    )
+    texts = ["Как загрузить видео?", "printer broken", "Der Drucker druckt nicht", "ok", "日本"]
+    encoder = OnnxEncoder(tmp_path, threads=1, spinning=False)
+    rows = table.vectors.astype(np.float16).astype(np.float32)
+    for text, ids in zip(texts, _piece_ids(graph, node, texts), strict=True):
+        known = [i for i in ids if i != unk]
+        mean = rows[known].mean(axis=0)
+        np.testing.assert_allclose(encoder.encode_one(text), mean / np.linalg.norm(mean), atol=1e-5)
+    alone = np.stack([encoder.encode_one(t) for t in texts])
+    np.testing.assert_allclose(
+        encoder.encode(texts * 3, batch_size=4), np.vstack([alone] * 3), atol=1e-5
+    )
