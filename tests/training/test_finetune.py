@@ -161,3 +161,20 @@ def test_fine_tuned_encoder_exports_with_parity_to_torch(tmp_path: Path) -> None
     int8 = np.stack([encoder.encode_one(t) for t in texts])
     cosine = (int8 * torch_vectors).sum(axis=1)
     assert cosine.mean() >= 0.99 and cosine.min() >= 0.95
+
+
+def test_the_export_reads_the_pooling_that_sentence_transformers_6_writes(tmp_path: Path) -> None:
+    """A fine-tuned folder is saved by sentence-transformers 6, whose Pooling config names
+    one `pooling_mode` instead of a flag per mode."""
+    from training.encoder_export import _pooling_mode
+    from triage.errors import EncoderError
+
+    config = tmp_path / "config.json"
+    for mode in ("mean", "cls", "max"):
+        config.write_text(json.dumps({"embedding_dimension": 8, "pooling_mode": mode}))
+        assert _pooling_mode(config) == mode
+    config.write_text(json.dumps({"pooling_mode_mean_tokens": True}))  # the older format
+    assert _pooling_mode(config) == "mean"
+    config.write_text(json.dumps({"pooling_mode": "lasttoken"}))
+    with pytest.raises(EncoderError, match="'lasttoken' is not supported"):
+        _pooling_mode(config)
