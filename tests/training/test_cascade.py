@@ -57,3 +57,27 @@ def test_inputs_are_checked() -> None:
         choose_threshold(np.ones((3, 2)) / 2, np.zeros(2, int), np.zeros(3, int))
     with pytest.raises(ValueError, match="margin"):
         choose_threshold(np.ones((3, 2)) / 2, np.zeros(3, int), np.zeros(3, int), margin=0.01)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_bootstrap_choice_is_more_cautious_and_seeded(seed: int) -> None:
+    proba, full_pred, y, _ = _case(seed, n=300)
+    point = choose_threshold(proba, full_pred, y)
+    robust = choose_threshold(proba, full_pred, y, n_boot=100, level=0.9, seed=1)
+    assert robust.threshold >= point.threshold
+    assert robust.cheap_share <= point.cheap_share
+    assert robust == choose_threshold(proba, full_pred, y, n_boot=100, level=0.9, seed=1)
+
+
+def test_a_cheap_stage_close_on_average_but_noisy_is_not_trusted_with_everything() -> None:
+    """Two stages of equal skill that disagree on many tickets: the point estimate on the
+    validation tickets can happen to favour the cheap one; the bootstrap sees the spread."""
+    rng = np.random.default_rng(5)
+    n, k = 200, 6
+    y = rng.integers(0, k, n)
+    full_pred = np.where(rng.random(n) < 0.6, y, rng.integers(0, k, n))
+    cheap_pred = np.where(rng.random(n) < 0.6, y, rng.integers(0, k, n))
+    proba = np.full((n, k), 0.1 / (k - 1))
+    proba[np.arange(n), cheap_pred] = 0.9  # equally (over)confident everywhere
+    robust = choose_threshold(proba, full_pred, y, n_boot=200, level=0.9)
+    assert robust.cheap_share == 0.0
