@@ -309,7 +309,6 @@ class ContrastiveFinetuner:
         from training.encoder_export import resolve_encoder
 
         name, base = resolve_encoder(self.base_model)
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
         threads_before = torch.get_num_threads()
         torch.set_num_threads(self.threads or os.cpu_count() or 1)
         torch.manual_seed(self.seed)

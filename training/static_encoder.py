@@ -138,7 +138,6 @@ def _distill_sentence_transformer(
     name: str, source: Path, out_dir: Path, pca_dims: int, sif_coefficient: float
 ) -> EncoderSpec:
     """model2vec's distillation of a local sentence-transformers folder, written as ONNX."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         from model2vec.distill import distill
     except ImportError:
