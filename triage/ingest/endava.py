@@ -6,21 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from triage.contract import Ticket
+from triage.ingest.archives import one_file
 from triage.ingest.base import ImportOptions, ImportReport, optional_text, text_of, validate_ticket
 from triage.ingest.tables import open_csv
-
-
-def _one(source: Path, pattern: str) -> Path:
-    if source.is_file():
-        return source
-    found = sorted(source.glob(pattern))
-    if len(found) != 1:
-        from triage.errors import InputFileError
-
-        raise InputFileError(
-            f"{source}: expected one file matching {pattern!r}, found {[p.name for p in found]}"
-        )
-    return found[0]
 
 
 def iter_endava_it_tickets(
@@ -31,7 +19,7 @@ def iter_endava_it_tickets(
     The data has no ids and no timestamps; ids are `endava-<data row>`, stable for this file.
     The text is already normalised (lower-cased, stop-words removed) and goes to `body`.
     """
-    with open_csv(_one(source, "*.zip")) as table:
+    with open_csv(one_file(source, "*.zip")) as table:
         doc, topic = table.index("Document"), table.index("Topic_group")
         columns = {"body": "Document", "category": "Topic_group"}
         for rec in table:
@@ -66,7 +54,7 @@ def iter_endava_all_labels(
     an empty title are kept when the body has text. urgency=3 / impact=4 mark requests
     (ticket_type=1), so priority carries information only for incidents.
     """
-    with open_csv(_one(source, "*.csv")) as table:
+    with open_csv(one_file(source, "*.csv")) as table:
         title, body = table.index("title"), table.index("body")
         pos = {name: table.index(name) for name in _CODED}
         columns = {

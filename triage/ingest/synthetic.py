@@ -12,6 +12,7 @@ from pathlib import Path
 
 from triage.contract import Ticket
 from triage.errors import InputFileError
+from triage.ingest.archives import files_in
 from triage.ingest.base import ImportOptions, ImportReport, optional_text, text_of, validate_ticket
 from triage.ingest.tables import open_csv
 
@@ -21,7 +22,7 @@ TRUNCATED_REASON = "truncated last record (file cut at 2,000,000 bytes when publ
 def _files(source: Path) -> list[Path]:
     if source.is_file():
         return [source]
-    files = sorted(source.glob("*.csv"))
+    files = files_in(source, "*.csv")
     if not files:
         raise InputFileError(f"{source}: no CSV files")
     return files

@@ -36,8 +36,8 @@ from typing import Any
 
 from triage.contract import Ticket
 from triage.errors import RowError
+from triage.ingest.archives import one_file
 from triage.ingest.base import ImportOptions, ImportReport, validate_ticket
-from triage.ingest.endava import _one
 from triage.ingest.tables import Record, Table, open_csv, row_position
 
 DATE_FORMAT = "%d/%m/%Y %H:%M"
@@ -222,7 +222,7 @@ def iter_uci_incidents(
     source: Path, options: ImportOptions, report: ImportReport
 ) -> Iterator[Ticket]:
     """One ticket per incident `number`, folded from its consecutive events (see the module doc)."""
-    with open_csv(_one(source, "*.zip")) as table:
+    with open_csv(one_file(source, "*.zip")) as table:
         cols = _Columns(table)
         seen: set[str] = set()
         events: list[Record] = []
