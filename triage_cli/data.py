@@ -140,16 +140,18 @@ def _progress(source: Path):  # type: ignore[no-untyped-def]
 def _print_import(report, elapsed: float) -> None:  # type: ignore[no-untyped-def]
     from rich.console import Console
 
+    from triage.ingest.report_text import plural
+
     console = Console()
     rate = report.rows_written / max(elapsed, 1e-9)
     if report.dry_run:
         console.print(
-            f"dry run: would write {report.rows_written:,} tickets; nothing was written",
+            f"dry run: would write {plural(report.rows_written, 'ticket')}; nothing was written",
             highlight=False,
         )
     else:
         console.print(
-            f"[green]wrote[/] {report.rows_written:,} tickets to {report.out} "
+            f"[green]wrote[/] {plural(report.rows_written, 'ticket')} to {report.out} "
             f"in {elapsed:.1f}s ({rate:,.0f} rows/s)",
             highlight=False,
         )

@@ -16,6 +16,7 @@ from triage.contract import CHANNEL_ALIASES, Channel
 from triage.ingest.base import optional_text, text_of
 from triage.ingest.dates import DateReader, fold
 from triage.ingest.presets import Preset
+from triage.ingest.report_text import plural
 
 DATE_FIELDS = frozenset({"created_at", "first_response_at", "resolved_at"})
 BOOL_FIELDS = frozenset({"escalated", "sla_breached"})
@@ -135,7 +136,8 @@ class Converters:
         more = len(self.outside) - 8
         tail = f" and {more} more" if more > 0 else ""
         return [
-            f"{column!r} -> channel: {sum(self.outside.values()):,} rows have a value outside "
+            f"{column!r} -> channel: {plural(sum(self.outside.values()), 'row')} with a value "
+            "outside "
             f"{', '.join(sorted(_CHANNELS))} ({top}{tail}); kept in extra.channel, channel "
             "left empty"
         ]

@@ -21,7 +21,7 @@ _MONTH_WORDS: dict[int, str] = {
     "styczeń stycznia sty",
     2: "february feb februar février févr fevr febrero fevereiro fev февраль февраля фев февр "
     "luty lutego lut",
-    3: "march mar märz mär mrz mars marzo março март марта marzec marca",
+    3: "march mar märz mär mrz mars marzo março март марта мар marzec marca",
     4: "april apr avril avr abril abr апрель апреля апр kwiecień kwietnia kwi",
     5: "may mai mayo maio май мая maj maja",
     6: "june jun juni juin junio junho июнь июня июн czerwiec czerwca cze",

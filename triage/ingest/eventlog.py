@@ -162,3 +162,4 @@ def iter_eventlog(
         except RowError as err:
             report.reject(err)
     folding.finish(dates)
+    builder.finish(report)

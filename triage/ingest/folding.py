@@ -12,7 +12,7 @@ from typing import Any
 
 from triage.contract import LABEL_FIELDS
 from triage.ingest.base import EventLogOptions, ImportReport
-from triage.ingest.dates import DateReader
+from triage.ingest.dates import DateReader, fold
 from triage.ingest.generic import RowBuilder
 from triage.ingest.history import (
     DEFAULT_RESOLVED,
@@ -24,6 +24,7 @@ from triage.ingest.history import (
     resolution,
 )
 from triage.ingest.mapping import Plan
+from triage.ingest.report_text import plural
 from triage.ingest.rows import Record, clean_cell
 
 # Fields taken from the history (the last non-empty value) instead of the first event.
@@ -70,7 +71,11 @@ class Folding:
             and "resolved_at" not in skip
         )
         self.stats: Counter[str] = Counter()
+        self.seen_resolved: set[str] = set()
         self._record_uses()
+
+    def _resolved(self, status: object) -> bool:
+        return fold(str(status)) in self.resolved
 
     def _record_uses(self) -> None:
         spec, report = self.spec, self.report
@@ -123,6 +128,9 @@ class Folding:
         if self.status:
             extra["first_status"], extra["last_status"] = _ends([e.status for e in events])
             resolved_at, extra["reopen_count"] = resolution(events, self.resolved)
+            self.seen_resolved.update(
+                str(e.status) for e in events if e.status is not None and self._resolved(e.status)
+            )
             self.stats["reopened"] += bool(extra["reopen_count"])
             if self.derive_resolved:
                 data["resolved_at"] = resolved_at
@@ -159,21 +167,29 @@ class Folding:
             )
             say(f"escalated = {rule}: {self.stats['escalated']:,} of {n:,} cases")
         if self.status:
-            words = ", ".join(sorted(self.resolved))
+            seen = ", ".join(sorted(self.seen_resolved)) or "none"
+            rule = (
+                f"--resolved-when {self.spec.resolved_when!r}"
+                if self.spec.resolved_when
+                else f"the usual resolved/closed words; values of {self.status!r} that matched: "
+                f"{seen}; choose with --resolved-when"
+            )
             if self.derive_resolved:
                 say(
-                    f"resolved_at = the last move into a resolved {self.status!r} ({words}), "
-                    f"when the case ends there: {self.stats['resolved']:,} of {n:,} cases"
+                    f"resolved_at = the last move into a resolved status ({rule}), when the "
+                    f"case ends there: {self.stats['resolved']:,} of {n:,} cases"
                 )
+            else:
+                say(f"resolved statuses: {rule}")
             say(
                 f"extra.reopen_count = moves from a resolved status back to another: "
-                f"{self.stats['reopened']:,} cases reopened"
+                f"{plural(self.stats['reopened'], 'case')} reopened"
             )
         if self.owner:
             column = self.plan.steps[self.owner].column
             say(
                 f"extra.reassignment_count = changes of {column!r} between consecutive events: "
-                f"{self.stats['reassigned']:,} cases reassigned"
+                f"{plural(self.stats['reassigned'], 'case')} reassigned"
             )
         if dates.forms:
             say(f"event times read as {', '.join(sorted(dates.forms))}")

@@ -20,7 +20,7 @@ from triage.errors import RowError
 from triage.ingest.base import ImportOptions, ImportReport, text_of, validate_ticket
 from triage.ingest.convert import Converters, OutsideEnum, scalar, tags
 from triage.ingest.identity import IdGuard
-from triage.ingest.mapping import Plan, Step, parse_mapping, plan_columns
+from triage.ingest.mapping import CONTRACT_FIELDS, Plan, Step, parse_mapping, plan_columns
 from triage.ingest.presets import PRESETS, Preset, RowContext
 from triage.ingest.presets.jira import LANGUAGE_NAMES
 from triage.ingest.rows import Record, clean_cell, row_position
@@ -37,6 +37,11 @@ _SYNONYMS = {
     "title": "subject",
     "summary": "subject",
 }
+
+
+def _field(column: str, target: str) -> str:
+    """How an error names a field: `Created -> created_at`, or just `created_at`."""
+    return target if column == target else f"{column} -> {target}"
 
 
 class RowBuilder:
@@ -82,7 +87,7 @@ class RowBuilder:
             try:
                 value = self._value(step, convert, record.values)
             except ValueError as exc:
-                raise self._error(record, f"{step.column} -> {step.target}", exc) from None
+                raise self._error(record, _field(step.column, step.target), exc) from None
             if value is None:
                 continue
             if isinstance(value, OutsideEnum):
@@ -97,13 +102,13 @@ class RowBuilder:
         for derivation in self.plan.derivations:
             roles = {
                 r: [clean_cell(record.values[i]) for i in self.plan.roles[r]]
-                for r in derivation.roles
+                for r in derivation.reads(self.plan.roles)
             }
             try:
                 value = derivation.compute(RowContext(roles, data, self.convert.loose))
             except ValueError as exc:
                 column = self.plan_role_column(derivation.roles[0])
-                raise self._error(record, f"{column} -> {derivation.target}", exc) from None
+                raise self._error(record, _field(column, derivation.target), exc) from None
             if value is not None:
                 data[derivation.target] = value
 
@@ -117,6 +122,17 @@ class RowBuilder:
             self.table, record.row, fld, f"{exc} " + row_position(record.row, record.position)
         )
 
+    def finish(self, report: ImportReport) -> None:
+        """Tell the report what the converters saw: values kept aside, date forms."""
+        channel = self.plan.steps.get("channel")
+        for warning in self.convert.warnings(channel.column if channel else None):
+            report.warn(warning)
+        for use in report.columns:
+            reader = self.convert.dates.get(use.field)
+            if reader is not None and reader.forms and use.how != "derived":
+                forms = ", ".join(sorted(reader.forms))
+                use.note = f"{use.note}; dates: {forms}" if use.note else f"dates: {forms}"
+
     def build(self, record: Record) -> Ticket:
         """The ticket of one record; RowError names the column and the reason."""
         data, extra = self.fields(record)
@@ -127,21 +143,27 @@ class RowBuilder:
         return validate_ticket(data, self.table, record.row, record.position, self.columns)
 
 
+def _order(step: Step) -> tuple[int, int]:
+    if step.target in CONTRACT_FIELDS:
+        return CONTRACT_FIELDS.index(step.target), 0
+    return len(CONTRACT_FIELDS), step.positions[0]
+
+
 def record_plan(report: ImportReport, plan: Plan, preset: Preset | None, header: list[str]) -> None:
     """Put the plan's decisions into the report (column -> field, derivations, unmapped)."""
-    for step in plan.steps.values():
+    for step in sorted(plan.steps.values(), key=_order):
         note = ""
         if len(step.positions) > 1:
             note = (
                 f"{len(step.positions)} columns joined"
                 if step.target == "tags" or step.target.startswith("extra.")
-                else f"first non-empty of {len(step.positions)} columns"
+                else f"each row: the first non-empty of {len(step.positions)} columns"
             )
         if preset is not None and step.target in preset.value_notes:
             note = preset.value_notes[step.target]
         report.use(step.target, [header[i] for i in step.positions], step.how, note)
     for derivation in plan.derivations:
-        columns = [header[i] for r in derivation.roles for i in plan.roles[r]]
+        columns = [header[i] for r in derivation.reads(plan.roles) for i in plan.roles[r]]
         report.use(derivation.target, columns, "derived", derivation.describe)
     report.unmapped = list(plan.unmapped)
     if preset is not None:
@@ -189,14 +211,7 @@ def iter_generic(
                 continue
             yield ticket
         report.blank_rows += table.blank_rows
-    channel = plan.steps.get("channel")
-    for warning in rows.convert.warnings(channel.column if channel else None):
-        report.warn(warning)
-    for use in report.columns:
-        reader = rows.convert.dates.get(use.field)
-        if reader is not None and reader.forms and use.how != "derived":
-            forms = ", ".join(sorted(reader.forms))
-            use.note = f"{use.note}; dates: {forms}" if use.note else f"dates: {forms}"
+    rows.finish(report)
 
 
 def _ids(

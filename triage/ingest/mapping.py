@@ -99,6 +99,14 @@ class _Header:
                 return found
         return []
 
+    def every(self, candidates: tuple[str, ...]) -> list[int]:
+        """Positions of every candidate present, in the candidates' order: a row takes the
+        first non-empty (ServiceNow's `opened_at`, else `sys_created_on`)."""
+        out: list[int] = []
+        for candidate in candidates:
+            out += [i for i in self.by_key.get(header_key(candidate), []) if i not in out]
+        return out
+
 
 def _same_name(head: _Header) -> dict[str, Step]:
     steps: dict[str, Step] = {}
@@ -114,7 +122,7 @@ def _same_name(head: _Header) -> dict[str, Step]:
 
 def _preset_steps(head: _Header, preset: Preset, steps: dict[str, Step]) -> None:
     for target, candidates in preset.fields.items():
-        found = head.first(candidates)
+        found = head.every(candidates)
         if found:
             steps[target] = Step(target, head.header[found[0]], found, "preset")
     for prefix, key_prefix in preset.extra_prefixes.items():
@@ -189,7 +197,7 @@ def plan_columns(
     if require_text and "subject" not in steps and "body" not in steps:
         raise _text_error(name, header, preset)
     used = {i for s in steps.values() for i in s.positions}
-    used |= {i for d in plan.derivations for r in d.roles for i in plan.roles[r]}
+    used |= {i for d in plan.derivations for r in d.reads(plan.roles) for i in plan.roles[r]}
     used |= {i for i, h in enumerate(header) if h in reserved}
     counts = Counter(h for i, h in enumerate(header) if i not in used)
     plan.unmapped = [f"{h!r} x{n}" if n > 1 else repr(h) for h, n in counts.items()]

@@ -68,8 +68,7 @@ def _tap(tickets: Iterator[Ticket], report: ImportReport, writer: Any) -> Iterat
         if not labelled:
             _label(writer, report)
             labelled = True
-        if ticket.created_at is not None:
-            report.created.append(ticket.created_at.timestamp())
+        report.created.append(ticket.created_at.timestamp() if ticket.created_at else None)
         yield ticket
     if not labelled:
         _label(writer, report)

@@ -72,7 +72,8 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     derivations: list[str] = field(default_factory=list)
     dry_run: bool = False
-    created: list[float] = field(default_factory=list, repr=False)
+    # every written ticket's created_at (POSIX seconds; None where it has none)
+    created: list[float | None] = field(default_factory=list, repr=False)
     split: SplitPlan | None = None
     reject_sink: Callable[[RowError], None] | None = field(default=None, repr=False)
 
@@ -118,13 +119,14 @@ class ImportReport:
 
     def time_range(self) -> tuple[str, str, int] | None:
         """(first, last, tickets with a created_at), or None when none has one."""
-        if not self.created:
+        known = [t for t in self.created if t is not None]
+        if not known:
             return None
         first, last = (
             datetime.fromtimestamp(t, UTC).isoformat(timespec="minutes")
-            for t in (min(self.created), max(self.created))
+            for t in (min(known), max(known))
         )
-        return first, last, len(self.created)
+        return first, last, len(known)
 
     def provenance(self) -> dict[str, Any]:
         """The column -> field decisions, stored with the output for training to read."""

@@ -12,14 +12,20 @@ if TYPE_CHECKING:
 _SHOWN_UNMAPPED = 30
 
 
+def plural(count: int, word: str) -> str:
+    """`1 ticket`, `2 tickets`, `1,000 rows`."""
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
+
+
 def _counts(report: ImportReport) -> str:
     verb = "would write" if report.dry_run else "wrote"
-    parts = [f"{verb} {report.rows_written:,} tickets"]
-    parts.append(f"{report.blank_rows:,} blank rows skipped")
-    parts.append(f"dropped {report.rows_dropped:,} rows (documented quirks)")
+    parts = [f"{verb} {plural(report.rows_written, 'ticket')}"]
+    parts.append(f"{plural(report.blank_rows, 'blank row')} skipped")
+    parts.append(f"dropped {plural(report.rows_dropped, 'row')} (documented quirks)")
     if report.dedupe or report.duplicates:
-        parts.append(f"{report.duplicates:,} duplicate ids dropped (--dedupe {report.dedupe})")
-    parts.append(f"{report.rows_rejected:,} rows rejected")
+        duplicates = plural(report.duplicates, "duplicate id")
+        parts.append(f"{duplicates} dropped (--dedupe {report.dedupe})")
+    parts.append(f"{plural(report.rows_rejected, 'row')} rejected")
     return "; ".join(parts)
 
 
@@ -53,9 +59,10 @@ def _unmapped(report: ImportReport) -> list[str]:
     shown = ", ".join(report.unmapped[:_SHOWN_UNMAPPED])
     more = len(report.unmapped) - _SHOWN_UNMAPPED
     tail = f" and {more} more" if more > 0 else ""
+    count = plural(len(report.unmapped), "column")
     return [
-        f"not imported ({len(report.unmapped)} columns; add one with --map FIELD=COLUMN or "
-        f"--map extra.NAME=COLUMN): {shown}{tail}"
+        f"not imported ({count}; add one with --map FIELD=COLUMN or --map extra.NAME=COLUMN): "
+        f"{shown}{tail}"
     ]
 
 

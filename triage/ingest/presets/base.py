@@ -30,6 +30,11 @@ class Derivation:
     roles: tuple[str, ...]
     describe: str
     compute: Callable[[RowContext], Any]
+    optional: tuple[str, ...] = ()  # roles read when the file has them
+
+    def reads(self, present: dict[str, list[int]]) -> list[str]:
+        """The roles this derivation reads from a file with the `present` roles."""
+        return [r for r in (*self.roles, *self.optional) if r in present]
 
 
 @dataclass(frozen=True)

@@ -233,6 +233,7 @@ JIRA = Preset(
             "the first comment (date;author;text) not written by the reporter; a comment "
             "without an author counts",
             _first_response_in_comments,
+            optional=("reporter_id",),
         ),
     ),
     languages=_languages(),

@@ -12,7 +12,6 @@ The admin CSV export has no description column: its text is the subject alone. I
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from triage.ingest.presets.base import Derivation, Preset, RowContext
 
@@ -28,21 +27,6 @@ def _first_reply(ctx: RowContext) -> datetime | None:
         return created + timedelta(minutes=float(minutes))
     except (TypeError, ValueError):
         raise ValueError(f"{minutes!r} is not a number of minutes") from None
-
-
-def _first_public_comment(ctx: RowContext) -> Any:
-    requester = ctx.data.get("requester")
-    first: datetime | None = None
-    for comments in ctx.roles.get("comments", ()):
-        for comment in comments if isinstance(comments, list) else ():
-            if not isinstance(comment, dict) or comment.get("public") is False:
-                continue
-            if requester is not None and str(comment.get("author_id")) == str(requester):
-                continue
-            at = ctx.dates(comment.get("created_at"))
-            if at is not None and (first is None or at < first):
-                first = at
-    return first
 
 
 ZENDESK = Preset(
@@ -89,19 +73,13 @@ ZENDESK = Preset(
         "phone call (outgoing)": "phone",
         "voicemail": "phone",
     },
-    roles={"first_reply_minutes": ("First reply time in minutes",), "comments": ("comments",)},
+    roles={"first_reply_minutes": ("First reply time in minutes",)},
     derivations=(
         Derivation(
             "first_response_at",
             ("first_reply_minutes",),
             "created_at + 'First reply time in minutes'",
             _first_reply,
-        ),
-        Derivation(
-            "first_response_at",
-            ("comments",),
-            "the first public comment not written by the requester",
-            _first_public_comment,
         ),
     ),
     extra_prefixes={"custom_fields.": "custom_field_"},
