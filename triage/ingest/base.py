@@ -20,6 +20,7 @@ __all__ = [
     "ImportOptions",
     "ImportReport",
     "TicketSource",
+    "declare",
     "optional_text",
     "text_of",
     "validate_article",
@@ -115,6 +116,12 @@ def validate_article(data: dict[str, Any], file: str, row: int, position: str) -
         raise RowError(
             file, row, loc, f"{msg} (value {value!r}) " + row_position(row, position)
         ) from None
+
+
+def declare(report: ImportReport, columns: Mapping[str, str], how: str = "dataset") -> None:
+    """Put a dataset importer's fixed column -> field mapping into the report."""
+    for fld, column in columns.items():
+        report.use(fld, [column], how)
 
 
 def text_of(value: Any) -> str:

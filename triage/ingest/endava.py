@@ -7,7 +7,14 @@ from pathlib import Path
 
 from triage.contract import Ticket
 from triage.ingest.archives import one_file
-from triage.ingest.base import ImportOptions, ImportReport, optional_text, text_of, validate_ticket
+from triage.ingest.base import (
+    ImportOptions,
+    ImportReport,
+    declare,
+    optional_text,
+    text_of,
+    validate_ticket,
+)
 from triage.ingest.tables import open_csv
 
 
@@ -22,6 +29,7 @@ def iter_endava_it_tickets(
     with open_csv(one_file(source, "*.zip")) as table:
         doc, topic = table.index("Document"), table.index("Topic_group")
         columns = {"body": "Document", "category": "Topic_group"}
+        declare(report, columns)
         for rec in table:
             data = {
                 "id": f"endava-{rec.row}",
@@ -64,6 +72,7 @@ def iter_endava_all_labels(
             "subcategory": "sub_category1",
             "priority": "urgency",
         }
+        declare(report, columns | {f"extra.{n}": n for n in _CODED if n not in columns.values()})
         for rec in table:
             code = {name: optional_text(rec.values[i]) for name, i in pos.items()}
             data = {

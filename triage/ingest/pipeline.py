@@ -9,6 +9,7 @@ stored in the output's Parquet metadata (`triage.ingest.report.read_provenance`)
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,7 @@ def _tap(tickets: Iterator[Ticket], report: ImportReport, writer: Any) -> Iterat
         if not labelled:
             _label(writer, report)
             labelled = True
-        report.created.append(ticket.created_at.timestamp() if ticket.created_at else None)
+        report.created.append(ticket.created_at.timestamp() if ticket.created_at else math.nan)
         yield ticket
     if not labelled:
         _label(writer, report)

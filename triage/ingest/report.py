@@ -14,6 +14,8 @@ label came from (`read_provenance`).
 from __future__ import annotations
 
 import json
+import math
+from array import array
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,8 +64,9 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)
     detected: str | None = None
     columns: list[ColumnUse] = field(default_factory=list)
-    # columns not imported, as shown: "'Watchers' x10", "'Project url'"
-    unmapped: list[str] = field(default_factory=list)
+    # columns not imported, as shown: "'Watchers' x10", "'Project url'"; None when the
+    # importer has a fixed mapping (a shared dataset) and does not list them
+    unmapped: list[str] | None = None
     blank_rows: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     rejects_out: Path | None = None
@@ -72,8 +75,9 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     derivations: list[str] = field(default_factory=list)
     dry_run: bool = False
-    # every written ticket's created_at (POSIX seconds; None where it has none)
-    created: list[float | None] = field(default_factory=list, repr=False)
+    # every written ticket's created_at (POSIX seconds; NaN where it has none), compact:
+    # 8 bytes a ticket
+    created: array[float] = field(default_factory=lambda: array("d"), repr=False)
     split: SplitPlan | None = None
     reject_sink: Callable[[RowError], None] | None = field(default=None, repr=False)
 
@@ -119,7 +123,7 @@ class ImportReport:
 
     def time_range(self) -> tuple[str, str, int] | None:
         """(first, last, tickets with a created_at), or None when none has one."""
-        known = [t for t in self.created if t is not None]
+        known = [t for t in self.created if not math.isnan(t)]
         if not known:
             return None
         first, last = (
@@ -164,7 +168,7 @@ class ImportReport:
                 for c in self.columns
             ],
             "labels": [c.field for c in self.labels],
-            "not_imported": list(self.unmapped),
+            "not_imported": None if self.unmapped is None else list(self.unmapped),
             "derivations": list(self.derivations),
             "warnings": list(self.warnings),
             "notes": list(self.notes),

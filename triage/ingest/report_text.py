@@ -50,10 +50,14 @@ def _labels(report: ImportReport) -> str:
             "e.g. --map category=Type)"
         )
     shown = ", ".join(f"{c.field} <- {c.source() or '(history)'} ({c.how})" for c in labels)
+    if all(c.how == "dataset" for c in labels):
+        return f"labels: {shown}; fixed by the dataset's importer"
     return f"labels: {shown}; leave one out with --map FIELD="
 
 
 def _unmapped(report: ImportReport) -> list[str]:
+    if report.unmapped is None:
+        return []
     if not report.unmapped:
         return ["not imported: none"]
     shown = ", ".join(report.unmapped[:_SHOWN_UNMAPPED])

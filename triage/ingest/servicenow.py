@@ -8,7 +8,14 @@ from pathlib import Path
 
 from triage.contract import Ticket
 from triage.ingest.archives import one_file
-from triage.ingest.base import ImportOptions, ImportReport, optional_text, text_of, validate_ticket
+from triage.ingest.base import (
+    ImportOptions,
+    ImportReport,
+    declare,
+    optional_text,
+    text_of,
+    validate_ticket,
+)
 from triage.ingest.tables import open_xlsx
 
 # Excel's escape for a carriage return, left literally in the cells by the export.
@@ -45,6 +52,7 @@ def iter_servicenow_assignment(
             "requester": "Caller",
             "team": "Assignment group",
         }
+        declare(report, columns)
         for rec in table:
             data = {
                 "id": f"servicenow-{rec.row}",

@@ -13,7 +13,14 @@ from pathlib import Path
 from triage.contract import Ticket
 from triage.errors import InputFileError
 from triage.ingest.archives import files_in
-from triage.ingest.base import ImportOptions, ImportReport, optional_text, text_of, validate_ticket
+from triage.ingest.base import (
+    ImportOptions,
+    ImportReport,
+    declare,
+    optional_text,
+    text_of,
+    validate_ticket,
+)
 from triage.ingest.tables import open_csv
 
 TRUNCATED_REASON = "truncated last record (file cut at 2,000,000 bytes when published)"
@@ -51,6 +58,12 @@ def iter_synthetic_multilingual(
                 table.columns.index("business_type") if "business_type" in table.columns else None
             )
             columns = {"category": "type", "team": "queue", "agent_answer": "answer"}
+            if path == _files(source)[0]:
+                declare(
+                    report,
+                    {"subject": "subject", "body": "body", **columns, "priority": "priority"}
+                    | {"language": "language", "tags": "tag_1..tag_9"},
+                )
             for rec in table:
                 v = rec.values
                 data = {
