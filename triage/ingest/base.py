@@ -61,10 +61,17 @@ TicketSource = Callable[[Path, ImportOptions, ImportReport], Iterator[Ticket]]
 ArticleSource = Callable[[Path, ImportOptions, ImportReport], Iterator[KBArticle]]
 
 
-def _first_error(exc: ValidationError) -> tuple[str, str, Any]:
+def _first_error(exc: ValidationError) -> tuple[str, str, str]:
     err = exc.errors(include_url=False)[0]
     loc = ".".join(str(p) for p in err["loc"]) or "(row)"
-    return loc, err["msg"], err.get("input")
+    return loc, err["msg"], _shown(err.get("input"))
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """A rejected value as an error message quotes it: cut short, since messages end up
+    in logs and a cell may hold ticket text."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 5]}...{text[-1]} ({len(text)} chars)"
 
 
 def validate_ticket(
@@ -103,7 +110,7 @@ def validate_ticket(
         column = (columns or {}).get(loc) or (columns or {}).get(head)
         fld = f"{column} -> {loc}" if column and column != loc else loc
         raise RowError(
-            file, row, fld, f"{msg} (value {value!r}) " + row_position(row, position)
+            file, row, fld, f"{msg} (value {value}) " + row_position(row, position)
         ) from None
 
 
@@ -114,7 +121,7 @@ def validate_article(data: dict[str, Any], file: str, row: int, position: str) -
     except ValidationError as exc:
         loc, msg, value = _first_error(exc)
         raise RowError(
-            file, row, loc, f"{msg} (value {value!r}) " + row_position(row, position)
+            file, row, loc, f"{msg} (value {value}) " + row_position(row, position)
         ) from None
 
 

@@ -71,6 +71,15 @@ def tags(values: list[Any], separator: str | None) -> list[str] | None:
     return cleaned or None
 
 
+def _text(value: Any) -> str:
+    # Cells arrive cleaned (stripped, never empty): text needs no more work.
+    return value if type(value) is str else text_of(scalar(value))
+
+
+def _optional_text(value: Any) -> str | None:
+    return value if type(value) is str else optional_text(scalar(value))
+
+
 class Converters:
     """The converters of one import, with what they saw (date forms, channels kept aside)."""
 
@@ -103,8 +112,8 @@ class Converters:
         if target.startswith("extra."):
             return scalar
         if target in ("subject", "body"):
-            return lambda value: text_of(scalar(value))
-        return lambda value: optional_text(scalar(value))
+            return _text
+        return _optional_text
 
     def _mapped(self, target: str, table: dict[str, Any]) -> Callable[[Any], Any]:
         def convert(value: Any) -> Any:

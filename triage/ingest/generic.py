@@ -64,6 +64,9 @@ class RowBuilder:
         self.separator = preset.tag_separator if preset else None
 
     def _value(self, step: Step, convert: Any, values: list[Any]) -> Any:
+        if len(step.positions) == 1 and step.target != "tags":  # the usual case, kept fast
+            cell = clean_cell(values[step.positions[0]])
+            return None if cell is None else convert(cell)
         cells = [clean_cell(values[i]) for i in step.positions]
         if step.target == "tags":
             return tags(cells, self.separator)

@@ -86,6 +86,9 @@ def clean_cell(value: Any) -> Any:
 
 def is_blank(values: list[Any]) -> bool:
     """Whether every cell of a row is empty (a spreadsheet's trailing `,,,,` rows)."""
+    first = values[0] if values else None
+    if type(first) is str and first.strip():  # the usual row, decided without a generator
+        return False
     return all(clean_cell(v) is None for v in values)
 
 
