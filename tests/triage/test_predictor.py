@@ -79,7 +79,7 @@ def test_batch_matches_single(triager: OnnxTriager) -> None:
 
 
 def test_subcategory_falls_back_to_parent_when_inconsistent(triager: OnnxTriager) -> None:
-    head = next(h for h in triager._heads if h.name == "subcategory")
+    head = triager._heads.get("subcategory")
     assert head.parents
     # Force a contradiction: make the category head certain of a category that is not the
     # subcategory's parent, by scoring a billing text and then checking the rule directly.
@@ -106,7 +106,7 @@ def test_subcategory_falls_back_to_parent_when_inconsistent(triager: OnnxTriager
             top_k=[LabelScore(label=child, probability=0.99)],
         ),
     }
-    triager._hierarchy(preds, {})
+    triager._heads.apply_hierarchy(preds)
     assert preds["subcategory"].label is None and preds["subcategory"].fallback_to_parent
 
 
