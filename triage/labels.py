@@ -58,7 +58,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from triage.contract import Ticket
 from triage.dataset import TicketWriter
-from triage.desk.desk import PREDICTED_FIELDS
+from triage.desk.ledger import PREDICTED_FIELDS
 from triage.desk.records import Direction
 from triage.desk.reference import format_reference
 from triage.desk.status import Status
