@@ -41,10 +41,10 @@ from triage.demo.catalog import (
     TIER_WEIGHTS,
     TIERS,
     Subcategory,
-    build_roster,
 )
 from triage.demo.phrases import PhraseBook, books
 from triage.demo.roster import Agent, Roster
+from triage.demo.staff import build_roster
 
 DEFAULT_START = datetime(2025, 1, 6, tzinfo=UTC)  # a Monday
 DEFAULT_DAYS = 182
