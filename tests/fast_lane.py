@@ -7,7 +7,9 @@ tests/conftest.py) marks `slow` every test whose fixtures include one of
 before any fixture is set up) and `require_slow` (called by the helpers that start a
 server) fail a test that is not marked `slow` but reaches heavy work anyway, through
 `request.getfixturevalue` or a helper called in its body, instead of quietly slowing the
-lane down.
+lane down. (A session fixture is set up once: in a full run a slow test may have set it
+up already, and the guard fires where it matters, in the fast lane.)
+tests/test_fast_lane.py runs both in a session of its own.
 
 Kept out of the conftest files: those are imported by pytest under their own names, and
 this module's state (the running test) must exist once.
