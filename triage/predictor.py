@@ -218,7 +218,9 @@ class OnnxTriager:
                     languages[i],
                     ar_text[i] if ar_text is not None else None,
                     ar_emb[:, i] if ar_emb is not None else None,
-                    (nb_approx[:, i], emb[i]) if nb_approx is not None else None,
+                    (nb_approx[:, i], emb[i])
+                    if nb_approx is not None and emb is not None
+                    else None,
                     meta[i],
                     shared,
                     t0,

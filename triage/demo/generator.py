@@ -19,7 +19,7 @@ What a model can learn from it, on purpose:
 from __future__ import annotations
 
 import random
-from collections import Counter, deque
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -107,7 +107,8 @@ def _customers(rng: random.Random, n: int, phrase_books: dict[str, PhraseBook]) 
 def _articles(
     phrase_books: dict[str, PhraseBook],
 ) -> tuple[list[KBArticle], dict[tuple[str, str], str]]:
-    articles, ids = [], {}
+    articles: list[KBArticle] = []
+    ids: dict[tuple[str, str], str] = {}
     for language in LANGUAGES:
         book = phrase_books[language]
         for sub in SUBCATEGORIES:
@@ -170,7 +171,7 @@ class _History:
         }
         self.sub_weights = [s.weight for s in SUBCATEGORIES]
         total_weight = sum(self.sub_weights)
-        self.team_daily: Counter[str] = Counter()
+        self.team_daily: defaultdict[str, float] = defaultdict(float)
         for s in SUBCATEGORIES:
             self.team_daily[s.team] += tickets * s.weight / total_weight / days
         self.customers = _customers(rng, max(100, tickets // 3), self.books)

@@ -210,10 +210,6 @@ class Desk:
         """One ticket, with its thread unless `messages=False`."""
         return queries.get(self, ticket_id, messages=messages)
 
-    def list(self, query: TicketQuery) -> TicketPage:
-        """Tickets matching `query`, most urgent first, paginated."""
-        return queries.list_tickets(self, query)
-
     def audit(self, ticket_id: int | str) -> list[AuditEntry]:
         """A ticket's history, oldest first."""
         return queries.audit(self, ticket_id)
@@ -225,6 +221,12 @@ class Desk:
     def dashboard(self) -> Dashboard:
         """Open tickets, SLA compliance, agent load, auto-reply resolution rate and CSAT."""
         return queries.dashboard(self)
+
+    # Defined after every annotation that says `list[...]`: in the class body that name
+    # is this method from here on.
+    def list(self, query: TicketQuery) -> TicketPage:
+        """Tickets matching `query`, most urgent first, paginated."""
+        return queries.list_tickets(self, query)
 
     # -- audit (triage.desk.ledger) ----------------------------------------------------
 

@@ -80,7 +80,7 @@ def triage_tickets(desk: DeskContext, ticket_ids: list[int]) -> tuple[list[int],
         return done, ids
     except Exception as exc:  # noqa: BLE001 - fall back to one call per ticket
         log.warning("batch triage of %d tickets failed (%s); trying one by one", len(ids), exc)
-        failed = []
+        failed: list[int] = []
         for ticket_id in ids:
             (done if triage_ticket(desk, ticket_id) else failed).append(ticket_id)
         return done, failed

@@ -74,6 +74,8 @@ class Explainer:
         cols = np.array([h.start + t for h, t in zip(heads, tops, strict=True)], dtype=np.intp)
         blocks, names = [], []
         if text is not None and self.coef_word is not None and len(text.word_cols):
+            # The text stage computed them: it reads the same `coef_word`.
+            assert text.word_contributions is not None
             blocks.append(text.word_contributions[:, cols])
             names.append((text.word_cols, self._terms))
         if self._coef_meta is not None:
@@ -115,6 +117,8 @@ class Explainer:
         full vectors) or, in a bundle without an encoder, by word TF-IDF."""
         if query is not None:
             approx, emb = query
+            # A query comes only from the projected index, written with the vectors.
+            assert self._vectors is not None
             rows = top(approx, NEIGHBOUR_CANDIDATES)
             exact = self._vectors[rows].astype(np.float32) @ emb
             order = top(exact, SIMILAR_TICKETS)

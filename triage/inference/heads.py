@@ -141,8 +141,8 @@ class Heads:
         head = next((h for h in self.heads if h.name == "subcategory"), None)
         if sub is None or cat is None or head is None or not head.parents:
             return
-        top = sub.top_k[0].label if sub.top_k else None
-        inconsistent = cat.label is not None and head.parents.get(top) not in (None, cat.label)
+        parent = head.parents.get(sub.top_k[0].label) if sub.top_k else None
+        inconsistent = cat.label is not None and parent not in (None, cat.label)
         if sub.abstained or inconsistent:
             sub.label = None
             sub.abstained = True
