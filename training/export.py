@@ -249,7 +249,7 @@ def write_bundle(
     if corpus.x_emb is not None:
         vectors = corpus.x_emb[keep].astype(np.float32)
         # Serving scores every neighbour in the span of their top singular vectors, then
-        # re-ranks the best candidates on the full vectors (triage.predictor._similar).
+        # re-ranks the best candidates on the full vectors (triage.inference.explanation).
         _, _, basis = np.linalg.svd(vectors, full_matrices=False)
         projection = basis[: min(NEIGHBOUR_DIMS, len(basis))].T
         neighbours.update(

@@ -248,11 +248,11 @@ def export_desk_command(
 
 
 def export_desk_with_progress(database_url: str, out: Path):  # type: ignore[no-untyped-def]
-    """`triage.desk.training_export.export_desk` with a progress bar on stderr."""
+    """`triage.labels.export_desk` with a progress bar on stderr."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from triage.desk.training_export import export_desk
+    from triage.labels import export_desk
 
     columns = (
         TextColumn("exporting the desk"),

@@ -125,7 +125,8 @@ def agents_path_for(path: str | Path) -> Path:
 
 
 def write_roster(path: str | Path, roster: Roster) -> None:
-    """Write the roster file as indented JSON (stable key order, so identical rosters are identical bytes)."""
+    """Write the roster file as indented JSON (stable key order, so identical rosters are
+    identical bytes)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.partial")
