@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import run_cli
-from tests.triage.ingest_exports import event_log, jira_cloud_es, write_csv
+from tests.triage.ingest.exports import event_log, jira_cloud_es, write_csv
 
 
 @pytest.mark.shared_data

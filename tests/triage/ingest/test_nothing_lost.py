@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.triage.ingest_exports import write_csv, zendesk_ndjson
+from tests.triage.ingest.exports import write_csv, zendesk_ndjson
 from triage.contract import Channel
 from triage.dataset import iter_tickets
 from triage.errors import RowError

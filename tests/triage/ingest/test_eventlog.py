@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.triage.ingest_exports import EVENT_HEADER, event_log, event_log_zip, write_csv
+from tests.triage.ingest.exports import EVENT_HEADER, event_log, event_log_zip, write_csv
 from triage.contract import Channel
 from triage.dataset import iter_tickets
 from triage.errors import InputFileError, RowError

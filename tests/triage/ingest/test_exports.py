@@ -1,5 +1,5 @@
 """Real exports in: Jira, Zendesk, Freshdesk and ServiceNow files as their tools write them
-(fixtures from the vendors' documented formats, tests/triage/ingest_exports.py), and the
+(fixtures from the vendors' documented formats, tests/triage/ingest/exports.py), and the
 shared real Jira export."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.triage.ingest_exports import (
+from tests.triage.ingest.exports import (
     JIRA_CLOUD_ES_HEADER,
     freshdesk_csv,
     jira_cloud_en,
