@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from triage.encoder import DEFAULT_SPINNING
 from triage.errors import BundleError
 from triage.vectorizer import TextVectorizer
 
@@ -162,14 +163,15 @@ def _arrays(path: Path) -> dict[str, np.ndarray]:
 
 
 def load_bundle(
-    path: str | Path, *, threads: int | None = None, spinning: bool | None = None
+    path: str | Path, *, threads: int = 0, spinning: bool | None = DEFAULT_SPINNING
 ) -> Bundle:
     """Verify and load the bundle at `path`.
 
     Raises `BundleError` for a missing directory or manifest, an unsupported format
     version, a listed file that is missing, or any file whose sha256 differs from the
-    manifest. `threads` is onnxruntime's intra-op thread count and `spinning` its
-    `session.intra_op.allow_spinning` (None: settings).
+    manifest. `threads` is onnxruntime's intra-op thread count (0: onnxruntime decides)
+    and `spinning` its `session.intra_op.allow_spinning` (None: onnxruntime's default);
+    a server passes `settings.onnx_threads` and `settings.onnx_allow_spinning`.
     """
     path = Path(path)
     manifest = read_manifest(path)
@@ -179,12 +181,6 @@ def load_bundle(
 
         language.preload()
     verify_files(path, manifest)
-    if threads is None or spinning is None:
-        from triage.settings import get_settings
-
-        settings = get_settings()
-        threads = settings.onnx_threads if threads is None else threads
-        spinning = settings.onnx_allow_spinning if spinning is None else spinning
     files = manifest["files"]
     # The heads graph is a fraction of a millisecond per ticket: run on the calling thread,
     # it needs no pool of its own whose threads would compete with the encoder's.

@@ -37,6 +37,9 @@ TOKENS_KIND, TEXT_KIND = "tokens", "text"
 # truncation of its own, and a pasted log would otherwise cost time for nothing. Exports
 # record it as the spec's `max_length` (characters for this kind), which the runtime reads.
 TEXT_GRAPH_MAX_CHARS = 4000
+# onnxruntime's intra-op threads do not busy-wait between ops unless asked to: the
+# default of `Settings.onnx_allow_spinning`, whose description says why.
+DEFAULT_SPINNING = False
 
 
 @dataclass(frozen=True)
@@ -113,18 +116,19 @@ class OnnxEncoder:
         self,
         folder: str | Path,
         *,
-        threads: int | None = None,
+        threads: int = 0,
         model_file: str = MODEL_FILE,
         verify_sha256: bool = True,
-        spinning: bool | None = None,
+        spinning: bool | None = DEFAULT_SPINNING,
     ) -> None:
         """Load `folder`.
 
-        `threads` is onnxruntime's intra-op thread count (None: `settings.onnx_threads`;
-        0 lets onnxruntime decide). `model_file` picks another graph in the folder (the
-        fp32 reference). With `verify_sha256` a `model.onnx` that does not match the hash
-        recorded in `encoder.json` is refused. `spinning` sets onnxruntime's
-        `session.intra_op.allow_spinning` (None: `settings.onnx_allow_spinning`).
+        `threads` is onnxruntime's intra-op thread count (0 lets onnxruntime decide).
+        `model_file` picks another graph in the folder (the fp32 reference). With
+        `verify_sha256` a `model.onnx` that does not match the hash recorded in
+        `encoder.json` is refused. `spinning` sets onnxruntime's
+        `session.intra_op.allow_spinning` (None keeps onnxruntime's default, on). A
+        server passes `settings.onnx_threads` and `settings.onnx_allow_spinning`.
         """
         import onnxruntime as ort
 
@@ -153,12 +157,6 @@ class OnnxEncoder:
                 f"{self.spec.model_sha256[:12]} recorded in {SPEC_FILE} (modified or corrupt)"
             )
 
-        if threads is None or spinning is None:
-            from triage.settings import get_settings
-
-            settings = get_settings()
-            threads = settings.onnx_threads if threads is None else threads
-            spinning = settings.onnx_allow_spinning if spinning is None else spinning
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         self.threads = threads

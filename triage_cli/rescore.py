@@ -190,6 +190,7 @@ def rescore(
         engine=engine,
         workers=workers,
         threads=threads,
+        spinning=settings.onnx_allow_spinning,
         chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS,
         checkpoint_dir=checkpoint_dir,
         ray_address=ray_address,

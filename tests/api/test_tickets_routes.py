@@ -234,7 +234,7 @@ def test_install_desk_follows_the_served_model(database_url: str, engine, tmp_pa
     app.state.auth = Authenticator(tmp_path / "keys.json", enabled=False)
     app.state.holder = ModelHolder(lambda path: (None, _FixedTriager()), lambda: tmp_path, "test")
     install_error_handlers(app)
-    desk = install_desk(app, Settings(database_url=database_url))
+    desk = install_desk(app, Settings(_env_file=None, database_url=database_url))
     with TestClient(app) as c:
         # No model loaded yet: the ticket is stored and queued, not refused.
         early = c.post("/v1/tickets", json={"channel": "api", "body": "refund"}).json()

@@ -83,6 +83,7 @@ def plot_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 def settings_for(tmp_path: Path, store: str, name: str) -> Settings:
     return Settings(
+        _env_file=None,
         models_dir=tmp_path / "models",
         mlflow_tracking_uri=store,
         mlflow_registry_name=name,

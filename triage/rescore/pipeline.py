@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from triage.bundle import MANIFEST, read_manifest, sha256_file, verify_files
+from triage.encoder import DEFAULT_SPINNING
 from triage.errors import InputFileError, TriageError
 from triage.rescore.checkpoint import Checkpoint
 from triage.rescore.diff import DiffCounter
@@ -65,6 +66,8 @@ class RescoreOptions:
     engine: str = "local"
     workers: int | None = None
     threads: int | None = None
+    # onnxruntime's allow_spinning in every worker (`settings.onnx_allow_spinning`).
+    spinning: bool | None = DEFAULT_SPINNING
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     checkpoint_dir: Path | None = None
     ray_address: str | None = None
@@ -169,7 +172,7 @@ def rescore(options: RescoreOptions, progress: Progress | None = None) -> Rescor
             notes.append(f"resumed: {resumed:,} of {tickets:,} tickets were already scored")
 
         progress.stage("scoring", total=tickets, completed=resumed)
-        job = ScoringJob(bundle, checkpoint.folder.resolve(), workers, threads)
+        job = ScoringJob(bundle, checkpoint.folder.resolve(), workers, threads, options.spinning)
         started = time.perf_counter()
         scored = [0]
 
