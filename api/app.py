@@ -9,6 +9,7 @@ paid on every request.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -136,6 +137,9 @@ def create_app(settings: Settings, *, load: Loader | None = None) -> FastAPI:
     app.state.auth = auth
     app.state.metrics = metrics
     app.state.holder = holder
+    # Bounds the model calls in flight: FastAPI's threadpool would otherwise run up to 40
+    # at once, each growing onnxruntime's buffers, for no extra throughput on a few cores.
+    app.state.prediction_slots = threading.BoundedSemaphore(settings.max_concurrent_predictions)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(triage.build_router(settings))
