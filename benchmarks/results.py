@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from triage import files
 from triage.errors import InputFileError
 
 RESULTS_ROOT = Path("benchmarks") / "results"
@@ -38,14 +39,9 @@ def new_run_dir(kind: str, root: Path = RESULTS_ROOT) -> Path:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> Path:
-    """Write `data` as indented UTF-8 JSON (via a temporary file, so a reader never sees half)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(
-        json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    partial.replace(path)
-    return path
+    """Write `data` as indented UTF-8 JSON, atomically; values JSON lacks (paths, dates)
+    as their `str`."""
+    return files.write_json(path, data, default=str)
 
 
 def has_results(folder: Path) -> bool:

@@ -34,9 +34,9 @@ from triage.bundle import (
     NEIGHBOURS_FILE,
     TEXT_HEADS_FILE,
     VECTORIZER_FILE,
-    sha256_file,
 )
 from triage.features import MAX_TEXT_CHARS, MetaSpec
+from triage.files import sha256_file
 
 OPSET = 18
 # Dimensions of the neighbours' first-pass projection: 5,000 × 64 floats is a GEMV of 1.3 MB

@@ -22,7 +22,6 @@ Format 2 replaced format 1's `vectorizer.onnx` (a dense TF-IDF graph) with
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ import numpy as np
 
 from triage.encoder import DEFAULT_SPINNING
 from triage.errors import BundleError
+from triage.files import read_versioned_json, sha256_file
 from triage.vectorizer import TextVectorizer
 
 # Bumped on incompatible changes; a loader reads bundles of its own major version only.
@@ -47,35 +47,20 @@ AUTO_REPLY_TARGETS = "auto_reply.json"
 ENCODER_DIR = "encoder"
 
 
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def read_manifest(path: str | Path) -> dict[str, Any]:
     """The manifest of the bundle at `path`, format version checked (files are not)."""
     path = Path(path)
     manifest_path = path / MANIFEST
     if not path.is_dir():
         raise BundleError(f"{path}: no such bundle directory")
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BundleError(f"{manifest_path}: missing; not a model bundle") from None
-    except (OSError, ValueError) as exc:
-        raise BundleError(f"{manifest_path}: unreadable ({exc})") from None
-    if not isinstance(manifest, dict):
-        raise BundleError(f"{manifest_path}: expected a JSON object")
-    version = manifest.get("format_version")
-    if not isinstance(version, int) or version != FORMAT_VERSION:
-        raise BundleError(
-            f"{path}: bundle format version {version!r} is not supported by this version of "
-            f"ticket-triage (it reads format {FORMAT_VERSION}); retrain or upgrade"
-        )
+    manifest = read_versioned_json(
+        manifest_path,
+        FORMAT_VERSION,
+        BundleError,
+        what="bundle",
+        missing="missing; not a model bundle",
+        remedy="retrain it, or upgrade ticket-triage",
+    )
     for key in ("model_version", "heads", "files", "meta"):
         if key not in manifest:
             raise BundleError(f"{manifest_path}: no {key!r} entry")

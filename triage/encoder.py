@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from triage.errors import EncoderError
+from triage.files import read_versioned_json, sha256_file
 
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -73,35 +74,20 @@ class EncoderSpec:
     def read(cls, folder: Path) -> EncoderSpec:
         """Read `folder/encoder.json`; an unreadable or incompatible spec is an `EncoderError`."""
         path = Path(folder) / SPEC_FILE
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise EncoderError(f"{path}: missing; not an exported encoder folder") from None
-        except (OSError, ValueError) as exc:
-            raise EncoderError(f"{path}: unreadable encoder spec ({exc})") from None
-        if not isinstance(data, dict):
-            raise EncoderError(f"{path}: expected a JSON object")
-        version = data.get("format_version")
-        if version != FORMAT_VERSION:
-            raise EncoderError(
-                f"{path}: encoder format version {version!r}, this runtime reads {FORMAT_VERSION}; "
-                "re-export the encoder with this version of ticket-triage"
-            )
+        data = read_versioned_json(
+            path,
+            FORMAT_VERSION,
+            EncoderError,
+            what="encoder",
+            missing="missing; not an exported encoder folder",
+            remedy="re-export the encoder with this version",
+        )
         known = set(cls.__dataclass_fields__)
         try:
             data["inputs"] = tuple(data.get("inputs", cls.inputs))
             return cls(**{k: v for k, v in data.items() if k in known})
         except TypeError as exc:
             raise EncoderError(f"{path}: invalid encoder spec ({exc})") from None
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class OnnxEncoder:

@@ -95,13 +95,13 @@ def _from_cache(root: Path, source: Path) -> LanguageIdentifier:
     copy. The big naive-Bayes table is memory-mapped: a worker only pages in the rows
     its tickets touch, and workers on one host share those pages.
     """
-    import hashlib
-
     import numpy as np
     from py3langid.langid import LanguageIdentifier
     from py3langid.modelio import _to_array
 
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    from triage.files import sha256_file
+
+    digest = sha256_file(source)[:16]
     folder = root / f"py3langid-{digest}"
     names = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat")
     if not all((folder / f"{n}.npy").is_file() for n in names):

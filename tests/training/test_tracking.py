@@ -245,7 +245,8 @@ def test_publish_training_run_logs_the_reports_plots_params_and_metrics(
 ) -> None:
     from mlflow import MlflowClient
 
-    from training.tracking import file_sha256, publish_training_run
+    from training.tracking import publish_training_run
+    from triage.files import sha256_file as file_sha256
 
     settings = settings_for(tmp_path, store, "triage-report")
     report = make_report(tmp_path, write_bundle(settings.models_dir, "r1", 0.8))
