@@ -14,17 +14,17 @@ scoring goes on with the chunks not written yet; steps 3 to 5 are repeatable.
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from triage.bundle import MANIFEST, read_manifest, sha256_file, verify_files
+from triage.bundle import MANIFEST, read_manifest, verify_files
 from triage.encoder import DEFAULT_SPINNING
 from triage.errors import InputFileError, TriageError
+from triage.files import sha256_file, write_json
+from triage.progress import Progress, Silent
 from triage.rescore.checkpoint import Checkpoint
 from triage.rescore.diff import DiffCounter
 from triage.rescore.engines import ScoringJob, default_layout, run_local
@@ -36,24 +36,6 @@ ENGINES = ("local", "ray")
 # Tickets per chunk: the unit of checkpointing and of work handed to a worker (a few
 # seconds of encoder time, well under a second for a TF-IDF-only bundle).
 DEFAULT_CHUNK_ROWS = 256
-
-
-class Progress(Protocol):
-    """Where `rescore` reports its stages (the CLI draws a rich progress bar)."""
-
-    def stage(self, name: str, total: int | None = None, completed: int = 0) -> None:
-        """A new stage starts, `completed` of `total` steps already done (None: unknown)."""
-
-    def advance(self, steps: int = 1) -> None:
-        """`steps` more steps of the current stage are done."""
-
-
-class _Silent:
-    def stage(self, name: str, total: int | None = None, completed: int = 0) -> None:
-        pass
-
-    def advance(self, steps: int = 1) -> None:
-        pass
 
 
 @dataclass
@@ -111,7 +93,7 @@ def diff_path_for(out: Path) -> Path:
 
 def rescore(options: RescoreOptions, progress: Progress | None = None) -> RescoreReport:
     """Rescore the tickets of `options.source` with the bundle; see the module docstring."""
-    progress = progress or _Silent()
+    progress = progress or Silent()
     out = Path(options.out)
     if out.suffix != ".parquet":
         raise InputFileError(f"{out}: the results file must be a .parquet file")
@@ -202,7 +184,7 @@ def rescore(options: RescoreOptions, progress: Progress | None = None) -> Rescor
             progress.advance(1)
         diff = {"model_version": bundle_record["model_version"], **counter.report()}
         diff_path = diff_path_for(out)
-        _write_json(diff_path, diff)
+        write_json(diff_path, diff)
 
         applied = None
         if options.apply:
@@ -210,7 +192,7 @@ def rescore(options: RescoreOptions, progress: Progress | None = None) -> Rescor
             progress.stage("applying", total=tickets)
             applied = apply_results(options.source.database_url, out, on_rows=progress.advance)
             diff["applied"] = applied.as_dict()
-            _write_json(diff_path, diff)
+            write_json(diff_path, diff)
         checkpoint.remove()
 
     return RescoreReport(
@@ -228,10 +210,3 @@ def rescore(options: RescoreOptions, progress: Progress | None = None) -> Rescor
         applied=applied,
         notes=notes,
     )
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
