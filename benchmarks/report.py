@@ -17,7 +17,10 @@ and writes into `--out` (default: the same folder):
 - `plots/`: the PNGs, for slides.
 
 The evaluation charts are `training.plots.head_plots`, the charts MLflow shows for a
-training run. Matplotlib is imported only to draw (the table helpers are light).
+training run. Matplotlib is imported only to draw (the table helpers are light). The page
+is the Jinja2 template `templates/report.html.j2`: this module decides what it shows
+(tables of cells and their style, plot sections, notes), the template writes the markup
+and escapes every value.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ and `mlflow.db`, so running from the repository root puts them in the git-ignore
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,12 +68,4 @@ def newest_results(root: Path = RESULTS_ROOT) -> Path:
 
 def read_json(path: Path) -> dict[str, Any]:
     """A result JSON, or an `InputFileError` naming the file and what is wrong with it."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputFileError(f"{path}: unreadable: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise InputFileError(f"{path}: not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise InputFileError(f"{path}: expected a JSON object")
-    return data
+    return files.read_json_object(path, InputFileError, missing="no such result file")

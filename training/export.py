@@ -35,6 +35,7 @@ from triage.bundle import (
     TEXT_HEADS_FILE,
     VECTORIZER_FILE,
 )
+from triage.encoder import EncoderSpec
 from triage.features import MAX_TEXT_CHARS, MetaSpec
 from triage.files import sha256_file
 
@@ -305,12 +306,8 @@ def write_bundle(
 
     encoder_info = None
     if encoder_dir is not None:
-        spec = json.loads((encoder_dir / "encoder.json").read_text(encoding="utf-8"))
-        encoder_info = {
-            "folder": encoder_dir.name,
-            "name": spec.get("name"),
-            "dim": spec.get("dim"),
-        }
+        spec = EncoderSpec.read(encoder_dir)
+        encoder_info = {"folder": encoder_dir.name, "name": spec.name, "dim": spec.dim}
 
     heads_manifest = []
     for name in names:

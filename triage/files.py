@@ -91,15 +91,17 @@ def read_json_object(path: str | Path, error: type[Exception], missing: str) -> 
     """The JSON object stored in `path`.
 
     Raises `error` naming the file when it is absent (`"{path}: {missing}"`),
-    unreadable or not JSON, or holds something other than an object.
+    unreadable, not valid JSON, or holds something other than an object.
     """
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise error(f"{path}: {missing}") from None
-    except (OSError, ValueError) as exc:
-        raise error(f"{path}: unreadable ({exc})") from None
+    except OSError as exc:
+        raise error(f"{path}: unreadable ({exc.strerror or exc})") from None
+    except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
+        raise error(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise error(f"{path}: expected a JSON object")
     return data

@@ -48,7 +48,7 @@ def test_versioned_json_names_the_file_and_the_versions(tmp_path: Path) -> None:
     with pytest.raises(BundleError, match="manifest.json: missing"):
         read()
     path.write_text("{not json")
-    with pytest.raises(BundleError, match="manifest.json: unreadable"):
+    with pytest.raises(BundleError, match="manifest.json: not valid JSON"):
         read()
     path.write_text("[1, 2]")
     with pytest.raises(BundleError, match="expected a JSON object"):
