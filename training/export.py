@@ -27,6 +27,7 @@ from training.auto_reply import PRIOR_FLOOR
 from triage.bundle import (
     AUTO_REPLY_ARRAYS,
     AUTO_REPLY_TARGETS,
+    ENCODER_DIR,
     EXPLAIN_FILE,
     FORMAT_VERSION,
     HEADS_FILE,
@@ -190,8 +191,8 @@ def write_bundle(
         MANIFEST,
     ):
         (out / stale).unlink(missing_ok=True)
-    if encoder_dir is None and (out / "encoder").exists():
-        shutil.rmtree(out / "encoder")
+    if encoder_dir is None and (out / ENCODER_DIR).exists():
+        shutil.rmtree(out / ENCODER_DIR)
 
     names = list(report.heads)
     offsets, start = {}, 0
