@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -46,7 +47,7 @@ def require_scope(scope: str) -> Callable[..., Awaitable[KeyRecord | None]]:
 
     async def check(
         request: Request,
-        credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> KeyRecord | None:
         auth: Authenticator = request.app.state.auth
         if not auth.enabled:

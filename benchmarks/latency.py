@@ -545,7 +545,10 @@ def run_latency(
     track: bool = True,
     experiment: str | None = None,
 ) -> BenchmarkRun:
-    """Measure; write `latency.json` and `latency.npz` into `out_dir`; log to MLflow."""
+    """Measure; write `latency.json` and `latency.npz` into `out_dir`; with `track`, log to
+    the MLflow store `settings` name."""
+    if track and settings is None:
+        raise ValueError("run_latency(track=True) needs the settings that name the MLflow store")
     report, samples = measure(bundle, options, progress)
     out_dir.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out_dir / LATENCY_SAMPLES_FILE, **samples)
@@ -553,11 +556,10 @@ def run_latency(
     run = BenchmarkRun(path=path, data=report)
     if track:
         from benchmarks.tracking import try_log_benchmark_run
-        from triage.settings import get_settings
 
         machine = report["machine"]
         logged, warning = try_log_benchmark_run(
-            settings or get_settings(),
+            settings,
             run_name=out_dir.name,
             source="triage bench latency",
             params={
@@ -643,8 +645,14 @@ def main(argv: list[str] | None = None) -> int:
             sweep_duration=args.sweep_duration,
         )
     )
+    from triage.settings import get_settings
+
     run = run_latency(
-        args.bundle, args.out or new_run_dir("latency"), options=options, track=not args.no_track
+        args.bundle,
+        args.out or new_run_dir("latency"),
+        options=options,
+        settings=None if args.no_track else get_settings(),
+        track=not args.no_track,
     )
     for warning in run.warnings:
         print(f"warning: {warning}", file=sys.stderr)
