@@ -25,7 +25,6 @@ MAX_TEXT_CHARS = 4_000
 
 # Four-hour buckets: a linear model cannot use a raw hour (23 and 0 are neighbours).
 HOUR_BUCKETS = 6
-OTHER = "__other__"
 
 
 def normalize_text(text: str, max_chars: int = MAX_TEXT_CHARS) -> str:

@@ -54,7 +54,7 @@ def serve_settings(bundle: Path | None, keys: ApiKeys, **overrides: object) -> S
         "insecure_no_auth": False,
     }
     values.update(overrides)
-    return Settings().model_copy(update=values)
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

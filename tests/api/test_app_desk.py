@@ -15,6 +15,7 @@ def test_served_desk_triages_intake_with_the_real_bundle(
     demo_bundle: Path, database_url: str, tmp_path: Path
 ) -> None:
     settings = Settings(
+        _env_file=None,
         bundle=demo_bundle,
         insecure_no_auth=True,
         desk=True,
@@ -55,6 +56,7 @@ def test_served_desk_triages_intake_with_the_real_bundle(
 
 def test_desk_is_off_by_default(demo_bundle: Path, tmp_path: Path) -> None:
     settings = Settings(
+        _env_file=None,
         bundle=demo_bundle,
         insecure_no_auth=True,
         api_keys_file=tmp_path / "keys.json",

@@ -233,7 +233,6 @@ SUBCATEGORIES: tuple[Subcategory, ...] = (
     ),
 )
 
-SUBCATEGORY_BY_KEY: dict[str, Subcategory] = {s.key: s for s in SUBCATEGORIES}
 CATEGORIES: tuple[str, ...] = tuple(dict.fromkeys(s.category for s in SUBCATEGORIES))
 
 # Where a tired agent files a ticket by mistake: the label noise follows these lines.

@@ -337,6 +337,7 @@ def desk(
     policies = sla_policies_file(roster, workdir / "sla.json")
     hours, zone = "mon-fri 09:00-17:00", "UTC"
     settings = Settings(
+        _env_file=None,
         bundle=demo_bundle,
         model_alias=None,
         desk=True,

@@ -45,13 +45,12 @@ def service(tmp_path: Path, app_server):  # type: ignore[no-untyped-def]
     pytest.importorskip("uvicorn", reason="the triage service needs the serve extra")
     from api.app import create_app
 
-    settings = Settings().model_copy(
-        update={
-            "bundle": tmp_path,
-            "model_alias": None,
-            "insecure_no_auth": True,
-            "model_watch_interval_s": 0,
-        }
+    settings = Settings(
+        _env_file=None,
+        bundle=tmp_path,
+        model_alias=None,
+        insecure_no_auth=True,
+        model_watch_interval_s=0,
     )
     s = app_server(lambda: create_app(settings, load=lambda path: (None, FixedTriager())))
     s.start()
