@@ -9,6 +9,7 @@ paid on every request.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,7 +23,7 @@ from api.limits import BodySizeLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware
 from api.routes import health, model, triage
 from api.security import Authenticator
-from triage import __version__
+from triage import __version__, language
 from triage.errors import TriageError
 from triage.settings import Settings
 
@@ -33,14 +34,14 @@ class ServeConfigError(TriageError):
     """The server cannot start as configured (no model chosen, no API key, ...)."""
 
 
-def load_predictor(path: Path, settings: Settings | None = None) -> tuple[Any, Any]:
-    """Load and verify the bundle at `path` and build the in-process ONNX predictor on it."""
+def load_predictor(path: Path, settings: Settings) -> tuple[Any, Any]:
+    """Load and verify the bundle at `path` and build the in-process ONNX predictor on it,
+    with the onnxruntime threads and spinning `settings` give."""
     # Imported here so that `api.app` imports stay light for `triage --help`.
     from triage.bundle import load_bundle
     from triage.predictor import OnnxTriager
 
-    threads = settings.onnx_threads if settings is not None else None
-    bundle = load_bundle(path, threads=threads)
+    bundle = load_bundle(path, threads=settings.onnx_threads, spinning=settings.onnx_allow_spinning)
     return bundle, OnnxTriager(bundle)
 
 
@@ -85,6 +86,8 @@ def create_app(settings: Settings, *, load: Loader | None = None) -> FastAPI:
     (the CLI does, to report a bad bundle before the server starts). `load` replaces the
     default `load_bundle` + `OnnxTriager` loader.
     """
+    # The language model is one per process; this server's settings say where it is cached.
+    language.configure(settings.language_cache_dir)
     auth = check_auth(settings)
     metrics = Metrics()
     source, resolve, alias_stamp = model_source(settings)
@@ -134,6 +137,9 @@ def create_app(settings: Settings, *, load: Loader | None = None) -> FastAPI:
     app.state.auth = auth
     app.state.metrics = metrics
     app.state.holder = holder
+    # Bounds the model calls in flight: FastAPI's threadpool would otherwise run up to 40
+    # at once, each growing onnxruntime's buffers, for no extra throughput on a few cores.
+    app.state.prediction_slots = threading.BoundedSemaphore(settings.max_concurrent_predictions)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(triage.build_router(settings))

@@ -1,20 +1,27 @@
-"""The one place where errors become HTTP responses.
+"""The one place where errors become HTTP responses, and where their bodies are documented.
 
-Every error body has the same shape: `{"detail": [{"field": ..., "reason": ...}]}` for
-input the client can fix (422, 413), `{"detail": "message"}` otherwise.
+Every error body has one of two shapes: `{"detail": [{"field": ..., "reason": ...}]}`
+(`FieldErrors`) for input the client can fix (422, 413), `{"detail": "message"}`
+(`ErrorMessage`) otherwise. Routes declare the statuses they can answer with
+`error_responses(...)`, so the OpenAPI schema shows these bodies rather than FastAPI's
+default `loc/msg/type` validation error, which this API never sends.
 
-| error                                  | status | why                                         |
-|----------------------------------------|--------|---------------------------------------------|
-| request validation (pydantic)          | 422    | names the field (`tickets[3].id`) and reason |
-| `RowError` (text too long, batch size) | 422    | same shape as validation errors              |
-| body over `max_body_bytes`             | 413    | `api.limits`                                 |
-| `BundleError`, `EncoderError` on reload | 422   | the bundle sent to `/v1/admin/reload` cannot be used; the old model keeps serving |
-| `ModelNotReadyError`                   | 503    | no model loaded yet; retry later             |
-| `NotFound`, unknown registry alias     | 404    | the record, alias or version does not exist  |
-| `Conflict` (e.g. `IllegalTransition`)  | 409    | the request conflicts with the current state |
-| other `RegistryError`                  | 422    |                                             |
-| other `TriageError`                    | 400    |                                             |
-| anything else                          | 500    | logged with its traceback; the body leaks nothing |
+| error                                   | status | why                                 |
+|-----------------------------------------|--------|-------------------------------------|
+| request validation (pydantic)           | 422    | names the field (`tickets[3].id`)   |
+| a body that is not UTF-8 (FastAPI)      | 400    | "There was an error parsing the body" |
+| `RowError` (text too long, batch size)  | 422    | same shape as validation errors     |
+| body over `max_body_bytes`              | 413    | `api.limits`; body from `too_large` |
+| no or unknown API key                   | 401    | `unauthorized` (`api.security`)     |
+| key without the route's scope           | 403    | `forbidden` (`api.security`)        |
+| desk routes on a server without a desk  | 503    | `unavailable`                       |
+| `BundleError`, `EncoderError` on reload | 422    | the old model keeps serving         |
+| `ModelNotReadyError`                    | 503    | no model loaded yet; retry later    |
+| `NotFound`, unknown registry alias      | 404    | no such record, alias or version    |
+| `Conflict` (e.g. `IllegalTransition`)   | 409    | conflicts with the current state    |
+| other `RegistryError`                   | 422    |                                     |
+| other `TriageError`                     | 400    |                                     |
+| anything else                           | 500    | logged with its traceback; no leak  |
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from triage.errors import (
@@ -42,24 +50,74 @@ from triage.errors import (
 log = logging.getLogger("triage.api")
 
 
-def _json(status: int, content: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        orjson.dumps(content), status_code=status, media_type="application/json", headers=headers
+class FieldError(BaseModel):
+    """One field at fault and why."""
+
+    field: str = Field(
+        description="where in the request: `tickets[3].body`, `due_before`; `body` for "
+        "the body as a whole"
     )
+    reason: str = Field(description="what is wrong with it, without echoing the input")
 
 
-def _field(loc: tuple[Any, ...] | list[Any]) -> str:
-    """`("body", "tickets", 3, "id")` -> `"tickets[3].id"`; the request part is dropped."""
-    parts = list(loc)
-    if parts and parts[0] in ("body", "query", "path", "header"):
-        parts = parts[1:]
-    text = ""
-    for part in parts:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text or "body"
+class FieldErrors(BaseModel):
+    """Input the client can fix (413, 422): every field at fault."""
+
+    detail: list[FieldError]
+
+
+class ErrorMessage(BaseModel):
+    """Any other error: one message."""
+
+    detail: str
+
+
+# What each status means when a route does not say more; the body model each one has.
+_STATUSES: dict[int, tuple[type[BaseModel], str]] = {
+    400: (ErrorMessage, "the request cannot be carried out"),
+    401: (ErrorMessage, "missing or invalid API key (`WWW-Authenticate: Bearer`)"),
+    403: (ErrorMessage, "the API key lacks the scope this route needs"),
+    404: (ErrorMessage, "no such record"),
+    409: (ErrorMessage, "the request conflicts with the record's current state"),
+    413: (FieldErrors, "request body over the size limit (`max_body_bytes`)"),
+    422: (FieldErrors, "invalid input: names each field and the reason"),
+    503: (ErrorMessage, "no model loaded yet; retry later"),
+}
+
+
+# What a route that reads a JSON body can answer because of the body alone: bytes that
+# are not text (FastAPI's 400), a body over the limit, invalid JSON or fields.
+BODY_ERRORS: tuple[int | tuple[int, str], ...] = (
+    (400, "the body cannot be read (not UTF-8 text)"),
+    413,
+    422,
+)
+
+
+def error_responses(
+    *statuses: int | tuple[int, str], either: tuple[int, ...] = ()
+) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` entries of a route for the error statuses it can answer.
+
+    A status is `404`, or `(404, "no such ticket")` to say what it means on this route.
+    A status in `either` may come with either body (a refused bundle is a 422 with a
+    message, invalid input one with field errors). Declaring 422 also keeps FastAPI
+    from documenting its own validation error shape.
+    """
+    responses: dict[int | str, dict[str, Any]] = {}
+    for entry in statuses:
+        status, said = entry if isinstance(entry, tuple) else (entry, None)
+        model, description = _STATUSES[status]
+        responses[status] = {
+            "model": FieldErrors | ErrorMessage if status in either else model,
+            "description": said or description,
+        }
+    return responses
+
+
+def body(detail: str | list[dict[str, str]]) -> bytes:
+    """An error body as JSON bytes: a message, or the fields at fault."""
+    return orjson.dumps({"detail": detail})
 
 
 def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -77,6 +135,40 @@ def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
                 {"field": _field(error.get("loc", ())), "reason": str(error.get("msg", "invalid"))}
             )
     return pairs
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    """`("body", "tickets", 3, "id")` -> `"tickets[3].id"`; the request part is dropped."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "body"
+
+
+def too_large(limit: int) -> list[dict[str, str]]:
+    """The detail of a 413: the body is the field at fault."""
+    return [{"field": "body", "reason": f"request body larger than {limit} bytes"}]
+
+
+def unauthorized(reason: str) -> HTTPException:
+    """A 401 asking for a bearer key."""
+    return HTTPException(status_code=401, detail=reason, headers={"WWW-Authenticate": "Bearer"})
+
+
+def forbidden(reason: str) -> HTTPException:
+    """A 403: the key is valid but may not do this."""
+    return HTTPException(status_code=403, detail=reason)
+
+
+def unavailable(reason: str) -> HTTPException:
+    """A 503: this server is not set up for the request."""
+    return HTTPException(status_code=503, detail=reason)
 
 
 def status_for(exc: TriageError) -> int:
@@ -97,28 +189,32 @@ def status_for(exc: TriageError) -> int:
     return 400
 
 
+def _json(status: int, detail: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        body(detail), status_code=status, media_type="application/json", headers=headers
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers above on `app`."""
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        return _json(422, {"detail": field_errors(list(exc.errors()))})
+        return _json(422, field_errors(list(exc.errors())))
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
-        detail: Any = exc.detail
-        if exc.status_code == 413:
-            detail = [{"field": "body", "reason": str(exc.detail)}]
-        return _json(exc.status_code, {"detail": detail}, headers=getattr(exc, "headers", None))
+        # Starlette's own 404/405 and the 401/403/413/503 above; a list detail is field errors.
+        return _json(exc.status_code, exc.detail, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(TriageError)
     async def _domain(request: Request, exc: TriageError) -> Response:
         status = status_for(exc)
         if isinstance(exc, RowError):
-            return _json(status, {"detail": [{"field": exc.field or "body", "reason": exc.reason}]})
-        return _json(status, {"detail": str(exc)})
+            return _json(status, [{"field": exc.field or "body", "reason": exc.reason}])
+        return _json(status, str(exc))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return _json(500, {"detail": "internal error; see the server log"})
+        return _json(500, "internal error; see the server log")

@@ -7,7 +7,8 @@ in flight finish on the old model, which is freed when the last of them lets go.
 reload that fails leaves `current` untouched, so a bad bundle never stops the service.
 
 `ModelWatcher` is a daemon thread that reloads when the registry alias being served
-(`champion`) moves, and re-reads the API keys file when it changes.
+(`champion`) moves, and re-reads the API keys file when it changes. `HeldTriager` is the
+`Triager` the help desk scores intake with: whatever the holder serves at that moment.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from triage.contract import Ticket, TriageResult
 from triage.errors import BundleError, ModelNotReadyError, TriageError
 from triage.triager import Triager
 
@@ -101,6 +103,28 @@ class ModelHolder:
             if self._on_swap is not None:
                 self._on_swap(loaded)
             return loaded
+
+
+class HeldTriager:
+    """The desk's `Triager`: whichever model the holder serves right now, so reloads and
+    alias changes apply to intake too. No model loaded means the call raises
+    `ModelNotReadyError` and the desk queues the ticket for re-triage."""
+
+    def __init__(self, holder: ModelHolder) -> None:
+        self.holder = holder
+
+    @property
+    def model_version(self) -> str:
+        """The served model's version."""
+        return str(self.holder.get().triager.model_version)
+
+    def triage(self, ticket: Ticket) -> TriageResult:
+        """Score one ticket with the served model."""
+        return self.holder.get().triager.triage(ticket)
+
+    def triage_batch(self, tickets: list[Ticket]) -> list[TriageResult]:
+        """Score tickets with the served model."""
+        return self.holder.get().triager.triage_batch(tickets)
 
 
 class ModelWatcher:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from starlette.exceptions import HTTPException
+
+from api import errors
 
 
 class BodyTooLarge(HTTPException):
@@ -21,13 +22,12 @@ class BodyTooLarge(HTTPException):
     """
 
     def __init__(self, limit: int) -> None:
-        super().__init__(status_code=413, detail=f"request body larger than {limit} bytes")
+        super().__init__(status_code=413, detail=errors.too_large(limit))
 
 
 def _response_413(limit: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    body = orjson.dumps(
-        {"detail": [{"field": "body", "reason": f"request body larger than {limit} bytes"}]}
-    )
+    # Sent before the app runs, so the error handlers never see it: same body, though.
+    body = errors.body(errors.too_large(limit))
     start = {
         "type": "http.response.start",
         "status": 413,

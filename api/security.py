@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.errors import forbidden, unauthorized
 from triage.keys import KeyRecord, KeyStore
 
 _bearer = HTTPBearer(auto_error=False, description="an API key from `triage keys create`")
@@ -40,27 +42,23 @@ class Authenticator:
         return (stat.st_mtime_ns, stat.st_size)
 
 
-def _unauthorized(reason: str) -> HTTPException:
-    return HTTPException(status_code=401, detail=reason, headers={"WWW-Authenticate": "Bearer"})
-
-
 def require_scope(scope: str) -> Callable[..., Awaitable[KeyRecord | None]]:
     """A dependency that admits requests whose key carries `scope` (401 / 403 otherwise)."""
 
     async def check(
         request: Request,
-        credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> KeyRecord | None:
         auth: Authenticator = request.app.state.auth
         if not auth.enabled:
             return None
         if credentials is None or credentials.scheme.lower() != "bearer":
-            raise _unauthorized("missing API key: send 'Authorization: Bearer KEY'")
+            raise unauthorized("missing API key: send 'Authorization: Bearer KEY'")
         record = auth.store.verify(credentials.credentials)
         if record is None:
-            raise _unauthorized("invalid API key")
+            raise unauthorized("invalid API key")
         if scope not in record.scopes:
-            raise HTTPException(status_code=403, detail=f"this API key lacks the '{scope}' scope")
+            raise forbidden(f"this API key lacks the '{scope}' scope")
         return record
 
     return check

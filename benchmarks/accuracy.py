@@ -51,33 +51,23 @@ from benchmarks.config import (
 from benchmarks.machine import machine_info
 from benchmarks.results import ACCURACY_FILE, BenchmarkRun, new_run_dir, write_json
 from triage.errors import InputFileError
+from triage.progress import Progress as StageProgress
+from triage.progress import Silent
 
 # What the result records of our model per head: the metrics a target may bound, and the
 # calibration temperature.
 OURS_METRICS = (*HEAD_METRICS, "temperature")
 
 
-class Progress(Protocol):
-    """What a run reports: the pipeline's stages (`training.pipeline.Progress`) per dataset."""
+class Progress(StageProgress, Protocol):
+    """What a run reports: the pipeline's stages per dataset."""
 
     def dataset(self, name: str, index: int, total: int) -> None:
         """Dataset `index` of `total` starts."""
 
-    def stage(self, name: str, total: int | None = None) -> None:
-        """A new stage of the current dataset starts (total steps, if known)."""
 
-    def advance(self, steps: int = 1) -> None:
-        """Steps of the current stage are done."""
-
-
-class _Quiet:
+class _Quiet(Silent):
     def dataset(self, name: str, index: int, total: int) -> None:
-        pass
-
-    def stage(self, name: str, total: int | None = None) -> None:
-        pass
-
-    def advance(self, steps: int = 1) -> None:
         pass
 
 
@@ -226,8 +216,8 @@ def run_dataset(
     check_data(spec, data)
 
     class _Prefixed:  # the pipeline's stages, named after the dataset
-        def stage(self, name: str, total: int | None = None) -> None:
-            progress.stage(f"{spec.name}: {name}", total)
+        def stage(self, name: str, total: int | None = None, completed: int = 0) -> None:
+            progress.stage(f"{spec.name}: {name}", total, completed)
 
         def advance(self, steps: int = 1) -> None:
             progress.advance(steps)

@@ -19,8 +19,6 @@ Writes `benchmarks/results/desk-<timestamp>.json` and prints a table.
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 import sys
 import tempfile
 import threading
@@ -29,10 +27,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine import machine_info
+from benchmarks.percentiles import summary_ms
+from benchmarks.results import write_json
 from triage.contract import Channel
 from triage.desk import Desk, NewTicket, Status, TicketQuery
 from triage.store import connect, migrate
@@ -60,14 +62,6 @@ def _ticket(i: int) -> NewTicket:
     )
 
 
-def _percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "p50_ms": round(statistics.median(ordered) * 1000, 3),
-        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 3),
-    }
-
-
 def run_backend(url: str, n: int, threads: int) -> dict[str, object]:
     """Steps 1-4 of the module docstring on the database at `url` with `n` tickets."""
     migrate(url)
@@ -83,7 +77,10 @@ def run_backend(url: str, n: int, threads: int) -> dict[str, object]:
         desk.intake(_ticket(i))
         samples.append(time.perf_counter() - t0)
     elapsed = time.perf_counter() - start
-    out["intake_sequential"] = {**_percentiles(samples), "tickets_per_s": round(n / elapsed, 1)}
+    out["intake_sequential"] = {
+        **summary_ms(np.asarray(samples) * 1000),
+        "tickets_per_s": round(n / elapsed, 1),
+    }
 
     keys = [f"k-{uuid.uuid4().hex}" for _ in range(n)]
     work = [k for k in keys for _ in range(2)]
@@ -123,7 +120,7 @@ def run_backend(url: str, n: int, threads: int) -> dict[str, object]:
         t0 = time.perf_counter()
         desk.list(TicketQuery(status=[Status.new], limit=50))
         samples.append(time.perf_counter() - t0)
-    out["list_page_50"] = _percentiles(samples)
+    out["list_page_50"] = summary_ms(np.asarray(samples) * 1000)
 
     clock.now += timedelta(days=30)
     worker = Worker(desk, batch=10 * n)
@@ -173,10 +170,8 @@ def main() -> None:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
-    out_dir = ROOT / "benchmarks" / "results"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"desk-{datetime.now(UTC):%Y%m%d-%H%M%S}.json"
-    path.write_text(json.dumps(results, indent=2) + "\n")
+    path = ROOT / "benchmarks" / "results" / f"desk-{datetime.now(UTC):%Y%m%d-%H%M%S}.json"
+    write_json(path, results)
     for backend in ("sqlite", "postgresql"):
         r = results[backend]
         assert isinstance(r, dict)

@@ -28,6 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.percentiles import summary_ms
 from training.encoder_export import ensure_exported, resolve_encoder
 from triage.encoder import OnnxEncoder
 
@@ -100,11 +101,6 @@ def load_texts(n: int, seed: int = 11) -> tuple[list[str], str]:
     return texts, f"generated ({n} texts, 60-120 words)"
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100) of `values`."""
-    return float(np.percentile(np.asarray(values), q))
-
-
 def measure_single(encode_one: Callable[[str], object], texts: list[str]) -> dict[str, float]:
     """Batch 1, back to back: per-call latency (p50/p99 ms) and tickets/s over the loop."""
     times = []
@@ -115,9 +111,10 @@ def measure_single(encode_one: Callable[[str], object], texts: list[str]) -> dic
         times.append((time.perf_counter() - t0) * 1000)
     total = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
+    latency = summary_ms(times)
     return {
-        "p50_ms": percentile(times, 50),
-        "p99_ms": percentile(times, 99),
+        "p50_ms": latency["p50_ms"],
+        "p99_ms": latency["p99_ms"],
         "tickets_per_s": len(texts) / total,
         # CPU seconds of all threads per ticket: less distorted than wall time when other
         # processes compete for the cores, though spinning worker threads inflate it.

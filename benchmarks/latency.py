@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 import numpy as np
@@ -49,6 +49,7 @@ if __package__ in (None, ""):  # run as a script: python benchmarks/latency.py
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine import machine_info
+from benchmarks.percentiles import summary_ms
 from benchmarks.results import (
     LATENCY_FILE,
     LATENCY_SAMPLES_FILE,
@@ -57,6 +58,7 @@ from benchmarks.results import (
     write_json,
 )
 from triage.keys import create_key
+from triage.progress import Printed, Progress
 
 TICKET = {
     "id": "bench-1",
@@ -167,15 +169,7 @@ def _free_port() -> int:
 
 
 def _percentiles(samples_s: list[float]) -> dict[str, float]:
-    ms = np.asarray(samples_s) * 1000.0
-    return {
-        "n": int(ms.size),
-        "p50_ms": round(float(np.percentile(ms, 50)), 3),
-        "p90_ms": round(float(np.percentile(ms, 90)), 3),
-        "p99_ms": round(float(np.percentile(ms, 99)), 3),
-        "mean_ms": round(float(ms.mean()), 3),
-        "max_ms": round(float(ms.max()), 3),
-    }
+    return summary_ms(np.asarray(samples_s) * 1000.0)
 
 
 def _rss_mb(pid: int) -> dict[str, float]:
@@ -403,31 +397,13 @@ QUICK = LatencyOptions(
 )
 
 
-class Progress(Protocol):
-    """Stages of the run (the same protocol as `training.pipeline.Progress`)."""
-
-    def stage(self, name: str, total: int | None = None) -> None:
-        """A new stage starts (total steps, if known)."""
-
-    def advance(self, steps: int = 1) -> None:
-        """Steps of the current stage are done."""
-
-
-class _Printed:
-    def stage(self, name: str, total: int | None = None) -> None:
-        print(f"{name} ...", file=sys.stderr, flush=True)
-
-    def advance(self, steps: int = 1) -> None:
-        pass
-
-
 def measure(
     bundle: Path, options: LatencyOptions, progress: Progress | None = None
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Run every measurement against a fresh `triage serve`; (report, raw samples in ms)."""
     from triage.bundle import read_manifest
 
-    progress = progress or _Printed()
+    progress = progress or Printed()
     bundle = bundle.resolve()
     started_at = time.perf_counter()
     machine = machine_info()
@@ -569,7 +545,10 @@ def run_latency(
     track: bool = True,
     experiment: str | None = None,
 ) -> BenchmarkRun:
-    """Measure; write `latency.json` and `latency.npz` into `out_dir`; log to MLflow."""
+    """Measure; write `latency.json` and `latency.npz` into `out_dir`; with `track`, log to
+    the MLflow store `settings` name."""
+    if track and settings is None:
+        raise ValueError("run_latency(track=True) needs the settings that name the MLflow store")
     report, samples = measure(bundle, options, progress)
     out_dir.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out_dir / LATENCY_SAMPLES_FILE, **samples)
@@ -577,11 +556,10 @@ def run_latency(
     run = BenchmarkRun(path=path, data=report)
     if track:
         from benchmarks.tracking import try_log_benchmark_run
-        from triage.settings import get_settings
 
         machine = report["machine"]
         logged, warning = try_log_benchmark_run(
-            settings or get_settings(),
+            settings,
             run_name=out_dir.name,
             source="triage bench latency",
             params={
@@ -667,8 +645,14 @@ def main(argv: list[str] | None = None) -> int:
             sweep_duration=args.sweep_duration,
         )
     )
+    from triage.settings import get_settings
+
     run = run_latency(
-        args.bundle, args.out or new_run_dir("latency"), options=options, track=not args.no_track
+        args.bundle,
+        args.out or new_run_dir("latency"),
+        options=options,
+        settings=None if args.no_track else get_settings(),
+        track=not args.no_track,
     )
     for warning in run.warnings:
         print(f"warning: {warning}", file=sys.stderr)

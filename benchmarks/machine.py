@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from triage.checkout import commit_sha, is_dirty
 
 LIBRARIES = (
     "ticket-triage",
@@ -36,21 +35,6 @@ LIBRARIES = (
     "httpx",
     "ray",
 )
-
-
-def _git(*args: str) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", *args], check=False, cwd=ROOT, capture_output=True, text=True, timeout=10
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None  # not a checkout (an installed package) or no git
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
-def git_sha() -> str | None:
-    """HEAD of the checkout the benchmarks run from, or None outside a git checkout."""
-    return _git("rev-parse", "HEAD") or None
 
 
 def cpu_model() -> str:
@@ -77,16 +61,15 @@ def library_versions() -> dict[str, str | None]:
 
 def machine_info() -> dict[str, Any]:
     """Cores, CPU model, load average, Python and library versions, git sha and dirtiness."""
-    status = _git("status", "--porcelain", "--", "training", "triage", "benchmarks")
     try:
         affinity = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not on Linux
         affinity = os.cpu_count()
     return {
-        "git_sha": git_sha(),
+        "git_sha": commit_sha(),
         # Uncommitted changes in the code that decides the figures: the sha alone does not
         # reproduce them.
-        "git_dirty": None if status is None else bool(status),
+        "git_dirty": is_dirty("training", "triage", "benchmarks"),
         "cpu_model": cpu_model(),
         "cores": os.cpu_count(),
         "cores_usable": affinity,

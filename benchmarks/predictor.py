@@ -38,14 +38,9 @@ sys.path.insert(0, str(ROOT))
 
 
 def _percentiles(ns: list[int]) -> dict[str, float]:
-    ms = np.asarray(ns, dtype=np.float64) / 1e6
-    return {
-        "n": int(ms.size),
-        "p50_ms": round(float(np.percentile(ms, 50)), 3),
-        "p90_ms": round(float(np.percentile(ms, 90)), 3),
-        "p99_ms": round(float(np.percentile(ms, 99)), 3),
-        "mean_ms": round(float(ms.mean()), 3),
-    }
+    from benchmarks.percentiles import summary_ms  # after the sys.path line above
+
+    return summary_ms(np.asarray(ns, dtype=np.float64) / 1e6)
 
 
 def _memory_mb() -> dict[str, float]:

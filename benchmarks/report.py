@@ -17,13 +17,15 @@ and writes into `--out` (default: the same folder):
 - `plots/`: the PNGs, for slides.
 
 The evaluation charts are `training.plots.head_plots`, the charts MLflow shows for a
-training run. Matplotlib is imported only to draw (the table helpers are light).
+training run. Matplotlib is imported only to draw (the table helpers are light). The page
+is the Jinja2 template `templates/report.html.j2`: this module decides what it shows
+(tables of cells and their style, plot sections, notes), the template writes the markup
+and escapes every value.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +43,7 @@ from benchmarks.results import (
     read_json,
 )
 from triage.errors import InputFileError
+from triage.files import write_atomically
 
 REPORT_FILE = "report.html"
 SUMMARY_FILE = "summary.md"
@@ -606,54 +609,76 @@ def draw_dataset(
 
 
 # -- HTML ------------------------------------------------------------------------------
+# The page is `templates/report.html.j2`; the functions below turn the results into what
+# it shows (tables of cells with their style, plot sections, notes), the template writes
+# the markup and escapes every value.
 
 
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+@dataclass(frozen=True)
+class Cell:
+    """A table cell: its text and its CSS class (`text` aligns left, `met`, `better`, ...)."""
+
+    text: str
+    css: str = ""
 
 
-def _img(path: Path, alt: str) -> str:
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
+@dataclass(frozen=True)
+class Table:
+    """A table the template draws: header cells, rows of cells, the table's CSS class."""
+
+    headers: list[Cell]
+    rows: list[list[Cell]]
+    css: str = ""
 
 
-def _plot_section(section_id: str, kind: str, title: str, path: Path) -> str:
-    return (
-        f'<section id="{_e(section_id)}" class="plot {_e(kind.replace("_", "-"))}">'
-        f'<h4>{_e(title)}</h4><p class="caption">{_e(_CAPTIONS[kind])}</p>'
-        f"{_img(path, title)}</section>"
-    )
+@dataclass(frozen=True)
+class Plot:
+    """A plot section: anchor id, CSS kind, title, caption and the PNG as a data URI."""
+
+    id: str
+    kind: str
+    title: str
+    caption: str
+    src: str
 
 
-def _html_table(
+def _table(
     headers: Iterable[str],
     rows: Iterable[Iterable[str]],
     *,
     css: str = "",
     text_columns: int = 1,
     cell_class: Callable[[int, int, str], str] | None = None,
-) -> str:
+) -> Table:
     """A table: the first `text_columns` align left; `cell_class(row, column, text)` styles."""
-    headers = list(headers)
-    out = [
-        f'<table class="{css}"><tr>'
-        + "".join(
-            f'<th class="{"text" if i < text_columns else ""}">{_e(h)}</th>'
-            for i, h in enumerate(headers)
-        )
-        + "</tr>"
-    ]
-    for r, row in enumerate(rows):
-        cells = []
-        for c, value in enumerate(row):
-            klass = cell_class(r, c, value) if cell_class else ("text" if c < text_columns else "")
-            cells.append(f'<td class="{klass}">{_e(value)}</td>')
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</table>")
-    return "".join(out)
+    return Table(
+        headers=[Cell(h, "text" if i < text_columns else "") for i, h in enumerate(headers)],
+        rows=[
+            [
+                Cell(
+                    value,
+                    cell_class(r, c, value) if cell_class else ("text" if c < text_columns else ""),
+                )
+                for c, value in enumerate(row)
+            ]
+            for r, row in enumerate(rows)
+        ],
+        css=css,
+    )
 
 
-def _summary_html(rows: list[dict[str, Any]]) -> str:
+def _plot(section_id: str, kind: str, title: str, path: Path) -> Plot:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return Plot(
+        id=section_id,
+        kind=kind.replace("_", "-"),
+        title=title,
+        caption=_CAPTIONS[kind],
+        src=f"data:image/png;base64,{data}",
+    )
+
+
+def _summary_table(rows: list[dict[str, Any]]) -> Table:
     keys = [key for key, _ in SUMMARY_COLUMNS]
 
     def klass(r: int, c: int, value: str) -> str:
@@ -666,7 +691,7 @@ def _summary_html(rows: list[dict[str, Any]]) -> str:
             return "better" if row["f1_vs_svc"] >= 0 else "worse"
         return ""
 
-    return _html_table(
+    return _table(
         (header for _, header in SUMMARY_COLUMNS),
         ([format_cell(key, row[key]) for key in keys] for row in rows),
         css="summary",
@@ -703,10 +728,66 @@ def _honesty_notes(
     return notes
 
 
-def _dataset_html(result: Mapping[str, Any], drawn: Mapping[str, Path], has_arrays: bool) -> str:
+def _summary_view(accuracy: Mapping[str, Any], plots_dir: Path, drawn: dict[str, Path]) -> dict:
+    """The accuracy half of the summary section (drawing the systems chart into `drawn`)."""
+    rows = summary_rows(accuracy)
+    targets = target_rows(accuracy)
+    replies = auto_reply_rows(accuracy)
+    systems = None
+    if rows:
+        drawn["systems"] = systems_chart(rows, plots_dir / "systems.png")
+        systems = _plot("systems", "systems", "Ours beside the baselines", drawn["systems"])
+    first = (accuracy["results"] or [{}])[0]
+    return {
+        "target_precision": format_cell("p", first.get("target_precision")),
+        "table": _summary_table(rows),
+        "targets": targets
+        and _table(
+            ("dataset", "metric", "value", "target", "result"),
+            ([d, metric, v, b, "met" if ok else "MISSED"] for d, metric, v, b, ok in targets),
+            text_columns=2,
+            cell_class=lambda r, c, v: (
+                "text" if c < 2 else (("met" if targets[r][4] else "missed") if c == 4 else "")
+            ),
+        ),
+        "auto_reply": replies and _table(replies[0].keys(), (r.values() for r in replies)),
+        "skipped": "; ".join(accuracy.get("skipped") or []),
+        "systems": systems,
+    }
+
+
+def _latency_table(latency: Mapping[str, Any]) -> Table:
+    return _table(
+        ("figure", "value", "target", "result"),
+        (
+            [n, v, t, "–" if ok is None else ("met" if ok else "MISSED")]
+            for n, v, t, ok in latency_rows(latency)
+        ),
+        cell_class=lambda r, c, v: (
+            "text" if c == 0 else ({"met": "met", "MISSED": "missed"}.get(v, "") if c == 3 else "")
+        ),
+    )
+
+
+def _machine_views(
+    accuracy: Mapping[str, Any] | None, latency: Mapping[str, Any] | None
+) -> list[dict]:
+    return [
+        {
+            "name": name,
+            "table": _table(
+                ("what", "value"), machine_rows(data), cell_class=lambda r, c, v: "text"
+            ),
+            "mlflow": data.get("mlflow"),
+        }
+        for name, data in (("accuracy", accuracy), ("latency", latency))
+        if data is not None
+    ]
+
+
+def _dataset_view(result: Mapping[str, Any], drawn: Mapping[str, Path], has_arrays: bool) -> dict:
     name = result["dataset"]
     split = result["split"]
-    parts = [f'<section id="dataset-{_e(name)}" class="dataset"><h2>{_e(name)}</h2>']
     config = result.get("config", {})
     wall = {
         k: format_cell("wall_s", result.get(k)) for k in ("wall_s", "import_s", "pipeline_wall_s")
@@ -728,236 +809,161 @@ def _dataset_html(result: Mapping[str, Any], drawn: Mapping[str, Path], has_arra
         ),
         f"source {config.get('source', '?')} ({config.get('format', '?')})",
     ]
-    parts.append('<p class="note">' + "<br>".join(_e(f) for f in facts if f) + "</p>")
-    if result.get("note"):
-        parts.append(f'<p class="warn">{_e(result["note"])}</p>')
-    parts.append(
-        _html_table(
-            ("head", "system", "accuracy", "macro-F1"),
-            (
-                [
-                    head,
-                    system,
-                    format_cell("x", h[key].get("accuracy")),
-                    format_cell("x", h[key].get("macro_f1")),
-                ]
-                for head, h in result["heads"].items()
-                for system, key in (
-                    ("ours", "ours"),
-                    ("majority class", "majority"),
-                    (SVC, "tfidf_linearsvc"),
-                )
-            ),
-            text_columns=2,
-        )
+    systems = _table(
+        ("head", "system", "accuracy", "macro-F1"),
+        (
+            [
+                head,
+                system,
+                format_cell("x", h[key].get("accuracy")),
+                format_cell("x", h[key].get("macro_f1")),
+            ]
+            for head, h in result["heads"].items()
+            for system, key in (
+                ("ours", "ours"),
+                ("majority class", "majority"),
+                (SVC, "tfidf_linearsvc"),
+            )
+        ),
+        text_columns=2,
     )
-    if not has_arrays:
-        parts.append(
-            f'<p class="warn">{_e(result.get("predictions"))} is missing: no plots for '
-            "this dataset (rerun `triage bench accuracy`).</p>"
+    heads = [
+        (
+            head,
+            [
+                _plot(
+                    f"{name}-{head}-{kind.replace('_', '-')}", kind, title, drawn[f"{head}.{kind}"]
+                )
+                for kind, title in _HEAD_KINDS
+                if f"{head}.{kind}" in drawn
+            ],
         )
-    for head in result["heads"]:
-        sections = [
-            _plot_section(
-                f"{name}-{head}-{kind.replace('_', '-')}", kind, title, drawn[f"{head}.{kind}"]
-            )
-            for kind, title in _HEAD_KINDS
-            if f"{head}.{kind}" in drawn
-        ]
-        if sections:
-            parts.append(f'<h3>{_e(head)}</h3><div class="plots">{"".join(sections)}</div>')
-    if "recall_at_k" in drawn:
-        parts.append(
-            '<h3>auto-reply</h3><div class="plots">'
-            + _plot_section(
-                f"{name}-auto-reply-recall-at-k",
-                "recall_at_k",
-                "Auto-reply recall@k",
-                drawn["recall_at_k"],
-            )
-            + "</div>"
+        for head in result["heads"]
+    ]
+    return {
+        "name": name,
+        "facts": [f for f in facts if f],
+        "note": result.get("note"),
+        "systems": systems,
+        "missing": None if has_arrays else result.get("predictions"),
+        "heads": [(head, plots) for head, plots in heads if plots],
+        "auto_reply": _plot(
+            f"{name}-auto-reply-recall-at-k",
+            "recall_at_k",
+            "Auto-reply recall@k",
+            drawn["recall_at_k"],
         )
-    parts.append("</section>")
-    return "".join(parts)
+        if "recall_at_k" in drawn
+        else None,
+    }
+
+
+def _dataset_views(
+    results: Results, plots_dir: Path, drawn: dict[str, Path], warnings: list[str]
+) -> list[dict]:
+    """Every dataset's section, drawing its plots into `drawn` (missing arrays: a warning)."""
+    views = []
+    for result in (results.accuracy or {}).get("results", []):
+        arrays = load_predictions(results.folder, result)
+        if arrays is None:
+            warnings.append(
+                f"{result['dataset']}: {result.get('predictions')} is missing; "
+                "its plots are left out"
+            )
+            dataset_plots = {}
+        else:
+            dataset_plots = draw_dataset(result, arrays, plots_dir / result["dataset"])
+        drawn.update({f"{result['dataset']}.{k}": p for k, p in dataset_plots.items()})
+        views.append(_dataset_view(result, dataset_plots, arrays is not None))
+    return views
+
+
+def _latency_view(
+    results: Results, plots_dir: Path, drawn: dict[str, Path], warnings: list[str]
+) -> dict | None:
+    """The latency section's plots (drawn into `drawn`); None without a latency result."""
+    latency = results.latency
+    if latency is None:
+        return None
+    sections = []
+    samples_path = results.folder / latency.get("samples", LATENCY_SAMPLES_FILE)
+    if samples_path.is_file():
+        with np.load(samples_path, allow_pickle=False) as npz:
+            samples = {k: npz[k] for k in npz.files}
+        drawn["latency_histogram"] = latency_histogram(samples, plots_dir / "latency_histogram.png")
+        sections.append(
+            _plot(
+                "latency-histogram",
+                "latency_histogram",
+                "Latency histograms",
+                drawn["latency_histogram"],
+            )
+        )
+    else:
+        warnings.append(f"{samples_path} is missing: no latency histograms")
+    if latency.get("sweep"):
+        drawn["throughput"] = throughput_chart(latency["sweep"], plots_dir / "throughput.png")
+        sections.append(
+            _plot("throughput", "throughput", "Throughput against concurrency", drawn["throughput"])
+        )
+    else:
+        warnings.append(
+            f"{results.folder / LATENCY_FILE} has no concurrency sweep: no "
+            "throughput chart (rerun `triage bench latency`)"
+        )
+    return {
+        "bundle_version": latency.get("bundle_version"),
+        "bundle": latency.get("bundle"),
+        "threads": latency.get("onnx_threads"),
+        "wall_s": latency.get("wall_s"),
+        "plots": sections,
+    }
+
+
+def render_html(context: Mapping[str, Any]) -> str:
+    """The page `templates/report.html.j2` makes of `context` (every value escaped)."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    env = Environment(
+        loader=PackageLoader("benchmarks", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    return env.get_template("report.html.j2").render(context)
 
 
 def build_report(folder: Path | None = None, out_dir: Path | None = None) -> ReportFiles:
     """Draw every plot of the run in `folder` and write `report.html` and `summary.md`."""
+    from markupsafe import Markup
+
     results = load_results(folder)
     out_dir = Path(out_dir) if out_dir is not None else results.folder
     plots_dir = out_dir / PLOTS_DIR
     accuracy, latency = results.accuracy, results.latency
     drawn: dict[str, Path] = {}
     warnings: list[str] = []
-    body: list[str] = []
-
-    run_names = ", ".join(
+    runs = ", ".join(
         dict.fromkeys(str(d.get("run") or results.folder.name) for d in (accuracy, latency) if d)
     )
-    body.append(
-        f'<h1>ticket-triage benchmark report</h1><p class="note">{_e(results.folder)} '
-        f"(run {_e(run_names)}); written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC</p>"
-    )
-    notes = _honesty_notes(accuracy, latency)
-    if notes:
-        body.append("".join(f'<p class="warn">{_e(n)}</p>' for n in notes))
-
-    body.append('<section id="summary"><h2>Summary</h2>')
-    if accuracy is not None:
-        rows = summary_rows(accuracy)
-        body.append(
-            "<p>Per dataset and reported head: our model beside the majority class (maj) and "
-            "TF-IDF + LinearSVC (svc), trained on the same training part and scored on the same "
-            "test tickets. cov@P: share of test tickets answered at the target precision "
-            f"{_e(format_cell('p', (accuracy['results'] or [{}])[0].get('target_precision')))}; "
-            "prec@thr: precision of those; ECE: calibration error; wall s: import + training + "
-            "evaluation.</p>"
-        )
-        body.append(_summary_html(rows))
-        targets = target_rows(accuracy)
-        if targets:
-            body.append(
-                "<h3>Targets</h3>"
-                + _html_table(
-                    ("dataset", "metric", "value", "target", "result"),
-                    (
-                        [d, metric, v, b, "met" if ok else "MISSED"]
-                        for d, metric, v, b, ok in targets
-                    ),
-                    text_columns=2,
-                    cell_class=lambda r, c, v: (
-                        "text"
-                        if c < 2
-                        else (("met" if targets[r][4] else "missed") if c == 4 else "")
-                    ),
-                )
-            )
-        replies = auto_reply_rows(accuracy)
-        if replies:
-            body.append(
-                "<h3>Auto-reply</h3>"
-                + _html_table(replies[0].keys(), (r.values() for r in replies))
-            )
-        if accuracy.get("skipped"):
-            body.append(f'<p class="warn">Skipped: {_e("; ".join(accuracy["skipped"]))}</p>')
-        if rows:
-            drawn["systems"] = systems_chart(rows, plots_dir / "systems.png")
-            body.append(
-                '<div class="plots">'
-                + _plot_section("systems", "systems", "Ours beside the baselines", drawn["systems"])
-                + "</div>"
-            )
-    else:
-        body.append(f'<p class="warn">No {ACCURACY_FILE} in this folder.</p>')
-    if latency is not None:
-        body.append(
-            "<h3>Latency</h3>"
-            + _html_table(
-                ("figure", "value", "target", "result"),
-                (
-                    [n, v, t, "–" if ok is None else ("met" if ok else "MISSED")]
-                    for n, v, t, ok in latency_rows(latency)
-                ),
-                cell_class=lambda r, c, v: (
-                    "text"
-                    if c == 0
-                    else ({"met": "met", "MISSED": "missed"}.get(v, "") if c == 3 else "")
-                ),
-            )
-        )
-    body.append("</section>")
-
-    body.append('<section id="machine"><h2>Machine and versions</h2>')
-    for name, data in (("accuracy", accuracy), ("latency", latency)):
-        if data is not None:
-            body.append(
-                f"<h3>{name}</h3>"
-                + _html_table(
-                    ("what", "value"), machine_rows(data), cell_class=lambda r, c, v: "text"
-                )
-            )
-            if data.get("mlflow"):
-                mlflow = data["mlflow"]
-                body.append(
-                    f'<p class="note">MLflow run {_e(mlflow["run_id"])} in experiment '
-                    f"{_e(mlflow['experiment'])} ({_e(mlflow['tracking_uri'])})</p>"
-                )
-    body.append("</section>")
-
-    if accuracy is not None:
-        for result in accuracy["results"]:
-            arrays = load_predictions(results.folder, result)
-            if arrays is None:
-                warnings.append(
-                    f"{result['dataset']}: {result.get('predictions')} is missing; "
-                    "its plots are left out"
-                )
-                dataset_plots = {}
-            else:
-                dataset_plots = draw_dataset(result, arrays, plots_dir / result["dataset"])
-            drawn.update({f"{result['dataset']}.{k}": p for k, p in dataset_plots.items()})
-            body.append(_dataset_html(result, dataset_plots, arrays is not None))
-
-    body.append('<section id="latency"><h2>Latency and throughput</h2>')
-    if latency is None:
-        body.append(
-            f'<p class="warn">No {LATENCY_FILE} in this folder (run `triage bench latency '
-            f"--out {_e(results.folder)}`).</p>"
-        )
-    else:
-        body.append(
-            f'<p class="note">bundle {_e(latency.get("bundle_version"))} '
-            f"({_e(latency.get('bundle'))}), {_e(latency.get('onnx_threads'))} onnxruntime "
-            f"threads, wall {_e(latency.get('wall_s'))} s</p>"
-        )
-        sections = []
-        samples_path = results.folder / latency.get("samples", LATENCY_SAMPLES_FILE)
-        if samples_path.is_file():
-            with np.load(samples_path, allow_pickle=False) as npz:
-                samples = {k: npz[k] for k in npz.files}
-            drawn["latency_histogram"] = latency_histogram(
-                samples, plots_dir / "latency_histogram.png"
-            )
-            sections.append(
-                _plot_section(
-                    "latency-histogram",
-                    "latency_histogram",
-                    "Latency histograms",
-                    drawn["latency_histogram"],
-                )
-            )
-        else:
-            warnings.append(f"{samples_path} is missing: no latency histograms")
-        if latency.get("sweep"):
-            drawn["throughput"] = throughput_chart(latency["sweep"], plots_dir / "throughput.png")
-            sections.append(
-                _plot_section(
-                    "throughput",
-                    "throughput",
-                    "Throughput against concurrency",
-                    drawn["throughput"],
-                )
-            )
-        else:
-            warnings.append(
-                f"{results.folder / LATENCY_FILE} has no concurrency sweep: no "
-                "throughput chart (rerun `triage bench latency`)"
-            )
-        body.append(f'<div class="plots">{"".join(sections)}</div>')
-    body.append("</section>")
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    page = (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>ticket-triage benchmark report: {_e(run_names)}</title>"
-        f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
-    )
-    html_path = out_dir / REPORT_FILE
-    html_path.write_text(page, encoding="utf-8")
-    md_path = out_dir / SUMMARY_FILE
-    md_path.write_text(
+    context = {
+        "css": Markup(_CSS),  # our own constant: the one value not escaped
+        "runs": runs,
+        "folder": str(results.folder),
+        "written": f"{datetime.now(UTC):%Y-%m-%d %H:%M}",
+        "notes": _honesty_notes(accuracy, latency),
+        "accuracy_file": ACCURACY_FILE,
+        "latency_file": LATENCY_FILE,
+        "summary": _summary_view(accuracy, plots_dir, drawn) if accuracy is not None else None,
+        "latency_table": _latency_table(latency) if latency is not None else None,
+        "machines": _machine_views(accuracy, latency),
+        "datasets": _dataset_views(results, plots_dir, drawn, warnings),
+        "latency": _latency_view(results, plots_dir, drawn, warnings),
+    }
+    html_path = write_atomically(out_dir / REPORT_FILE, render_html(context))
+    md_path = write_atomically(
+        out_dir / SUMMARY_FILE,
         "# ticket-triage benchmark summary\n\n" + summary_markdown(accuracy, latency),
-        encoding="utf-8",
     )
     return ReportFiles(
         html=html_path, markdown=md_path, plots=drawn, results=results, warnings=warnings

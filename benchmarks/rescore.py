@@ -52,15 +52,13 @@ SAMPLE_S = 0.1
 # -- inputs --------------------------------------------------------------------------------
 
 
-def build_bundles(work: Path) -> tuple[Path, Path]:
+def build_bundles(work: Path, settings: Any) -> tuple[Path, Path]:
     """An embedding bundle (the settings' encoder) and a TF-IDF-only bundle trained on 2,000
     demo tickets (cached in `work`), by the pipeline `triage train` runs: throw-away
     bundles, so neither the model registry nor MLflow hears of them."""
     from training.pipeline import TrainConfig, train
     from triage.demo import write_demo
-    from triage.settings import get_settings
 
-    settings = get_settings()
     data = work / "train.parquet"
     if not data.exists():
         write_demo(data, tickets=2000)
@@ -343,7 +341,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     bundle, tfidf = args.bundle, args.tfidf_bundle
     if bundle is None or tfidf is None:
-        built, built_tfidf = build_bundles(work)
+        from triage.settings import get_settings
+
+        built, built_tfidf = build_bundles(work, get_settings())
         bundle, tfidf = bundle or built, tfidf or built_tfidf
     sizes = [int(s) for s in args.sizes.split(",")]
     backlogs = {

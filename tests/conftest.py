@@ -8,7 +8,37 @@ from pathlib import Path
 
 import pytest
 
+from tests import fast_lane
+
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+
+# -- The fast lane (tests/fast_lane.py) --------------------------------------------------
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test using a heavy fixture (encoder export, training, a server) is `slow`."""
+    fast_lane.mark_heavy_tests(items)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    fast_lane.enter(item)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef, request: pytest.FixtureRequest) -> None:
+    """A heavy fixture reached by a test not marked slow fails that test, loudly."""
+    fast_lane.check_fixture(fixturedef.argname)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type: ignore[no-untyped-def]
+    """Each phase's report on the item (`item.rep_setup`, `rep_call`): a fixture's
+    teardown can see whether its test failed (the step-by-step scenarios use it)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
 
 
 @pytest.fixture(scope="session")

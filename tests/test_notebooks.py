@@ -91,7 +91,7 @@ def test_the_benchmark_review_reads_a_run(retrained, tmp_path: Path) -> None:
     )
     run = run_accuracy(
         list(load_config(tmp_path / "bench.toml").values()), tmp_path / "run", encoder=None,
-        settings=Settings(embedding_cache_dir=tmp_path / "embeddings"), track=False,
+        settings=Settings(_env_file=None, embedding_cache_dir=tmp_path / "embeddings"), track=False,
     )  # fmt: skip
     notebook = run_notebook(
         "benchmark_review.ipynb", f'RESULTS = "{run.path.parent}"\nMISTAKES = 5\n', tmp_path

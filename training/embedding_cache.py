@@ -20,8 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import time
 import uuid
 import zipfile
@@ -32,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from triage.encoder import OnnxEncoder
+from triage.files import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -126,16 +125,11 @@ class EmbeddingStore:
             self._merge(shards)
 
     def _write(self, keys: np.ndarray, vectors: np.ndarray) -> Path:
-        name = f"shard-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.npz"
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=self.folder)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, keys=keys, vectors=np.asarray(vectors, dtype=np.float32))
-            os.replace(tmp, self.folder / name)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return self.folder / name
+        path = self.folder / f"shard-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.npz"
+        # A file object, not a name: `np.savez` would add ".npz" to the temporary name.
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, keys=keys, vectors=np.asarray(vectors, dtype=np.float32))
+        return path
 
     def _merge(self, shards: list[Path]) -> None:
         parts = [d for d in (self._read(s) for s in shards) if d is not None]

@@ -45,9 +45,9 @@ from triage.encoder import (
     SPEC_FILE,
     TOKENIZER_FILE,
     EncoderSpec,
-    sha256_file,
 )
 from triage.errors import EncoderError
+from triage.files import sha256_file
 
 log = logging.getLogger(__name__)
 

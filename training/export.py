@@ -27,6 +27,7 @@ from training.auto_reply import PRIOR_FLOOR
 from triage.bundle import (
     AUTO_REPLY_ARRAYS,
     AUTO_REPLY_TARGETS,
+    ENCODER_DIR,
     EXPLAIN_FILE,
     FORMAT_VERSION,
     HEADS_FILE,
@@ -34,9 +35,10 @@ from triage.bundle import (
     NEIGHBOURS_FILE,
     TEXT_HEADS_FILE,
     VECTORIZER_FILE,
-    sha256_file,
 )
+from triage.encoder import EncoderSpec
 from triage.features import MAX_TEXT_CHARS, MetaSpec
+from triage.files import sha256_file
 
 OPSET = 18
 # Dimensions of the neighbours' first-pass projection: 5,000 × 64 floats is a GEMV of 1.3 MB
@@ -189,8 +191,8 @@ def write_bundle(
         MANIFEST,
     ):
         (out / stale).unlink(missing_ok=True)
-    if encoder_dir is None and (out / "encoder").exists():
-        shutil.rmtree(out / "encoder")
+    if encoder_dir is None and (out / ENCODER_DIR).exists():
+        shutil.rmtree(out / ENCODER_DIR)
 
     names = list(report.heads)
     offsets, start = {}, 0
@@ -249,7 +251,7 @@ def write_bundle(
     if corpus.x_emb is not None:
         vectors = corpus.x_emb[keep].astype(np.float32)
         # Serving scores every neighbour in the span of their top singular vectors, then
-        # re-ranks the best candidates on the full vectors (triage.predictor._similar).
+        # re-ranks the best candidates on the full vectors (triage.inference.explanation).
         _, _, basis = np.linalg.svd(vectors, full_matrices=False)
         projection = basis[: min(NEIGHBOUR_DIMS, len(basis))].T
         neighbours.update(
@@ -305,12 +307,8 @@ def write_bundle(
 
     encoder_info = None
     if encoder_dir is not None:
-        spec = json.loads((encoder_dir / "encoder.json").read_text(encoding="utf-8"))
-        encoder_info = {
-            "folder": encoder_dir.name,
-            "name": spec.get("name"),
-            "dim": spec.get("dim"),
-        }
+        spec = EncoderSpec.read(encoder_dir)
+        encoder_info = {"folder": encoder_dir.name, "name": spec.name, "dim": spec.dim}
 
     heads_manifest = []
     for name in names:

@@ -193,7 +193,7 @@ class ContrastiveFinetuner:
         from importlib.metadata import version
 
         from training.encoder_export import resolve_encoder
-        from triage.encoder import sha256_file
+        from triage.files import sha256_file
 
         _, base = resolve_encoder(self.base_model)
         if base.is_file():

@@ -52,9 +52,9 @@ from triage.encoder import (
     TOKENIZER_FILE,
     TOKENS_KIND,
     EncoderSpec,
-    sha256_file,
 )
 from triage.errors import EncoderError
+from triage.files import sha256_file
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,6 @@ to MLflow, and an MLflow failure becomes a warning in the result, never a lost b
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from triage.files import sha256_file
 from triage.registry import (
     CHAMPION,
     ModelRegistry,
@@ -69,15 +69,6 @@ class PublishResult:
     def promoted(self) -> bool:
         """True when the new version is now the champion."""
         return self.decision is not None and self.decision.promoted
-
-
-def file_sha256(path: Path, *, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks (data files can be large)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def flatten_metrics(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
@@ -359,10 +350,10 @@ def run_params(report: TrainingReport) -> dict[str, Any]:
     params: dict[str, Any] = dict(report.params)
     data = Path(report.data_path)
     if data.is_file():
-        params["data_sha256"] = file_sha256(data)
+        params["data_sha256"] = sha256_file(data)
     kb = data.with_name(data.name.removesuffix(".parquet") + ".kb.parquet")
     if kb.is_file():
-        params["kb_sha256"] = file_sha256(kb)
+        params["kb_sha256"] = sha256_file(kb)
     params.update({f"split_{key}": value for key, value in report.split.items()})
     params["heads"] = list(report.heads)
     for name, head in report.heads.items():

@@ -22,7 +22,6 @@ Format 2 replaced format 1's `vectorizer.onnx` (a dense TF-IDF graph) with
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from triage.encoder import DEFAULT_SPINNING
 from triage.errors import BundleError
+from triage.files import read_versioned_json, sha256_file
 from triage.vectorizer import TextVectorizer
 
 # Bumped on incompatible changes; a loader reads bundles of its own major version only.
@@ -46,35 +47,20 @@ AUTO_REPLY_TARGETS = "auto_reply.json"
 ENCODER_DIR = "encoder"
 
 
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def read_manifest(path: str | Path) -> dict[str, Any]:
     """The manifest of the bundle at `path`, format version checked (files are not)."""
     path = Path(path)
     manifest_path = path / MANIFEST
     if not path.is_dir():
         raise BundleError(f"{path}: no such bundle directory")
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BundleError(f"{manifest_path}: missing; not a model bundle") from None
-    except (OSError, ValueError) as exc:
-        raise BundleError(f"{manifest_path}: unreadable ({exc})") from None
-    if not isinstance(manifest, dict):
-        raise BundleError(f"{manifest_path}: expected a JSON object")
-    version = manifest.get("format_version")
-    if not isinstance(version, int) or version != FORMAT_VERSION:
-        raise BundleError(
-            f"{path}: bundle format version {version!r} is not supported by this version of "
-            f"ticket-triage (it reads format {FORMAT_VERSION}); retrain or upgrade"
-        )
+    manifest = read_versioned_json(
+        manifest_path,
+        FORMAT_VERSION,
+        BundleError,
+        what="bundle",
+        missing="missing; not a model bundle",
+        remedy="retrain it, or upgrade ticket-triage",
+    )
     for key in ("model_version", "heads", "files", "meta"):
         if key not in manifest:
             raise BundleError(f"{manifest_path}: no {key!r} entry")
@@ -162,14 +148,15 @@ def _arrays(path: Path) -> dict[str, np.ndarray]:
 
 
 def load_bundle(
-    path: str | Path, *, threads: int | None = None, spinning: bool | None = None
+    path: str | Path, *, threads: int = 0, spinning: bool | None = DEFAULT_SPINNING
 ) -> Bundle:
     """Verify and load the bundle at `path`.
 
     Raises `BundleError` for a missing directory or manifest, an unsupported format
     version, a listed file that is missing, or any file whose sha256 differs from the
-    manifest. `threads` is onnxruntime's intra-op thread count and `spinning` its
-    `session.intra_op.allow_spinning` (None: settings).
+    manifest. `threads` is onnxruntime's intra-op thread count (0: onnxruntime decides)
+    and `spinning` its `session.intra_op.allow_spinning` (None: onnxruntime's default);
+    a server passes `settings.onnx_threads` and `settings.onnx_allow_spinning`.
     """
     path = Path(path)
     manifest = read_manifest(path)
@@ -179,12 +166,6 @@ def load_bundle(
 
         language.preload()
     verify_files(path, manifest)
-    if threads is None or spinning is None:
-        from triage.settings import get_settings
-
-        settings = get_settings()
-        threads = settings.onnx_threads if threads is None else threads
-        spinning = settings.onnx_allow_spinning if spinning is None else spinning
     files = manifest["files"]
     # The heads graph is a fraction of a millisecond per ticket: run on the calling thread,
     # it needs no pool of its own whose threads would compete with the encoder's.

@@ -9,8 +9,8 @@ a partial file behind.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
 from typing import Generic, TypeVar
@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from triage.contract import KBArticle, Ticket
 from triage.errors import InputFileError
+from triage.files import atomic_path
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -82,7 +83,8 @@ class _Writer(Generic[M]):
         self.batch_rows = batch_rows
         self.rows_written = 0
         self._buffer: list[dict] = []
-        self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
+        self._target = ExitStack()  # holds `atomic_path(path)` while the writer is open
+        self._tmp: Path | None = None  # the temporary file, inside the `with` block
         self._writer: pq.ParquetWriter | None = None
 
     def _row(self, item: M) -> dict:  # pragma: no cover - overridden
@@ -103,7 +105,8 @@ class _Writer(Generic[M]):
         if not self._buffer:
             return
         if self._writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self._tmp is None:
+                raise RuntimeError("write inside `with TicketWriter(path) as writer:`")
             self._writer = pq.ParquetWriter(self._tmp, self.schema, compression="zstd")
         table = pa.Table.from_pylist(self._buffer, schema=self.schema)
         self._writer.write_table(table)
@@ -111,7 +114,13 @@ class _Writer(Generic[M]):
         self._buffer.clear()
 
     def __enter__(self) -> _Writer[M]:
+        self._tmp = self._target.enter_context(atomic_path(self.path))
+        self._target.callback(self._close)  # first out: the file is complete before the rename
         return self
+
+    def _close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
 
     def __exit__(
         self,
@@ -119,18 +128,13 @@ class _Writer(Generic[M]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc_type is None:
+        if exc_type is not None:
+            self._target.__exit__(exc_type, exc, tb)  # closes the writer, removes the file
+            return
+        with self._target:  # closes the writer, then renames the file over `path`
             self._flush()
             if self._writer is None:  # no rows: still write a valid, empty file
-                self.path.parent.mkdir(parents=True, exist_ok=True)
                 pq.write_table(self.schema.empty_table(), self._tmp)
-            else:
-                self._writer.close()
-            os.replace(self._tmp, self.path)
-        else:
-            if self._writer is not None:
-                self._writer.close()
-            self._tmp.unlink(missing_ok=True)
 
 
 class TicketWriter(_Writer[Ticket]):

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from triage.errors import EncoderError
+from triage.files import read_versioned_json, sha256_file
 
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -37,6 +38,9 @@ TOKENS_KIND, TEXT_KIND = "tokens", "text"
 # truncation of its own, and a pasted log would otherwise cost time for nothing. Exports
 # record it as the spec's `max_length` (characters for this kind), which the runtime reads.
 TEXT_GRAPH_MAX_CHARS = 4000
+# onnxruntime's intra-op threads do not busy-wait between ops unless asked to: the
+# default of `Settings.onnx_allow_spinning`, whose description says why.
+DEFAULT_SPINNING = False
 
 
 @dataclass(frozen=True)
@@ -70,35 +74,20 @@ class EncoderSpec:
     def read(cls, folder: Path) -> EncoderSpec:
         """Read `folder/encoder.json`; an unreadable or incompatible spec is an `EncoderError`."""
         path = Path(folder) / SPEC_FILE
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise EncoderError(f"{path}: missing; not an exported encoder folder") from None
-        except (OSError, ValueError) as exc:
-            raise EncoderError(f"{path}: unreadable encoder spec ({exc})") from None
-        if not isinstance(data, dict):
-            raise EncoderError(f"{path}: expected a JSON object")
-        version = data.get("format_version")
-        if version != FORMAT_VERSION:
-            raise EncoderError(
-                f"{path}: encoder format version {version!r}, this runtime reads {FORMAT_VERSION}; "
-                "re-export the encoder with this version of ticket-triage"
-            )
+        data = read_versioned_json(
+            path,
+            FORMAT_VERSION,
+            EncoderError,
+            what="encoder",
+            missing="missing; not an exported encoder folder",
+            remedy="re-export the encoder with this version",
+        )
         known = set(cls.__dataclass_fields__)
         try:
             data["inputs"] = tuple(data.get("inputs", cls.inputs))
             return cls(**{k: v for k, v in data.items() if k in known})
         except TypeError as exc:
             raise EncoderError(f"{path}: invalid encoder spec ({exc})") from None
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class OnnxEncoder:
@@ -113,18 +102,19 @@ class OnnxEncoder:
         self,
         folder: str | Path,
         *,
-        threads: int | None = None,
+        threads: int = 0,
         model_file: str = MODEL_FILE,
         verify_sha256: bool = True,
-        spinning: bool | None = None,
+        spinning: bool | None = DEFAULT_SPINNING,
     ) -> None:
         """Load `folder`.
 
-        `threads` is onnxruntime's intra-op thread count (None: `settings.onnx_threads`;
-        0 lets onnxruntime decide). `model_file` picks another graph in the folder (the
-        fp32 reference). With `verify_sha256` a `model.onnx` that does not match the hash
-        recorded in `encoder.json` is refused. `spinning` sets onnxruntime's
-        `session.intra_op.allow_spinning` (None: `settings.onnx_allow_spinning`).
+        `threads` is onnxruntime's intra-op thread count (0 lets onnxruntime decide).
+        `model_file` picks another graph in the folder (the fp32 reference). With
+        `verify_sha256` a `model.onnx` that does not match the hash recorded in
+        `encoder.json` is refused. `spinning` sets onnxruntime's
+        `session.intra_op.allow_spinning` (None keeps onnxruntime's default, on). A
+        server passes `settings.onnx_threads` and `settings.onnx_allow_spinning`.
         """
         import onnxruntime as ort
 
@@ -153,12 +143,6 @@ class OnnxEncoder:
                 f"{self.spec.model_sha256[:12]} recorded in {SPEC_FILE} (modified or corrupt)"
             )
 
-        if threads is None or spinning is None:
-            from triage.settings import get_settings
-
-            settings = get_settings()
-            threads = settings.onnx_threads if threads is None else threads
-            spinning = settings.onnx_allow_spinning if spinning is None else spinning
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         self.threads = threads

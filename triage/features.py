@@ -25,7 +25,6 @@ MAX_TEXT_CHARS = 4_000
 
 # Four-hour buckets: a linear model cannot use a raw hour (23 and 0 are neighbours).
 HOUR_BUCKETS = 6
-OTHER = "__other__"
 
 
 def normalize_text(text: str, max_chars: int = MAX_TEXT_CHARS) -> str:
@@ -153,44 +152,56 @@ class MetaEncoder:
         out[0] = math.log1p(length) / 10.0
         out[1] = 1.0 if length == 0 else 0.0
         if ticket.channel is not None:
-            j = self._channel.get(ticket.channel.value)
-            if j is not None:
-                out[j] = 1.0
+            _flag(out, self._channel.get(ticket.channel.value))
         tier = canonical_value(ticket.customer_tier)
         if tier is not None:
-            j = self._tier.get(tier)
-            if j is not None:
-                out[j] = 1.0
+            _flag(out, self._tier.get(tier))
         for tag in ticket.tags:
-            j = self._tags.get(tag.lower())
-            if j is not None:
-                out[j] = 1.0
+            _flag(out, self._tags.get(tag.lower()))
         if self._hour >= 0 and ticket.created_at is not None:
             created: datetime = ticket.created_at
             out[self._hour + created.hour // 4] = 1.0
             out[self._weekday + created.weekday()] = 1.0
         extra = ticket.extra
         for spec, start, onehot, other in self._extras:
-            value = extra.get(spec.key)
-            if spec.kind == "numeric":
-                number = _number(value)
-                if number is None:
-                    out[start + 1] = 1.0
-                else:
-                    out[start] = max(-5.0, min(5.0, (number - spec.mean) / spec.std))
-            elif spec.kind == "bool":
-                if value is None:
-                    out[start + 1] = 1.0
-                elif _truthy(value):
-                    out[start] = 1.0
-            key = canonical_value(value)
-            if key is None or not onehot and other < 0:
-                continue
-            j = onehot.get(key)
-            if j is not None:
-                out[j] = 1.0
-            elif other >= 0:
-                out[other] = 1.0
+            _fill_extra(out, spec, start, onehot, other, extra.get(spec.key))
+
+
+def _flag(out: np.ndarray, column: int | None) -> None:
+    """Set a one-hot column; None: a value the spec does not know (no column)."""
+    if column is not None:
+        out[column] = 1.0
+
+
+def _fill_extra(
+    out: np.ndarray,
+    spec: ExtraField,
+    start: int,
+    onehot: dict[str, int],
+    other: int,
+    value: Any,
+) -> None:
+    """One `extra` field's columns: a numeric's z-score (clipped) or missing flag, a
+    bool's value or missing flag, then the value's one-hot column (or "other")."""
+    if spec.kind == "numeric":
+        number = _number(value)
+        if number is None:
+            out[start + 1] = 1.0
+        else:
+            out[start] = max(-5.0, min(5.0, (number - spec.mean) / spec.std))
+    elif spec.kind == "bool":
+        if value is None:
+            out[start + 1] = 1.0
+        elif _truthy(value):
+            out[start] = 1.0
+    key = canonical_value(value)
+    if key is None or not onehot and other < 0:
+        return
+    j = onehot.get(key)
+    if j is not None:
+        out[j] = 1.0
+    elif other >= 0:
+        out[other] = 1.0
 
 
 def _number(value: Any) -> float | None:

@@ -12,14 +12,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from triage.errors import InputFileError
+from triage.files import write_atomically
 
 SCOPES: frozenset[str] = frozenset({"triage", "admin"})
 PREFIX = "tt"
@@ -148,13 +147,4 @@ def _write(path: Path, records: list[KeyRecord]) -> None:
     # Atomic replace with owner-only permissions: a crash never leaves a half-written
     # file, and other local users cannot read the digests.
     payload = {"keys": [r.to_json() for r in records]}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".keys-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, indent=2)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, json.dumps(payload, indent=2), mode=0o600)

@@ -45,8 +45,24 @@ _ALIASES: dict[str, str] = {
     "zxx": UNDETERMINED,  # "no linguistic content"
 }
 
+# Where the unpacked model is kept unless the composition root says otherwise
+# (`Settings.language_cache_dir` defaults to this folder).
+DEFAULT_CACHE_DIR = Path(".cache/language")
+
 _lock = threading.Lock()
 _identifier: LanguageIdentifier | None = None
+_cache_dir: Path | None = DEFAULT_CACHE_DIR
+
+
+def configure(cache_dir: Path | None) -> None:
+    """Keep the unpacked model in `cache_dir` (None: unpack it at every start-up).
+
+    The composition root (the CLI, `create_app`) passes `settings.language_cache_dir`.
+    The model is one per process, so this applies to the next load; a model already
+    loaded stays as it is.
+    """
+    global _cache_dir
+    _cache_dir = Path(cache_dir) if cache_dir is not None else None
 
 
 def _model() -> LanguageIdentifier:
@@ -63,12 +79,10 @@ def _load_identifier() -> LanguageIdentifier:
     # which `triage --help` and importers should not pay for.
     from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 
-    from triage.settings import get_settings
-
-    cache_root = get_settings().language_cache_dir
+    cache_root = _cache_dir
     if cache_root is not None:
         try:
-            return _from_cache(Path(cache_root), MODEL_DIR / MODEL_FILE)
+            return _from_cache(cache_root, MODEL_DIR / MODEL_FILE)
         except Exception as exc:  # noqa: BLE001 - any cache problem falls back to the shipped file
             log.info("language model cache unusable (%s); unpacking the shipped model", exc)
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
@@ -81,13 +95,13 @@ def _from_cache(root: Path, source: Path) -> LanguageIdentifier:
     copy. The big naive-Bayes table is memory-mapped: a worker only pages in the rows
     its tickets touch, and workers on one host share those pages.
     """
-    import hashlib
-
     import numpy as np
     from py3langid.langid import LanguageIdentifier
     from py3langid.modelio import _to_array
 
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    from triage.files import sha256_file
+
+    digest = sha256_file(source)[:16]
     folder = root / f"py3langid-{digest}"
     names = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat")
     if not all((folder / f"{n}.npy").is_file() for n in names):

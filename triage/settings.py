@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from triage import language
+
 
 class Settings(BaseSettings):
     """Configuration for training, serving and the lifecycle core."""
@@ -40,7 +42,7 @@ class Settings(BaseSettings):
     encoder_cache_dir: Path = Path(".cache/encoders")
     # The language model unpacked (py3langid ships it LZMA-compressed: about a second of
     # every worker start-up); None, or a folder we cannot write, unpacks it each time.
-    language_cache_dir: Path | None = Path(".cache/language")
+    language_cache_dir: Path | None = language.DEFAULT_CACHE_DIR
 
     # Serving.
     bundle: Path | None = None

@@ -7,9 +7,9 @@ each block weighted by its idf and L2-normalised, side by side: columns
 characters, a crude stemmer that works in every language): the heads read words and chars,
 the auto-reply matcher chars and stems (on the Russian FAQ, stems lifted KB recall@1 by
 3 points over chars alone, because a question and its FAQ entry inflect the same words
-differently). Training fits the vocabulary
-and idf with scikit-learn (`training.features.make_vectorizer`) and then computes every
-matrix with this class, so a model never sees numbers serving would not produce.
+differently). Training chooses the vocabulary and idf by scikit-learn's rules
+(`training.features.fit_text_vectorizer`, on these same n-gram keys) and then computes
+every matrix with this class, so a model never sees numbers serving would not produce.
 
 Why not an ONNX graph: skl2onnx's TfIdfVectorizer emits a dense row of every column
 (90,000 floats), which the heads, the explanation and the auto-reply matcher then had to
@@ -17,9 +17,11 @@ search for its ~1,000 non-zeros; the graph and that search cost ~1.6 ms of a ~10
 request. Here the char n-grams are hashed in numpy (each n-gram's code points folded into
 one 64-bit key, looked up in the sorted keys of the vocabulary) and the ~100 word tokens
 go through a dict: ~0.1 ms per ticket, and the output is sparse from the start.
-The result equals scikit-learn's `TfidfVectorizer.transform` (raw term counts, smooth idf,
-`analyzer="char"`, `lowercase=False`) up to float rounding; tests/triage/test_vectorizer.py
-checks it on four languages.
+Over vocabularies scikit-learn fitted (`TextVectorizer.from_vocabularies`), the word and
+char blocks equal its `TfidfVectorizer.transform` (raw term counts, smooth idf,
+`lowercase=False`; words: 1–2-grams of the token pattern below, chars: `analyzer="char"`
+2–5-grams) up to float rounding; tests/triage/test_vectorizer.py checks it on four
+languages.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ def char_ngram_keys(
 
 
 class TextVectorizer:
-    """Word ⊕ char TF-IDF over a fitted vocabulary, sparse output. Thread-safe (read-only).
+    """Word ⊕ char (⊕ stem) TF-IDF over a fitted vocabulary, sparse output. Thread-safe.
 
     Attributes: `word_terms` (word/bigram per column), `n_word`, `n_char`; `arrays()` gives
     everything needed to rebuild it (what the bundle stores).

@@ -48,10 +48,10 @@ class _BenchProgress:
             self._datasets = self._progress.add_task("datasets", total=total)
         self._progress.update(self._datasets, completed=index - 1, description=f"datasets ({name})")
 
-    def stage(self, name: str, total: int | None = None) -> None:
+    def stage(self, name: str, total: int | None = None, completed: int = 0) -> None:
         # A fresh task per stage (the finished one hidden): `reset` cannot unset a total.
         self._progress.update(self._stage, visible=False)
-        self._stage = self._progress.add_task(name, total=total)
+        self._stage = self._progress.add_task(name, total=total, completed=completed)
 
     def advance(self, steps: int = 1) -> None:
         self._progress.advance(self._stage, steps)

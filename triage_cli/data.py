@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -11,41 +13,111 @@ import typer
 app = typer.Typer(no_args_is_help=True)
 
 
+_FORMAT_HELP = (
+    "a shared dataset (endava_it_tickets, endava_all_labels_sample, servicenow_assignment, "
+    "rutube_support_ru, uci_incident_log, synthetic_multilingual), a table format (csv, "
+    "parquet, jsonl, json, xlsx), a preset (jira, zendesk, freshdesk, servicenow) or eventlog"
+)
+
+
 @app.command("import")
 def import_(
-    source: Path = typer.Argument(..., help="a file, or a shared dataset folder"),
-    format: str = typer.Option(
-        ...,
-        "--format",
-        "-f",
-        help="a shared dataset name (endava_it_tickets, endava_all_labels_sample, servicenow_assignment, "
-        "rutube_support_ru, uci_incident_log, synthetic_multilingual), a table format (csv, parquet, "
-        "jsonl, xlsx) or a preset (zendesk, jira, servicenow)",
+    source: Path = typer.Argument(
+        ..., help="a file, a zip or folder of JSON pages, or a dataset folder"
     ),
-    out: Path = typer.Option(..., "--out", "-o", help="the Parquet file to write (atomically)"),
+    format: str = typer.Option(..., "--format", "-f", help=_FORMAT_HELP),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="the Parquet file to write (atomically); not with --dry-run"
+    ),
     map_: list[str] = typer.Option(
         [],
         "--map",
         "-m",
-        help="FIELD=COLUMN, e.g. --map subject=Title --map extra.region=Region; FIELD= drops a preset's mapping",
+        help="FIELD=COLUMN, e.g. --map subject=Title --map extra.region=Region; it overrides "
+        "presets; FIELD= leaves a field out (a preset's, a same-name column's, a derived one)",
     ),
     date_format: str | None = typer.Option(
-        None, "--date-format", help="strptime format of the dates (default ISO 8601)"
+        None,
+        "--date-format",
+        help="strptime format of the dates (default ISO 8601; presets "
+        "also read their tool's formats)",
     ),
     encoding: str = typer.Option(
-        "utf-8", "--encoding", help="text encoding of CSV/JSONL input (a BOM is tolerated)"
+        "utf-8", "--encoding", help="text encoding of CSV/JSON input (a BOM is tolerated)"
     ),
+    case: str | None = typer.Option(None, "--case", help="eventlog: the case id column"),
+    time_column: str | None = typer.Option(None, "--time", help="eventlog: the event time column"),
+    status: str | None = typer.Option(None, "--status", help="eventlog: the status column"),
+    level: str | None = typer.Option(None, "--level", help="eventlog: the support level column"),
+    escalated_when: str | None = typer.Option(
+        None,
+        "--escalated-when",
+        help="eventlog: e.g. 'level in L2,L3' (a case is escalated when one of its events matches)",
+    ),
+    resolved_when: str | None = typer.Option(
+        None,
+        "--resolved-when",
+        help="eventlog: e.g. 'status in Resolved,Closed' (default: "
+        "the usual resolved/closed words)",
+    ),
+    dedupe: str | None = typer.Option(
+        None, "--dedupe", help="first|last: keep that row of a repeated id (default: fail)"
+    ),
+    on_error: str = typer.Option(
+        "fail", "--on-error", help="fail (default) or skip: write bad rows to F.rejects.csv"
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="print the report, write nothing"),
+    split: str = typer.Option(
+        "auto",
+        "--split",
+        help="the split you will train with (auto|time|stratified), for the report's split line",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
 ) -> None:
-    """Import help-desk history into the common Parquet format, validating every row."""
-    import time
+    """Import help-desk history into the common Parquet format, validating every row, and
+    print the import report (docs/importing.md)."""
+    from triage.ingest import EventLogOptions, ImportOptions, import_source, parse_mapping
 
+    eventlog = None
+    if any((case, time_column, status, level, escalated_when, resolved_when)):
+        if not (case and time_column):
+            raise typer.BadParameter("an event log needs both --case and --time")
+        eventlog = EventLogOptions(case, time_column, status, level, escalated_when, resolved_when)
+    options = ImportOptions(
+        mapping=parse_mapping(map_),
+        date_format=date_format,
+        encoding=encoding,
+        dedupe=_choice(dedupe, ("first", "last"), "--dedupe"),
+        on_error=_choice(on_error, ("fail", "skip"), "--on-error"),
+        eventlog=eventlog,
+    )
+    _choice(split, ("auto", "time", "stratified"), "--split")
+    started = time.perf_counter()
+    with _progress(source) as advance:
+        report = import_source(
+            source, format, out, options, on_progress=advance, dry_run=dry_run, split=split
+        )
+    elapsed = time.perf_counter() - started
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        return
+    _print_import(report, elapsed)
+
+
+def _choice(value, choices, option):  # type: ignore[no-untyped-def]
+    if value is not None and value not in choices:
+        raise typer.BadParameter(
+            f"{value!r}: expected one of {', '.join(choices)}", param_hint=option
+        )
+    return value
+
+
+@contextmanager
+def _progress(source: Path):  # type: ignore[no-untyped-def]
+    """A spinner with rows and rows/s on stderr while an import runs."""
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from triage.ingest import ImportOptions, import_source, parse_mapping
-
-    options = ImportOptions(mapping=parse_mapping(map_), date_format=date_format, encoding=encoding)
-    console = Console(stderr=True)
     started = time.perf_counter()
     with Progress(
         SpinnerColumn(),
@@ -53,7 +125,7 @@ def import_(
         TextColumn("{task.completed:,.0f} rows"),
         TextColumn("{task.fields[rate]}"),
         TimeElapsedColumn(),
-        console=console,
+        console=Console(stderr=True),
         transient=True,
     ) as progress:
         task = progress.add_task(f"importing {source.name}", total=None, rate="")
@@ -62,26 +134,33 @@ def import_(
             rate = rows / max(time.perf_counter() - started, 1e-9)
             progress.update(task, completed=rows, rate=f"{rate:,.0f} rows/s")
 
-        report = import_source(source, format, out, options, on_progress=advance)
-    elapsed = time.perf_counter() - started
-    out_console = Console()
-    out_console.print(
-        f"[green]wrote[/] {report.rows_written:,} tickets to {report.out} "
-        f"in {elapsed:.1f}s ({report.rows_written / max(elapsed, 1e-9):,.0f} rows/s)",
-        highlight=False,
-    )
+        yield advance
+
+
+def _print_import(report, elapsed: float) -> None:  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    from triage.ingest.report_text import plural
+
+    console = Console()
+    rate = report.rows_written / max(elapsed, 1e-9)
+    if report.dry_run:
+        console.print(
+            f"dry run: would write {plural(report.rows_written, 'ticket')}; nothing was written",
+            highlight=False,
+        )
+    else:
+        console.print(
+            f"[green]wrote[/] {plural(report.rows_written, 'ticket')} to {report.out} "
+            f"in {elapsed:.1f}s ({rate:,.0f} rows/s)",
+            highlight=False,
+        )
     if report.kb_out:
-        out_console.print(
+        console.print(
             f"[green]wrote[/] {report.kb_written:,} KB articles to {report.kb_out}", highlight=False
         )
-    if report.dropped:
-        out_console.print(f"[yellow]dropped[/] {report.rows_dropped:,} rows:", highlight=False)
-        for reason, count in report.dropped.most_common():
-            out_console.print(f"  {count:,} x {reason}", highlight=False)
-    else:
-        out_console.print("dropped 0 rows", highlight=False)
-    for note in report.notes:
-        out_console.print(f"  note: {note}", highlight=False)
+    for line in report.lines():
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command("stats")
@@ -169,11 +248,11 @@ def export_desk_command(
 
 
 def export_desk_with_progress(database_url: str, out: Path):  # type: ignore[no-untyped-def]
-    """`triage.desk.training_export.export_desk` with a progress bar on stderr."""
+    """`triage.labels.export_desk` with a progress bar on stderr."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from triage.desk.training_export import export_desk
+    from triage.labels import export_desk
 
     columns = (
         TextColumn("exporting the desk"),

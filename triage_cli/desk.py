@@ -52,7 +52,7 @@ def replay_command(
     from triage.demo.roster import agents_path_for, load_roster
     from triage.desk import Desk
     from triage.desk.agents import Directory
-    from triage.desk.replay import MovableClock, load_roster_into, replay, roster_policies
+    from triage.replay import MovableClock, load_roster_into, replay, roster_policies
     from triage.settings import get_settings
     from triage.store import connect, migrate
     from triage_cli.worker import _triager

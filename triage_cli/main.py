@@ -58,6 +58,15 @@ app.add_typer(
 _err = Console(stderr=True)
 
 
+@app.callback()
+def _configure() -> None:
+    """Hand the core what it needs from the settings before any command runs."""
+    from triage import language
+    from triage.settings import get_settings
+
+    language.configure(get_settings().language_cache_dir)
+
+
 def main() -> None:
     """Run the CLI, turning domain errors into a clear message and a non-zero exit."""
     try:

@@ -11,34 +11,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from triage_cli.progress import RichStages
+
 _out = Console()
 _err = Console(stderr=True)
 PER_CLASS_ROWS = 12
-
-
-class _RichProgress:
-    """Draws `triage.rescore.Progress` stages as one rich bar each, with tickets/s and ETA."""
-
-    def __init__(self, progress) -> None:  # type: ignore[no-untyped-def]
-        self._progress = progress
-        self._task = None
-
-    def stage(self, name: str, total: int | None = None, completed: int = 0) -> None:
-        if self._task is not None:
-            task = self._progress.tasks[self._task]
-            self._progress.update(
-                self._task,
-                total=task.total or task.completed or 1,
-                completed=task.total or task.completed or 1,
-            )
-        self._task = self._progress.add_task(name, total=total, completed=completed)
-
-    def advance(self, steps: int = 1) -> None:
-        if self._task is not None:
-            self._progress.advance(self._task, steps)
-
-    def finish(self) -> None:
-        self.stage("done", total=1, completed=1)
 
 
 def _speed_column():  # type: ignore[no-untyped-def]
@@ -190,6 +167,7 @@ def rescore(
         engine=engine,
         workers=workers,
         threads=threads,
+        spinning=settings.onnx_allow_spinning,
         chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS,
         checkpoint_dir=checkpoint_dir,
         ray_address=ray_address,
@@ -207,7 +185,7 @@ def rescore(
     )
     try:
         with Progress(*columns, console=_err, transient=False) as bar:
-            sink = _RichProgress(bar)
+            sink = RichStages(bar)
             report = run_rescore(options, sink)
             sink.finish()
     except KeyboardInterrupt:

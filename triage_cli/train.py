@@ -8,29 +8,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from triage_cli.progress import RichStages
+
 _out = Console(width=140)
-
-
-class _RichProgress:
-    """Renders pipeline stages as rich progress bars (one per stage)."""
-
-    def __init__(self, progress) -> None:  # type: ignore[no-untyped-def]
-        self._progress = progress
-        self._task = None
-
-    def stage(self, name: str, total: int | None = None) -> None:
-        if self._task is not None:
-            task = self._progress.tasks[self._task]
-            self._progress.update(self._task, completed=task.total or 1, total=task.total or 1)
-        self._task = self._progress.add_task(name, total=total)
-
-    def advance(self, steps: int = 1) -> None:
-        if self._task is not None:
-            self._progress.advance(self._task, steps)
-
-    def finish(self) -> None:
-        self.stage("done", total=1)
-        self._progress.update(self._task, completed=1)
 
 
 def _fmt(value: float | None) -> str:
@@ -148,7 +128,7 @@ def train(
     )
     columns = (TextColumn("{task.description:<16}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
-        sink = _RichProgress(bar)
+        sink = RichStages(bar)
         report = run_training(data, out, config, sink)
         sink.finish()
     print_report(report)

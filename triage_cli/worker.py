@@ -65,7 +65,9 @@ def _triager(settings: Any) -> Any:
     from triage.bundle import load_bundle
     from triage.predictor import OnnxTriager
 
-    return OnnxTriager(load_bundle(bundle, threads=settings.onnx_threads or None))
+    return OnnxTriager(
+        load_bundle(bundle, threads=settings.onnx_threads, spinning=settings.onnx_allow_spinning)
+    )
 
 
 def worker(

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.security import require_scope
-from triage.errors import TriageError
+from api.dependencies import AdminKey, AppMetrics, AppSettings, Holder, TriageKey
+from api.errors import BODY_ERRORS, error_responses
+from triage.errors import RowError, TriageError
 
 log = logging.getLogger("triage.api")
 
@@ -34,6 +35,18 @@ class ReloadRequest(BaseModel):
     )
     model: str | None = Field(
         default=None, min_length=1, description="registry alias or version, e.g. 'champion'"
+    )
+
+
+class ModelInfo(BaseModel):
+    """The model being served."""
+
+    model_version: str
+    loaded_at: float = Field(description="Unix time the bundle was loaded")
+    source: str = Field(description="what the server was started with: a bundle or an alias")
+    manifest: dict[str, Any] = Field(
+        description="the bundle manifest (heads, labels, metrics, encoder) without its file "
+        "list and without paths of the training machine"
     )
 
 
@@ -78,15 +91,19 @@ def public_manifest(bundle: Any) -> dict[str, Any]:
 @router.get(
     "/v1/model",
     summary="The model being served",
-    responses={401: {"description": "missing or invalid key"}, 403: {"description": "wrong scope"}},
+    response_class=Response,
+    responses={
+        200: {"model": ModelInfo, "description": "version, load time, source and manifest"},
+        **error_responses(401, 403, 503),
+    },
 )
-async def model_info(request: Request, _key: object = Depends(require_scope("triage"))) -> Response:
+async def model_info(holder: Holder, _key: TriageKey) -> Response:
     """Model version, when it was loaded, and the manifest (heads, labels, metrics, encoder)."""
-    model = request.app.state.holder.get()
+    model = holder.get()
     body = {
         "model_version": model.version,
         "loaded_at": model.loaded_at,
-        "source": request.app.state.holder.source,
+        "source": holder.source,
         "manifest": public_manifest(model.bundle),
     }
     return Response(orjson.dumps(body, default=str), media_type="application/json")
@@ -96,43 +113,41 @@ async def model_info(request: Request, _key: object = Depends(require_scope("tri
     "/v1/admin/reload",
     summary="Load a bundle and swap it in atomically",
     response_model=ReloadResponse,
-    responses={
-        401: {"description": "missing or invalid key"},
-        403: {"description": "the key lacks the `admin` scope"},
-        404: {"description": "unknown registry alias or version"},
-        422: {
-            "description": "the bundle was refused (corrupt, tampered, incompatible); the old model keeps serving"
-        },
-    },
+    responses=error_responses(
+        401,
+        (403, "the key lacks the `admin` scope"),
+        (404, "unknown registry alias or version"),
+        *BODY_ERRORS,
+        (422, "invalid input, or the bundle was refused (corrupt, tampered, incompatible)"),
+        either=(422,),
+    ),
 )
 def reload_model(
-    request: Request,
-    body: ReloadRequest | None = Body(default=None),
-    _key: object = Depends(require_scope("admin")),
+    holder: Holder,
+    metrics: AppMetrics,
+    settings: AppSettings,
+    _key: AdminKey,
+    body: Annotated[ReloadRequest | None, Body()] = None,
 ) -> ReloadResponse:
     """Build the new predictor fully, then swap; requests in flight finish on the old one.
 
     Without a body the server re-resolves its start-up source (the alias, or the bundle
     path). A refused bundle answers 422 with the reason and changes nothing.
     """
-    state = request.app.state
-    holder = state.holder
     previous = holder.current
     path: Path | None = None
     if body is not None and body.bundle is not None and body.model is not None:
-        from triage.errors import RowError
-
         raise RowError("request", None, "model", "give either 'bundle' or 'model', not both")
     if body is not None and body.bundle is not None:
         path = Path(body.bundle)
     elif body is not None and body.model is not None:
         from triage.registry import ModelRegistry
 
-        path = ModelRegistry(state.settings.models_dir).resolve(body.model)
+        path = ModelRegistry(settings.models_dir).resolve(body.model)
     try:
         loaded = holder.reload(path)
     except TriageError as exc:
-        state.metrics.reloads.labels(outcome="refused").inc()
+        metrics.reloads.labels(outcome="refused").inc()
         log.error(
             "reload refused, still serving %s: %s", previous.version if previous else None, exc
         )

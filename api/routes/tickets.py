@@ -14,11 +14,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.security import require_scope
-from triage.contract import Ticket, TriageResult
+from api.dependencies import AdminKey, TriageKey
+from api.errors import BODY_ERRORS, error_responses, unavailable
+from api.holder import HeldTriager
 from triage.desk import Desk, NewMessage, NewTicket, Status, TicketChanges, TicketQuery, TicketView
 from triage.desk.agents import AgentSpec, AgentView, Directory
 from triage.desk.records import (
@@ -30,31 +32,10 @@ from triage.desk.records import (
     TriageState,
 )
 from triage.desk.reference import format_reference
+from triage.errors import RowError
 from triage.settings import Settings
 
 router = APIRouter(prefix="/v1")
-
-
-class HeldTriager:
-    """The desk's `Triager`: whichever model the app's holder serves right now, so
-    reloads and alias changes apply to intake too. No model loaded means the call
-    raises and the ticket is queued for re-triage."""
-
-    def __init__(self, holder: Any) -> None:
-        self.holder = holder
-
-    @property
-    def model_version(self) -> str:
-        """The served model's version."""
-        return str(self.holder.get().triager.model_version)
-
-    def triage(self, ticket: Ticket) -> TriageResult:
-        """Score one ticket with the served model."""
-        return self.holder.get().triager.triage(ticket)
-
-    def triage_batch(self, tickets: list[Ticket]) -> list[TriageResult]:
-        """Score tickets with the served model."""
-        return self.holder.get().triager.triage_batch(tickets)
 
 
 def install_desk(app: FastAPI, settings: Settings, *, migrate_schema: bool = False) -> Desk:
@@ -75,16 +56,10 @@ def install_desk(app: FastAPI, settings: Settings, *, migrate_schema: bool = Fal
     return desk
 
 
-_triage = require_scope("triage")
-_admin = require_scope("admin")
-
-
-def _desk(request: Request) -> Desk:
+async def _desk(request: Request) -> Desk:
     desk = getattr(request.app.state, "desk", None)
     if desk is None:
-        raise HTTPException(
-            status_code=503, detail="the help desk is not configured on this server"
-        )
+        raise unavailable("the help desk is not configured on this server")
     return desk
 
 
@@ -97,45 +72,81 @@ def _actor(key: Any, x_actor: str | None) -> str:
 
 
 DeskDep = Annotated[Desk, Depends(_desk)]
-TriageKey = Annotated[Any, Depends(_triage)]
-AdminKey = Annotated[Any, Depends(_admin)]
 ActorHeader = Annotated[str | None, Header(alias="X-Actor", max_length=200)]
+# The id a new agent is stored under: what `AgentSpec.id` allows in a body (not blank,
+# at most 200 characters, surrounding whitespace dropped).
+NewAgentId = Annotated[str, PathParam(min_length=1, max_length=200, pattern=r"\S")]
+TeamName = Annotated[str, PathParam(min_length=1, max_length=200, pattern=r"\S")]
+IdempotencyHeader = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+# The largest integer the databases store (a signed 64-bit column): a larger offset or
+# id is a 422, not an overflow inside the driver.
+MAX_SQL_INT = 2**63 - 1
+
+# The statuses the routes below can answer besides their success (see `api.errors`).
+_NO_DESK = (503, "the help desk is not configured on this server")
+_KEYED = (401, 403, _NO_DESK)
+_TICKET = (404, "no such ticket")
+_AGENT = (404, "no such agent")
+_STATE = (409, "the ticket's state does not allow this (e.g. an illegal status move)")
 
 
-@router.post("/tickets", tags=["tickets"], status_code=201, response_model=TicketView)
+@router.post(
+    "/tickets",
+    tags=["tickets"],
+    status_code=201,
+    response_model=TicketView,
+    responses={
+        200: {"model": TicketView, "description": "a retry: the ticket this key created"},
+        **error_responses(*_KEYED, *BODY_ERRORS),
+    },
+)
 def create_ticket(
     new: NewTicket,
     response: Response,
     desk: DeskDep,
     key: TriageKey,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+    idempotency_key: IdempotencyHeader = None,
 ) -> TicketView:
     """Create a ticket from any channel. A retry with the same `Idempotency-Key` answers
     200 with the ticket the first request created, never a second ticket."""
-    result = desk.intake(new, idempotency_key=idempotency_key)
+    # An empty header is no key: stored as "", it would collide with the next empty one.
+    result = desk.intake(new, idempotency_key=idempotency_key or None)
     if not result.created:
         response.status_code = 200
     response.headers["Location"] = f"/v1/tickets/{result.ticket.id}"
     return result.ticket
 
 
-@router.post("/messages", tags=["tickets"], response_model=IntakeResult)
+@router.post(
+    "/messages",
+    tags=["tickets"],
+    response_model=IntakeResult,
+    responses={
+        201: {"model": IntakeResult, "description": "the message opened a new ticket"},
+        **error_responses(*_KEYED, _TICKET, _STATE, *BODY_ERRORS),
+    },
+)
 def receive_message(
     message: NewMessage,
     response: Response,
     desk: DeskDep,
     key: TriageKey,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+    idempotency_key: IdempotencyHeader = None,
 ) -> IntakeResult:
     """An incoming e-mail or chat message: joins the ticket its reference (`[#T-12]`)
     or thread id names, else opens a new ticket (201)."""
-    result = desk.receive(message, idempotency_key=idempotency_key)
+    result = desk.receive(message, idempotency_key=idempotency_key or None)
     if result.created:
         response.status_code = 201
     return result
 
 
-@router.get("/tickets", tags=["tickets"], response_model=TicketPage)
+@router.get(
+    "/tickets",
+    tags=["tickets"],
+    response_model=TicketPage,
+    responses=error_responses(*_KEYED, 422),
+)
 def list_tickets(
     desk: DeskDep,
     key: TriageKey,
@@ -148,15 +159,13 @@ def list_tickets(
     triage_state: TriageState | None = None,
     priority_unconfirmed: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0,
 ) -> TicketPage:
     """Tickets by status, team, assignee, priority, tag, "SLA due before" (running clocks
     only), triage queue or unconfirmed priority; most urgent priority first, then earliest
     due; paginated."""
     if due_before is not None and due_before.tzinfo is None:
-        raise HTTPException(
-            status_code=422, detail=[{"field": "due_before", "reason": "needs a time zone"}]
-        )
+        raise RowError("request", None, "due_before", "needs a time zone")
     return desk.list(
         TicketQuery(
             status=status or [],
@@ -173,13 +182,23 @@ def list_tickets(
     )
 
 
-@router.get("/tickets/{ticket_id}", tags=["tickets"], response_model=TicketView)
+@router.get(
+    "/tickets/{ticket_id}",
+    tags=["tickets"],
+    response_model=TicketView,
+    responses=error_responses(*_KEYED, _TICKET, 422),
+)
 def get_ticket(ticket_id: str, desk: DeskDep, key: TriageKey) -> TicketView:
     """One ticket with its thread (`ticket_id` is `123` or `T-123`)."""
     return desk.get(ticket_id)
 
 
-@router.patch("/tickets/{ticket_id}", tags=["tickets"], response_model=TicketView)
+@router.patch(
+    "/tickets/{ticket_id}",
+    tags=["tickets"],
+    response_model=TicketView,
+    responses=error_responses(*_KEYED, _TICKET, _STATE, *BODY_ERRORS),
+)
 def update_ticket(
     ticket_id: str,
     changes: TicketChanges,
@@ -192,7 +211,12 @@ def update_ticket(
     return desk.update(ticket_id, changes, actor=_actor(key, x_actor))
 
 
-@router.post("/tickets/{ticket_id}/messages", tags=["tickets"], response_model=TicketView)
+@router.post(
+    "/tickets/{ticket_id}/messages",
+    tags=["tickets"],
+    response_model=TicketView,
+    responses=error_responses(*_KEYED, _TICKET, _STATE, *BODY_ERRORS),
+)
 def add_message(
     ticket_id: str, message: NewMessage, desk: DeskDep, key: TriageKey, x_actor: ActorHeader = None
 ) -> TicketView:
@@ -207,7 +231,14 @@ class AutoReplyAnswer(BaseModel):
     solved: bool
 
 
-@router.post("/tickets/{ticket_id}/auto-reply", tags=["tickets"], response_model=TicketView)
+@router.post(
+    "/tickets/{ticket_id}/auto-reply",
+    tags=["tickets"],
+    response_model=TicketView,
+    responses=error_responses(
+        *_KEYED, _TICKET, (409, "no auto-reply was sent, or it was already answered"), *BODY_ERRORS
+    ),
+)
 def answer_auto_reply(
     ticket_id: str,
     answer: AutoReplyAnswer,
@@ -219,47 +250,74 @@ def answer_auto_reply(
     return desk.answer_auto_reply(ticket_id, answer.solved, actor=_actor(key, x_actor))
 
 
-@router.get("/tickets/{ticket_id}/audit", tags=["tickets"], response_model=list[AuditEntry])
+@router.get(
+    "/tickets/{ticket_id}/audit",
+    tags=["tickets"],
+    response_model=list[AuditEntry],
+    responses=error_responses(*_KEYED, _TICKET, 422),
+)
 def ticket_audit(ticket_id: str, desk: DeskDep, key: TriageKey) -> list[AuditEntry]:
     """Every change to the ticket: who, when, what, under which model version."""
     return desk.audit(ticket_id)
 
 
-@router.get("/corrections", tags=["tickets"], response_model=list[CorrectionView])
+@router.get(
+    "/corrections",
+    tags=["tickets"],
+    response_model=list[CorrectionView],
+    responses=error_responses(*_KEYED, 422),
+)
 def corrections(
     desk: DeskDep,
     key: AdminKey,
-    after_id: Annotated[int, Query(ge=0)] = 0,
+    after_id: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> list[CorrectionView]:
     """People's overrides of predictions, oldest first: labels for the next training run."""
     return desk.corrections(after_id=after_id, limit=limit)
 
 
-@router.get("/dashboard", tags=["tickets"], response_model=Dashboard)
+@router.get(
+    "/dashboard", tags=["tickets"], response_model=Dashboard, responses=error_responses(*_KEYED)
+)
 def dashboard(desk: DeskDep, key: TriageKey) -> Dashboard:
     """Open tickets by status and team, SLA compliance, agent load, auto-reply
     resolution rate, CSAT."""
     return desk.dashboard()
 
 
-@router.get("/agents", tags=["agents"], response_model=list[AgentView])
+@router.get(
+    "/agents",
+    tags=["agents"],
+    response_model=list[AgentView],
+    responses=error_responses(*_KEYED, 422),
+)
 def list_agents(desk: DeskDep, key: TriageKey, team: str | None = None) -> list[AgentView]:
     """Agents with skills, languages, shifts, capacity and current load."""
     return Directory(desk.sessions, desk.readers).list_agents(team)
 
 
-@router.get("/agents/{agent_id}", tags=["agents"], response_model=AgentView)
+@router.get(
+    "/agents/{agent_id}",
+    tags=["agents"],
+    response_model=AgentView,
+    responses=error_responses(*_KEYED, _AGENT, 422),
+)
 def get_agent(agent_id: str, desk: DeskDep, key: TriageKey) -> AgentView:
     """One agent."""
     return Directory(desk.sessions, desk.readers).get_agent(agent_id)
 
 
-@router.put("/agents/{agent_id}", tags=["agents"], response_model=AgentView)
-def put_agent(agent_id: str, spec: AgentSpec, desk: DeskDep, key: AdminKey) -> AgentView:
+@router.put(
+    "/agents/{agent_id}",
+    tags=["agents"],
+    response_model=AgentView,
+    responses=error_responses(*_KEYED, *BODY_ERRORS),
+)
+def put_agent(agent_id: NewAgentId, spec: AgentSpec, desk: DeskDep, key: AdminKey) -> AgentView:
     """Create or replace an agent (the path id wins over the body's)."""
     return Directory(desk.sessions, desk.readers).upsert_agent(
-        spec.model_copy(update={"id": agent_id})
+        spec.model_copy(update={"id": agent_id.strip()})
     )
 
 
@@ -270,7 +328,12 @@ class RemovedAgent(BaseModel):
     unassigned: list[str]
 
 
-@router.delete("/agents/{agent_id}", tags=["agents"], response_model=RemovedAgent)
+@router.delete(
+    "/agents/{agent_id}",
+    tags=["agents"],
+    response_model=RemovedAgent,
+    responses=error_responses(*_KEYED, _AGENT, 422),
+)
 def delete_agent(
     agent_id: str, desk: DeskDep, key: AdminKey, x_actor: ActorHeader = None
 ) -> RemovedAgent:
@@ -287,7 +350,12 @@ class Presence(BaseModel):
     online: bool
 
 
-@router.put("/agents/{agent_id}/presence", tags=["agents"], response_model=AgentView)
+@router.put(
+    "/agents/{agent_id}/presence",
+    tags=["agents"],
+    response_model=AgentView,
+    responses=error_responses(*_KEYED, _AGENT, *BODY_ERRORS),
+)
 def set_presence(agent_id: str, presence: Presence, desk: DeskDep, key: TriageKey) -> AgentView:
     """Mark an agent online or offline."""
     return Directory(desk.sessions, desk.readers).set_online(agent_id, presence.online)
@@ -300,8 +368,13 @@ class TeamSpec(BaseModel):
     manager: str | None = Field(default=None, max_length=320)
 
 
-@router.put("/teams/{name}", tags=["agents"], status_code=204)
-def put_team(name: str, team: TeamSpec, desk: DeskDep, key: AdminKey) -> Response:
+@router.put(
+    "/teams/{name}",
+    tags=["agents"],
+    status_code=204,
+    responses=error_responses(*_KEYED, *BODY_ERRORS),
+)
+def put_team(name: TeamName, team: TeamSpec, desk: DeskDep, key: AdminKey) -> Response:
     """Create or update a team."""
     Directory(desk.sessions, desk.readers).upsert_team(name, team.manager)
     return Response(status_code=204)
@@ -315,7 +388,17 @@ class Rating(BaseModel):
     comment: str | None = Field(default=None, max_length=5_000)
 
 
-@router.post("/csat/{token}", tags=["csat"], status_code=204)
+@router.post(
+    "/csat/{token}",
+    tags=["csat"],
+    status_code=204,
+    responses=error_responses(
+        _NO_DESK,
+        (404, "no such survey"),
+        (409, "this survey was already answered"),
+        *BODY_ERRORS,
+    ),
+)
 def rate(token: str, rating: Rating, desk: DeskDep) -> Response:
     """The customer's satisfaction rating. No API key: the unguessable token in the
     survey link is the credential. 409 when already answered."""

@@ -9,14 +9,14 @@ JSON bytes; declaring `response_model` would validate and serialise them a secon
 # No `from __future__ import annotations` here: the batch request model is built per app,
 # and FastAPI must see that local class, not a string it cannot resolve.
 import logging
-import threading
 import time
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from api.security import require_scope
+from api.dependencies import AppMetrics, Holder, PredictionSlots, TriageKey
+from api.errors import BODY_ERRORS, error_responses
 from triage.contract import Ticket, TriageResult
 from triage.errors import RowError
 from triage.settings import Settings
@@ -56,17 +56,14 @@ def build_router(settings: Settings) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["triage"])
     limit = settings.max_text_chars
     log_text = settings.log_ticket_text
-    # Bounds the model calls in flight: FastAPI's threadpool would otherwise run up to 40
-    # at once, each growing onnxruntime's buffers, for no extra throughput on a few cores.
-    slots = threading.BoundedSemaphore(settings.max_concurrent_predictions)
     BatchRequest = _batch_request(settings.max_batch)
-    errors = {
-        401: {"description": "missing or invalid API key"},
-        403: {"description": "the key lacks the `triage` scope"},
-        413: {"description": "request body over the size limit"},
-        422: {"description": "invalid ticket: names the field and the reason"},
-        503: {"description": "no model loaded yet"},
-    }
+    errors = error_responses(
+        401,
+        (403, "the key lacks the `triage` scope"),
+        *BODY_ERRORS,
+        (422, "invalid ticket: names the field and the reason"),
+        503,
+    )
 
     @router.post(
         "/triage",
@@ -76,16 +73,17 @@ def build_router(settings: Settings) -> APIRouter:
     )
     def triage_one(
         ticket: Ticket,
-        request: Request,
-        _key: object = Depends(require_scope("triage")),
+        holder: Holder,
+        metrics: AppMetrics,
+        slots: PredictionSlots,
+        _key: TriageKey,
     ) -> Response:
         """Category, priority, routing, escalation risk, auto-reply, language, explanation."""
         _check_text(ticket, limit, "body")
-        state = request.app.state
-        model = state.holder.get()  # read once: a reload mid-request does not affect us
+        model = holder.get()  # read once: a reload mid-request does not affect us
         with slots:
             result = model.triager.triage(ticket)
-        state.metrics.count_result(result)
+        metrics.count_result(result)
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "triaged %s with %s in %.2f ms%s",
@@ -107,20 +105,21 @@ def build_router(settings: Settings) -> APIRouter:
     )
     def triage_batch(
         batch: BatchRequest,  # type: ignore[valid-type]
-        request: Request,
-        _key: object = Depends(require_scope("triage")),
+        holder: Holder,
+        metrics: AppMetrics,
+        slots: PredictionSlots,
+        _key: TriageKey,
     ) -> Response:
         """The same prediction for each ticket, in order, from the same model version."""
         tickets: list[Ticket] = batch.tickets  # type: ignore[attr-defined]
         for index, ticket in enumerate(tickets):
             _check_text(ticket, limit, f"tickets[{index}].body")
-        state = request.app.state
-        model = state.holder.get()
+        model = holder.get()
         started = time.perf_counter()
         with slots:
             results = model.triager.triage_batch(tickets)
         for result in results:
-            state.metrics.count_result(result)
+            metrics.count_result(result)
         log.debug(
             "triaged a batch of %d with %s in %.2f ms",
             len(tickets),

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests import fast_lane
 from triage.keys import create_key
 from triage.settings import Settings
 
@@ -53,7 +54,7 @@ def serve_settings(bundle: Path | None, keys: ApiKeys, **overrides: object) -> S
         "insecure_no_auth": False,
     }
     values.update(overrides)
-    return Settings().model_copy(update=values)
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")
@@ -88,6 +89,7 @@ def start_server(settings: Settings) -> LiveServer:
     """Start the real server stack (our protocol class, lifespan) on a free port."""
     import uvicorn
 
+    fast_lane.require_slow("starts a uvicorn server")
     from api.app import create_app
     from api.server import NoDelayProtocol
 

@@ -167,6 +167,28 @@ def test_list_by_unconfirmed_priority(client: TestClient) -> None:
     assert client.get("/v1/dashboard").json()["priority_unconfirmed"] == 0
 
 
+def test_inputs_the_fuzzer_found_are_4xx_not_500(client: TestClient) -> None:
+    # Ids that look numeric to str.isdigit ("³") or overflow a 64-bit column name no ticket.
+    for ticket_id in ("³", "T-99999999999999999999"):
+        assert client.get(f"/v1/tickets/{ticket_id}").status_code == 404, ticket_id
+    assert client.get("/v1/corrections?after_id=99999999999999999999").status_code == 422
+    assert client.get("/v1/tickets?offset=99999999999999999999").status_code == 422
+    # An empty Idempotency-Key is no key: two such requests make two tickets.
+    for _ in range(2):
+        created = client.post(
+            "/v1/tickets", json={"channel": "web", "body": "hi"}, headers={"Idempotency-Key": ""}
+        )
+        assert created.status_code == 201, created.text
+    # Stored ids must be usable: an empty message id or team, a blank agent id are refused.
+    r = client.post("/v1/tickets", json={"channel": "email", "body": "x", "message_id": " "})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "message_id"
+    r = client.put("/v1/agents/ann", json={"id": "ann", "team": ""})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "team"
+    assert client.put("/v1/agents/%0D", json={"id": "x"}).status_code == 422
+    shift = {"days": [0], "start": "09:00", "end": "17:00+02:00"}
+    assert client.put("/v1/agents/ann", json={"id": "ann", "shifts": [shift]}).status_code == 422
+
+
 def test_no_desk_configured_is_a_503(tmp_path: Path) -> None:
     app = FastAPI()
     app.state.auth = Authenticator(tmp_path / "keys.json", enabled=False)
@@ -234,7 +256,7 @@ def test_install_desk_follows_the_served_model(database_url: str, engine, tmp_pa
     app.state.auth = Authenticator(tmp_path / "keys.json", enabled=False)
     app.state.holder = ModelHolder(lambda path: (None, _FixedTriager()), lambda: tmp_path, "test")
     install_error_handlers(app)
-    desk = install_desk(app, Settings(database_url=database_url))
+    desk = install_desk(app, Settings(_env_file=None, database_url=database_url))
     with TestClient(app) as c:
         # No model loaded yet: the ticket is stored and queued, not refused.
         early = c.post("/v1/tickets", json={"channel": "api", "body": "refund"}).json()

@@ -23,11 +23,12 @@ def test_serving_process_imports_no_training_stack(api_settings, api_keys):
         from api.app import create_app
         from triage.settings import Settings
 
-        settings = Settings().model_copy(update={{
-            "bundle": Path({str(api_settings.bundle)!r}),
-            "api_keys_file": Path({str(api_keys.path)!r}),
-            "model_watch_interval_s": 0,
-        }})
+        settings = Settings(
+            _env_file=None,
+            bundle=Path({str(api_settings.bundle)!r}),
+            api_keys_file=Path({str(api_keys.path)!r}),
+            model_watch_interval_s=0,
+        )
         with TestClient(create_app(settings)) as client:
             response = client.post(
                 "/v1/triage",

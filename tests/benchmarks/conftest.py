@@ -114,6 +114,7 @@ def bench_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings with a throw-away MLflow store and embedding cache."""
     tmp = tmp_path_factory.mktemp("bench-settings")
     return Settings(
+        _env_file=None,
         models_dir=tmp / "models",
         mlflow_tracking_uri=f"sqlite:///{tmp / 'mlflow.db'}",
         embedding_cache_dir=tmp / "embeddings",

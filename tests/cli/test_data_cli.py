@@ -96,7 +96,7 @@ def test_import_then_stats(tmp_path: Path, monkeypatch, capsys) -> None:
             id="missing-column",
         ),
         pytest.param(
-            [["subject", "body"], ["a", "b"], ["", " "]],
+            [["subject", "body", "category"], ["a", "b", "x"], ["", " ", "y"]],
             [],
             ["row 2", "subject/body", "empty text"],
             id="empty-text",
@@ -165,9 +165,9 @@ def test_undecodable_file_exits_2_naming_the_line(tmp_path: Path, monkeypatch, c
 def test_unknown_format_and_missing_stats_file(tmp_path: Path, monkeypatch, capsys) -> None:
     src = _csv(tmp_path / "a.csv", [["subject"], ["a"]])
     code, _, stderr = run_cli(
-        monkeypatch, capsys, "data", "import", src, "-f", "freshdesk", "-o", tmp_path / "o.parquet"
+        monkeypatch, capsys, "data", "import", src, "-f", "helpscout", "-o", tmp_path / "o.parquet"
     )
-    assert code == 2 and "unknown format 'freshdesk'" in stderr and "zendesk" in stderr
+    assert code == 2 and "unknown format 'helpscout'" in stderr and "zendesk" in stderr
     code, _, stderr = run_cli(
         monkeypatch,
         capsys,

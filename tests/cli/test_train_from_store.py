@@ -22,8 +22,8 @@ from tests.cli.conftest import run_cli
 from triage.contract import Channel, EscalationPrediction, HeadPrediction, TriageResult
 from triage.dataset import iter_tickets
 from triage.desk import Desk, Direction, NewMessage, NewTicket, Status, TicketChanges
-from triage.desk.replay import MovableClock, intake_of
 from triage.registry import ModelRegistry
+from triage.replay import MovableClock, intake_of
 from triage.settings import get_settings
 
 TICKETS = 240

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import random
 from pathlib import Path
 
@@ -11,7 +12,10 @@ import pytest
 from triage.encoder import OnnxEncoder, sha256_file
 from triage.errors import EncoderError
 
-pytest.importorskip("torch", reason="the export needs the train extra")
+# Looked up, not imported: importing torch costs seconds of every collection, the fast
+# lane's included, and only the slow tests here run it.
+if importlib.util.find_spec("torch") is None:
+    pytest.skip("the export needs the train extra", allow_module_level=True)
 
 from training.encoder_export import ensure_exported, export_encoder, resolve_encoder
 

@@ -20,7 +20,8 @@ from training.static_encoder import (
     sif_weights,
     write_tokens_encoder,
 )
-from triage.encoder import OnnxEncoder, sha256_file
+from triage.encoder import OnnxEncoder
+from triage.files import sha256_file
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache" / "encoders"

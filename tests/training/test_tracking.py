@@ -83,6 +83,7 @@ def plot_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 def settings_for(tmp_path: Path, store: str, name: str) -> Settings:
     return Settings(
+        _env_file=None,
         models_dir=tmp_path / "models",
         mlflow_tracking_uri=store,
         mlflow_registry_name=name,
@@ -244,7 +245,8 @@ def test_publish_training_run_logs_the_reports_plots_params_and_metrics(
 ) -> None:
     from mlflow import MlflowClient
 
-    from training.tracking import file_sha256, publish_training_run
+    from training.tracking import publish_training_run
+    from triage.files import sha256_file as file_sha256
 
     settings = settings_for(tmp_path, store, "triage-report")
     report = make_report(tmp_path, write_bundle(settings.models_dir, "r1", 0.8))

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from tests import fast_lane
+
 
 class FakeClock:
     """A clock the test moves by hand: SLA and worker tests move time instead of waiting."""
@@ -148,6 +150,7 @@ class AppServer:
         """Serve a new app from `make_app`; returns once uvicorn has started."""
         import uvicorn
 
+        fast_lane.require_slow("starts a uvicorn server")
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.port))
@@ -172,3 +175,20 @@ class AppServer:
         self.server.should_exit = True
         self.thread.join(timeout=30)
         assert not self.thread.is_alive()
+
+
+@pytest.fixture
+def app_server() -> Any:
+    """Make `AppServer`s (`app_server(make_app)`, not started); any still running are
+    killed after the test. A heavy fixture: the tests using it are `slow`."""
+    servers: list[AppServer] = []
+
+    def make(make_app: Callable[[], Any]) -> AppServer:
+        server = AppServer(make_app)
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        if server.running:
+            server.kill()

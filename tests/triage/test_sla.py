@@ -143,6 +143,7 @@ def test_desk_reads_calendar_and_policies_from_settings(tmp_path) -> None:  # ty
         '{"policies": {"gold": {"first_response_minutes": 60, "resolution_minutes": 120}}}'
     )
     settings = Settings(
+        _env_file=None,
         business_hours="mon-sat 08:00-12:00",
         business_timezone="Europe/Berlin",
         business_holidays=["2026-01-06"],

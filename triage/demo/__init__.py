@@ -1,4 +1,5 @@
-"""Built-in demo data: a seeded, multilingual help-desk history the quickstart needs nothing else for.
+"""Built-in demo data: a seeded, multilingual help-desk history; the quickstart needs
+nothing else.
 
 `write_demo(out)` writes three files:
 - `out` (`NAME.parquet`): tickets in the common format (`triage.dataset.write_tickets`);

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from triage.errors import InputFileError
+from triage.files import write_atomically
 
 FORMAT_VERSION = 1
 
@@ -125,12 +126,9 @@ def agents_path_for(path: str | Path) -> Path:
 
 
 def write_roster(path: str | Path, roster: Roster) -> None:
-    """Write the roster file as indented JSON (stable key order, so identical rosters are identical bytes)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(roster.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    """Write the roster file as indented JSON (stable key order, so identical rosters are
+    identical bytes)."""
+    write_atomically(path, roster.model_dump_json(indent=2) + "\n")
 
 
 def load_roster(path: str | Path) -> Roster:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, time
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,15 +23,29 @@ LOAD_STATUSES: tuple[str, ...] = (
 )
 
 
+# A time of day in the shift's own zone (`tz`), so without an offset. JSON Schema's
+# "time" format, which pydantic would document, requires one.
+LocalTime = Annotated[
+    time, WithJsonSchema({"type": "string", "format": "partial-time", "examples": ["09:00"]})
+]
+
+
 class Shift(BaseModel):
     """Working hours on some weekdays (0 = Monday), in the agent's time zone."""
 
     model_config = ConfigDict(extra="forbid")
 
     days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
-    start: time = time(9)
-    end: time = time(17)
+    start: LocalTime = time(9)
+    end: LocalTime = time(17)
     tz: str = "UTC"
+
+    @field_validator("start", "end")
+    @classmethod
+    def _local(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError("a time of day without an offset: the shift's zone is `tz`")
+        return value
 
     @field_validator("days")
     @classmethod
@@ -65,10 +80,11 @@ class AgentSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    # Lengths as the columns store them; an empty team would name no team (use null).
     id: str = Field(min_length=1, max_length=200)
-    name: str = ""
-    email: str | None = None
-    team: str | None = None
+    name: str = Field(default="", max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    team: str | None = Field(default=None, min_length=1, max_length=200)
     skills: list[str] = Field(default_factory=list)
     languages: list[str] = Field(default_factory=list)
     capacity: int = Field(default=10, ge=0, le=1000)

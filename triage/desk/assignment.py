@@ -1,4 +1,4 @@
-"""Choosing an agent for a ticket.
+"""Assignment: choosing an agent for a ticket, giving it to them, handing tickets back.
 
 Candidates are the agents who are online, on shift, of a high enough tier for the
 ticket's escalation level, below capacity, speak the ticket's language (when both
@@ -19,8 +19,17 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from triage.desk.agents import loads, spec_of
+from triage.desk import outbox
+from triage.desk.agents import LOAD_STATUSES, loads, spec_of
+from triage.desk.config import AssignmentWeights
+from triage.desk.ledger import DeskContext, lock, record
+from triage.desk.records import TriageState
+from triage.desk.reference import parse_ticket_id
+from triage.desk.status import ACTIVE
+from triage.errors import NotFound
 from triage.store.models import AgentRow, TicketRow
+
+DEFAULT_WEIGHTS = AssignmentWeights()
 
 # Key of the PostgreSQL advisory lock that serialises assignments ("tria").
 ASSIGNMENT_LOCK_KEY = 0x74726961
@@ -36,17 +45,6 @@ def lock_assignments(session: Session) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(ASSIGNMENT_LOCK_KEY)))
-
-
-@dataclass(frozen=True)
-class AssignmentWeights:
-    """How much each signal counts in an agent's score."""
-
-    team: float = 2.0
-    assignee: float = 1.0
-    skill: float = 1.0
-    language: float = 0.5
-    load: float = 1.0
 
 
 @dataclass
@@ -82,7 +80,7 @@ def pick_agent(
     session: Session,
     ticket: TicketRow,
     now: datetime,
-    weights: AssignmentWeights = AssignmentWeights(),
+    weights: AssignmentWeights = DEFAULT_WEIGHTS,
 ) -> tuple[Choice | None, dict[str, list[str]]]:
     """Choose an agent for `ticket` inside the caller's transaction, which holds the
     assignment lock from here to its commit.
@@ -136,3 +134,68 @@ def pick_agent(
         return None, excluded
     score, _load, agent_id, parts = min(scored, key=lambda s: (-s[0], s[1], s[2]))
     return Choice(agent_id, score, parts, considered=len(scored), excluded=excluded), excluded
+
+
+def assign(
+    desk: DeskContext, ticket_id: int | str, *, actor: str = "system:assigner"
+) -> str | None:
+    """Give a routed, unassigned ticket to the best available agent (`pick_agent`).
+    Returns the assignee, or None when nobody can take it; then the audit entry
+    `assignment_waiting` says who was left out and why, and the worker tries again on
+    its passes."""
+    number = parse_ticket_id(ticket_id)
+    with desk.sessions.begin() as session:
+        row = lock(session, number)
+        return assign_locked(desk, session, row, desk.clock(), actor, explain_wait=True)
+
+
+def assign_locked(
+    desk: DeskContext,
+    session: Session,
+    row: TicketRow,
+    now: datetime,
+    actor: str,
+    *,
+    explain_wait: bool = False,
+) -> str | None:
+    """`assign` inside the caller's transaction, on a row-locked ticket. The worker
+    retries every pass, so it leaves `explain_wait` off: one entry, not one a pass."""
+    if row.assignee is not None:
+        return row.assignee
+    if row.status not in {s.value for s in ACTIVE} or row.triage_state != TriageState.done.value:
+        return None
+    choice, excluded = pick_agent(session, row, now, desk.config.weights)
+    if choice is None:
+        # A desk without agents (triage only) does not assign: nothing to explain.
+        if explain_wait and excluded:
+            record(session, row, actor, "assignment_waiting", {"excluded": excluded}, now)
+        return None
+    row.assignee = choice.agent
+    row.updated_at = now
+    record(session, row, actor, "assigned", choice.details(), now)
+    outbox.enqueue(session, "ticket.assigned", row.id, {"assignee": choice.agent, "by": actor}, now)
+    return choice.agent
+
+
+def remove_agent(desk: DeskContext, agent_id: str, *, actor: str) -> list[int]:
+    """Delete an agent. Their open tickets (the ones counting against capacity) are
+    handed back, audited, for the worker to assign again; solved and closed tickets
+    keep the name as history. Returns the handed-back ticket ids."""
+    now = desk.clock()
+    with desk.sessions.begin() as session:
+        lock_assignments(session)  # no assignment to this agent while removing them
+        agent = session.get(AgentRow, agent_id)
+        if agent is None:
+            raise NotFound(f"no agent {agent_id!r}")
+        rows = session.scalars(
+            select(TicketRow)
+            .where(TicketRow.assignee == agent_id, TicketRow.status.in_(LOAD_STATUSES))
+            .order_by(TicketRow.id)
+            .with_for_update()
+        ).all()
+        for row in rows:
+            row.assignee = None
+            row.updated_at = now
+            record(session, row, actor, "unassigned", {"agent": agent_id, "reason": "removed"}, now)
+        session.delete(agent)
+        return [row.id for row in rows]

@@ -48,7 +48,8 @@ class NewTicket(BaseModel):
     category: str | None = Field(default=None, max_length=200)
     team: str | None = Field(default=None, max_length=200)
     # E-mail headers: the Message-ID opens a thread that replies can join.
-    message_id: str | None = Field(default=None, max_length=500)
+    # Unique once stored: an empty id would collide with the next empty one.
+    message_id: str | None = Field(default=None, min_length=1, max_length=500)
     extra: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
 
 
@@ -62,7 +63,8 @@ class NewMessage(BaseModel):
     author: str | None = Field(default=None, max_length=320)
     subject: str = Field(default="", max_length=2_000)
     body: str = Field(min_length=1, max_length=200_000)
-    message_id: str | None = Field(default=None, max_length=500)
+    # Unique once stored: an empty id would collide with the next empty one.
+    message_id: str | None = Field(default=None, min_length=1, max_length=500)
     in_reply_to: str | None = Field(default=None, max_length=500)
     references: list[str] = Field(default_factory=list, max_length=100)
 

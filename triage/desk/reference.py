@@ -8,7 +8,10 @@ from triage.errors import NotFound
 
 PREFIX = "T-"
 # `[#T-123]` in an e-mail subject: what outbound mail puts there and replies keep.
-SUBJECT_REFERENCE = re.compile(r"\[#T-(\d+)\]", re.IGNORECASE)
+SUBJECT_REFERENCE = re.compile(r"\[#T-(\d+)\]", re.IGNORECASE | re.ASCII)
+# Ticket numbers are signed 64-bit columns: a longer number names no ticket (and would
+# overflow inside the database driver).
+MAX_TICKET_NUMBER = 2**63 - 1
 
 
 def format_reference(ticket_id: int) -> str:
@@ -24,7 +27,9 @@ def subject_tag(ticket_id: int) -> str:
 def find_reference(subject: str) -> int | None:
     """The ticket number a subject like `Re: [#T-12] Printer` refers to, if any."""
     match = SUBJECT_REFERENCE.search(subject or "")
-    return int(match.group(1)) if match else None
+    if match is None or int(match.group(1)) > MAX_TICKET_NUMBER:
+        return None
+    return int(match.group(1))
 
 
 def parse_ticket_id(value: int | str) -> int:
@@ -34,6 +39,7 @@ def parse_ticket_id(value: int | str) -> int:
     text = value.strip()
     if text.upper().startswith(PREFIX):
         text = text[len(PREFIX) :]
-    if not text.isdigit():
+    # ASCII digits only: `str.isdigit` also accepts "³", which `int` refuses.
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_TICKET_NUMBER:
         raise NotFound(f"no ticket {value!r}: expected a number or T-<number>")
     return int(text)

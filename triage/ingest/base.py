@@ -1,75 +1,77 @@
-"""What every importer shares: options, the import report, row validation, date parsing."""
+"""What every importer shares: options, row validation, cell text."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from triage.contract import KBArticle, Ticket
 from triage.errors import RowError
-from triage.ingest.tables import row_position
+from triage.ingest.report import ImportReport
+from triage.ingest.rows import row_position
+
+__all__ = [
+    "ArticleSource",
+    "EventLogOptions",
+    "ImportOptions",
+    "ImportReport",
+    "TicketSource",
+    "declare",
+    "optional_text",
+    "text_of",
+    "validate_article",
+    "validate_ticket",
+]
+
+
+@dataclass
+class EventLogOptions:
+    """How an event log folds into tickets (`--format eventlog`, see `triage.ingest.eventlog`)."""
+
+    case: str
+    time: str
+    status: str | None = None
+    level: str | None = None
+    escalated_when: str | None = None
+    resolved_when: str | None = None
 
 
 @dataclass
 class ImportOptions:
-    """Knobs of the generic importer; dataset importers ignore what they do not need."""
+    """Knobs of an import; dataset importers ignore what they do not need.
+
+    `mapping`: FIELD -> COLUMN from `--map` (an empty COLUMN unmaps FIELD). `dedupe`:
+    None fails on a repeated id; "first"/"last" keeps that occurrence. `on_error`:
+    "fail" stops at the first bad row; "skip" writes it to the rejects file and goes on.
+    """
 
     mapping: dict[str, str] = field(default_factory=dict)
     date_format: str | None = None
     encoding: str = "utf-8"
-
-
-@dataclass
-class ImportReport:
-    """What an import did: rows written, rows dropped (with why), KB articles written."""
-
-    source: str
-    format: str
-    out: Path | None = None
-    rows_written: int = 0
-    kb_out: Path | None = None
-    kb_written: int = 0
-    dropped: Counter[str] = field(default_factory=Counter)
-    notes: list[str] = field(default_factory=list)
-
-    def drop(self, reason: str) -> None:
-        """Count one row left out on purpose, for a reason the dataset's README documents."""
-        self.dropped[reason] += 1
-
-    @property
-    def rows_dropped(self) -> int:
-        """How many rows were left out, over all reasons."""
-        return sum(self.dropped.values())
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-friendly summary."""
-        return {
-            "source": self.source,
-            "format": self.format,
-            "out": str(self.out) if self.out else None,
-            "rows_written": self.rows_written,
-            "rows_dropped": self.rows_dropped,
-            "dropped": dict(self.dropped),
-            "kb_out": str(self.kb_out) if self.kb_out else None,
-            "kb_written": self.kb_written,
-            "notes": list(self.notes),
-        }
+    dedupe: Literal["first", "last"] | None = None
+    on_error: Literal["fail", "skip"] = "fail"
+    eventlog: EventLogOptions | None = None
 
 
 TicketSource = Callable[[Path, ImportOptions, ImportReport], Iterator[Ticket]]
 ArticleSource = Callable[[Path, ImportOptions, ImportReport], Iterator[KBArticle]]
 
 
-def _first_error(exc: ValidationError) -> tuple[str, str, Any]:
+def _first_error(exc: ValidationError) -> tuple[str, str, str]:
     err = exc.errors(include_url=False)[0]
     loc = ".".join(str(p) for p in err["loc"]) or "(row)"
-    return loc, err["msg"], err.get("input")
+    return loc, err["msg"], _shown(err.get("input"))
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """A rejected value as an error message quotes it: cut short, since messages end up
+    in logs and a cell may hold ticket text."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 5]}...{text[-1]} ({len(text)} chars)"
 
 
 def validate_ticket(
@@ -108,7 +110,7 @@ def validate_ticket(
         column = (columns or {}).get(loc) or (columns or {}).get(head)
         fld = f"{column} -> {loc}" if column and column != loc else loc
         raise RowError(
-            file, row, fld, f"{msg} (value {value!r}) " + row_position(row, position)
+            file, row, fld, f"{msg} (value {value}) " + row_position(row, position)
         ) from None
 
 
@@ -119,31 +121,14 @@ def validate_article(data: dict[str, Any], file: str, row: int, position: str) -
     except ValidationError as exc:
         loc, msg, value = _first_error(exc)
         raise RowError(
-            file, row, loc, f"{msg} (value {value!r}) " + row_position(row, position)
+            file, row, loc, f"{msg} (value {value}) " + row_position(row, position)
         ) from None
 
 
-def parse_datetime(value: Any, date_format: str | None = None) -> datetime | None:
-    """A datetime from a cell: datetimes pass, empty is None, text is ISO 8601 or `date_format`.
-
-    Raises ValueError with a message that says which format was expected.
-    """
-    if value is None or isinstance(value, datetime):
-        return value
-    text = str(value).strip()
-    if not text:
-        return None
-    if date_format:
-        try:
-            return datetime.strptime(text, date_format)
-        except ValueError:
-            raise ValueError(f"cannot parse {text!r} with --date-format {date_format!r}") from None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
-    except ValueError:
-        raise ValueError(
-            f"cannot parse {text!r} as an ISO 8601 date; pass --date-format, e.g. '%d/%m/%Y %H:%M'"
-        ) from None
+def declare(report: ImportReport, columns: Mapping[str, str], how: str = "dataset") -> None:
+    """Put a dataset importer's fixed column -> field mapping into the report."""
+    for fld, column in columns.items():
+        report.use(fld, [column], how)
 
 
 def text_of(value: Any) -> str:

@@ -6,21 +6,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from triage.contract import Ticket
-from triage.ingest.base import ImportOptions, ImportReport, optional_text, text_of, validate_ticket
+from triage.ingest.archives import one_file
+from triage.ingest.base import (
+    ImportOptions,
+    ImportReport,
+    declare,
+    optional_text,
+    text_of,
+    validate_ticket,
+)
 from triage.ingest.tables import open_csv
-
-
-def _one(source: Path, pattern: str) -> Path:
-    if source.is_file():
-        return source
-    found = sorted(source.glob(pattern))
-    if len(found) != 1:
-        from triage.errors import InputFileError
-
-        raise InputFileError(
-            f"{source}: expected one file matching {pattern!r}, found {[p.name for p in found]}"
-        )
-    return found[0]
 
 
 def iter_endava_it_tickets(
@@ -31,9 +26,10 @@ def iter_endava_it_tickets(
     The data has no ids and no timestamps; ids are `endava-<data row>`, stable for this file.
     The text is already normalised (lower-cased, stop-words removed) and goes to `body`.
     """
-    with open_csv(_one(source, "*.zip")) as table:
+    with open_csv(one_file(source, "*.zip")) as table:
         doc, topic = table.index("Document"), table.index("Topic_group")
         columns = {"body": "Document", "category": "Topic_group"}
+        declare(report, columns)
         for rec in table:
             data = {
                 "id": f"endava-{rec.row}",
@@ -66,7 +62,7 @@ def iter_endava_all_labels(
     an empty title are kept when the body has text. urgency=3 / impact=4 mark requests
     (ticket_type=1), so priority carries information only for incidents.
     """
-    with open_csv(_one(source, "*.csv")) as table:
+    with open_csv(one_file(source, "*.csv")) as table:
         title, body = table.index("title"), table.index("body")
         pos = {name: table.index(name) for name in _CODED}
         columns = {
@@ -76,6 +72,7 @@ def iter_endava_all_labels(
             "subcategory": "sub_category1",
             "priority": "urgency",
         }
+        declare(report, columns | {f"extra.{n}": n for n in _CODED if n not in columns.values()})
         for rec in table:
             code = {name: optional_text(rec.values[i]) for name, i in pos.items()}
             data = {

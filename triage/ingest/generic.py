@@ -1,269 +1,192 @@
-"""The generic importer: any CSV / Parquet / JSONL / XLSX export plus a column mapping.
+"""The generic importer: any table, a preset's column names, the user's `--map`.
 
 A mapping says which source column fills which contract field
-(`--map subject=Title --map extra.region=Region`). Columns named exactly like a
-contract field map to themselves. Presets carry the column names of common help-desk
-exports (Zendesk, Jira, ServiceNow); an explicit `--map` overrides a preset, and
-`--map FIELD=` (empty) drops a preset's mapping.
+(`--map subject=Title --map extra.region=Region`); `triage.ingest.mapping` decides it and
+the report prints it. Row by row: blank rows are skipped and counted, each cell is
+converted (`triage.ingest.convert`), derivations run (Jira comments ->
+`first_response_at`), the ticket is validated, and its id checked against the ids before
+it (`--dedupe`). A bad row stops the import, or with `--on-error skip` goes to the
+rejects file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from triage.contract import Ticket
-from triage.errors import InputFileError, RowError
-from triage.ingest.base import (
-    ImportOptions,
-    ImportReport,
-    optional_text,
-    parse_datetime,
-    text_of,
-    validate_ticket,
-)
-from triage.ingest.tables import Table, clean_cell, missing_column, open_table, row_position
+from triage.errors import RowError
+from triage.ingest.base import ImportOptions, ImportReport, text_of, validate_ticket
+from triage.ingest.convert import Converters, OutsideEnum, scalar, tags
+from triage.ingest.identity import IdGuard
+from triage.ingest.mapping import CONTRACT_FIELDS, Plan, Step, parse_mapping, plan_columns
+from triage.ingest.presets import PRESETS, Preset, RowContext
+from triage.ingest.presets.jira import LANGUAGE_NAMES
+from triage.ingest.rows import Record, clean_cell, row_position
+from triage.ingest.tables import open_table
 
-CONTRACT_FIELDS: tuple[str, ...] = tuple(f for f in Ticket.model_fields if f != "extra")
-_DATE_FIELDS = {"created_at", "first_response_at", "resolved_at"}
-_BOOL_FIELDS = {"escalated", "sla_breached"}
-_TRUE = {"true", "t", "yes", "y", "1", "on"}
-_FALSE = {"false", "f", "no", "n", "0", "off"}
+__all__ = ["PRESETS", "RowBuilder", "iter_generic", "parse_mapping", "record_plan"]
 
-
-@dataclass(frozen=True)
-class Preset:
-    """Column names of one help-desk's export and how their values read."""
-
-    name: str
-    description: str
-    mapping: dict[str, str]
-    # The text columns: at least one of them must exist in the file.
-    text_columns: tuple[str, ...]
-    # Formats tried, in order, after ISO 8601 when no --date-format is given.
-    date_formats: tuple[str, ...] = ()
-    tag_separator: str | None = None
-    channel_values: dict[str, str] = field(default_factory=dict)
-
-
-PRESETS: dict[str, Preset] = {
-    # Zendesk Support "Export as CSV" (Reporting > Export) column names.
-    "zendesk": Preset(
-        name="zendesk",
-        description="Zendesk Support CSV export",
-        mapping={
-            "id": "Id",
-            "subject": "Subject",
-            "body": "Description",
-            "created_at": "Created at",
-            "channel": "Via",
-            "priority": "Priority",
-            "team": "Group",
-            "assignee": "Assignee",
-            "tags": "Tags",
-            "requester": "Requester",
-            "category": "Type",
-            "resolved_at": "Solved at",
-            "extra.status": "Status",
-            "extra.organization": "Organization",
-            "extra.reopens": "Reopens",
-        },
-        text_columns=("Subject", "Description"),
-        date_formats=("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S %Z", "%Y-%m-%d %H:%M", "%Y-%m-%d"),
-        tag_separator=" ",
-        channel_values={
-            "web form": "web",
-            "web widget": "web",
-            "help center": "web",
-            "mail": "email",
-            "email": "email",
-            "chat": "chat",
-            "messaging": "chat",
-            "api": "api",
-            "web service": "api",
-            "phone call (incoming)": "phone",
-            "phone call (outgoing)": "phone",
-            "voicemail": "phone",
-            "phone": "phone",
-        },
-    ),
-    # Jira "Export > CSV (all fields)": multi-valued fields repeat their column (Labels, ...).
-    "jira": Preset(
-        name="jira",
-        description="Jira / Jira Service Management CSV export",
-        mapping={
-            "id": "Issue key",
-            "subject": "Summary",
-            "body": "Description",
-            "created_at": "Created",
-            "priority": "Priority",
-            "category": "Issue Type",
-            "assignee": "Assignee",
-            "team": "Component/s",
-            "tags": "Labels",
-            "resolved_at": "Resolved",
-            "requester": "Reporter",
-            "extra.status": "Status",
-            "extra.resolution": "Resolution",
-        },
-        text_columns=("Summary", "Description"),
-        date_formats=("%d/%b/%y %I:%M %p", "%d/%b/%Y %I:%M %p", "%Y-%m-%d %H:%M"),
-    ),
-    # ServiceNow list export of the incident table (field names, not labels).
-    "servicenow": Preset(
-        name="servicenow",
-        description="ServiceNow incident list CSV export",
-        mapping={
-            "id": "number",
-            "subject": "short_description",
-            "body": "description",
-            "created_at": "opened_at",
-            "channel": "contact_type",
-            "priority": "priority",
-            "category": "category",
-            "subcategory": "subcategory",
-            "team": "assignment_group",
-            "assignee": "assigned_to",
-            "requester": "caller_id",
-            "resolved_at": "resolved_at",
-            "extra.impact": "impact",
-            "extra.urgency": "urgency",
-            "extra.state": "state",
-        },
-        text_columns=("short_description", "description"),
-        date_formats=("%Y-%m-%d %H:%M:%S", "%d-%m-%Y %H:%M:%S", "%m/%d/%Y %H:%M:%S"),
-        channel_values={"self-service": "web", "walk-in": "phone", "virtual agent": "chat"},
-    ),
+_SYNONYMS = {
+    "description": "body",
+    "content": "body",
+    "text": "body",
+    "message": "body",
+    "details": "body",
+    "title": "subject",
+    "summary": "subject",
 }
 
 
-def _check_target(target: str) -> None:
-    if target in CONTRACT_FIELDS:
-        return
-    if target.startswith("extra.") and len(target) > len("extra."):
-        return
-    raise InputFileError(
-        f"--map {target}=...: {target!r} is not a ticket field; use one of "
-        f"{', '.join(CONTRACT_FIELDS)} or extra.NAME"
-    )
+def _field(column: str, target: str) -> str:
+    """How an error names a field: `Created -> created_at`, or just `created_at`."""
+    return target if column == target else f"{column} -> {target}"
 
 
-def parse_mapping(items: list[str]) -> dict[str, str]:
-    """`['subject=Title', 'extra.region=Region']` as a dict target -> column, checked."""
-    mapping: dict[str, str] = {}
-    for item in items:
-        target, sep, column = item.partition("=")
-        target = target.strip()
-        if not sep or not target:
-            raise InputFileError(f"--map {item!r}: expected FIELD=COLUMN, e.g. --map subject=Title")
-        _check_target(target)
-        mapping[target] = column.strip()
-    return mapping
+class RowBuilder:
+    """Turns a record into a validated `Ticket` following a plan."""
 
+    def __init__(
+        self,
+        plan: Plan,
+        preset: Preset | None,
+        options: ImportOptions,
+        table: str,
+        header: list[str],
+        stem: str,
+    ) -> None:
+        self.plan, self.preset, self.table, self.stem = plan, preset, table, stem
+        self.header = header
+        self.convert = Converters(preset, options.date_format)
+        self.steps = [(s, self.convert.for_target(s.target)) for s in plan.steps.values()]
+        self.columns = plan.columns()
+        self.separator = preset.tag_separator if preset else None
 
-@dataclass
-class _Plan:
-    # target -> all header positions of its column (repeated columns feed list fields)
-    positions: dict[str, list[int]]
-    columns: dict[str, str]
+    def _value(self, step: Step, convert: Any, values: list[Any]) -> Any:
+        if len(step.positions) == 1 and step.target != "tags":  # the usual case, kept fast
+            cell = clean_cell(values[step.positions[0]])
+            return None if cell is None else convert(cell)
+        cells = [clean_cell(values[i]) for i in step.positions]
+        if step.target == "tags":
+            return tags(cells, self.separator)
+        present = [c for c in cells if c is not None]
+        if not present:
+            return None
+        if step.target.startswith("extra.") and len(present) > 1:
+            return ", ".join(text_of(scalar(c)) for c in present)
+        return convert(present[0])
 
+    def fields(
+        self, record: Record, only: set[str] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The contract fields and the extras of one record (RowError on a bad cell);
+        `only` limits them to those targets."""
+        data: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for step, convert in self.steps:
+            if only is not None and step.target not in only:
+                continue
+            try:
+                value = self._value(step, convert, record.values)
+            except ValueError as exc:
+                raise self._error(record, _field(step.column, step.target), exc) from None
+            if value is None:
+                continue
+            if isinstance(value, OutsideEnum):
+                extra.setdefault("channel", value.text)
+            elif step.target.startswith("extra."):
+                extra[step.target[6:]] = value
+            else:
+                data[step.target] = value
+        return data, extra
 
-def _plan(table: Table, preset: Preset | None, explicit: dict[str, str]) -> _Plan:
-    header = table.columns
-    mapping: dict[str, str] = {}
-    required: set[str] = set()
-    for name in CONTRACT_FIELDS:  # columns named like contract fields map to themselves
-        if name in header:
-            mapping[name] = name
-    if preset:
-        for target, column in preset.mapping.items():
-            if column in header:
-                mapping[target] = column
-        if not any(c in header for c in preset.text_columns):
-            raise missing_column(table.name, " or ".join(preset.text_columns), header)
-    for target, column in explicit.items():
-        _check_target(target)
-        if column:
-            mapping[target] = column
-            required.add(target)
-        else:
-            mapping.pop(target, None)
-    for target in sorted(required):
-        if mapping[target] not in header:
-            raise missing_column(table.name, mapping[target], header)
-    if "subject" not in mapping and "body" not in mapping:
-        raise InputFileError(
-            f"{table.name}: no column maps to the ticket text; name columns 'subject'/'body' or "
-            f"pass e.g. --map subject=Title --map body=Description (columns present: "
-            f"{', '.join(repr(c) for c in header)})"
+    def _derive(self, record: Record, data: dict[str, Any]) -> None:
+        for derivation in self.plan.derivations:
+            roles = {
+                r: [clean_cell(record.values[i]) for i in self.plan.roles[r]]
+                for r in derivation.reads(self.plan.roles)
+            }
+            try:
+                value = derivation.compute(RowContext(roles, data, self.convert.loose))
+            except ValueError as exc:
+                column = self.plan_role_column(derivation.roles[0])
+                raise self._error(record, _field(column, derivation.target), exc) from None
+            if value is not None:
+                data[derivation.target] = value
+
+    def plan_role_column(self, role: str) -> str:
+        """The header a role reads (for messages)."""
+        positions = self.plan.roles.get(role) or []
+        return self.header[positions[0]] if positions else role
+
+    def _error(self, record: Record, fld: str, exc: Exception) -> RowError:
+        return RowError(
+            self.table, record.row, fld, f"{exc} " + row_position(record.row, record.position)
         )
-    positions = {t: [i for i, h in enumerate(header) if h == c] for t, c in mapping.items()}
-    return _Plan(positions, mapping)
+
+    def finish(self, report: ImportReport) -> None:
+        """Tell the report what the converters saw: values kept aside, date forms."""
+        channel = self.plan.steps.get("channel")
+        for warning in self.convert.warnings(channel.column if channel else None):
+            report.warn(warning)
+        for use in report.columns:
+            reader = self.convert.dates.get(use.field)
+            if reader is not None and reader.forms and use.how != "derived":
+                forms = ", ".join(sorted(reader.forms))
+                use.note = f"{use.note}; dates: {forms}" if use.note else f"dates: {forms}"
+
+    def build(self, record: Record) -> Ticket:
+        """The ticket of one record; RowError names the column and the reason."""
+        data, extra = self.fields(record)
+        self._derive(record, data)
+        data.setdefault("id", f"{self.stem}-{record.row}")
+        if extra:
+            data["extra"] = extra
+        return validate_ticket(data, self.table, record.row, record.position, self.columns)
 
 
-def _tags(values: list[Any], preset: Preset | None) -> str | None:
-    tags: list[str] = []
-    for value in values:
-        if value is None:
-            continue
-        if isinstance(value, (list, tuple)):
-            tags.extend(str(v) for v in value)
-        elif preset and preset.tag_separator:
-            tags.extend(text_of(value).split(preset.tag_separator))
-        else:
-            tags.append(text_of(value))
-    # The contract splits the joined string on commas and semicolons.
-    return ",".join(t for t in tags if t.strip()) if tags else None
+def _order(step: Step) -> tuple[int, int]:
+    if step.target in CONTRACT_FIELDS:
+        return CONTRACT_FIELDS.index(step.target), 0
+    return len(CONTRACT_FIELDS), step.positions[0]
 
 
-def _date_parser(preset: Preset | None, date_format: str | None) -> Callable[[Any], Any]:
-    if date_format or not preset or not preset.date_formats:
-        return lambda value: parse_datetime(value, date_format)
-    formats = preset.date_formats
-
-    def parse(value: Any) -> datetime | None:
-        try:
-            return parse_datetime(value)
-        except ValueError:
-            for fmt in formats:
-                try:
-                    return datetime.strptime(str(value), fmt)
-                except ValueError:
-                    continue
-            raise ValueError(
-                f"cannot parse {value!r} as a date (tried ISO 8601 and {', '.join(formats)}); "
-                "pass --date-format"
-            ) from None
-
-    return parse
-
-
-def _boolean(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = text_of(value).lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ValueError(f"{value!r} is not a yes/no value")
+def record_plan(report: ImportReport, plan: Plan, preset: Preset | None, header: list[str]) -> None:
+    """Put the plan's decisions into the report (column -> field, derivations, unmapped)."""
+    for step in sorted(plan.steps.values(), key=_order):
+        note = ""
+        if len(step.positions) > 1:
+            note = (
+                f"{len(step.positions)} columns joined"
+                if step.target == "tags" or step.target.startswith("extra.")
+                else f"each row: the first non-empty of {len(step.positions)} columns"
+            )
+        if preset is not None and step.target in preset.value_notes:
+            note = preset.value_notes[step.target]
+        report.use(step.target, [header[i] for i in step.positions], step.how, note)
+    for derivation in plan.derivations:
+        columns = [header[i] for r in derivation.reads(plan.roles) for i in plan.roles[r]]
+        report.use(derivation.target, columns, "derived", derivation.describe)
+    report.unmapped = list(plan.unmapped)
+    if preset is not None:
+        language = LANGUAGE_NAMES.get(plan.language or "", None)
+        report.detected = preset.title + (
+            f", headers in {language}" if language and preset.languages else ""
+        )
+    _hint_synonyms(report, plan, header)
 
 
-def _converter(target: str, preset: Preset | None, date_format: str | None) -> Callable[[Any], Any]:
-    """How one non-empty cell becomes the value of `target`; ValueError when it cannot."""
-    if target in _DATE_FIELDS:
-        return _date_parser(preset, date_format)
-    if target in _BOOL_FIELDS:
-        return _boolean
-    if target == "channel" and preset and preset.channel_values:
-        values = preset.channel_values
-        return lambda value: values.get(text_of(value).lower(), text_of(value))
-    if target.startswith("extra."):
-        return lambda value: value if isinstance(value, (str, int, float, bool)) else text_of(value)
-    return text_of if target in ("subject", "body") else optional_text
+def _hint_synonyms(report: ImportReport, plan: Plan, header: list[str]) -> None:
+    """A column that looks like ticket text but fills nothing is worth a warning."""
+    used = {i for s in plan.steps.values() for i in s.positions}
+    for i, name in enumerate(header):
+        target = _SYNONYMS.get(name.strip().lower())
+        if target and target not in plan.steps and i not in used:
+            report.warn(
+                f"column {name!r} is not imported although it looks like the ticket's {target}; "
+                f"pass --map {target}={name!r} if it is"
+            )
 
 
 def iter_generic(
@@ -274,48 +197,46 @@ def iter_generic(
     preset: Preset | None = None,
 ) -> Iterator[Ticket]:
     """Tickets from any supported table through a column mapping, validated row by row."""
-    explicit = dict(options.mapping)
-    with open_table(path, fmt, options.encoding) as table:
-        plan = _plan(table, preset, explicit)
-        unmapped = [c for c in table.columns if c not in set(plan.columns.values())]
-        if unmapped:
-            report.notes.append(f"columns not imported: {', '.join(unmapped)}")
-        stem = path.name.split(".")[0]
-        steps = [
-            (target, positions, _converter(target, preset, options.date_format))
-            for target, positions in plan.positions.items()
-        ]
+    with open_table(path, fmt, options.encoding, flatten=True, on_bad_row=report.reject) as table:
+        plan = plan_columns(table.name, table.columns, preset, dict(options.mapping))
+        record_plan(report, plan, preset, table.columns)
+        rows = RowBuilder(plan, preset, options, table.name, table.columns, path.name.split(".")[0])
+        ids = IdGuard(options.dedupe, report, table.name, plan.columns().get("id"))
+        if options.dedupe == "last":
+            ids.prepare(_ids(path, fmt, options, plan, rows.stem))
         for record in table:
-            values = record.values
-            data: dict[str, Any] = {}
-            extra: dict[str, Any] = {}
-            for target, positions, convert in steps:
-                try:
-                    if target == "tags":
-                        value = _tags([values[i] for i in positions], preset)
-                    else:
-                        # First non-empty cell among the target's columns (usually just one).
-                        value = None
-                        for i in positions:
-                            value = clean_cell(values[i])
-                            if value is not None:
-                                break
-                        if value is not None:
-                            value = convert(value)
-                except ValueError as exc:
-                    raise RowError(
-                        table.name,
-                        record.row,
-                        f"{plan.columns[target]} -> {target}",
-                        f"{exc} " + row_position(record.row, record.position),
-                    ) from None
-                if value is None:
+            try:
+                ticket = rows.build(record)
+                if not ids.keep(ticket.id, record):
                     continue
-                if target.startswith("extra."):
-                    extra[target[6:]] = value
-                else:
-                    data[target] = value
-            data.setdefault("id", f"{stem}-{record.row}")
-            if extra:
-                data["extra"] = extra
-            yield validate_ticket(data, table.name, record.row, record.position, plan.columns)
+            except RowError as err:
+                report.reject(err)
+                continue
+            yield ticket
+        report.blank_rows += table.blank_rows
+    rows.finish(report)
+
+
+def _ids(
+    path: Path, fmt: str | None, options: ImportOptions, plan: Plan, stem: str
+) -> Iterator[tuple[str, int]]:
+    """(id, row) of every record, for `--dedupe last` (a first pass over the file)."""
+    step = plan.steps.get("id")
+    with open_table(
+        path, fmt, options.encoding, flatten=True, on_bad_row=lambda err: None
+    ) as table:
+        for record in table:
+            cell = None
+            if step is not None:
+                cell = next(
+                    (
+                        c
+                        for c in (clean_cell(record.values[i]) for i in step.positions)
+                        if c is not None
+                    ),
+                    None,
+                )
+            yield (
+                (text_of(scalar(cell)).strip() if cell is not None else f"{stem}-{record.row}"),
+                record.row,
+            )

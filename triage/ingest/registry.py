@@ -1,21 +1,20 @@
-"""The importer registry and `import_source`, which streams any source into Parquet.
+"""The importer registry: every `--format NAME` and the function that reads it.
 
 A format NAME is one of the shared dataset folder names (their own importers and
-quirks), a generic table format (`csv`, `parquet`, `jsonl`, `xlsx`: columns through
-`--map`), or a help-desk preset (`zendesk`, `jira`, `servicenow`).
+quirks), a generic table format (`csv`, `parquet`, `jsonl`, `json`, `xlsx`: columns through
+`--map`), a help-desk preset (`zendesk`, `jira`, `servicenow`, `freshdesk`), or
+`eventlog` (one row per event, folded into one ticket per case).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 
-from triage.dataset import ArticleWriter, TicketWriter, kb_path_for
 from triage.errors import InputFileError
-from triage.ingest.base import ArticleSource, ImportOptions, ImportReport, TicketSource
+from triage.ingest.base import ArticleSource, TicketSource
 from triage.ingest.endava import iter_endava_all_labels, iter_endava_it_tickets
+from triage.ingest.eventlog import iter_eventlog
 from triage.ingest.generic import PRESETS, iter_generic
 from triage.ingest.rutube import iter_rutube_articles, iter_rutube_cases
 from triage.ingest.servicenow import iter_servicenow_assignment
@@ -33,6 +32,7 @@ class Importer:
     tickets: TicketSource
     articles: ArticleSource | None = None
     takes_mapping: bool = False
+    folds_events: bool = False
 
 
 def _generic(fmt: str | None, preset: str | None) -> TicketSource:
@@ -91,8 +91,18 @@ IMPORTERS: dict[str, Importer] = {
             )
             for p in PRESETS.values()
         ),
+        Importer(
+            "eventlog",
+            "an event log (CSV/XLSX/JSON/Parquet) folded into one ticket per case: "
+            "--case COL --time COL [--status COL] [--level COL] [--escalated-when RULE]",
+            iter_eventlog,
+            takes_mapping=True,
+            folds_events=True,
+        ),
     )
 }
+# Importers that read through a column mapping take --dedupe and --on-error skip too.
+MAPPED = tuple(n for n, i in IMPORTERS.items() if i.takes_mapping)
 
 
 def importer_for(name: str) -> Importer:
@@ -103,53 +113,3 @@ def importer_for(name: str) -> Importer:
         raise InputFileError(
             f"unknown format {name!r}; expected one of {', '.join(IMPORTERS)}"
         ) from None
-
-
-def import_source(
-    source: str | Path,
-    name: str,
-    out: str | Path,
-    options: ImportOptions | None = None,
-    on_progress: Callable[[int], None] | None = None,
-    progress_every: int = 1_000,
-) -> ImportReport:
-    """Import `source` with importer `name` into `out` (Parquet), streaming and atomically.
-
-    Every row is validated; the first bad row raises `RowError` and no output file
-    (tickets or KB) is left behind. Rows dropped as documented dataset quirks are
-    counted in the returned report. An importer with a knowledge base also writes
-    `kb_path_for(out)`; an import without one removes a stale KB file left there.
-    """
-    importer = importer_for(name)
-    options = options or ImportOptions()
-    if options.mapping and not importer.takes_mapping:
-        raise InputFileError(
-            f"format {name!r} has a fixed column mapping; --map applies to {', '.join(n for n, i in IMPORTERS.items() if i.takes_mapping)}"
-        )
-    source, out = Path(source), Path(out)
-    if not source.exists():
-        raise InputFileError(f"{source}: no such file or folder")
-    if out.suffix != ".parquet":
-        raise InputFileError(f"{out}: the output must be a .parquet file")
-    report = ImportReport(source=str(source), format=name, out=out)
-    kb_out = kb_path_for(out)
-    if importer.articles is not None:
-        with ArticleWriter(kb_out) as articles, TicketWriter(out) as writer:
-            articles.write_all(importer.articles(source, options, report))
-            _write(writer, importer.tickets(source, options, report), on_progress, progress_every)
-        report.kb_out, report.kb_written = kb_out, articles.rows_written
-    else:
-        with TicketWriter(out) as writer:
-            _write(writer, importer.tickets(source, options, report), on_progress, progress_every)
-        if kb_out.exists():
-            kb_out.unlink()
-            report.notes.append(f"removed stale {kb_out.name} from an earlier import")
-    report.rows_written = writer.rows_written
-    return report
-
-
-def _write(writer: TicketWriter, tickets, on_progress, every: int) -> None:
-    for n, ticket in enumerate(tickets, start=1):
-        writer.write(ticket)
-        if on_progress is not None and n % every == 0:
-            on_progress(n)

@@ -25,6 +25,7 @@ from triage.errors import InputFileError, RowError
 from triage.ingest.base import (
     ImportOptions,
     ImportReport,
+    declare,
     optional_text,
     text_of,
     validate_article,
@@ -134,6 +135,7 @@ def iter_rutube_cases(
             "category": _LEVEL1,
             "subcategory": _LEVEL2,
         }
+        declare(report, columns | {"kb_article_id": _QUESTION})
         for rec in table:
             v = rec.values
             candidates = by_question.get(_norm(v[q]))

@@ -7,8 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from triage.contract import Ticket
-from triage.ingest.base import ImportOptions, ImportReport, optional_text, text_of, validate_ticket
-from triage.ingest.endava import _one
+from triage.ingest.archives import one_file
+from triage.ingest.base import (
+    ImportOptions,
+    ImportReport,
+    declare,
+    optional_text,
+    text_of,
+    validate_ticket,
+)
 from triage.ingest.tables import open_xlsx
 
 # Excel's escape for a carriage return, left literally in the cells by the export.
@@ -36,7 +43,7 @@ def iter_servicenow_assignment(
 ) -> Iterator[Ticket]:
     """`Short description` -> subject, `Description` -> body (both cleaned), `Caller` ->
     requester, `Assignment group` -> team. Ids are `servicenow-<data row>`."""
-    with open_xlsx(_one(source, "*.xlsx")) as table:
+    with open_xlsx(one_file(source, "*.xlsx")) as table:
         short, desc = table.index("Short description"), table.index("Description")
         caller, group = table.index("Caller"), table.index("Assignment group")
         columns = {
@@ -45,6 +52,7 @@ def iter_servicenow_assignment(
             "requester": "Caller",
             "team": "Assignment group",
         }
+        declare(report, columns)
         for rec in table:
             data = {
                 "id": f"servicenow-{rec.row}",

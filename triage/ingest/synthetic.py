@@ -12,7 +12,15 @@ from pathlib import Path
 
 from triage.contract import Ticket
 from triage.errors import InputFileError
-from triage.ingest.base import ImportOptions, ImportReport, optional_text, text_of, validate_ticket
+from triage.ingest.archives import files_in
+from triage.ingest.base import (
+    ImportOptions,
+    ImportReport,
+    declare,
+    optional_text,
+    text_of,
+    validate_ticket,
+)
 from triage.ingest.tables import open_csv
 
 TRUNCATED_REASON = "truncated last record (file cut at 2,000,000 bytes when published)"
@@ -21,7 +29,7 @@ TRUNCATED_REASON = "truncated last record (file cut at 2,000,000 bytes when publ
 def _files(source: Path) -> list[Path]:
     if source.is_file():
         return [source]
-    files = sorted(source.glob("*.csv"))
+    files = files_in(source, "*.csv")
     if not files:
         raise InputFileError(f"{source}: no CSV files")
     return files
@@ -50,6 +58,12 @@ def iter_synthetic_multilingual(
                 table.columns.index("business_type") if "business_type" in table.columns else None
             )
             columns = {"category": "type", "team": "queue", "agent_answer": "answer"}
+            if path == _files(source)[0]:
+                declare(
+                    report,
+                    {"subject": "subject", "body": "body", **columns, "priority": "priority"}
+                    | {"language": "language", "tags": "tag_1..tag_9"},
+                )
             for rec in table:
                 v = rec.values
                 data = {

@@ -29,16 +29,19 @@ Quirks handled: `?` means missing; dates are `dd/mm/yyyy HH:MM`; the header spel
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from triage.contract import Ticket
 from triage.errors import RowError
+from triage.ingest.archives import one_file
 from triage.ingest.base import ImportOptions, ImportReport, validate_ticket
-from triage.ingest.endava import _one
-from triage.ingest.tables import Record, Table, open_csv, row_position
+from triage.ingest.eventlog import fold_events
+from triage.ingest.outcomes import UCI_OUTCOME_KEYS
+from triage.ingest.rows import BadRowHandler, Record, Table, row_position
+from triage.ingest.tables import open_csv
 
 DATE_FORMAT = "%d/%m/%Y %H:%M"
 
@@ -56,22 +59,8 @@ AT_OPEN_KEYS: tuple[str, ...] = (
     "open_assignment_group",
     "open_assigned_to",
 )
-OUTCOME_KEYS: tuple[str, ...] = (
-    "reassignment_count",
-    "reopen_count",
-    "sys_mod_count",
-    "event_count",
-    "last_state",
-    "closed_code",
-    "closed_at",
-    "resolved_by",
-    "knowledge",
-    "u_priority_confirmation",
-    "problem_id",
-    "rfc",
-    "vendor",
-    "caused_by",
-)
+# Re-exported: training keeps these out of at-open features.
+OUTCOME_KEYS: tuple[str, ...] = UCI_OUTCOME_KEYS
 _COUNTERS = ("reassignment_count", "reopen_count", "sys_mod_count")
 _AT_OPEN_COLUMNS = ("impact", "urgency", "location", "u_symptom", "cmdb_ci", "opened_by")
 _OUTCOME_COLUMNS = (
@@ -102,6 +91,7 @@ class _Columns:
                 "assigned_to",
                 "resolved_at",
                 "closed_at",
+                "sys_updated_at",
                 *_COUNTERS,
                 *_AT_OPEN_COLUMNS,
                 *_OUTCOME_COLUMNS,
@@ -218,37 +208,67 @@ def _incident(events: list[Record], cols: _Columns, file: str) -> Ticket:
     return validate_ticket(data, file, first.row, first.position, columns, require_text=False)
 
 
+def _number(cols: _Columns) -> Callable[[Table, Record], str]:
+    def case(table: Table, rec: Record) -> str:
+        number = _value(rec, cols, "number")
+        if number is None:
+            raise RowError(
+                table.name,
+                rec.row,
+                "number",
+                "empty incident number " + row_position(rec.row, rec.position),
+            )
+        return number
+
+    return case
+
+
+def _updated(cols: _Columns) -> Callable[[Table, Record], datetime]:
+    def at(table: Table, rec: Record) -> datetime:
+        return _date(rec, cols, "sys_updated_at", table.name) or datetime.min
+
+    return at
+
+
 def iter_uci_incidents(
     source: Path, options: ImportOptions, report: ImportReport
 ) -> Iterator[Ticket]:
-    """One ticket per incident `number`, folded from its consecutive events (see the module doc)."""
-    with open_csv(_one(source, "*.zip")) as table:
+    """One ticket per incident `number`, folded from its events (see the module doc) by
+    the event-log machinery (`triage.ingest.eventlog.fold_events`): events in
+    `sys_updated_at` order, file order among equal times, wherever they are in the log."""
+    path = one_file(source, "*.zip")
+    with open_csv(path) as table:
         cols = _Columns(table)
-        seen: set[str] = set()
-        events: list[Record] = []
-        current: str | None = None
-        for rec in table:
-            number = _value(rec, cols, "number")
-            if number is None:
-                raise RowError(
-                    table.name,
-                    rec.row,
-                    "number",
-                    "empty incident number " + row_position(rec.row, rec.position),
-                )
-            if number != current:
-                if events:
-                    yield _incident(events, cols, table.name)
-                if number in seen:
-                    raise RowError(
-                        table.name,
-                        rec.row,
-                        "number",
-                        f"incident {number} appears again after other incidents; the log must be grouped by number "
-                        + row_position(rec.row, rec.position),
-                    )
-                seen.add(number)
-                current, events = number, []
-            events.append(rec)
-        if events:
-            yield _incident(events, cols, table.name)
+        name = table.name
+    _declare(report)
+
+    def open_source(on_bad_row: BadRowHandler | None) -> Table:
+        return open_csv(path, on_bad_row=on_bad_row)
+
+    for _number_value, events in fold_events(open_source, _number(cols), _updated(cols), report):
+        yield _incident([rec for _, rec in events], cols, name)
+
+
+def _declare(report: ImportReport) -> None:
+    """The dataset's fixed mapping, for the import report."""
+    for fld, column, how in (
+        ("id", "number", "dataset; one ticket per incident"),
+        ("created_at", "opened_at", "dataset; first event"),
+        ("channel", "contact_type", "dataset; first event"),
+        ("requester", "caller_id", "dataset; first event"),
+        ("category", "category", "dataset; last event"),
+        ("subcategory", "category (2nd)", "dataset; last event"),
+        ("priority", "priority", "dataset; last event"),
+        ("team", "assignment_group", "dataset; last event"),
+        ("assignee", "assigned_to", "dataset; last event"),
+        ("sla_breached", "made_sla", "dataset; not made_sla at the last event"),
+        ("resolved_at", "resolved_at", "dataset; last event"),
+    ):
+        how, _, note = how.partition("; ")
+        report.use(fld, [column], how, note)
+    report.derivations.append(
+        "events folded per incident number in sys_updated_at order; at-open extras: "
+        + ", ".join(AT_OPEN_KEYS)
+        + "; outcome extras: "
+        + ", ".join(UCI_OUTCOME_KEYS)
+    )

@@ -18,9 +18,7 @@ however it dies, so a SIGKILLed run never leaves the folder locked.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +30,7 @@ import pyarrow.parquet as pq
 from triage.contract import Ticket
 from triage.dataset import TICKET_SCHEMA
 from triage.errors import TriageError
+from triage.files import atomic_path, write_atomically
 from triage.rescore.sources import BASELINE_FIELDS, Baseline
 
 FORMAT_VERSION = 1
@@ -139,12 +138,12 @@ class Checkpoint:
     ) -> dict[str, Any]:
         """Write the backlog in chunks of `chunk_rows`, then `run.json`; returns the run."""
         self.clear()
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / f".{TICKETS_FILE}.{os.getpid()}.tmp"
-        writer = pq.ParquetWriter(tmp, STAGE_SCHEMA, compression="zstd")
         rows: list[dict[str, Any]] = []
         total = 0
-        try:
+        with (
+            atomic_path(self.tickets_path) as tmp,
+            pq.ParquetWriter(tmp, STAGE_SCHEMA, compression="zstd") as writer,
+        ):
             for ticket, baseline in tickets:
                 rows.append(_stage_row(ticket, baseline))
                 if len(rows) == chunk_rows:
@@ -159,12 +158,6 @@ class Checkpoint:
                 total += len(rows)
                 if on_rows is not None:
                     on_rows(total)
-            writer.close()
-        except BaseException:
-            writer.close()
-            tmp.unlink(missing_ok=True)
-            raise
-        os.replace(tmp, self.tickets_path)
         self.parts.mkdir(exist_ok=True)
         run = {
             **record,
@@ -173,7 +166,7 @@ class Checkpoint:
             "tickets": total,
             "chunks": pq.ParquetFile(self.tickets_path).num_row_groups,
         }
-        _write_atomically(self.folder / RUN_FILE, json.dumps(run, indent=2) + "\n")
+        write_atomically(self.folder / RUN_FILE, json.dumps(run, indent=2) + "\n")
         return run
 
     def clear(self) -> None:
@@ -213,10 +206,8 @@ class Checkpoint:
 
     def write_part(self, chunk: int, table: pa.Table) -> None:
         """Write chunk `chunk`'s results: complete under its name, or not at all."""
-        final = self.part_path(chunk)
-        tmp = final.with_name(f".{final.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, final)
+        with atomic_path(self.part_path(chunk)) as tmp:
+            pq.write_table(table, tmp, compression="zstd")
 
     def read_chunk(self, staged: pq.ParquetFile, chunk: int) -> list[Ticket]:
         """The tickets of chunk `chunk` from the open staged file."""
@@ -230,19 +221,12 @@ class Checkpoint:
 
     def merge(self, out: Path, chunks: int, schema: pa.Schema) -> int:
         """Concatenate the parts into `out` in chunk order (one part in memory at a time)."""
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
         rows = 0
-        try:
-            with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-                for chunk in range(chunks):
-                    table = pq.read_table(self.part_path(chunk), schema=schema)
-                    writer.write_table(table)
-                    rows += table.num_rows
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp, pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            for chunk in range(chunks):
+                table = pq.read_table(self.part_path(chunk), schema=schema)
+                writer.write_table(table)
+                rows += table.num_rows
         return rows
 
     def baseline_chunks(self, chunks: int) -> Iterator[tuple[pa.Table, pa.Table]]:
@@ -274,9 +258,3 @@ def _stage_row(ticket: Ticket, baseline: Baseline) -> dict[str, Any]:
     for name in BASELINE_FIELDS:
         row[f"baseline_{name}"] = baseline.labels.get(name)
     return row
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

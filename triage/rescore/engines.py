@@ -17,6 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
+from triage.encoder import DEFAULT_SPINNING
 from triage.errors import TriageError
 from triage.rescore.checkpoint import Checkpoint
 from triage.rescore.results import head_names, heads_triager, results_table
@@ -30,12 +31,14 @@ OnChunk = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class ScoringJob:
-    """What every worker needs: the bundle, the checkpoint folder and its thread count."""
+    """What every worker needs: the bundle, the checkpoint folder and its onnxruntime
+    thread count and spinning (`settings.onnx_allow_spinning`)."""
 
     bundle: Path
     checkpoint: Path
     workers: int
     threads: int
+    spinning: bool | None = DEFAULT_SPINNING
 
 
 def usable_cpus() -> int:
@@ -63,12 +66,18 @@ def default_layout(workers: int | None, threads: int | None) -> tuple[int, int]:
 class ChunkScorer:
     """Scores chunks of a staged backlog and writes their parts (one bundle per process)."""
 
-    def __init__(self, bundle: Path, checkpoint: Path, threads: int) -> None:
+    def __init__(
+        self,
+        bundle: Path,
+        checkpoint: Path,
+        threads: int,
+        spinning: bool | None = DEFAULT_SPINNING,
+    ) -> None:
         import pyarrow.parquet as pq
 
         from triage.bundle import load_bundle
 
-        self.triager = heads_triager(load_bundle(bundle, threads=threads))
+        self.triager = heads_triager(load_bundle(bundle, threads=threads, spinning=spinning))
         self.heads = head_names(self.triager.manifest)
         self.checkpoint = Checkpoint(checkpoint)
         self._staged = pq.ParquetFile(self.checkpoint.tickets_path)
@@ -86,7 +95,7 @@ def run_local(job: ScoringJob, chunks: list[int], on_chunk: OnChunk) -> None:
     if not chunks:
         return
     if job.workers == 1:
-        scorer = ChunkScorer(job.bundle, job.checkpoint, job.threads)
+        scorer = ChunkScorer(job.bundle, job.checkpoint, job.threads, job.spinning)
         for chunk in chunks:
             on_chunk(chunk, scorer.score(chunk))
         return
@@ -98,7 +107,7 @@ def run_local(job: ScoringJob, chunks: list[int], on_chunk: OnChunk) -> None:
         max_workers=job.workers,
         mp_context=context,
         initializer=_start_worker,
-        initargs=(os.getpid(), job.bundle, job.checkpoint, job.threads),
+        initargs=(os.getpid(), job.bundle, job.checkpoint, job.threads, job.spinning),
     )
     limit = job.workers * (1 + QUEUED_PER_WORKER)
     in_flight: dict[Future[int], int] = {}
@@ -127,10 +136,12 @@ def run_local(job: ScoringJob, chunks: list[int], on_chunk: OnChunk) -> None:
 _scorer: ChunkScorer | None = None
 
 
-def _start_worker(parent: int, bundle: Path, checkpoint: Path, threads: int) -> None:
+def _start_worker(
+    parent: int, bundle: Path, checkpoint: Path, threads: int, spinning: bool | None
+) -> None:
     global _scorer
     _die_with_parent(parent)
-    _scorer = ChunkScorer(bundle, checkpoint, threads)
+    _scorer = ChunkScorer(bundle, checkpoint, threads, spinning)
 
 
 def _score(chunk: int) -> int:

@@ -14,16 +14,17 @@ scoring goes on with the chunks not written yet; steps 3 to 5 are repeatable.
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from triage.bundle import MANIFEST, read_manifest, sha256_file, verify_files
+from triage.bundle import MANIFEST, read_manifest, verify_files
+from triage.encoder import DEFAULT_SPINNING
 from triage.errors import InputFileError, TriageError
+from triage.files import sha256_file, write_json
+from triage.progress import Progress, Silent
 from triage.rescore.checkpoint import Checkpoint
 from triage.rescore.diff import DiffCounter
 from triage.rescore.engines import ScoringJob, default_layout, run_local
@@ -37,24 +38,6 @@ ENGINES = ("local", "ray")
 DEFAULT_CHUNK_ROWS = 256
 
 
-class Progress(Protocol):
-    """Where `rescore` reports its stages (the CLI draws a rich progress bar)."""
-
-    def stage(self, name: str, total: int | None = None, completed: int = 0) -> None:
-        """A new stage starts, `completed` of `total` steps already done (None: unknown)."""
-
-    def advance(self, steps: int = 1) -> None:
-        """`steps` more steps of the current stage are done."""
-
-
-class _Silent:
-    def stage(self, name: str, total: int | None = None, completed: int = 0) -> None:
-        pass
-
-    def advance(self, steps: int = 1) -> None:
-        pass
-
-
 @dataclass
 class RescoreOptions:
     """One rescore: the bundle, the tickets, where the results go, and how to score."""
@@ -65,6 +48,8 @@ class RescoreOptions:
     engine: str = "local"
     workers: int | None = None
     threads: int | None = None
+    # onnxruntime's allow_spinning in every worker (`settings.onnx_allow_spinning`).
+    spinning: bool | None = DEFAULT_SPINNING
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     checkpoint_dir: Path | None = None
     ray_address: str | None = None
@@ -108,7 +93,7 @@ def diff_path_for(out: Path) -> Path:
 
 def rescore(options: RescoreOptions, progress: Progress | None = None) -> RescoreReport:
     """Rescore the tickets of `options.source` with the bundle; see the module docstring."""
-    progress = progress or _Silent()
+    progress = progress or Silent()
     out = Path(options.out)
     if out.suffix != ".parquet":
         raise InputFileError(f"{out}: the results file must be a .parquet file")
@@ -169,7 +154,7 @@ def rescore(options: RescoreOptions, progress: Progress | None = None) -> Rescor
             notes.append(f"resumed: {resumed:,} of {tickets:,} tickets were already scored")
 
         progress.stage("scoring", total=tickets, completed=resumed)
-        job = ScoringJob(bundle, checkpoint.folder.resolve(), workers, threads)
+        job = ScoringJob(bundle, checkpoint.folder.resolve(), workers, threads, options.spinning)
         started = time.perf_counter()
         scored = [0]
 
@@ -199,7 +184,7 @@ def rescore(options: RescoreOptions, progress: Progress | None = None) -> Rescor
             progress.advance(1)
         diff = {"model_version": bundle_record["model_version"], **counter.report()}
         diff_path = diff_path_for(out)
-        _write_json(diff_path, diff)
+        write_json(diff_path, diff)
 
         applied = None
         if options.apply:
@@ -207,7 +192,7 @@ def rescore(options: RescoreOptions, progress: Progress | None = None) -> Rescor
             progress.stage("applying", total=tickets)
             applied = apply_results(options.source.database_url, out, on_rows=progress.advance)
             diff["applied"] = applied.as_dict()
-            _write_json(diff_path, diff)
+            write_json(diff_path, diff)
         checkpoint.remove()
 
     return RescoreReport(
@@ -225,10 +210,3 @@ def rescore(options: RescoreOptions, progress: Progress | None = None) -> Rescor
         applied=applied,
         notes=notes,
     )
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)

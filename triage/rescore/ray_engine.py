@@ -25,10 +25,10 @@ from triage.rescore.engines import ChunkScorer, OnChunk, ScoringJob
 class _RayChunkScorer:
     """A Ray Data actor: one `ChunkScorer`, fed batches of chunk numbers."""
 
-    def __init__(self, bundle: str, checkpoint: str, threads: int) -> None:
+    def __init__(self, bundle: str, checkpoint: str, threads: int, spinning: bool | None) -> None:
         from pathlib import Path
 
-        self.scorer = ChunkScorer(Path(bundle), Path(checkpoint), threads)
+        self.scorer = ChunkScorer(Path(bundle), Path(checkpoint), threads, spinning)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         chunks = batch["chunk"]
@@ -76,6 +76,7 @@ def run_ray(
                 "bundle": str(job.bundle.resolve()),
                 "checkpoint": str(job.checkpoint.resolve()),
                 "threads": job.threads,
+                "spinning": job.spinning,
             },
             batch_size=1,
             batch_format="numpy",

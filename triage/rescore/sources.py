@@ -162,7 +162,7 @@ class StoreSource:
         """The open tickets in id order, as the desk hands them to the model."""
         from sqlalchemy import select
 
-        from triage.desk.desk import as_contract_ticket
+        from triage.desk.queries import as_contract_ticket
         from triage.desk.status import Status
         from triage.store import connect, session_factory
         from triage.store.models import TicketRow

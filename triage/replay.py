@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from triage.contract import Channel, Ticket
 from triage.desk.agents import AgentSpec, Directory, Shift
 from triage.desk.desk import Desk
-from triage.desk.records import Direction, NewMessage, NewTicket, TicketChanges
+from triage.desk.records import Direction, NewMessage, NewTicket, TicketChanges, TicketView
 from triage.desk.status import Status
 from triage.errors import IllegalTransition
 from triage.sla import BusinessCalendar, SlaPolicies, SlaPolicy
@@ -101,6 +101,28 @@ class ReplayedTicket(BaseModel):
     true_team: str | None
     why: list[str]
 
+    @classmethod
+    def of(cls, source: Ticket, t: TicketView, created: bool, why: list[str]) -> ReplayedTicket:
+        """The line of `source`, replayed as the desk's ticket `t`."""
+        return cls(
+            reference=t.reference,
+            source_id=source.id,
+            created=created,
+            status=t.status.value,
+            triage_state=t.triage_state.value,
+            category=t.category,
+            priority=t.priority,
+            priority_unconfirmed=t.priority_unconfirmed,
+            team=t.team,
+            assignee=t.assignee,
+            tier=t.tier,
+            auto_replied=t.auto_reply_id is not None,
+            true_category=source.category,
+            true_priority=source.priority,
+            true_team=source.team,
+            why=why,
+        )
+
 
 @dataclass
 class ReplaySummary:
@@ -127,6 +149,25 @@ class ReplaySummary:
     labelled: dict[str, int] = field(
         default_factory=lambda: {"category": 0, "priority": 0, "team": 0}
     )
+
+    def add(self, source: Ticket, t: TicketView, created: bool) -> None:
+        """Count one replayed ticket: where it went, and its routing against the history's."""
+        self.tickets += 1
+        self.created += created
+        self.history_breached += bool(source.sla_breached)
+        self.history_escalated += bool(source.escalated)
+        self.triaged += t.triage_state.value == "done"
+        self.human_queue += t.triage_state.value == "needs_human"
+        self.priority_unconfirmed += t.priority_unconfirmed
+        self.queued += t.triage_state.value == "queued"
+        self.auto_replied += t.auto_reply_id is not None
+        for name in ("category", "priority", "team"):
+            truth, got = getattr(source, name), getattr(t, name)
+            if name == "priority" and t.priority_unconfirmed:
+                continue
+            if truth is not None and got is not None:
+                self.labelled[name] += 1
+                self.correct[name] += truth == got
 
     def accuracy(self) -> dict[str, float | None]:
         """Share of filled routing fields that match the history's label (fallback
@@ -317,49 +358,21 @@ def replay(
         if follow_history and result.created:
             for action in _history_actions(source, t.id):
                 heapq.heappush(actions, action)
-        summary.tickets += 1
-        summary.created += result.created
-        summary.history_breached += bool(source.sla_breached)
-        summary.history_escalated += bool(source.escalated)
-        summary.triaged += t.triage_state.value == "done"
-        summary.human_queue += t.triage_state.value == "needs_human"
-        summary.priority_unconfirmed += t.priority_unconfirmed
-        summary.queued += t.triage_state.value == "queued"
-        summary.auto_replied += t.auto_reply_id is not None
-        for name in ("category", "priority", "team"):
-            truth, got = getattr(source, name), getattr(t, name)
-            if name == "priority" and t.priority_unconfirmed:
-                continue
-            if truth is not None and got is not None:
-                summary.labelled[name] += 1
-                summary.correct[name] += truth == got
+        summary.add(source, t, result.created)
         if on_ticket is not None:
-            on_ticket(
-                ReplayedTicket(
-                    reference=t.reference,
-                    source_id=source.id,
-                    created=result.created,
-                    status=t.status.value,
-                    triage_state=t.triage_state.value,
-                    category=t.category,
-                    priority=t.priority,
-                    priority_unconfirmed=t.priority_unconfirmed,
-                    team=t.team,
-                    assignee=t.assignee,
-                    tier=t.tier,
-                    auto_replied=t.auto_reply_id is not None,
-                    true_category=source.category,
-                    true_priority=source.priority,
-                    true_team=source.team,
-                    why=_why(desk, t.id),
-                )
-            )
+            on_ticket(ReplayedTicket.of(source, t, result.created, _why(desk, t.id)))
     if actions:
         move_to(max(a.at for a in actions))
     # A last pass an SLA period later shows what would have escalated.
     clock.now = clock.now + timedelta(hours=8) if summary.tickets else datetime.now(UTC)
     worker.run_once()
     summary.worker_passes += 1
+    _count_outcomes(desk, summary)
+    return summary
+
+
+def _count_outcomes(desk: Desk, summary: ReplaySummary) -> None:
+    """The tickets the replay assigned, escalated and saw breach (from the audit log)."""
     with desk.readers() as session:
 
         def tickets_with(action: str) -> int:
@@ -375,4 +388,3 @@ def replay(
         summary.assigned = tickets_with("assigned")
         summary.escalated = tickets_with("escalated")
         summary.breached = tickets_with("sla_breached")
-    return summary

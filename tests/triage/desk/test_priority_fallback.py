@@ -146,8 +146,8 @@ def test_an_unknown_default_priority_is_a_clear_error(engine) -> None:  # type: 
     from triage.settings import Settings
 
     with pytest.raises(TriageError, match="TRIAGE_DEFAULT_PRIORITY 'sev1'.*urgent, critical"):
-        Desk.from_settings(Settings(default_priority="sev1"), engine)
-    desk = Desk.from_settings(Settings(default_priority="High"), engine)
+        Desk.from_settings(Settings(_env_file=None, default_priority="sev1"), engine)
+    desk = Desk.from_settings(Settings(_env_file=None, default_priority="High"), engine)
     assert desk.config.default_priority == "High" and desk.config.route_without_priority
     # Stored as the policies spell it: confirmed as is, it is the model's "high" class.
     assert desk.fallback_priority(None)["priority"] == "high"

@@ -1,5 +1,5 @@
 """Every lifecycle path end to end, over HTTP, with the real demo bundle, on SQLite and
-PostgreSQL.
+PostgreSQL: one test per path, in order, on one running desk per database.
 
 The help desk runs as in production: the FastAPI app with the desk routes under uvicorn,
 triaging intake with a bundle trained on the demo desk (`demo_bundle`). Time moves only
@@ -13,7 +13,7 @@ of assuming them. The model reads the weekday and a 4-hour time-of-day bucket of
 fixed moment early in its bucket (`DeskClock`): a run never straddles a bucket boundary
 between picking its tickets and taking them in, whenever it runs.
 
-Paths, in the order the scenario drives them:
+Paths, in the order the tests below drive them:
 - agents, teams, skills, shifts and capacity set up through `/v1/agents` and `/v1/teams`;
 - intake from the five channels; an `Idempotency-Key` retry creates nothing;
 - confident triage fills category, priority, team (audit entry with the model version);
@@ -35,8 +35,9 @@ Paths, in the order the scenario drives them:
   queue with the real model: nothing is lost;
 - webhooks: signed, a failed delivery retried after its back-off, never sent by a request;
 - the dashboard agrees with the tickets;
-- auto-replies (second test): sent where the real bundle marks one safe, confirmed →
-  solved, "still need help" → reopened and assigned; the resolution rate follows.
+- auto-replies (the last test, on its own tickets): sent where the real bundle marks one
+  safe, confirmed → solved, "still need help" → reopened and assigned; the resolution
+  rate follows.
 """
 
 from __future__ import annotations
@@ -336,6 +337,7 @@ def desk(
     policies = sla_policies_file(roster, workdir / "sla.json")
     hours, zone = "mon-fri 09:00-17:00", "UTC"
     settings = Settings(
+        _env_file=None,
         bundle=demo_bundle,
         model_alias=None,
         desk=True,
@@ -473,47 +475,95 @@ def routed(result: dict) -> bool:
 
 
 # ---------------------------------------------------------------------- the scenario
+#
+# One test per path, in this order, on one running desk per database: each path starts
+# from where the one before left the desk (its tickets, its agents' load, the worker's
+# clock), as a day on a real desk does. `Scenario` carries what the next paths need; a
+# path whose earlier paths did not all pass is skipped, saying which (its starting state
+# would not be the one it checks from).
+
+STEPS: list[str] = []
 
 
-def test_every_lifecycle_path_over_http_with_the_real_bundle(desk: RunningDesk) -> None:
-    http, sla, receiver = desk.http, desk.sla, desk.receiver
-    version = desk.model_version
-    managers = {m.id: m.email for m in desk.roster.managers}
-    manager_of = {t.id: managers[t.manager] for t in desk.roster.teams}
-    pick = Picker(desk)
+def step(test: Any) -> Any:
+    """Register `test` as the next path of the scenario."""
+    STEPS.append(test.__name__)
+    return test
+
+
+class Scenario:
+    """The running desk, the ticket picker, and what the paths so far left behind for
+    the next ones (set as attributes by the paths: `a`, `a_src`, `team_x`, `now1`, ...)."""
+
+    def __init__(self, desk: RunningDesk) -> None:
+        self.desk = desk
+        self.pick = Picker(desk)
+        self.done: list[str] = []
+        managers = {m.id: m.email for m in desk.roster.managers}
+        self.manager_of = {t.id: managers[t.manager] for t in desk.roster.teams}
+
+    def other(self, candidate: dict) -> bool:
+        """A picked ticket the model routes to another team than A's."""
+        return candidate["result"]["team"]["label"] != self.team_x
+
+
+@pytest.fixture(scope="module")
+def scenario(desk: RunningDesk) -> Scenario:
+    return Scenario(desk)
+
+
+@pytest.fixture
+def run(scenario: Scenario, request: pytest.FixtureRequest) -> Iterator[Scenario]:
+    """The scenario, for a path whose earlier paths all passed (skipped otherwise); the
+    path is marked done when it passes (its report: tests/conftest.py)."""
+    name = request.node.originalname
+    missing = [s for s in STEPS[: STEPS.index(name)] if s not in scenario.done]
+    if missing:
+        pytest.skip(f"starts where {missing[-1]} leaves the desk, and that did not pass")
+    yield scenario
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.passed:
+        scenario.done.append(name)
+
+
+@step
+def test_confident_triage_fills_routing_and_an_agent_takes_it(run: Scenario) -> None:
+    """Confident triage, idempotent intake, assignment by team and shift, and a second
+    ticket waiting for its team's agent at capacity."""
+    s, desk = run, run.desk
+    sla, version, pick, receiver = desk.sla, desk.model_version, run.pick, desk.receiver
     receiver.failures = 0
     # The ticket the model thinks most likely to breach: picked first, so that every
     # other demo ticket scores below the threshold the worker gets (only G escalates
     # on a prediction alone).
-    g_src, g_pred = max(
+    s.g_src, s.g_pred = max(
         ((c["source"], c["result"]) for c in pick.left if routed(c["result"])),
         key=lambda sr: sr[1]["escalation"]["risk"],
     )
-    pick.left = [c for c in pick.left if c["source"].id != g_src.id]
-    g_risk = g_pred["escalation"]["risk"]
+    pick.left = [c for c in pick.left if c["source"].id != s.g_src.id]
+    g_risk = s.g_pred["escalation"]["risk"]
     # Halfway down to the next risk in the pool, not just below G's: intake scores one
     # ticket where the pool was scored 100 at a time, and a different batch moves a
     # score in its 7th decimal (float32 micro-batches).
     below = [c["result"]["escalation"]["risk"] for c in pick.left]
-    threshold = (g_risk + max((r for r in below if r < g_risk), default=0.0)) / 2
-    desk.worker_env["TRIAGE_ESCALATION_RISK_THRESHOLD"] = repr(threshold)
+    s.threshold = (g_risk + max((r for r in below if r < g_risk), default=0.0)) / 2
+    desk.worker_env["TRIAGE_ESCALATION_RISK_THRESHOLD"] = repr(s.threshold)
 
-    # -- confident triage, idempotent intake, assignment ----------------------------------
-    a_src, a_pred = pick.take(
+    s.a_src, s.a_pred = pick.take(
         "confident on category, priority and team",
         lambda r: routed(r) and confident(r, "priority"),
         prefer=lambda c: c["source"].channel.value == "email",
     )
-    thread_id = "<a-1@customer.example>"
-    first = desk.create(a_src, key="order-a", message_id=thread_id)
+    s.thread_id = "<a-1@customer.example>"
+    first = desk.create(s.a_src, key="order-a", message_id=s.thread_id)
     assert first.status_code == 201, first.text
-    again = desk.create(a_src, key="order-a", message_id=thread_id)
+    again = desk.create(s.a_src, key="order-a", message_id=s.thread_id)
     assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
     a = first.json()
-    team_x = a_pred["team"]["label"]
+    s.team_x = team_x = s.a_pred["team"]["label"]
     assert (a["category"], a["priority"], a["team"]) == (
-        a_pred["category"]["label"],
-        a_pred["priority"]["label"],
+        s.a_pred["category"]["label"],
+        s.a_pred["priority"]["label"],
         team_x,
     )
     assert (a["triage_state"], a["status"], a["model_version"]) == ("done", "new", version)
@@ -533,31 +583,37 @@ def test_every_lifecycle_path_over_http_with_the_real_bundle(desk: RunningDesk) 
     [assigned] = desk.audit(a["id"], "assigned")
     assert assigned["details"]["parts"]["team"] == 2.0
     assert f"{team_x}.night" in assigned["details"]["excluded"]["off_shift"]
+    s.a = a
 
     # A second ticket for the same team waits: its agent is at capacity (1).
     a2_src, _ = pick.take(
         f"routed to {team_x}", lambda r: routed(r) and r["team"]["label"] == team_x
     )
-    a2 = desk.create(a2_src).json()
+    s.a2 = a2 = desk.create(a2_src).json()
     assert a2["team"] == team_x and a2["assignee"] is None
     [waiting] = desk.audit(a2["id"], "assignment_waiting")
     assert f"{team_x}.day" in waiting["details"]["excluded"]["at_capacity"]
     assert desk.agents()[f"{team_x}.day"]["load"] == 1
-    other = lambda c: c["result"]["team"]["label"] != team_x
 
-    # -- priority-only abstention: routed with a fallback priority, confirmed by a person --
-    b_src, b_pred = pick.take(
+
+@step
+def test_a_priority_only_abstention_is_routed_with_a_fallback_a_person_confirms(
+    run: Scenario,
+) -> None:
+    s, desk = run, run.desk
+    sla, http = desk.sla, desk.http
+    b_src, s.b_pred = s.pick.take(
         "routed with only the priority head abstaining",
         lambda r: routed(r) and not confident(r, "priority"),
-        prefer=other,
+        prefer=s.other,
     )
     b = desk.create(b_src).json()
-    scores = sorted(b_pred["priority"]["top_k"], key=lambda s: -s["probability"])
+    scores = sorted(s.b_pred["priority"]["top_k"], key=lambda x: -x["probability"])
     guess = scores[0]["label"] if scores else None
-    expected = guess if guess and sla.rank(guess) < sla.rank("normal") else "normal"
+    s.expected = expected = guess if guess and sla.rank(guess) < sla.rank("normal") else "normal"
     assert (b["triage_state"], b["team"], b["priority"]) == (
         "done",
-        b_pred["team"]["label"],
+        s.b_pred["team"]["label"],
         expected,
     )
     assert b["priority_unconfirmed"] is True and b["predicted"]["priority"] is None
@@ -570,16 +626,21 @@ def test_every_lifecycle_path_over_http_with_the_real_bundle(desk: RunningDesk) 
     assert triaged["details"]["queue"] is None and "priority" in triaged["details"]["abstained"]
     listed = http.get("/v1/tickets", params={"priority_unconfirmed": "true"}).json()["items"]
     assert b["id"] in [t["id"] for t in listed]
-    confirmed = "low" if expected != "low" else "high"
-    b = desk.patch(b["id"], "lead.b", priority=confirmed).json()
+    s.confirmed = confirmed = "low" if expected != "low" else "high"
+    s.b = b = desk.patch(b["id"], "lead.b", priority=confirmed).json()
     assert (b["priority"], b["priority_unconfirmed"]) == (confirmed, False)
     if b["first_response_at"] is None:
         assert datetime.fromisoformat(b["first_response_due_at"]) == sla.first_response_due(
             confirmed, datetime.fromisoformat(b["created_at"])
         )
 
-    # -- a routing abstention waits in the human triage queue; a person routes it ---------
-    c_src, c_pred = pick.take(
+
+@step
+def test_a_routing_abstention_waits_in_the_human_queue_until_a_person_routes_it(
+    run: Scenario,
+) -> None:
+    s, desk = run, run.desk
+    c_src, s.c_pred = s.pick.take(
         "sent to the human triage queue (category or team abstained)",
         lambda r: not_auto_replied(r) and not (confident(r, "category") and confident(r, "team")),
     )
@@ -587,11 +648,11 @@ def test_every_lifecycle_path_over_http_with_the_real_bundle(desk: RunningDesk) 
     assert (c["triage_state"], c["assignee"]) == ("needs_human", None)
     [triaged] = desk.audit(c["id"], "triaged")
     assert triaged["details"]["queue"] == "human_triage"
-    queue = http.get("/v1/tickets", params={"triage_state": "needs_human"}).json()["items"]
+    queue = desk.http.get("/v1/tickets", params={"triage_state": "needs_human"}).json()["items"]
     assert c["id"] in [t["id"] for t in queue]
     free = sorted(t.id for t in desk.roster.teams if desk.agents()[f"{t.id}.day"]["load"] == 0)
-    team_c = next(t for t in desk.roster.teams if t.id == free[0])
-    c = desk.patch(
+    s.team_c = team_c = next(t for t in desk.roster.teams if t.id == free[0])
+    s.c = c = desk.patch(
         c["id"], "lead.c", category=team_c.categories[0], team=team_c.id, priority="low"
     ).json()
     assert (c["triage_state"], c["assignee"]) == ("done", f"{team_c.id}.day")
@@ -601,26 +662,30 @@ def test_every_lifecycle_path_over_http_with_the_real_bundle(desk: RunningDesk) 
         "assigned",
     ]
 
-    # -- more channels, a pending reminder, an urgent ticket, a predicted breach ----------
-    d_src, _ = pick.take(
+
+@step
+def test_every_channel_an_urgent_ticket_and_a_likely_breach_are_taken_in(run: Scenario) -> None:
+    s, desk = run, run.desk
+    pick = s.pick
+    s.d_src, _ = pick.take(
         "routed to another team",
         lambda r: routed(r) and confident(r, "priority"),
-        prefer=lambda c: other(c) and c["result"]["priority"]["label"] in ("high", "urgent"),
+        prefer=lambda c: s.other(c) and c["result"]["priority"]["label"] in ("high", "urgent"),
     )
-    d = desk.create(d_src).json()
+    s.d = desk.create(s.d_src).json()
     # An integration files an urgent ticket: the requester's priority stands.
     f_src, _ = pick.take(
-        "routed", routed, prefer=lambda c: other(c) and c["source"].channel.value == "api"
+        "routed", routed, prefer=lambda c: s.other(c) and c["source"].channel.value == "api"
     )
-    f = desk.create(f_src, priority="urgent").json()
-    assert f["priority"] == "urgent" and f["escalation_risk"] < threshold
+    s.f = f = desk.create(f_src, priority="urgent").json()
+    assert f["priority"] == "urgent" and f["escalation_risk"] < s.threshold
     # Urgent runs 24x7: one hour to the first reply.
     assert datetime.fromisoformat(f["first_response_due_at"]) == datetime.fromisoformat(
         f["created_at"]
     ) + timedelta(hours=1)
-    g = desk.create(g_src).json()
-    assert g["escalation_risk"] == pytest.approx(g_pred["escalation"]["risk"])
-    created = [a, a2, b, c, d, f, g]
+    s.g = g = desk.create(s.g_src).json()
+    assert g["escalation_risk"] == pytest.approx(s.g_pred["escalation"]["risk"])
+    s.created = created = [s.a, s.a2, s.b, s.c, s.d, f, g]
     for channel in ("email", "chat", "web", "phone", "api"):
         if channel not in {t["channel"] for t in created}:
             src, _ = pick.take(
@@ -633,9 +698,13 @@ def test_every_lifecycle_path_over_http_with_the_real_bundle(desk: RunningDesk) 
             created.append(extra)
     assert {t["channel"] for t in created} >= {"email", "chat", "web", "phone", "api"}
     # Every prediction in the store is the served model's.
-    assert {t["model_version"] for t in created} == {version}
+    assert {t["model_version"] for t in created} == {desk.model_version}
 
-    # -- threads: replies join their ticket and are stored once ---------------------------
+
+@step
+def test_email_replies_join_their_ticket_and_are_stored_once(run: Scenario) -> None:
+    s, desk = run, run.desk
+    a, a_src, thread_id = s.a, s.a_src, s.thread_id
     joined = desk.mail(
         author=a_src.requester,
         subject=f"Re: {a_src.subject}",
@@ -654,13 +723,19 @@ def test_every_lifecycle_path_over_http_with_the_real_bundle(desk: RunningDesk) 
     messages = desk.ticket(a["id"])["messages"]
     assert [m["message_id"] for m in messages] == [thread_id, "<a-2@customer.example>", None]
 
-    # -- states: reply, override, pending, customer reopens, solved twice, 409 ------------
-    agent_a = a["assignee"]
+
+@step
+def test_status_moves_reopen_on_customer_replies_and_an_illegal_move_changes_nothing(
+    run: Scenario,
+) -> None:
+    s, desk = run, run.desk
+    a, a_src = s.a, s.a_src
+    s.agent_a = agent_a = a["assignee"]
     a = desk.reply(a["id"], agent_a, "We are looking into it.")
     assert a["status"] == "open" and a["first_response_at"] is not None
     assert a["messages"][-1]["subject"].startswith(f"[#{a['reference']}]")
     categories = {cat for t in desk.roster.teams for cat in t.categories}
-    other_category = min(categories - {a["category"]})
+    s.other_category = other_category = min(categories - {a["category"]})
     a = desk.patch(a["id"], agent_a, category=other_category, status="pending").json()
     assert a["status"] == "pending" and a["pending_until"] is not None
     a = desk.mail(author=a_src.requester, subject=f"[#{a['reference']}]", body="Here it is.")[
@@ -673,7 +748,7 @@ def test_every_lifecycle_path_over_http_with_the_real_bundle(desk: RunningDesk) 
         "ticket"
     ]
     assert a["status"] == "reopened" and a["solved_at"] is None
-    a = desk.patch(a["id"], agent_a, status="solved").json()
+    s.a = a = desk.patch(a["id"], agent_a, status="solved").json()
     illegal = desk.patch(a["id"], agent_a, status="new", category="whatever")
     assert illegal.status_code == 409 and "cannot move" in illegal.json()["detail"]
     assert desk.ticket(a["id"]) == a  # nothing changed, not even the category
@@ -690,32 +765,43 @@ def test_every_lifecycle_path_over_http_with_the_real_bundle(desk: RunningDesk) 
     ]
 
     # D: answered, then waiting for the customer.
-    d = desk.reply(d["id"], d["assignee"] or "lead.d", "Could you send the order number?")
-    d = desk.patch(d["id"], "lead.d", status="pending").json()
+    d = desk.reply(s.d["id"], s.d["assignee"] or "lead.d", "Could you send the order number?")
+    s.d = d = desk.patch(d["id"], "lead.d", status="pending").json()
     [paused] = [e for e in desk.audit(d["id"], "status_changed") if e["details"]["to"] == "pending"]
-    paused_at = datetime.fromisoformat(paused["created_at"])
+    s.paused_at = datetime.fromisoformat(paused["created_at"])
 
     # Nothing was sent while requests ran: webhooks go out only from the worker.
-    assert receiver.requests == []
+    assert desk.receiver.requests == []
 
-    # -- first worker pass: a predicted breach escalates, a webhook fails once ------------
-    receiver.failures = 1
-    now1 = desk.clock() + timedelta(minutes=1)
+
+@step
+def test_a_predicted_breach_escalates_before_any_deadline(run: Scenario) -> None:
+    """The first worker pass: G escalates on its predicted risk alone, A2 gets A's free
+    agent, and one webhook delivery fails (retried later)."""
+    s, desk = run, run.desk
+    desk.receiver.failures = 1
+    s.now1 = now1 = desk.clock() + timedelta(minutes=1)
     [r1] = desk.worker(now1)
     assert r1["webhooks_failed"] == 1 and r1["webhooks_delivered"] >= 10
-    g = desk.ticket(g["id"])
+    g = desk.ticket(s.g["id"])
     assert (g["tier"], g["escalated"], g["sla_breached"]) == (2, True, False)
     [escalated] = desk.audit(g["id"], "escalated")
     assert escalated["details"]["reason"].startswith("predicted breach (risk")
-    assert escalated["details"]["manager"] == manager_of.get(g["team"])
+    assert escalated["details"]["manager"] == s.manager_of.get(g["team"])
     # A's agent is free again (A is solved): the worker gives A2 to them.
     assert g["reference"] in r1["tickets"]["escalated"]
-    assert desk.ticket(a2["id"])["assignee"] == f"{team_x}.day"
+    assert desk.ticket(s.a2["id"])["assignee"] == f"{s.team_x}.day"
     check_invariants(desk, now1)
 
-    # -- CSAT: the survey links came with ticket.solved --------------------------------
-    surveys = [p["survey_url"] for p in receiver.delivered("ticket.solved", a["id"])]
-    assert len(surveys) == 2 and all(s.startswith(f"{PUBLIC_URL}/v1/csat/") for s in surveys)
+
+@step
+def test_csat_survey_links_come_with_solved_and_a_low_rating_flags_a_follow_up(
+    run: Scenario,
+) -> None:
+    s, desk = run, run.desk
+    a = s.a
+    surveys = [p["survey_url"] for p in desk.receiver.delivered("ticket.solved", a["id"])]
+    assert len(surveys) == 2 and all(x.startswith(f"{PUBLIC_URL}/v1/csat/") for x in surveys)
     customer = httpx.Client(base_url=desk.server.url, timeout=30.0)  # no API key
     for survey, rating in zip(surveys, (5, 2), strict=True):
         r = customer.post(survey.removeprefix(PUBLIC_URL), json={"rating": rating})
@@ -724,12 +810,19 @@ def test_every_lifecycle_path_over_http_with_the_real_bundle(desk: RunningDesk) 
     customer.close()
     assert desk.ticket(a["id"])["needs_followup"] is True
 
-    # -- the server dies mid-run: nothing is lost --------------------------------------
+
+@step
+def test_the_server_dies_mid_run_and_no_ticket_is_lost(run: Scenario) -> None:
+    """Tickets taken in while the server is down are stored and queued, and a client's
+    retry with the same key after the restart creates one ticket (the queue's re-triage
+    is checked by the next worker pass)."""
     from triage.desk import Desk as CoreDesk
     from triage.desk import NewTicket
     from triage.remote import HttpTriager
     from triage.store import connect
 
+    s, desk = run, run.desk
+    pick = s.pick
     desk.server.kill()
     # An e-mail gateway taking tickets in through the desk library, scoring remotely.
     remote = HttpTriager(desk.server.url, desk.key, timeout_s=5.0, retries=0)
@@ -737,12 +830,12 @@ def test_every_lifecycle_path_over_http_with_the_real_bundle(desk: RunningDesk) 
         desk.settings, connect(desk.database_url), remote, clock=desk.clock
     )
     k_sources = [pick.take("any", not_auto_replied)[0] for _ in range(2)]
-    queued = [gateway.intake(NewTicket(**new_ticket(s))).ticket for s in k_sources]
+    s.queued = queued = [gateway.intake(NewTicket(**new_ticket(x))).ticket for x in k_sources]
     assert all(t.triage_state.value == "queued" and t.triage_error for t in queued)
     k3_src = pick.take("any", not_auto_replied)[0]
     with pytest.raises(httpx.TransportError):
         desk.create(k3_src, key="k3")  # the customer's client gets no answer
-    [r_dead] = desk.worker(now1 + timedelta(minutes=5))
+    [r_dead] = desk.worker(s.now1 + timedelta(minutes=5))
     assert r_dead["retriage_failed"] == 2 and r_dead["retriaged"] == 0
     desk.server.start()
     retried = desk.create(k3_src, key="k3")
@@ -751,23 +844,32 @@ def test_every_lifecycle_path_over_http_with_the_real_bundle(desk: RunningDesk) 
     remote.close()
     gateway.engine.dispose()
 
-    # -- the urgent ticket breaches: L1 → L2 → L3, the manager notified -----------------
-    now2 = datetime.fromisoformat(f["first_response_due_at"]) + timedelta(minutes=1)
-    assert now2 > now1 + timedelta(minutes=5)
+
+@step
+def test_two_workers_retriage_the_queue_and_a_breach_escalates_l1_l2_l3(run: Scenario) -> None:
+    """Two worker processes at once: the tickets queued while the server was down are
+    re-triaged by the real model; the urgent ticket misses its first reply and climbs a
+    tier per pass, its team's manager notified."""
+    s, desk = run, run.desk
+    version = desk.model_version
+    s.now2 = now2 = datetime.fromisoformat(s.f["first_response_due_at"]) + timedelta(minutes=1)
+    assert now2 > s.now1 + timedelta(minutes=5)
     reports = desk.worker(now2, processes=2)
     assert total(reports, "retriaged") == 2
-    for t in queued:
+    for t in s.queued:
         t2 = desk.ticket(t.id)
         assert t2["triage_state"] in ("done", "needs_human") and t2["model_version"] == version
         [entry] = desk.audit(t.id, "triaged")
         assert entry["model_version"] == version and entry["actor"] == "model"
-    f = desk.ticket(f["id"])
+    f = desk.ticket(s.f["id"])
     assert (f["tier"], f["sla_breached"]) == (2, True)
     [escalated] = desk.audit(f["id"], "escalated")
     assert escalated["details"]["reason"] == "first_response due"
-    assert escalated["details"]["manager"] == manager_of[f["team"]]
-    [notice] = [p for p in receiver.delivered("ticket.escalated", f["id"]) if p["to_tier"] == "L2"]
-    assert notice["manager"] == manager_of[f["team"]] and notice["reference"] == f["reference"]
+    assert escalated["details"]["manager"] == s.manager_of[f["team"]]
+    [notice] = [
+        p for p in desk.receiver.delivered("ticket.escalated", f["id"]) if p["to_tier"] == "L2"
+    ]
+    assert notice["manager"] == s.manager_of[f["team"]] and notice["reference"] == f["reference"]
     check_invariants(desk, now2)
     now3 = now2 + timedelta(hours=1, minutes=1)
     [r3] = desk.worker(now3)
@@ -775,7 +877,13 @@ def test_every_lifecycle_path_over_http_with_the_real_bundle(desk: RunningDesk) 
     assert desk.ticket(f["id"])["tier"] == 3
     check_invariants(desk, now3)
 
-    # -- days later: the pending reminder reopens D (its paused clock resumed), A closes --
+
+@step
+def test_days_later_a_pending_reminder_reopens_and_a_solved_ticket_closes(run: Scenario) -> None:
+    """The pending reminder reopens D with its paused clock resumed, not lost; A closes,
+    and a reply to it opens a follow-up ticket triaged by the model."""
+    s, desk = run, run.desk
+    sla, a, d = desk.sla, s.a, s.d
     d_before = desk.ticket(d["id"])
     due_reminder = datetime.fromisoformat(d_before["pending_until"])
     due_close = datetime.fromisoformat(a["solved_at"]) + timedelta(days=4)
@@ -785,39 +893,43 @@ def test_every_lifecycle_path_over_http_with_the_real_bundle(desk: RunningDesk) 
     d = desk.ticket(d["id"])
     assert d["status"] == "reopened" and d["messages"][-1]["kind"] == "reminder"
     remaining = sla.remaining(
-        d["priority"], paused_at, datetime.fromisoformat(d_before["resolution_due_at"])
+        d["priority"], s.paused_at, datetime.fromisoformat(d_before["resolution_due_at"])
     )
     resumed = datetime.fromisoformat(d["resolution_due_at"])
     assert resumed == sla.resume(d["priority"], now4, remaining)
     assert resumed > now4 and d["sla_breached"] is False  # days pending did not count
-    [reminder] = receiver.delivered("ticket.reminder", d["id"])
-    assert (reminder["to"], reminder["body"]) == (d_src.requester, d["messages"][-1]["body"])
+    [reminder] = desk.receiver.delivered("ticket.reminder", d["id"])
+    assert (reminder["to"], reminder["body"]) == (s.d_src.requester, d["messages"][-1]["body"])
     assert a["reference"] in r4["tickets"]["closed"]
     assert desk.ticket(a["id"])["status"] == "closed"
     check_invariants(desk, now4)
-    delivered_tickets = len(desk.tickets())
+    s.delivered_tickets = len(desk.tickets())
     # A reply to the closed ticket opens a follow-up, triaged by the model.
     follow = desk.mail(
-        author=a_src.requester, subject=f"Re: [#{a['reference']}]", body="It broke again."
+        author=s.a_src.requester, subject=f"Re: [#{a['reference']}]", body="It broke again."
     )
     assert follow["created"] and follow["ticket"]["follow_up_of"] == a["id"]
-    assert follow["ticket"]["model_version"] == version
+    assert follow["ticket"]["model_version"] == desk.model_version
     assert desk.ticket(a["id"])["status"] == "closed"
 
-    # -- corrections: people's overrides, with the model version --------------------------
-    corrections = http.get("/v1/corrections").json()
-    by_ticket = {(c["ticket_id"], c["field"]): c for c in corrections}
-    assert by_ticket[(a["id"], "category")]["new_value"] == other_category
-    assert by_ticket[(a["id"], "category")]["predicted_value"] == a_pred["category"]["label"]
-    assert by_ticket[(a["id"], "category")]["actor"] == f"agent:{agent_a}"
+
+@step
+def test_corrections_record_peoples_overrides_with_the_model_version(run: Scenario) -> None:
+    s, desk = run, run.desk
+    a, b, c, c_pred = s.a, s.b, s.c, s.c_pred
+    corrections = desk.http.get("/v1/corrections").json()
+    by_ticket = {(x["ticket_id"], x["field"]): x for x in corrections}
+    assert by_ticket[(a["id"], "category")]["new_value"] == s.other_category
+    assert by_ticket[(a["id"], "category")]["predicted_value"] == s.a_pred["category"]["label"]
+    assert by_ticket[(a["id"], "category")]["actor"] == f"agent:{s.agent_a}"
     b_label = by_ticket[(b["id"], "priority")]
     assert (b_label["predicted_value"], b_label["old_value"], b_label["new_value"]) == (
         None,
-        expected,
-        confirmed,
+        s.expected,
+        s.confirmed,
     )
     # The person's routing of C: a label wherever it differs from what the model said.
-    person = {"category": team_c.categories[0], "team": team_c.id, "priority": "low"}
+    person = {"category": s.team_c.categories[0], "team": s.team_c.id, "priority": "low"}
     for name, value in person.items():
         said = c_pred[name]["label"] if confident(c_pred, name) else None
         if value == said:
@@ -826,9 +938,14 @@ def test_every_lifecycle_path_over_http_with_the_real_bundle(desk: RunningDesk) 
         label = by_ticket[(c["id"], name)]
         assert (label["predicted_value"], label["new_value"]) == (said, value)
         assert label["actor"] == "agent:lead.c"
-    assert {x["model_version"] for x in corrections} == {version}
+    assert {x["model_version"] for x in corrections} == {desk.model_version}
 
-    # -- webhooks: all signed, the failed one retried, nothing delivered twice -----------
+
+@step
+def test_webhooks_are_signed_a_failed_one_retried_and_none_delivered_twice(
+    run: Scenario,
+) -> None:
+    s, receiver = run, run.desk.receiver
     assert receiver.requests and all(r["signed"] for r in receiver.requests)
     events = {r["event"] for r in receiver.requests if r["ok"]}
     assert events >= {
@@ -844,11 +961,14 @@ def test_every_lifecycle_path_over_http_with_the_real_bundle(desk: RunningDesk) 
     assert [r["ok"] for r in tries] == [False, True]
     ok = Counter(r["delivery"] for r in receiver.requests if r["ok"])
     assert set(ok.values()) == {1}
-    assert len(receiver.delivered("ticket.created")) == delivered_tickets
+    assert len(receiver.delivered("ticket.created")) == s.delivered_tickets
 
-    # -- the dashboard agrees with the tickets -------------------------------------------
+
+@step
+def test_the_dashboard_agrees_with_the_tickets_and_none_was_lost(run: Scenario) -> None:
+    s, desk = run, run.desk
     tickets = desk.tickets()
-    board = http.get("/v1/dashboard").json()
+    board = desk.http.get("/v1/dashboard").json()
     open_tickets = [t for t in tickets if t["status"] in OPEN]
     assert board["open_by_status"] == dict(Counter(t["status"] for t in open_tickets))
     assert board["open_by_team"] == dict(Counter(t["team"] or "unrouted" for t in open_tickets))
@@ -862,7 +982,7 @@ def test_every_lifecycle_path_over_http_with_the_real_bundle(desk: RunningDesk) 
     assert board["priority_unconfirmed"] == sum(t["priority_unconfirmed"] for t in open_tickets)
     assert (board["csat_sent"], board["csat_answered"], board["csat_average"]) == (2, 2, 3.5)
     assert board["csat_followups"] == 1
-    assert len(tickets) == len(created) + 3 + 1  # K1, K2, K3 and the follow-up: none lost
+    assert len(tickets) == len(s.created) + 3 + 1  # K1, K2, K3 and the follow-up: none lost
 
 
 def test_auto_replies_with_the_real_bundle(desk: RunningDesk) -> None:

@@ -1,9 +1,11 @@
-"""The desk's own tickets as training data: only what people decided, and outcomes.
+"""Which values of the desk's own tickets are training labels: only what people decided,
+and outcomes.
 
-`export_desk(database, out)` writes the store's tickets in the common format (Parquet in
-the `Ticket` contract, `triage.dataset`) for `triage train`. A model retrained on its own
-unconfirmed answers would only learn them more firmly, mistakes included, so a label is
-written only where a person decided it or where the desk saw it happen:
+`triage.labels.export.export_desk(database, out)` writes the store's tickets in the
+common format (Parquet in the `Ticket` contract, `triage.dataset`) for `triage train`. A
+model retrained on its own unconfirmed answers would only learn them more firmly, mistakes
+included, so a label is written only where a person decided it or where the desk saw it
+happen:
 
 - **category, subcategory, priority, team, assignee**: the ticket's current value when
   the last change to that field was a person's (`Desk.update`, as its `updated` audit
@@ -35,36 +37,26 @@ never the thread), `created_at`, channel, requester, customer tier, language, ex
 the tags the ticket opened with (tags people add later can carry the outcome). Ids are
 the desk's references (`T-123`). Tickets without any label or answer are skipped and
 counted; the desk holds no KB articles, so no `.kb.parquet` is written.
-
-The read is one snapshot (a read-only transaction: SQLite's WAL snapshot, REPEATABLE READ
-on PostgreSQL) streamed with `yield_per`: tickets come `batch_rows` at a time, each batch
-with its audit entries, answers and surveys, so memory does not grow with the store.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, Engine, func, select
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
 from triage.contract import Ticket
-from triage.dataset import TicketWriter
-from triage.desk.desk import PREDICTED_FIELDS
+from triage.desk.ledger import PREDICTED_FIELDS
 from triage.desk.records import Direction
 from triage.desk.reference import format_reference
 from triage.desk.status import Status
-from triage.errors import RowError, TriageError
-from triage.store import connect, head_revision, session_factory
-from triage.store.models import AuditRow, CsatRow, MessageRow, TicketRow
+from triage.errors import RowError
+from triage.store.models import AuditRow, MessageRow, TicketRow
 
 # Fields a person's decision labels (the heads the desk stores a prediction for).
 DECIDED_FIELDS: tuple[str, ...] = PREDICTED_FIELDS
@@ -72,11 +64,8 @@ DECIDED_FIELDS: tuple[str, ...] = PREDICTED_FIELDS
 FINAL_STATUSES: tuple[str, ...] = (Status.solved.value, Status.closed.value)
 # Desk.rate flags a rating of 2 or less for follow-up: the answer did not satisfy.
 UNSATISFIED_RATING = 2
-# Tickets per streamed batch (each batch also loads its audit entries and answers).
-BATCH_ROWS = 500
-
-# The audit actions that set a decided field, and who stands behind each.
-_SETTING_ACTIONS = ("created", "triaged", "updated", "assigned", "unassigned")
+# The audit actions that set a decided field (what `Decisions.from_audit` reads).
+SETTING_ACTIONS = ("created", "triaged", "updated", "assigned", "unassigned")
 # Where a withheld value came from (the report counts them).
 MODEL, FALLBACK, INTAKE, ASSIGNER, MACHINE, UNKNOWN = (
     "model",
@@ -139,7 +128,7 @@ class DeskExportReport:
 
 
 @dataclass
-class _Decisions:
+class Decisions:
     """Who last set each decided field of one ticket (from its audit entries), the value
     a person set, and the tags the ticket opened with."""
 
@@ -148,7 +137,7 @@ class _Decisions:
     opening_tags: list[str] | None = None
 
     @classmethod
-    def from_audit(cls, entries: Sequence[AuditRow]) -> _Decisions:
+    def from_audit(cls, entries: Sequence[AuditRow]) -> Decisions:
         """Replay a ticket's setting entries, oldest first."""
         decisions = cls()
         for entry in entries:
@@ -180,167 +169,9 @@ class _Decisions:
         return decisions
 
 
-def desk_training_tickets(
-    engine: Engine,
-    report: DeskExportReport,
-    *,
-    batch_rows: int = BATCH_ROWS,
-    on_progress: Callable[[int, int], None] | None = None,
-) -> Iterator[Ticket]:
-    """The store's tickets that carry a confirmed label or answer, in id order, streamed
-    from one snapshot; `report` counts what was written and withheld. `on_progress` gets
-    (tickets read, tickets in the store) after each batch."""
-    where = report.database
-    sessions = _snapshot_sessions(engine)
-    try:
-        with sessions() as session:
-            check_schema(session.connection(), where)
-            total = session.scalar(select(func.count()).select_from(TicketRow)) or 0
-            if on_progress is not None:
-                on_progress(0, total)
-            result = session.scalars(
-                select(TicketRow).order_by(TicketRow.id).execution_options(yield_per=batch_rows)
-            )
-            for rows in result.partitions():
-                ids = [row.id for row in rows]
-                final = [row.id for row in rows if row.status in FINAL_STATUSES]
-                audit = _audit(session, ids)
-                answers = _answers(session, final)
-                ratings = _ratings(session, final)
-                for row in rows:
-                    ticket = _training_ticket(
-                        row,
-                        _Decisions.from_audit(audit.get(row.id, ())),
-                        answers.get(row.id, ()),
-                        ratings.get(row.id, ()),
-                        report,
-                        where,
-                    )
-                    if ticket is not None:
-                        yield ticket
-                if on_progress is not None:
-                    on_progress(report.tickets_read, total)
-    except SQLAlchemyError as exc:
-        raise TriageError(f"{where}: cannot read the store ({_reason(exc)})") from exc
-
-
-def export_desk(
-    database: str | Engine,
-    out: str | Path,
-    *,
-    batch_rows: int = BATCH_ROWS,
-    on_progress: Callable[[int, int], None] | None = None,
-) -> DeskExportReport:
-    """Write the store's confirmed labels and answers to `out` (atomically: a failed export
-    leaves no file). `database` is a URL (`settings.database_url`) or an engine."""
-    engine = _open(database) if isinstance(database, str) else database
-    report = DeskExportReport(
-        database=engine.url.render_as_string(hide_password=True), out=Path(out)
-    )
-    try:
-        with TicketWriter(out) as writer:
-            writer.write_all(
-                desk_training_tickets(
-                    engine, report, batch_rows=batch_rows, on_progress=on_progress
-                )
-            )
-        report.tickets_written = writer.rows_written
-    finally:
-        if isinstance(database, str):
-            engine.dispose()
-    return report
-
-
-def check_schema(connection: Connection, where: str) -> None:
-    """Raise a `TriageError` unless the database holds the desk's schema at the revision
-    this code reads (a store never upgraded, or the wrong database, is a clear error)."""
-    from alembic.runtime.migration import MigrationContext
-
-    revision = MigrationContext.configure(connection).get_current_revision()
-    if revision is None:
-        raise TriageError(
-            f"{where}: no help-desk store in this database (wrong --database-url? "
-            "`triage db upgrade` creates an empty one)"
-        )
-    head = head_revision()
-    if revision != head:
-        raise TriageError(
-            f"{where}: the store is at schema revision {revision}, this version of triage "
-            f"reads {head}; run `triage db upgrade` with the newer of the two"
-        )
-
-
-def _open(url: str) -> Engine:
-    """An engine on `url`; a SQLite file that does not exist is an error, not a new file."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        path = parsed.database
-        if (
-            path
-            and path != ":memory:"
-            and not path.startswith("file:")
-            and not Path(path).is_file()
-        ):
-            raise TriageError(f"{url}: no such database file ({Path(path).resolve()})")
-    return connect(url)
-
-
-def _snapshot_sessions(engine: Engine) -> sessionmaker[Session]:
-    """Read-only sessions that see one snapshot for the whole export."""
-    if engine.dialect.name == "postgresql":
-        # READ COMMITTED would let a ticket and its audit entries come from two moments.
-        engine = engine.execution_options(
-            isolation_level="REPEATABLE READ", postgresql_readonly=True
-        )
-    return session_factory(engine, read_only=True)
-
-
-def _audit(session: Session, ids: list[int]) -> dict[int, list[AuditRow]]:
-    rows = session.scalars(
-        select(AuditRow)
-        .where(AuditRow.ticket_id.in_(ids), AuditRow.action.in_(_SETTING_ACTIONS))
-        .order_by(AuditRow.ticket_id, AuditRow.id)
-    )
-    grouped: dict[int, list[AuditRow]] = defaultdict(list)
-    for row in rows:
-        grouped[row.ticket_id].append(row)  # type: ignore[index]
-    return grouped
-
-
-def _answers(session: Session, ids: list[int]) -> dict[int, list[MessageRow]]:
-    """The replies (both ways) and auto-replies of solved or closed tickets, oldest first;
-    reminders and the opening message are not answers."""
-    if not ids:
-        return {}
-    rows = session.scalars(
-        select(MessageRow)
-        .where(MessageRow.ticket_id.in_(ids), MessageRow.kind.in_(("reply", "auto_reply")))
-        .order_by(MessageRow.ticket_id, MessageRow.id)
-    )
-    grouped: dict[int, list[MessageRow]] = defaultdict(list)
-    for row in rows:
-        grouped[row.ticket_id].append(row)
-    return grouped
-
-
-def _ratings(session: Session, ids: list[int]) -> dict[int, list[tuple[datetime, int]]]:
-    """(survey sent, rating) of the answered surveys of solved or closed tickets."""
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(CsatRow.ticket_id, CsatRow.sent_at, CsatRow.rating).where(
-            CsatRow.ticket_id.in_(ids), CsatRow.rating.is_not(None)
-        )
-    )
-    grouped: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
-    for ticket_id, sent_at, rating in rows:
-        grouped[ticket_id].append((sent_at, rating))
-    return grouped
-
-
-def _training_ticket(
+def training_ticket(
     row: TicketRow,
-    decisions: _Decisions,
+    decisions: Decisions,
     messages: Sequence[MessageRow],
     ratings: Sequence[tuple[datetime, int]],
     report: DeskExportReport,
@@ -349,38 +180,10 @@ def _training_ticket(
     """One stored ticket in the contract with only its confirmed labels, or None (and
     counted) when it has none."""
     report.tickets_read += 1
-    labels: dict[str, Any] = {}
-    withheld = 0
-    for name in DECIDED_FIELDS:
-        value = getattr(row, name)
-        if not value:
-            continue
-        confirmed = (
-            decisions.setter.get(name) == _PERSON
-            and decisions.person_value.get(name) == value
-            and not (name == "priority" and row.priority_unconfirmed)
-        )
-        if confirmed:
-            labels[name] = value
-            report.labels[name] += 1
-        else:
-            withheld += 1
-            report.withheld[name] += 1
-            source = FALLBACK if name == "priority" and row.priority_unconfirmed else None
-            report.withheld_by_source[source or decisions.setter.get(name, UNKNOWN)] += 1
+    labels, withheld = _decided_labels(row, decisions, report)
     final = row.status in FINAL_STATUSES
     if final:
-        labels["sla_breached"] = bool(row.sla_breached)
-        report.labels["sla_breached"] += 1
-        report.breached += bool(row.sla_breached)
-        answer, article = _answer(row, messages)
-        if answer is not None and _unsatisfied(row, ratings):
-            report.answers_unsatisfied += 1
-            answer, article = None, None
-        if answer is not None:
-            labels["agent_answer"] = answer
-            labels["kb_article_id"] = article
-            report.labels["agent_answer"] += 1
+        labels.update(_outcome_labels(row, messages, ratings, report))
     else:
         report.no_outcome += 1
     if not labels:
@@ -415,6 +218,54 @@ def _training_ticket(
         raise RowError(where, row.id, name, f"{error['msg']} (ticket {data['id']})") from None
 
 
+def _decided_labels(
+    row: TicketRow, decisions: Decisions, report: DeskExportReport
+) -> tuple[dict[str, Any], int]:
+    """The decided fields a person confirmed, and how many values were withheld."""
+    labels: dict[str, Any] = {}
+    withheld = 0
+    for name in DECIDED_FIELDS:
+        value = getattr(row, name)
+        if not value:
+            continue
+        confirmed = (
+            decisions.setter.get(name) == _PERSON
+            and decisions.person_value.get(name) == value
+            and not (name == "priority" and row.priority_unconfirmed)
+        )
+        if confirmed:
+            labels[name] = value
+            report.labels[name] += 1
+        else:
+            withheld += 1
+            report.withheld[name] += 1
+            source = FALLBACK if name == "priority" and row.priority_unconfirmed else None
+            report.withheld_by_source[source or decisions.setter.get(name, UNKNOWN)] += 1
+    return labels, withheld
+
+
+def _outcome_labels(
+    row: TicketRow,
+    messages: Sequence[MessageRow],
+    ratings: Sequence[tuple[datetime, int]],
+    report: DeskExportReport,
+) -> dict[str, Any]:
+    """A solved or closed ticket's SLA outcome and the answer that solved it (unless the
+    customer was unsatisfied)."""
+    labels: dict[str, Any] = {"sla_breached": bool(row.sla_breached)}
+    report.labels["sla_breached"] += 1
+    report.breached += bool(row.sla_breached)
+    answer, article = _answer(row, messages)
+    if answer is not None and _unsatisfied(row, ratings):
+        report.answers_unsatisfied += 1
+        answer, article = None, None
+    if answer is not None:
+        labels["agent_answer"] = answer
+        labels["kb_article_id"] = article
+        report.labels["agent_answer"] += 1
+    return labels
+
+
 def _answer(row: TicketRow, messages: Sequence[MessageRow]) -> tuple[str | None, str | None]:
     """The answer that solved `row` and its KB article: the desk's last outbound message
     before the (last) solve, either an agent's reply (the agent judged it solved) or an
@@ -446,9 +297,3 @@ def _unsatisfied(row: TicketRow, ratings: Sequence[tuple[datetime, int]]) -> boo
         rating <= UNSATISFIED_RATING and (solved_at is None or sent_at >= solved_at)
         for sent_at, rating in ratings
     )
-
-
-def _reason(exc: SQLAlchemyError) -> str:
-    """The driver's one-line reason, without SQLAlchemy's statement dump."""
-    orig = getattr(exc, "orig", None)
-    return str(orig or exc).strip().splitlines()[0]

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.triage.conftest import AppServer
 from triage.contract import Channel, HeadPrediction, TriageResult
 from triage.desk import Desk, NewMessage, NewTicket, TicketQuery, TriageState
 from triage.remote import HttpTriager
@@ -41,24 +40,21 @@ class FixedTriager:
 
 
 @pytest.fixture
-def service(tmp_path: Path):  # type: ignore[no-untyped-def]
+def service(tmp_path: Path, app_server):  # type: ignore[no-untyped-def]
     """The triage API answering with `FixedTriager`, on a port that survives a restart."""
     pytest.importorskip("uvicorn", reason="the triage service needs the serve extra")
     from api.app import create_app
 
-    settings = Settings().model_copy(
-        update={
-            "bundle": tmp_path,
-            "model_alias": None,
-            "insecure_no_auth": True,
-            "model_watch_interval_s": 0,
-        }
+    settings = Settings(
+        _env_file=None,
+        bundle=tmp_path,
+        model_alias=None,
+        insecure_no_auth=True,
+        model_watch_interval_s=0,
     )
-    s = AppServer(lambda: create_app(settings, load=lambda path: (None, FixedTriager())))
+    s = app_server(lambda: create_app(settings, load=lambda path: (None, FixedTriager())))
     s.start()
-    yield s
-    if s.running:
-        s.kill()
+    return s
 
 
 def _ticket(i: int) -> NewTicket:

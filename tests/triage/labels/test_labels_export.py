@@ -1,4 +1,4 @@
-"""The desk's store as training data (`triage.desk.training_export`), on SQLite and PostgreSQL.
+"""The desk's store as training data (`triage.labels`), on SQLite and PostgreSQL.
 
 A desk is worked through the real `Desk` API (intake scored by a triager with fixed
 answers, corrections, a confirmed fallback priority, the human triage queue, the
@@ -30,13 +30,13 @@ from triage.contract import (
 from triage.dataset import iter_tickets
 from triage.desk import Desk, Direction, NewMessage, NewTicket, Status, TicketChanges
 from triage.desk.agents import AgentSpec, Directory
-from triage.desk.training_export import (
+from triage.errors import TriageError
+from triage.labels import (
     DeskExportReport,
     desk_training_tickets,
     export_desk,
     is_person,
 )
-from triage.errors import TriageError
 from triage.sla import BusinessCalendar, SlaPolicies
 from triage.store.models import CorrectionRow, CsatRow
 from triage.worker import Worker

@@ -13,7 +13,7 @@ from triage.demo import write_demo
 from triage.demo.roster import load_roster
 from triage.desk import Desk, TicketQuery
 from triage.desk.agents import Directory
-from triage.desk.replay import MovableClock, load_roster_into, replay, roster_policies
+from triage.replay import MovableClock, load_roster_into, replay, roster_policies
 from triage_cli.main import app
 
 

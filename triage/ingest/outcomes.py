@@ -1,0 +1,43 @@
+"""Extra keys that record what happened after a ticket was opened.
+
+A model that predicts at open time must not learn from them (they leak the outcome):
+the UCI log's counters and closing values, an event log's derived counts and last
+states, and the presets' status/resolution columns (the state at export time).
+"""
+
+from __future__ import annotations
+
+# The UCI log's outcomes (triage.ingest.uci)
+UCI_OUTCOME_KEYS: tuple[str, ...] = (
+    "reassignment_count",
+    "reopen_count",
+    "sys_mod_count",
+    "event_count",
+    "last_state",
+    "closed_code",
+    "closed_at",
+    "resolved_by",
+    "knowledge",
+    "u_priority_confirmation",
+    "problem_id",
+    "rfc",
+    "vendor",
+    "caused_by",
+)
+
+OUTCOME_EXTRA_KEYS: frozenset[str] = frozenset(UCI_OUTCOME_KEYS) | {
+    # triage.ingest.folding (event logs)
+    "event_count",
+    "reopen_count",
+    "reassignment_count",
+    "last_status",
+    "last_level",
+    # presets: state at export time, satisfaction, closing codes
+    "status",
+    "state",
+    "resolution",
+    "reopens",
+    "satisfaction",
+    "close_code",
+    "first_response_status",
+}
