@@ -431,6 +431,15 @@ def _read_layout(model_path: Path) -> _Layout:
 
 def _pooling_mode(config_file: Path) -> str:
     config = json.loads(config_file.read_text(encoding="utf-8"))
+    if isinstance(config.get("pooling_mode"), str):
+        # sentence-transformers 6 writes one `pooling_mode` ("mean", "cls", "max", ...)
+        # where earlier versions wrote a `pooling_mode_*_tokens` flag per mode.
+        mode = config["pooling_mode"]
+        if mode not in ("mean", "cls", "max"):
+            raise EncoderError(
+                f"{config_file}: pooling {mode!r} is not supported (mean, cls or max)"
+            )
+        return mode
     modes = [
         m
         for m in ("mean_tokens", "cls_token", "max_tokens", "mean_sqrt_len_tokens")
