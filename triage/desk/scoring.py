@@ -185,9 +185,9 @@ def fallback_priority(desk: DeskContext, head: HeadPrediction | None) -> dict[st
     "urgent" is taken seriously: a missed SLA costs more than early attention. Returns
     the audit entry's details: the priority, its source, and the guess.
 
-    The result is always one of the model's own labels when the head names them: a
-    default the model never produces ("medium" beside its low/normal/high/urgent) is
-    mapped to the model's label nearest to it in the SLA order (`_model_label`).
+    A default the model never produces ("medium" beside its low/normal/high/urgent) is
+    mapped to the model's label with the same SLA targets (`_model_label`), so the
+    fallback is one of the model's own labels.
     """
     # Spelled as the SLA policies spell it (TRIAGE_DEFAULT_PRIORITY=High is accepted):
     # a person confirming it as is must not add a "High" class beside "high".
@@ -208,18 +208,12 @@ def fallback_priority(desk: DeskContext, head: HeadPrediction | None) -> dict[st
 
 
 def _model_label(desk: DeskContext, default: str, labels: list[str]) -> str:
-    """`default` when the model uses it (or names no labels), else the model's label
-    with the same SLA targets, or the nearest in the SLA order (the more urgent on a
-    tie): "medium" becomes "normal" for a low/normal/high/urgent model."""
+    """`default` when the model uses it (or names no labels); else the model's label with
+    the same SLA targets: "medium" becomes "normal" for a low/normal/high/urgent model.
+    A default no model label matches stays (set `TRIAGE_DEFAULT_PRIORITY` to one)."""
     known = [label.strip().lower() for label in labels]
     if not known or default in known:
         return default
-    target, policy = desk.sla.rank(default), desk.sla.policy(default)
-    return min(
-        known,
-        key=lambda label: (
-            desk.sla.policy(label) != policy,  # the same SLA targets first
-            abs(desk.sla.rank(label) - target),
-            desk.sla.rank(label),
-        ),
-    )
+    policy = desk.sla.policy(default)
+    same = [label for label in known if desk.sla.policy(label) == policy]
+    return min(same, key=desk.sla.rank) if same else default
