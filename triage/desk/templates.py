@@ -69,7 +69,8 @@ _PLACEHOLDERS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "amount",
         re.compile(
-            r"(?:[$€£]\s?\d[\d\s.,]*\d|\d[\d\s.,]*\d?\s?(?:₽|zł|€|£|руб\.?|PLN|EUR|USD|RUB)(?!\w))"
+            r"(?:[$€£]\s?\d(?:[\d\s.,]*\d)?"
+            r"|\d(?:[\d\s.,]*\d)?\s?(?:₽|zł|€|£|руб\.?|PLN|EUR|USD|RUB)(?!\w))"
         ),
     ),
     # Order, invoice and ticket numbers: letters and digits with dashes (ORD-123456,
