@@ -53,6 +53,11 @@ def install_desk(app: FastAPI, settings: Settings, *, migrate_schema: bool = Fal
     desk = Desk.from_settings(settings, engine, HeldTriager(app.state.holder))
     app.state.desk = desk
     app.include_router(router)
+    # Imported here: they build on this module's dependencies.
+    from api.routes import customer, templates
+
+    app.include_router(customer.router)
+    app.include_router(templates.router)
     return desk
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from triage.contract import HeadPrediction
-from triage.desk import assignment, auto_replies, intake, queries, scoring, templates
+from triage.desk import assignment, auto_replies, intake, queries, scoring, templates, tokens
 from triage.desk import changes as changes_
 from triage.desk.config import DeskConfig
 from triage.desk.ledger import record, utcnow
@@ -146,6 +146,10 @@ class Desk:
     def confirm_auto_reply(self, token: str, solved: bool) -> TicketView:
         """The customer's answer from the confirm link under an auto-reply."""
         return auto_replies.confirm(self, token, solved)
+
+    def link(self, token: str, purpose: str) -> tokens.LinkView:
+        """What a customer's CSAT or confirm link opens (NotFound: invalid or expired)."""
+        return tokens.describe(self, token, purpose)
 
     # -- answer templates (triage.desk.templates) --------------------------------------
 

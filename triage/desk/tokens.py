@@ -6,12 +6,14 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from triage.desk.ledger import DeskContext
+from triage.desk.reference import format_reference
 from triage.errors import NotFound
-from triage.store.models import CsatRow
+from triage.store.models import CsatRow, TicketRow
 
 CSAT, CONFIRM = "csat", "confirm"
 
@@ -48,3 +50,26 @@ def redeem(session: Session, token: str, purpose: str, now: datetime) -> CsatRow
     if row is None or row.purpose != purpose or (row.expires_at and row.expires_at <= now):
         raise NotFound("this link is not valid (or has expired)")
     return row
+
+
+class LinkView(BaseModel):
+    """What a customer's link page shows: the ticket, its language, and whether the link
+    was used already (rating given, or auto-reply answered)."""
+
+    reference: str
+    language: str | None
+    purpose: str
+    answered: bool
+
+
+def describe(desk: DeskContext, token: str, purpose: str) -> LinkView:
+    """The page behind a valid link of `purpose`; NotFound when invalid or expired."""
+    with desk.readers() as session:
+        link = find(session, token, purpose, desk.clock())
+        ticket = session.get(TicketRow, link.ticket_id)
+        return LinkView(
+            reference=format_reference(link.ticket_id),
+            language=ticket.language if ticket is not None else None,
+            purpose=purpose,
+            answered=link.answered_at is not None or link.rating is not None,
+        )
