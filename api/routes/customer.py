@@ -32,7 +32,8 @@ def _pages(**statuses: str) -> dict[int | str, dict[str, Any]]:
     out: dict[int | str, dict[str, Any]] = {
         int(k[1:]): {"content": html, "description": v} for k, v in statuses.items()
     }
-    return {**out, **error_responses(_NO_DESK)}
+    # Declared 422 keeps FastAPI from documenting its own validation error shape.
+    return {**error_responses(_NO_DESK, *BODY_ERRORS), **out}
 
 
 _GET = _pages(s200="the page (or: this link was already used)", s404="invalid or expired link")

@@ -127,6 +127,10 @@ def test_the_schema_documents_our_error_bodies_not_fastapis(fuzz_app) -> None:
             for status, response in operation["responses"].items():
                 if not status.startswith(("4", "5")) or path == "/readyz":
                     continue
+                if "text/html" in response["content"]:
+                    # A customer's link page answers a browser with a page, errors too.
+                    assert path.startswith(("/v1/csat/", "/v1/confirm/")), (method, path)
+                    continue
                 seen.add(status)
                 refs = _refs(response["content"]["application/json"]["schema"])
                 if status in {"413", "422"}:
