@@ -130,7 +130,7 @@ def csat_form(language: str | None, reference: str, action: str) -> HTMLResponse
 
 
 def confirm_form(language: str | None, reference: str, action: str) -> HTMLResponse:
-    """"This solved it" / "I still need help", posted to `action`."""
+    """ "This solved it" / "I still need help", posted to `action`."""
     t = texts(language)
     body = (
         f"<p>{escape(t['confirm_question'].format(ref=reference))}</p>"

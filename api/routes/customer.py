@@ -105,9 +105,7 @@ def confirm_page(token: str, desk: DeskDep) -> HTMLResponse:
     return pages.confirm_form(link.language, link.reference, f"/v1/confirm/{token}/form")
 
 
-@router.post(
-    "/confirm/{token}/form", tags=["csat"], response_class=HTMLResponse, responses=_POST
-)
+@router.post("/confirm/{token}/form", tags=["csat"], response_class=HTMLResponse, responses=_POST)
 async def confirm_form(token: str, request: Request, desk: DeskDep) -> HTMLResponse:
     """The confirm page's form: `solved` yes or no."""
     link = _link(desk, token, CONFIRM)

@@ -31,9 +31,7 @@ class Approval(BaseModel):
     text: str | None = Field(default=None, min_length=1, max_length=20_000)
 
 
-@router.get(
-    "", response_model=list[TemplateView], responses=error_responses(*_KEYED, *BODY_ERRORS)
-)
+@router.get("", response_model=list[TemplateView], responses=error_responses(*_KEYED, *BODY_ERRORS))
 def list_templates(
     desk: DeskDep,
     key: AdminKey,

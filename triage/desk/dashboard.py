@@ -69,9 +69,7 @@ def build_dashboard(session: Session, now: datetime) -> Dashboard:
     surveys = CsatRow.purpose == CSAT
     csat_sent = int(session.scalar(select(func.count(CsatRow.id)).where(surveys)) or 0)
     answered = int(
-        session.scalar(
-            select(func.count(CsatRow.id)).where(surveys, CsatRow.rating.is_not(None))
-        )
+        session.scalar(select(func.count(CsatRow.id)).where(surveys, CsatRow.rating.is_not(None)))
         or 0
     )
     average = session.scalar(

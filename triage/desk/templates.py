@@ -164,9 +164,7 @@ def mine(
 def list_templates(desk: DeskContext, status: TemplateStatus | None = None) -> list[TemplateView]:
     """Templates, most used first; only those of `status` when given."""
     with desk.readers() as session:
-        query = select(ReplyTemplateRow).order_by(
-            ReplyTemplateRow.uses.desc(), ReplyTemplateRow.id
-        )
+        query = select(ReplyTemplateRow).order_by(ReplyTemplateRow.uses.desc(), ReplyTemplateRow.id)
         if status is not None:
             query = query.where(ReplyTemplateRow.status == status.value)
         return [TemplateView.model_validate(r) for r in session.scalars(query)]

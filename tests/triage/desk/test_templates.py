@@ -10,7 +10,9 @@ from triage.desk import Desk, NewTicket
 from triage.desk.templates import TemplateStatus, template_key, templatize
 from triage.errors import Conflict, NotFound
 
-INVOICE = "Hi Anna,\n\nYou can download every invoice under Settings > Billing.\n\nBest regards,\nTom"
+INVOICE = (
+    "Hi Anna,\n\nYou can download every invoice under Settings > Billing.\n\nBest regards,\nTom"
+)
 
 
 def _invoice() -> NewTicket:

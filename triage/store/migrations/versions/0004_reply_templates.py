@@ -34,9 +34,7 @@ def upgrade() -> None:
     op.create_index("ix_reply_templates_status", "reply_templates", ["status"])
     with op.batch_alter_table("csat") as batch:
         # Every existing token was a CSAT survey; it never expired.
-        batch.add_column(
-            sa.Column("purpose", sa.String(20), nullable=False, server_default="csat")
-        )
+        batch.add_column(sa.Column("purpose", sa.String(20), nullable=False, server_default="csat"))
         batch.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("tickets") as batch:
         batch.add_column(sa.Column("auto_reply_due_at", sa.DateTime(timezone=True), nullable=True))
