@@ -25,8 +25,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -34,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from triage.errors import TriageError
+from triage.files import read_json_object, write_atomically
 
 REGISTRY_FILE = "registry.json"
 CHAMPION = "champion"
@@ -107,13 +106,8 @@ def _now() -> str:
 
 def _read_manifest(bundle_dir: Path) -> dict[str, Any]:
     path = bundle_dir / "manifest.json"
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise RegistryError(f"{bundle_dir}: not a model bundle (no manifest.json)") from exc
-    except (OSError, json.JSONDecodeError) as exc:
-        raise RegistryError(f"{path}: unreadable manifest: {exc}") from exc
-    if not isinstance(manifest, dict) or not manifest.get("model_version"):
+    manifest = read_json_object(path, RegistryError, "not a model bundle (no manifest.json)")
+    if not manifest.get("model_version"):
         raise RegistryError(f"{path}: manifest has no 'model_version'")
     return manifest
 
@@ -130,7 +124,8 @@ def _head_scores(manifest: dict[str, Any]) -> tuple[list[str], dict[str, float]]
 
 
 def compare_head(candidate: ModelVersion, champion: ModelVersion) -> str | None:
-    """The head the gate compares: `category` if both have it, else the champion's first shared head."""
+    """The head the gate compares: `category` if both have it, else the champion's first
+    shared head."""
     if PRIMARY_HEAD in candidate.macro_f1 and PRIMARY_HEAD in champion.macro_f1:
         return PRIMARY_HEAD
     for head in champion.heads:
@@ -159,7 +154,8 @@ def gate(
         reason = (
             f"{candidate.version} shares no evaluated head with champion {champion.version} "
             f"(candidate heads: {', '.join(candidate.heads) or 'none'}; "
-            f"champion heads: {', '.join(champion.heads) or 'none'}), so the gate cannot compare them"
+            f"champion heads: {', '.join(champion.heads) or 'none'}), so the gate "
+            "cannot compare them"
         )
         if force:
             return PromotionDecision(
@@ -209,14 +205,9 @@ class ModelRegistry:
     # -- reading (lock-free: writers replace the file atomically) ---------------------------
 
     def _load(self) -> dict[str, Any]:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        if not self.path.exists():  # never deleted, only replaced: no registration yet
             return {"format": _FORMAT, "versions": {}, "aliases": {}, "history": {}}
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise RegistryError(f"{self.path}: corrupt registry file: {exc}") from exc
+        data = read_json_object(self.path, RegistryError, "registry file vanished")
         data.setdefault("versions", {})
         data.setdefault("aliases", {})
         data.setdefault("history", {})
@@ -307,20 +298,10 @@ class ModelRegistry:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
     def _write(self, data: dict[str, Any]) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=".registry.", suffix=".tmp", dir=self.root)
-        try:
-            # mkstemp makes the file 0600; a server running as another user must read it.
-            os.fchmod(fd, 0o644)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, indent=2, sort_keys=True)
-                fh.write("\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        # 0o644: a server running as another user must read it; durable: losing the
+        # registry to a power cut would orphan every bundle.
+        text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+        write_atomically(self.path, text, mode=0o644, durable=True)
 
     def _stored_path(self, bundle_dir: Path) -> str:
         """Relative to the registry when the bundle lives under it, so the tree can move."""
@@ -379,7 +360,9 @@ class ModelRegistry:
         return replace(self._entry(version, record), replaced=replaced)
 
     def annotate_mlflow(self, version: str, /, **info: str) -> ModelVersion:
-        """Attach the MLflow coordinates (tracking_uri, run_id, registered_model, registered_version)."""
+        """Attach the MLflow coordinates (tracking_uri, run_id, registered_model,
+        registered_version).
+        """
         with self._locked() as data:
             record = data["versions"].get(version)
             if record is None:

@@ -81,7 +81,8 @@ def compute_stats(
     present = set(pfile.schema_arrow.names)
     if not {"subject", "body"} <= present:
         raise InputFileError(
-            f"{path}: not a ticket file (needs columns 'subject' and 'body'; has {', '.join(sorted(present))})"
+            f"{path}: not a ticket file (needs columns 'subject' and 'body'; has "
+            f"{', '.join(sorted(present))})"
         )
     columns = [c for c in _NEEDED if c in present]
     labels = [f for f in LABEL_FIELDS if f in present]
