@@ -32,7 +32,7 @@ except ImportError:  # pragma: no cover - the serve extra installs httptools
     from uvicorn.protocols.http.h11_impl import H11Protocol as _BaseProtocol  # type: ignore[assignment]
 
 
-class NoDelayProtocol(_BaseProtocol):  # type: ignore[misc, valid-type]
+class NoDelayProtocol(_BaseProtocol):
     """uvicorn's HTTP protocol with TCP_NODELAY set on the accepted socket."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]

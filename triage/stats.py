@@ -89,10 +89,10 @@ def compute_stats(
     detect = _language_detector() if detect_languages else None
 
     rows = 0
-    label_counts = {f: Counter() for f in labels}
-    label_missing = Counter()
+    label_counts: dict[str, Counter[str]] = {f: Counter() for f in labels}
+    label_missing: Counter[str] = Counter()
     languages: Counter[str] = Counter()
-    language_source = Counter()
+    language_source: Counter[str] = Counter()
     hashes: list[np.ndarray] = []
     cat_codes: list[np.ndarray] = []
     team_codes: list[np.ndarray] = []
