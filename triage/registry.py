@@ -14,10 +14,8 @@ Concurrency: readers never lock, because writers replace the file atomically
 read-modify-write under an exclusive `fcntl.flock` on a sidecar lock file (the JSON
 file itself is replaced on every write, so locking it would lock a stale inode).
 
-Promotion gate: a version becomes `champion` only if its macro-F1 on its evaluation
-set is at most `PROMOTION_TOLERANCE` (one point, 0.01) below the current champion's.
-The compared head is the *primary head*: `category` when both versions have it,
-otherwise the first head of the champion's manifest that the candidate also has.
+Promotion gate: `promote` applies `triage.promotion.gate` (at most one point of
+macro-F1 below the champion, on the primary head) under the registry lock.
 """
 
 from __future__ import annotations
@@ -26,21 +24,17 @@ import contextlib
 import fcntl
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from triage.errors import TriageError
 from triage.files import read_json_object, write_atomically
+from triage.promotion import ModelVersion, PromotionDecision, gate
 
 REGISTRY_FILE = "registry.json"
 CHAMPION = "champion"
-PRIMARY_HEAD = "category"
-# Largest macro-F1 drop (absolute, 1 point) a new champion may have against the current one.
-PROMOTION_TOLERANCE = 0.01
-# Float noise must not turn "exactly one point below" into a refusal.
-_EPSILON = 1e-9
 _FORMAT = 1
 
 
@@ -64,42 +58,6 @@ class NoPreviousChampionError(RegistryError):
     """`rollback` was asked for, but there is no earlier champion to go back to."""
 
 
-@dataclass(frozen=True)
-class ModelVersion:
-    """One registered bundle, as the registry file records it."""
-
-    version: str
-    path: Path
-    created_at: str
-    registered_at: str
-    macro_f1: dict[str, float]
-    heads: list[str]
-    mlflow: dict[str, str] = field(default_factory=dict)
-    # Set by `register` only: versions dropped because this bundle overwrote their directory.
-    replaced: tuple[str, ...] = ()
-
-    @property
-    def primary_head(self) -> str | None:
-        """The head the promotion gate compares when the other version has it too."""
-        if PRIMARY_HEAD in self.macro_f1:
-            return PRIMARY_HEAD
-        return self.heads[0] if self.heads else None
-
-
-@dataclass(frozen=True)
-class PromotionDecision:
-    """What the gate decided for `version` and why, with the numbers it compared."""
-
-    version: str
-    promoted: bool
-    message: str
-    previous_champion: str | None = None
-    head: str | None = None
-    candidate_macro_f1: float | None = None
-    champion_macro_f1: float | None = None
-    forced: bool = False
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -121,77 +79,6 @@ def _head_scores(manifest: dict[str, Any]) -> tuple[list[str], dict[str, float]]
             heads.append(name)
             scores[name] = float(value["macro_f1"])
     return heads, scores
-
-
-def compare_head(candidate: ModelVersion, champion: ModelVersion) -> str | None:
-    """The head the gate compares: `category` if both have it, else the champion's first
-    shared head."""
-    if PRIMARY_HEAD in candidate.macro_f1 and PRIMARY_HEAD in champion.macro_f1:
-        return PRIMARY_HEAD
-    for head in champion.heads:
-        if head in candidate.macro_f1:
-            return head
-    return None
-
-
-def gate(
-    candidate: ModelVersion, champion: ModelVersion | None, *, force: bool = False
-) -> PromotionDecision:
-    """Decide whether `candidate` may replace `champion` (pure: reads and writes nothing)."""
-    if champion is None:
-        return PromotionDecision(
-            candidate.version, True, f"{candidate.version} is the first champion"
-        )
-    if champion.version == candidate.version:
-        return PromotionDecision(
-            candidate.version,
-            True,
-            f"{candidate.version} is already the champion",
-            previous_champion=champion.version,
-        )
-    head = compare_head(candidate, champion)
-    if head is None:
-        reason = (
-            f"{candidate.version} shares no evaluated head with champion {champion.version} "
-            f"(candidate heads: {', '.join(candidate.heads) or 'none'}; "
-            f"champion heads: {', '.join(champion.heads) or 'none'}), so the gate "
-            "cannot compare them"
-        )
-        if force:
-            return PromotionDecision(
-                candidate.version, True, f"forced: {reason}", champion.version, forced=True
-            )
-        return PromotionDecision(
-            candidate.version,
-            False,
-            f"refused: {reason}; use --force to promote anyway",
-            champion.version,
-        )
-    new, old = candidate.macro_f1[head], champion.macro_f1[head]
-    numbers = (
-        f"{head} macro-F1 {new:.4f} vs champion {champion.version} {old:.4f} "
-        f"(delta {new - old:+.4f}, allowed drop {PROMOTION_TOLERANCE:.2f})"
-    )
-    allowed = new + _EPSILON >= old - PROMOTION_TOLERANCE
-    if allowed:
-        message = f"promoted {candidate.version}: {numbers}"
-    elif force:
-        message = f"forced promotion of {candidate.version} past the gate: {numbers}"
-    else:
-        message = (
-            f"refused to promote {candidate.version}: {numbers}; "
-            "it is more than 1 point below the champion (use --force to override)"
-        )
-    return PromotionDecision(
-        candidate.version,
-        allowed or force,
-        message,
-        previous_champion=champion.version,
-        head=head,
-        candidate_macro_f1=new,
-        champion_macro_f1=old,
-        forced=force and not allowed,
-    )
 
 
 class ModelRegistry:
