@@ -79,7 +79,7 @@ def list_command(
         raise typer.BadParameter(
             f"--status {status!r}: expected proposed, approved or retired"
         ) from None
-    for t in _desk(database_url).templates(wanted):
+    for t in _desk(database_url).list_templates(wanted):
         text = t.text if full else t.text.replace("\n", " ")[:100]
         marks = ",".join(t.placeholders) or "-"
         line = f"{t.id:>4} {t.status.value:<8} {t.uses:>4}x {t.language or '-':<3} [{marks}] {text}"

@@ -38,7 +38,7 @@ def list_templates(
     status: Annotated[TemplateStatus | None, Query()] = None,
 ) -> list[TemplateView]:
     """Templates mined from past replies, most used first; filter by `status`."""
-    return desk.templates(status)
+    return desk.list_templates(status)
 
 
 @router.post(

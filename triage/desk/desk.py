@@ -159,7 +159,7 @@ class Desk:
         """Propose templates from past replies (`(text, language)` pairs)."""
         return templates.mine(self, replies, min_uses=min_uses)
 
-    def templates(
+    def list_templates(
         self, status: templates.TemplateStatus | None = None
     ) -> list[templates.TemplateView]:
         """Answer templates, most used first."""

@@ -70,7 +70,7 @@ def test_an_unapproved_past_reply_is_only_suggested(desk: Desk) -> None:
 def test_mine_approve_send_retire(desk: Desk) -> None:
     report = desk.mine_templates([(INVOICE, "en")] * 3 + [("One-off answer.", "en")])
     assert (report.replies, report.candidates, report.added) == (4, 1, 1)
-    [proposed] = desk.templates()
+    [proposed] = desk.list_templates()
     assert proposed.status is TemplateStatus.proposed and proposed.uses == 3
     assert desk.mine_templates([(INVOICE, "en")] * 4).known == 1  # mined again: not twice
 
@@ -86,13 +86,13 @@ def test_mine_approve_send_retire(desk: Desk) -> None:
     desk.review_template(proposed.id, TemplateStatus.retired, actor="admin:lea")
     t = desk.intake(_invoice()).ticket
     assert t.auto_reply_id is None and _decision(desk, t.id)["action"] == "suggest"
-    assert [x.status for x in desk.templates(TemplateStatus.retired)] == [TemplateStatus.retired]
+    assert [x.status for x in desk.list_templates(TemplateStatus.retired)] == [TemplateStatus.retired]
 
 
 def test_a_template_with_another_customers_details_needs_a_reviewed_text(desk: Desk) -> None:
     refund = "Hi Tom,\n\nThe charge of $19.99 was refunded.\n\nBest,\nAnn"
     desk.mine_templates([(refund, "en")] * 3)
-    [proposed] = desk.templates()
+    [proposed] = desk.list_templates()
     assert proposed.placeholders == ["amount"]
     with pytest.raises(Conflict, match="amount"):
         desk.review_template(proposed.id, TemplateStatus.approved, actor="admin:lea")
