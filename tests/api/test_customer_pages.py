@@ -48,8 +48,20 @@ def _password(client: TestClient, language: str = "en") -> dict:
     return r.json()
 
 
-def _confirm_path(ticket: dict) -> str:
-    [link] = re.findall(r"http://localhost:8000(/v1/confirm/\S+)", ticket["messages"][-1]["body"])
+def _confirm_path(client: TestClient, ticket: dict) -> str:
+    """The confirm link the customer got: in the `ticket.auto_replied` event's body."""
+    from sqlalchemy import select
+
+    from triage.store.models import OutboxRow
+
+    desk: Desk = client.app.state.desk  # type: ignore[attr-defined]
+    with desk.sessions() as session:
+        [body] = session.scalars(
+            select(OutboxRow.payload["body"].as_string()).where(
+                OutboxRow.event == "ticket.auto_replied", OutboxRow.ticket_id == ticket["id"]
+            )
+        ).all()
+    [link] = re.findall(r"http://localhost:8000(/v1/confirm/\S+)", body)
     return link
 
 
@@ -66,7 +78,7 @@ def test_confirm_link_opens_a_page_whose_buttons_post(
     client: TestClient, language: str, question: str, yes: str
 ) -> None:
     t = _password(client, language)
-    path = _confirm_path(t)
+    path = _confirm_path(client, t)
     page = client.get(path)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert question in page.text and yes in page.text
@@ -86,7 +98,7 @@ def test_confirm_link_opens_a_page_whose_buttons_post(
 
 def test_still_need_help_and_bad_answers(client: TestClient) -> None:
     t = _password(client)
-    path = _confirm_path(t)
+    path = _confirm_path(client, t)
     bad = client.post(f"{path}/form", content="solved=maybe", headers=FORM)
     assert bad.status_code == 422 and "solved" in bad.text
     r = client.post(f"{path}/form", content="solved=no", headers=FORM)
@@ -96,7 +108,7 @@ def test_still_need_help_and_bad_answers(client: TestClient) -> None:
 
 
 def test_confirm_json_for_integrations(client: TestClient) -> None:
-    path = _confirm_path(_password(client))
+    path = _confirm_path(client, _password(client))
     assert client.post(path, json={"solved": "perhaps"}).status_code == 422
     assert client.post(path, json={"solved": True}).status_code == 204
     assert client.post(path, json={"solved": True}).status_code == 409
@@ -105,7 +117,7 @@ def test_confirm_json_for_integrations(client: TestClient) -> None:
 
 def test_csat_link_opens_a_page_and_rates(client: TestClient) -> None:
     t = _password(client, "de")
-    client.post(_confirm_path(t) + "/form", content="solved=yes", headers=FORM)
+    client.post(_confirm_path(client, t) + "/form", content="solved=yes", headers=FORM)
     assert client.get(f"/v1/tickets/{t['id']}").json()["status"] == "solved"
     token = _survey_token(client, t["id"])
     page = client.get(f"/v1/csat/{token}")
@@ -119,12 +131,12 @@ def test_csat_link_opens_a_page_and_rates(client: TestClient) -> None:
     d = client.get("/v1/dashboard").json()
     assert (d["csat_answered"], d["csat_average"], d["csat_followups"]) == (1, 2.0, 1)
     # A confirm token opens no survey, a survey token confirms nothing.
-    assert client.get(f"/v1/csat/{_confirm_path(t).rsplit('/', 1)[1]}").status_code == 404
+    assert client.get(f"/v1/csat/{_confirm_path(client, t).rsplit('/', 1)[1]}").status_code == 404
     assert client.get(f"/v1/confirm/{token}").status_code == 404
 
 
 def test_links_expire(client: TestClient, clock: FakeClock) -> None:
-    path = _confirm_path(_password(client))
+    path = _confirm_path(client, _password(client))
     clock.advance(days=15)
     page = client.get(path)
     assert page.status_code == 404 and "expired" in page.text

@@ -132,6 +132,8 @@ def _send(
     token = new_token(desk, session, row.id, "confirm", now)
     confirm_url = desk.config.confirm_url.format(token=token)
     line = _CONFIRM_LINE.get((row.language or "en")[:2], _CONFIRM_LINE["en"])
+    # The thread keeps the answer; the customer's copy (the event) adds the confirm link,
+    # a credential that neither agents' views nor exported training text should hold.
     body = f"{text}\n\n{line.format(url=confirm_url)}"
     session.add(
         MessageRow(
@@ -140,7 +142,7 @@ def _send(
             channel=row.channel,
             author=ACTOR,
             subject=subject,
-            body=body,
+            body=text,
             kind="auto_reply",
             created_at=now,
         )

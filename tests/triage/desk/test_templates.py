@@ -86,7 +86,9 @@ def test_mine_approve_send_retire(desk: Desk) -> None:
     desk.review_template(proposed.id, TemplateStatus.retired, actor="admin:lea")
     t = desk.intake(_invoice()).ticket
     assert t.auto_reply_id is None and _decision(desk, t.id)["action"] == "suggest"
-    assert [x.status for x in desk.list_templates(TemplateStatus.retired)] == [TemplateStatus.retired]
+    assert [x.status for x in desk.list_templates(TemplateStatus.retired)] == [
+        TemplateStatus.retired
+    ]
 
 
 def test_a_template_with_another_customers_details_needs_a_reviewed_text(desk: Desk) -> None:
