@@ -242,6 +242,10 @@ def return_unanswered(session: Session, row: TicketRow, actor: str, now: datetim
     row.auto_reply_outcome = NO_ANSWER
     row.auto_reply_due_at = None
     row.updated_at = now
+    if row.status in (Status.solved.value, Status.closed.value):
+        # An agent already solved it: no queue to return to, the outcome is recorded.
+        record(session, row, actor, "auto_reply_unanswered", {"outcome": NO_ANSWER}, now)
+        return True
     note = "The customer did not confirm the auto-reply in time: back to the team's queue."
     details = {"outcome": NO_ANSWER, "team": row.team, "note": note}
     record(session, row, actor, "auto_reply_unanswered", details, now)

@@ -204,3 +204,15 @@ def test_dashboard(desk: Desk, clock) -> None:  # type: ignore[no-untyped-def]
     # The support ticket went to the finance agent: support has no agents at all, so
     # the assigner falls back to anyone free (the audit log says so).
     assert [(a.id, a.load, a.capacity) for a in d.agents] == [("fin", 1, 4)]
+
+
+def test_an_auto_reply_unanswered_on_a_ticket_an_agent_solved_stays_solved(
+    desk: Desk, clock
+) -> None:  # type: ignore[no-untyped-def]
+    t = desk.intake(_password()).ticket
+    desk.update(t.id, TicketChanges(status=Status.solved), actor=AGENT)
+    clock.advance(hours=49)
+    assert Worker(desk).run_once().auto_reply_unanswered == 1
+    t = desk.get(t.id)
+    assert (t.status, t.auto_reply_outcome) == (Status.solved, "no_answer")
+    assert not _events(desk, "ticket.auto_reply_unanswered")
