@@ -52,6 +52,12 @@ def install_desk(app: FastAPI, settings: Settings, *, migrate_schema: bool = Fal
         migrate(engine)
     desk = Desk.from_settings(settings, engine, HeldTriager(app.state.holder))
     app.state.desk = desk
+    # Live quality per model version and head, as gauges on the app's /metrics.
+    from api.health_metrics import ModelHealthCollector
+
+    metrics = getattr(app.state, "metrics", None)
+    if metrics is not None:
+        metrics.registry.register(ModelHealthCollector(desk.model_health))
     app.include_router(router)
     return desk
 

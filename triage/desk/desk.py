@@ -39,6 +39,7 @@ from triage.desk.records import (
 )
 from triage.desk.status import Status
 from triage.errors import TriageError
+from triage.health.quality import ModelHealth, measure_quality
 from triage.settings import Settings
 from triage.sla import BusinessCalendar, SlaPolicies
 from triage.store import session_factory
@@ -221,6 +222,11 @@ class Desk:
     def dashboard(self) -> Dashboard:
         """Open tickets, SLA compliance, agent load, auto-reply resolution rate and CSAT."""
         return queries.dashboard(self)
+
+    def model_health(self, since: datetime | None = None) -> ModelHealth:
+        """Live quality per model version and head (`triage.health.quality`)."""
+        with self.readers() as session:
+            return measure_quality(session, since)
 
     # Defined after every annotation that says `list[...]`: in the class body that name
     # is this method from here on.
