@@ -24,6 +24,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from training.auto_reply import PRIOR_FLOOR
+from training.reference import add_reference
 from triage.bundle import (
     AUTO_REPLY_ARRAYS,
     AUTO_REPLY_TARGETS,
@@ -361,7 +362,8 @@ def write_bundle(
     (out / MANIFEST).write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    return manifest
+    # Drift monitoring's reference: the finished bundle scores its training tickets.
+    return add_reference(out, manifest, [corpus.tickets[i] for i in train_idx])
 
 
 def _label(value) -> str | None:
