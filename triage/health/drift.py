@@ -29,9 +29,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from triage.contract import Ticket
+from triage.errors import TriageError
 from triage.features import normalize_text
 from triage.files import read_json_object, write_json
-from triage.errors import TriageError
 
 REFERENCE_FILE = "reference.json"
 REFERENCE_VERSION = 1
