@@ -107,10 +107,28 @@ def promote(
     force: bool = typer.Option(
         False, "--force", help="promote even if macro-F1 is more than 1 point below the champion's"
     ),
+    to: str = typer.Option(
+        "champion",
+        "--to",
+        help="champion, or challenger: score in shadow beside the champion without acting",
+    ),
     models_dir: Path | None = _MODELS_DIR,
 ) -> None:
-    """Make VERSION the champion if its macro-F1 is at most 1 point below the current champion's."""
+    """Make VERSION the champion if its macro-F1 is at most 1 point below the current champion's
+    (and, with TRIAGE_SHADOW_MIN_TICKETS / _DAYS, after enough time in shadow); or, with
+    `--to challenger`, the model scored in shadow."""
+    if to not in ("champion", "challenger"):
+        raise typer.BadParameter(f"--to {to!r}: expected champion or challenger")
     registry = _registry(models_dir)
+    if to == "challenger":
+        old = registry.set_challenger(version)
+        _out.print(
+            f"challenger: {old or '(none)'} -> {version} (serve with --shadow challenger)",
+            highlight=False,
+        )
+        return
+    if not force:
+        _check_shadow(registry, version)
     decision = registry.promote(version, force=force)
     _out.print(decision.message, highlight=False, soft_wrap=True)
     _mirror_alias(registry)
@@ -123,3 +141,82 @@ def rollback(models_dir: Path | None = _MODELS_DIR) -> None:
     old, new = registry.rollback()
     _out.print(f"champion rolled back: {old} -> {new}", highlight=False)
     _mirror_alias(registry)
+
+
+def _check_shadow(registry: ModelRegistry, version: str) -> None:
+    """Refuse (exit 2) a promotion the settings want proven in shadow first."""
+    from triage.settings import get_settings
+
+    settings = get_settings()
+    if not (settings.shadow_min_tickets or settings.shadow_min_days):
+        return
+    from triage.registry import CHAMPION
+
+    champion = registry.current(CHAMPION)
+    if champion is None or champion == version:
+        return
+    comparison = _comparison(settings.database_url, champion, version, "category")
+    from triage.health.compare import shadow_verdict
+
+    reason = shadow_verdict(
+        comparison, min_tickets=settings.shadow_min_tickets, min_days=settings.shadow_min_days
+    )
+    if reason:
+        _err.print(f"not promoted: {reason} (--force to promote anyway)", highlight=False)
+        raise typer.Exit(2)
+
+
+def _comparison(database_url: str, champion: str, challenger: str, head: str):  # type: ignore[no-untyped-def]
+    from triage.desk.ledger import utcnow
+    from triage.health.compare import compare_models
+    from triage.store import connect, session_factory
+
+    engine = connect(database_url)
+    try:
+        with session_factory(engine, read_only=True)() as session:
+            return compare_models(session, champion, challenger, head=head, now=utcnow())
+    finally:
+        engine.dispose()
+
+
+@app.command("compare")
+def compare(
+    champion: str = typer.Argument("champion", help="an alias or version"),
+    challenger: str = typer.Argument("challenger", help="an alias or version"),
+    head: str = typer.Option("category", "--head", help="the head compared"),
+    database_url: str | None = typer.Option(
+        None, "--db", help="the desk's database (default: TRIAGE_DATABASE_URL)"
+    ),
+    models_dir: Path | None = _MODELS_DIR,
+    as_json: bool = typer.Option(False, "--json", help="print the comparison as JSON"),
+) -> None:
+    """Champion against challenger on the tickets both scored: agreement, and accuracy
+    against the human labels since, with 95% confidence intervals."""
+    from triage.settings import get_settings
+
+    registry = _registry(models_dir)
+    aliases = registry.aliases()
+    champion_version = aliases.get(champion, champion)
+    challenger_version = aliases.get(challenger, challenger)
+    comparison = _comparison(
+        database_url or get_settings().database_url, champion_version, challenger_version, head
+    )
+    if as_json:
+        typer.echo(comparison.model_dump_json(indent=2))
+        return
+
+    def show(interval) -> str:  # type: ignore[no-untyped-def]
+        if interval.value is None:
+            return "-"
+        return f"{interval.value:.1%} [{interval.low:.1%}, {interval.high:.1%}]"
+
+    _out.print(
+        f"{head}: {champion_version} (champion) vs {challenger_version} (challenger)\n"
+        f"  tickets both scored: {comparison.shadowed} over {comparison.shadow_days} days\n"
+        f"  agreement:           {show(comparison.agreement)}\n"
+        f"  labelled since:      {comparison.labelled}\n"
+        f"  champion accuracy:   {show(comparison.champion_accuracy)}\n"
+        f"  challenger accuracy: {show(comparison.challenger_accuracy)}\n"
+        f"  difference:          {show(comparison.difference)} (challenger - champion, 95% CI)",
+        highlight=False,
+    )

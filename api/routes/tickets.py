@@ -58,6 +58,10 @@ def install_desk(app: FastAPI, settings: Settings, *, migrate_schema: bool = Fal
     metrics = getattr(app.state, "metrics", None)
     if metrics is not None:
         metrics.registry.register(ModelHealthCollector(desk.model_health))
+    if settings.shadow_model:
+        from api.shadow import attach_shadow
+
+        attach_shadow(app, desk, settings)
     app.include_router(router)
     return desk
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -49,6 +49,13 @@ from triage.triager import Triager
 __all__ = ["Desk", "DeskConfig", "utcnow"]
 
 
+class ShadowSink(Protocol):
+    """Takes new tickets for shadow scoring without blocking (`triage.health.shadow`)."""
+
+    def submit(self, ticket_id: int) -> None:
+        """Queue `ticket_id` for scoring by the shadow model."""
+
+
 class Desk:
     """The lifecycle core over one database. Safe to share across threads.
 
@@ -72,6 +79,9 @@ class Desk:
         self.sla = sla or SlaPolicies()
         self.config = config or DeskConfig()
         self.clock = clock
+        # A shadow scorer (`triage.health.shadow.ShadowScorer`): new tickets are handed
+        # to it after intake, off the critical path.
+        self.shadow: ShadowSink | None = None
 
     @classmethod
     def from_settings(
@@ -113,12 +123,18 @@ class Desk:
     ) -> IntakeResult:
         """Store a new ticket, then triage it; a repeated `idempotency_key` returns the
         ticket the first request created."""
-        return intake.intake(self, new, idempotency_key=idempotency_key, actor=actor)
+        result = intake.intake(self, new, idempotency_key=idempotency_key, actor=actor)
+        if self.shadow is not None and result.created:
+            self.shadow.submit(result.ticket.id)
+        return result
 
     def receive(self, message: NewMessage, *, idempotency_key: str | None = None) -> IntakeResult:
         """Route an incoming message to its ticket (by reference or thread id), or open
         a new ticket."""
-        return intake.receive(self, message, idempotency_key=idempotency_key)
+        result = intake.receive(self, message, idempotency_key=idempotency_key)
+        if self.shadow is not None and result.created:
+            self.shadow.submit(result.ticket.id)
+        return result
 
     def add_message(self, ticket_id: int | str, message: NewMessage, *, actor: str) -> TicketView:
         """Append a message; a customer reply reopens the ticket (or, closed, opens a
