@@ -1,0 +1,150 @@
+"""Retraining that proves itself before it acts.
+
+`retrain` exports the desk's confirmed labels (`triage.labels.export`: only what people
+decided), adds them to the base training data, trains a bundle, registers it, passes
+the registry's offline gate against the champion, and installs it as `challenger`: it
+then scores in shadow (`triage.health.shadow`) and a person promotes it after
+`triage models compare`. `promote_if_proven` promotes it without a person only where
+the operator configured `auto_promote`, and only when the shadow comparison shows it
+better with 95% confidence over the minimum sample and period. Every step is audited
+(`audit_log` entries with no ticket, actor `system:retrain`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from training.pipeline import TrainConfig, train
+from triage.dataset import iter_tickets, kb_path_for, write_tickets
+from triage.health.compare import Comparison, compare_models, shadow_verdict
+from triage.labels.export import export_desk
+from triage.registry import CHALLENGER, CHAMPION, ModelRegistry
+from triage.store import session_factory
+from triage.store.models import AuditRow
+
+log = logging.getLogger(__name__)
+ACTOR = "system:retrain"
+
+
+@dataclass
+class RetrainOutcome:
+    """What a retraining run did."""
+
+    reason: str
+    version: str | None
+    installed: bool  # became the challenger
+    gate: str  # the offline gate's message
+    desk_labels: int
+    training_tickets: int
+    bundle_dir: Path | None
+
+
+def audit(engine: Engine, action: str, details: dict[str, Any], now: datetime) -> None:
+    """A desk-wide audit entry (no ticket) by the retraining job."""
+    with session_factory(engine).begin() as session:
+        session.add(
+            AuditRow(
+                ticket_id=None,
+                actor=ACTOR,
+                created_at=now,
+                action=action,
+                details=details,
+                model_version=details.get("version"),
+            )
+        )
+
+
+def retrain(
+    engine: Engine,
+    registry: ModelRegistry,
+    *,
+    reason: str,
+    work_dir: Path,
+    config: TrainConfig,
+    base_data: Path | None = None,
+    clock: Callable[[], datetime],
+) -> RetrainOutcome:
+    """Export confirmed labels, train on them (plus `base_data`), gate, install as
+    challenger (see the module docstring)."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    audit(engine, "retrain_started", {"reason": reason}, clock())
+    exported = work_dir / "desk-labels.parquet"
+    report = export_desk(engine, exported)
+    tickets = list(iter_tickets(base_data)) if base_data is not None else []
+    desk_tickets = list(iter_tickets(exported)) if report.tickets_written else []
+    data = work_dir / "training.parquet"
+    write_tickets(data, [*tickets, *desk_tickets])
+    if base_data is not None and kb_path_for(base_data).exists():
+        kb_path_for(data).write_bytes(kb_path_for(base_data).read_bytes())
+    stamp = f"{clock():%Y%m%d%H%M%S}"
+    out = registry.root / f"{config.bundle_name}-retrained-{stamp}"
+    trained = train(data, out, config)
+    entry = registry.register(trained.bundle_dir)
+    decision = registry.check(entry.version)
+    installed = bool(decision.promoted)
+    if installed:
+        registry.set_challenger(entry.version)
+    details = {
+        "reason": reason,
+        "version": entry.version,
+        "desk_labels": report.tickets_written,
+        "training_tickets": len(tickets) + len(desk_tickets),
+        "gate": decision.message,
+        "installed_as": CHALLENGER if installed else None,
+    }
+    audit(engine, "challenger_installed" if installed else "retrain_refused", details, clock())
+    log.info("retrained %s: %s", entry.version, decision.message)
+    return RetrainOutcome(
+        reason=reason,
+        version=entry.version,
+        installed=installed,
+        gate=decision.message,
+        desk_labels=report.tickets_written,
+        training_tickets=len(tickets) + len(desk_tickets),
+        bundle_dir=trained.bundle_dir,
+    )
+
+
+def promote_if_proven(
+    engine: Engine,
+    registry: ModelRegistry,
+    *,
+    auto_promote: bool,
+    min_tickets: int,
+    min_days: float,
+    head: str = "category",
+    clock: Callable[[], datetime],
+) -> tuple[bool, Comparison | None, str]:
+    """Promote the challenger when `auto_promote` is on, its shadow sample and period are
+    long enough, and it beats the champion with 95% confidence (the paired difference's
+    interval above 0). Returns (promoted, comparison, why)."""
+    champion, challenger = registry.current(CHAMPION), registry.current(CHALLENGER)
+    if champion is None or challenger is None or champion == challenger:
+        return False, None, "no challenger beside the champion"
+    readers: Callable[[], Session] = session_factory(engine, read_only=True)
+    with readers() as session:
+        comparison = compare_models(session, champion, challenger, head=head, now=clock())
+    why = shadow_verdict(comparison, min_tickets=min_tickets, min_days=min_days)
+    if why is None and (comparison.difference.low or 0.0) <= 0.0:
+        why = f"not better with 95% confidence (difference {comparison.difference.value})"
+    details = {
+        "version": challenger,
+        "champion": champion,
+        "comparison": comparison.model_dump(mode="json"),
+    }
+    if why is not None:
+        return False, comparison, why
+    if not auto_promote:
+        audit(engine, "challenger_proven", details, clock())
+        return False, comparison, "proven in shadow; auto_promote is off: a person promotes it"
+    registry.promote(challenger, force=True)
+    audit(engine, "auto_promoted", details, clock())
+    return True, comparison, "promoted"
