@@ -220,3 +220,94 @@ def compare(
         f"  difference:          {show(comparison.difference)} (challenger - champion, 95% CI)",
         highlight=False,
     )
+
+
+@app.command("retrain")
+def retrain_command(
+    base_data: Path | None = typer.Option(
+        None, "--base-data", help="the champion's training data, to which the desk's labels add"
+    ),
+    work_dir: Path = typer.Option(Path(".triage/retrain"), "--work-dir", help="scratch files"),
+    if_needed: bool = typer.Option(
+        False, "--if-needed", help="only when the champion drifted or its live precision fell"
+    ),
+    promote_if_proven: bool = typer.Option(
+        False,
+        "--promote-if-proven",
+        help="instead of training: promote the challenger if TRIAGE_AUTO_PROMOTE is on and "
+        "it beat the champion in shadow (minimum sample and period from the settings)",
+    ),
+    database_url: str | None = typer.Option(None, "--db", help="the desk's database"),
+    models_dir: Path | None = _MODELS_DIR,
+) -> None:
+    """The retraining job (run it from cron or beside `triage worker`): export the desk's
+    confirmed labels, train, pass the offline gate, install the result as challenger.
+    Audited in the desk's audit log (actor system:retrain)."""
+    from training.pipeline import TrainConfig
+    from training.retrain import promote_if_proven as promote_proven
+    from training.retrain import retrain
+    from triage.desk.ledger import utcnow
+    from triage.health.quality import measure_quality
+    from triage.health.trigger import retrain_reason
+    from triage.health.window import DriftMonitor
+    from triage.registry import CHAMPION
+    from triage.settings import get_settings
+    from triage.store import connect, session_factory
+
+    settings = get_settings()
+    registry = _registry(models_dir)
+    engine = connect(database_url or settings.database_url)
+    try:
+        if promote_if_proven:
+            promoted, _, why = promote_proven(
+                engine,
+                registry,
+                auto_promote=settings.auto_promote,
+                min_tickets=settings.shadow_min_tickets,
+                min_days=settings.shadow_min_days,
+                clock=utcnow,
+            )
+            _out.print(why, highlight=False)
+            if promoted:
+                _mirror_alias(registry)
+            return
+        reason = "requested"
+        if if_needed:
+            champion = registry.current(CHAMPION)
+            monitor = DriftMonitor(
+                registry.resolve(CHAMPION),
+                warn=settings.drift_psi_warn,
+                alert=settings.drift_psi_alert,
+                size=settings.drift_window,
+            )
+            with session_factory(engine, read_only=True)() as session:
+                drift = monitor.check(session, model_version=champion)
+                health = measure_quality(session)
+            found = retrain_reason(
+                health,
+                drift,
+                model_version=champion,
+                precision_floor=settings.precision_floor,
+                alert_signals=settings.drift_alert_signals,
+            )
+            if found is None:
+                _out.print("no retraining needed: no drift, live precision above the floor")
+                return
+            reason = found
+        outcome = retrain(
+            engine,
+            registry,
+            reason=reason,
+            work_dir=work_dir,
+            config=TrainConfig(
+                encoder=None if settings.encoder.lower() == "none" else settings.encoder,
+                embedding_cache_dir=settings.embedding_cache_dir,
+                bundle_name="retrained",
+            ),
+            base_data=base_data,
+            clock=utcnow,
+        )
+    finally:
+        engine.dispose()
+    state = "installed as challenger" if outcome.installed else "refused by the gate"
+    _out.print(f"retrained ({reason}): {outcome.version} {state}; {outcome.gate}", highlight=False)
