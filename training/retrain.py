@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -85,8 +85,10 @@ def retrain(
     if base_data is not None and kb_path_for(base_data).exists():
         kb_path_for(data).write_bytes(kb_path_for(base_data).read_bytes())
     stamp = f"{clock():%Y%m%d%H%M%S}"
-    out = registry.root / f"{config.bundle_name}-retrained-{stamp}"
-    trained = train(data, out, config)
+    out = registry.root / f"{config.bundle_name}-{stamp}"
+    # Stratified, not time-ordered: the newest tickets are the desk's, which carry only
+    # the labels people set, and a time-ordered test split would hold nothing else.
+    trained = train(data, out, replace(config, split="stratified"))
     entry = registry.register(trained.bundle_dir)
     decision = registry.check(entry.version)
     installed = bool(decision.promoted)
