@@ -5,9 +5,10 @@ bundle itself scores a sample of its training tickets, so that the reference's
 predicted labels and confidences come from the very code path the service runs, and
 `reference.json` joins the manifest's file list.
 
-Training tickets were seen in fitting: their confidences run a little higher than on
-new tickets of the same kind. The sample is the newest training tickets, the closest
-to what the service will see first.
+The export passes the tickets held out of fitting (the test split): tickets the model
+saw in fitting would show higher confidences and fewer abstentions than new tickets of
+the same kind, and the monitor would read that as drift on day one. The sample is the
+newest of them, the closest to what the service will see first.
 """
 
 from __future__ import annotations
@@ -32,10 +33,19 @@ from triage.predictor import OnnxTriager
 REFERENCE_SAMPLE = 2_000
 
 
-def categorical_extras(manifest: dict[str, Any]) -> list[str]:
-    """The `Ticket.extra` keys the bundle treats as categorical (its structured fields)."""
+# Extras that are links, not descriptions of the request (the desk strips them at intake).
+SKIPPED_EXTRAS = frozenset({"follow_up_of"})
+
+
+def categorical_extras(manifest: dict[str, Any]) -> dict[str, list[str]]:
+    """The `Ticket.extra` keys the bundle treats as categorical (its structured fields),
+    with the values it knows."""
     extras = manifest.get("meta", {}).get("spec", {}).get("extras", [])
-    return [e["key"] for e in extras if e.get("kind") in ("categorical", "bool")]
+    return {
+        e["key"]: [str(v) for v in e.get("values", [])]
+        for e in extras
+        if e.get("kind") in ("categorical", "bool") and e["key"] not in SKIPPED_EXTRAS
+    }
 
 
 def add_reference(

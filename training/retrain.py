@@ -2,7 +2,8 @@
 
 `retrain` exports the desk's confirmed labels (`triage.labels.export`: only what people
 decided), adds them to the base training data, trains a bundle, registers it, passes
-the registry's offline gate against the champion, and installs it as `challenger`: it
+an offline gate against the champion (both scored on the same held-out tickets), and
+installs it as `challenger`: it
 then scores in shadow (`triage.health.shadow`) and a person promotes it after
 `triage models compare`. `promote_if_proven` promotes it without a person only where
 the operator configured `auto_promote`, and only when the shadow comparison shows it
@@ -13,6 +14,7 @@ better with 95% confidence over the minimum sample and period. Every step is aud
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -23,6 +25,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from training.pipeline import TrainConfig, train
+from triage.contract import Ticket
 from triage.dataset import iter_tickets, kb_path_for, write_tickets
 from triage.health.compare import Comparison, compare_models, shadow_verdict
 from triage.labels.export import export_desk
@@ -71,6 +74,9 @@ def retrain(
     config: TrainConfig,
     base_data: Path | None = None,
     clock: Callable[[], datetime],
+    gate_head: str = "category",
+    holdout_fraction: float = 0.2,
+    max_drop: float = 0.01,
 ) -> RetrainOutcome:
     """Export confirmed labels, train on them (plus `base_data`), gate, install as
     challenger (see the module docstring)."""
@@ -80,8 +86,9 @@ def retrain(
     report = export_desk(engine, exported)
     tickets = list(iter_tickets(base_data)) if base_data is not None else []
     desk_tickets = list(iter_tickets(exported)) if report.tickets_written else []
+    train_tickets, holdout = hold_out([*tickets, *desk_tickets], gate_head, holdout_fraction)
     data = work_dir / "training.parquet"
-    write_tickets(data, [*tickets, *desk_tickets])
+    write_tickets(data, train_tickets)
     if base_data is not None and kb_path_for(base_data).exists():
         kb_path_for(data).write_bytes(kb_path_for(base_data).read_bytes())
     stamp = f"{clock():%Y%m%d%H%M%S}"
@@ -90,29 +97,101 @@ def retrain(
     # the labels people set, and a time-ordered test split would hold nothing else.
     trained = train(data, out, replace(config, split="stratified"))
     entry = registry.register(trained.bundle_dir)
-    decision = registry.check(entry.version)
-    installed = bool(decision.promoted)
+    champion = registry.current(CHAMPION)
+    gate = offline_gate(
+        registry.resolve(CHAMPION) if champion else None,
+        trained.bundle_dir,
+        holdout,
+        gate_head,
+        max_drop=max_drop,
+    )
+    installed = gate["passed"]
     if installed:
         registry.set_challenger(entry.version)
     details = {
         "reason": reason,
         "version": entry.version,
         "desk_labels": report.tickets_written,
-        "training_tickets": len(tickets) + len(desk_tickets),
-        "gate": decision.message,
+        "training_tickets": len(train_tickets),
+        "gate": gate,
         "installed_as": CHALLENGER if installed else None,
     }
     audit(engine, "challenger_installed" if installed else "retrain_refused", details, clock())
-    log.info("retrained %s: %s", entry.version, decision.message)
+    log.info("retrained %s: %s", entry.version, gate["message"])
     return RetrainOutcome(
         reason=reason,
         version=entry.version,
         installed=installed,
-        gate=decision.message,
+        gate=gate["message"],
         desk_labels=report.tickets_written,
-        training_tickets=len(tickets) + len(desk_tickets),
+        training_tickets=len(train_tickets),
         bundle_dir=trained.bundle_dir,
     )
+
+
+def hold_out(
+    tickets: list[Ticket], head: str, fraction: float, seed: int = 7
+) -> tuple[list[Ticket], list[Ticket]]:
+    """(training tickets, held-out tickets): `fraction` of the tickets labelled for
+    `head`, drawn at random (seeded), kept out of training for the gate."""
+    rng = random.Random(seed)
+    labelled = [i for i, t in enumerate(tickets) if getattr(t, head, None) is not None]
+    chosen = set(rng.sample(labelled, round(len(labelled) * fraction)))
+    return (
+        [t for i, t in enumerate(tickets) if i not in chosen],
+        [t for i, t in enumerate(tickets) if i in chosen],
+    )
+
+
+def offline_gate(
+    champion_dir: Path | None,
+    candidate_dir: Path,
+    holdout: list[Ticket],
+    head: str,
+    *,
+    max_drop: float,
+) -> dict[str, Any]:
+    """Both models on the same held-out tickets: the candidate passes unless its
+    macro-F1 on `head` is more than `max_drop` below the champion's. (The registry's
+    gate compares each bundle's own test split; after a shift those splits differ in
+    kind, and the older model would win on easier tickets.) An abstention counts as a
+    wrong answer."""
+    from sklearn.metrics import f1_score
+
+    from triage.bundle import load_bundle
+    from triage.predictor import OnnxTriager
+
+    truth = [str(getattr(t, head)) for t in holdout]
+
+    def score(bundle_dir: Path) -> float:
+        triager = OnnxTriager(load_bundle(bundle_dir), warm_up=False, details=False)
+        answers = []
+        for result in triager.triage_batch(holdout):
+            answer = getattr(result, head)
+            abstained = answer is None or answer.abstained or answer.label is None
+            answers.append("(abstained)" if abstained else str(answer.label))
+        return float(f1_score(truth, answers, labels=sorted(set(truth)), average="macro"))
+
+    candidate = score(candidate_dir) if holdout else 0.0
+    if champion_dir is None or not holdout:
+        return {
+            "passed": bool(holdout),
+            "candidate_macro_f1": round(candidate, 4),
+            "champion_macro_f1": None,
+            "held_out": len(holdout),
+            "message": "no champion to compare with" if holdout else "no held-out ticket",
+        }
+    champion = score(champion_dir)
+    passed = candidate >= champion - max_drop
+    verb = "passed" if passed else "refused"
+    return {
+        "passed": passed,
+        "candidate_macro_f1": round(candidate, 4),
+        "champion_macro_f1": round(champion, 4),
+        "held_out": len(holdout),
+        "message": f"offline gate {verb}: {head} macro-F1 {candidate:.4f} vs champion "
+        f"{champion:.4f} on the same {len(holdout)} held-out tickets (allowed drop {max_drop})",
+    }
 
 
 def promote_if_proven(

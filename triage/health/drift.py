@@ -22,7 +22,7 @@ import bisect
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,9 @@ REFERENCE_VERSION = 1
 ABSTAINED = "(abstained)"
 MISSING = "(none)"
 OTHER = "(other)"
+RARE = "(rare)"
+# Buckets under 1% of the reference are pooled (`merge_rare`).
+RARE_SHARE = 0.01
 # Fixed bucket edges (upper bounds; the last bucket is open): a window and its reference
 # are bucketed alike whatever their sizes.
 NUMERIC_EDGES: dict[str, list[float]] = {
@@ -112,11 +115,13 @@ def ticket_signals(
     *,
     heads: Iterable[str],
     primary: str,
-    extras: Iterable[str] = (),
+    extras: Mapping[str, Collection[str]] | None = None,
     vocabulary: frozenset[str] | None = None,
 ) -> dict[str, str]:
     """One scored ticket's bucket per signal. `prediction` is a `TriageResult` in its
-    JSON form (what the desk stores); `extras` the categorical `Ticket.extra` keys."""
+    JSON form (what the desk stores); `extras` the categorical `Ticket.extra` keys with
+    the values the bundle knows (others count as "(other)"; empty: any value)."""
+    extras = extras or {}
     out: dict[str, str] = {}
     for head in heads:
         answer = prediction.get(head)
@@ -140,9 +145,10 @@ def ticket_signals(
         ticket.channel.value if hasattr(ticket.channel, "value") else ticket.channel
     )
     out["field.customer_tier"] = ticket.customer_tier or MISSING
-    for key in extras:
+    for key, known in extras.items():
         value = (ticket.extra or {}).get(key)
-        out[f"field.extra.{key}"] = MISSING if value is None else str(value)
+        text = MISSING if value is None else str(value)
+        out[f"field.extra.{key}"] = text if not known or text in known or value is None else OTHER
     return out
 
 
@@ -155,6 +161,28 @@ def count_signals(samples: Iterable[Mapping[str, str]]) -> tuple[int, dict[str, 
         for signal, bucket in sample.items():
             counts.setdefault(signal, Counter())[bucket] += 1
     return n, {s: dict(c) for s, c in counts.items()}
+
+
+def merge_rare(
+    reference: Mapping[str, int], window: Mapping[str, int], min_share: float = RARE_SHARE
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Both sides with the buckets rarer than `min_share` of the reference (and those
+    the reference never saw) pooled as one `(rare)` bucket.
+
+    Without it a signal with many small buckets (forty assignees) reads as drifted on
+    sampling noise alone: PSI's expected value grows with the number of buckets over the
+    window's size. A value the reference never saw still moves the pooled bucket.
+    """
+    total = sum(reference.values()) or 1
+    kept = {b for b, c in reference.items() if c / total >= min_share}
+
+    def pooled(counts: Mapping[str, int]) -> dict[str, int]:
+        out: Counter[str] = Counter()
+        for bucket, count in counts.items():
+            out[bucket if bucket in kept else RARE] += count
+        return dict(out)
+
+    return pooled(reference), pooled(window)
 
 
 def psi(reference: Mapping[str, int], window: Mapping[str, int]) -> float:
@@ -182,10 +210,10 @@ def compare(
     """PSI per signal of the window `samples` against `reference`."""
     n, window = count_signals(samples)
     signals = []
-    for signal, ref_counts in sorted(reference.counts.items()):
-        win_counts = window.get(signal, {})
-        if not win_counts:
+    for signal, raw_counts in sorted(reference.counts.items()):
+        if not window.get(signal):
             continue
+        ref_counts, win_counts = merge_rare(raw_counts, window[signal])
         value = psi(ref_counts, win_counts)
         ref_share = _shares(ref_counts)
         win_share = _shares(win_counts)
@@ -230,7 +258,7 @@ class Reference(BaseModel):
     size: int
     heads: list[str]
     primary: str
-    extras: list[str]
+    extras: dict[str, list[str]]
     counts: dict[str, dict[str, int]]
 
     def signals_of(
