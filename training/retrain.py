@@ -86,7 +86,7 @@ def retrain(
     report = export_desk(engine, exported)
     tickets = list(iter_tickets(base_data)) if base_data is not None else []
     desk_tickets = list(iter_tickets(exported)) if report.tickets_written else []
-    train_tickets, holdout = hold_out([*tickets, *desk_tickets], gate_head, holdout_fraction)
+    train_tickets, holdout = hold_out(tickets, desk_tickets, gate_head, holdout_fraction)
     data = work_dir / "training.parquet"
     write_tickets(data, train_tickets)
     if base_data is not None and kb_path_for(base_data).exists():
@@ -130,17 +130,27 @@ def retrain(
 
 
 def hold_out(
-    tickets: list[Ticket], head: str, fraction: float, seed: int = 7
+    base: list[Ticket], desk: list[Ticket], head: str, fraction: float, seed: int = 7
 ) -> tuple[list[Ticket], list[Ticket]]:
-    """(training tickets, held-out tickets): `fraction` of the tickets labelled for
-    `head`, drawn at random (seeded), kept out of training for the gate."""
-    rng = random.Random(seed)
-    labelled = [i for i, t in enumerate(tickets) if getattr(t, head, None) is not None]
-    chosen = set(rng.sample(labelled, round(len(labelled) * fraction)))
-    return (
-        [t for i, t in enumerate(tickets) if i not in chosen],
-        [t for i, t in enumerate(tickets) if i in chosen],
+    """(training tickets, held-out tickets) for the gate: tickets neither model trained on.
+
+    Of the base data, the newest `fraction` labelled for `head`: the champion trained on
+    the base data with the newest tickets as its (time-ordered) test split, so those are
+    the ones it never fitted. Of the desk's labels, a seeded random `fraction`. Both are
+    kept out of the candidate's training.
+    """
+    labelled = sorted(
+        (i for i, t in enumerate(base) if getattr(t, head, None) is not None),
+        key=lambda i: base[i].created_at.timestamp() if base[i].created_at else 0.0,
     )
+    newest = set(labelled[len(labelled) - round(len(labelled) * fraction) :])
+    rng = random.Random(seed)
+    desk_labelled = [i for i, t in enumerate(desk) if getattr(t, head, None) is not None]
+    drawn = set(rng.sample(desk_labelled, round(len(desk_labelled) * fraction)))
+    train = [t for i, t in enumerate(base) if i not in newest]
+    train += [t for i, t in enumerate(desk) if i not in drawn]
+    held = [base[i] for i in sorted(newest)] + [desk[i] for i in sorted(drawn)]
+    return train, held
 
 
 def offline_gate(
