@@ -30,7 +30,7 @@ from pydantic import BaseModel
 
 from triage.contract import Ticket
 from triage.errors import TriageError
-from triage.features import normalize_text
+from triage.features import canonical_value, normalize_text
 from triage.files import read_json_object, write_json
 
 REFERENCE_FILE = "reference.json"
@@ -146,9 +146,13 @@ def ticket_signals(
     )
     out["field.customer_tier"] = ticket.customer_tier or MISSING
     for key, known in extras.items():
-        value = (ticket.extra or {}).get(key)
-        text = MISSING if value is None else str(value)
-        out[f"field.extra.{key}"] = text if not known or text in known or value is None else OTHER
+        # Spelled as the bundle's metadata spells it (`canonical_value`: "Aero X2" and
+        # "aero x2" are one value).
+        value = canonical_value((ticket.extra or {}).get(key))
+        if value is None:
+            out[f"field.extra.{key}"] = MISSING
+        else:
+            out[f"field.extra.{key}"] = value if not known or value in known else OTHER
     return out
 
 

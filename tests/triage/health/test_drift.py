@@ -60,7 +60,7 @@ def test_ticket_signals() -> None:
         prediction,
         heads=["category", "team", "priority"],
         primary="category",
-        extras={"product": ["Known"], "plan": []},
+        extras={"product": ["known"], "plan": []},
         vocabulary=frozenset({"invoice", "is", "my"}),
     )
     assert signals["predicted.category"] == "billing"
@@ -71,6 +71,14 @@ def test_ticket_signals() -> None:
     assert signals["oov_rate"] == "(0.3, 0.5]"  # 2 of 5 words unknown
     assert signals["field.extra.product"] == OTHER
     assert signals["field.extra.plan"] == "pro"
+    known = ticket_signals(
+        ticket.model_copy(update={"extra": {"product": " KNOWN "}}),
+        prediction,
+        heads=[],
+        primary="category",
+        extras={"product": ["known"]},
+    )
+    assert known["field.extra.product"] == "known"
     assert signals["field.channel"] == "email"
 
 
