@@ -50,9 +50,7 @@ def monitor(
     window: int | None = typer.Option(
         None, "--window", min=20, help="scored tickets in the window (default: TRIAGE_DRIFT_WINDOW)"
     ),
-    html: Path | None = typer.Option(
-        Path("monitor.html"), "--html", help="write the page here ('' to skip)"
-    ),
+    html: str = typer.Option("monitor.html", "--html", help="write the page here ('' to skip)"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
     fail_on_drift: bool = typer.Option(
         False, "--fail-on-drift", help="exit 1 when the model counts as drifted"
@@ -94,8 +92,8 @@ def monitor(
         typer.echo(json.dumps(body, indent=2))
     else:
         print_report(health, drift, directory, drifted)
-    if html is not None and str(html):
-        write_page(html, health, drift, drifted)
+    if html:
+        write_page(Path(html), health, drift, drifted)
         _err.print(f"wrote {html}", highlight=False)
     if fail_on_drift and drifted:
         raise typer.Exit(1)
