@@ -138,7 +138,7 @@ def print_report(
         return
     table = Table(
         title=f"drift of the last {drift.window} scored tickets against "
-        f"{drift.reference_size} training tickets ({drift.model_version})",
+        f"{drift.reference_size} held-out training tickets of {drift.model_version}",
         caption=f"PSI: warn >= {drift.warn}, alert >= {drift.alert}; "
         f"{'DRIFTED' if drifted else 'not drifted'}",
     )

@@ -7,7 +7,8 @@ those, per model version and head:
 - **abstention rate**: scored tickets on which the head abstained (a person decides);
 - **acceptance rate**: answered predictions people kept, i.e. not overridden so far;
 - **realized precision**: among answered predictions a person has settled (the ticket
-  is solved or closed, or the field was corrected), the share equal to the final value;
+  is solved or closed, or the field was corrected, and the field has a value), the
+  share equal to the final value;
 - **auto-reply resolution rate**: auto-replies the customer marked solved, of those
   answered either way.
 
@@ -101,8 +102,11 @@ def _head_rows(session: Session, head: str, since: datetime | None) -> dict[str,
     )
     answered = predicted.is_not(None)
     corrected = and_(answered, TicketRow.id.in_(corrected_ids))
+    # A settled ticket whose field stayed empty (no assigner ran, say) has no label.
     labelled = and_(
-        answered, TicketRow.status.in_(SETTLED_STATUSES) | TicketRow.id.in_(corrected_ids)
+        answered,
+        final.is_not(None),
+        TicketRow.status.in_(SETTLED_STATUSES) | TicketRow.id.in_(corrected_ids),
     )
     correct = and_(labelled, final == predicted)
 
