@@ -8,7 +8,9 @@ answer while the next intake runs. Blocks of tickets alternate off/on so that a
 machine that slows down during the run weighs on both sides alike.
 
 Run: `python -m benchmarks.shadow_latency --bundle models/A --shadow-bundle models/B
---tickets 600` (prints JSON: p50/p90/p99 in ms, off and on, and the p50 difference).
+--tickets 600 [--gap-ms 50]` (prints JSON: p50/p90/p99 in ms, off and on, and the p50
+difference). Back to back (`--gap-ms 0`) is the worst case: the shadow thread has no idle
+time between intakes and competes with every one of them.
 """
 
 from __future__ import annotations
@@ -30,8 +32,11 @@ from triage.replay import intake_of
 from triage.store import connect, migrate
 
 
-def measure(bundle: Path, shadow_bundle: Path, tickets: int, block: int, seed: int) -> dict:
-    """Intake latency (ms) with the shadow off and on, alternating blocks of `block`."""
+def measure(
+    bundle: Path, shadow_bundle: Path, tickets: int, block: int, seed: int, gap_ms: float = 0.0
+) -> dict:
+    """Intake latency (ms) with the shadow off and on, alternating blocks of `block`;
+    `gap_ms` between tickets (0: back to back, the shadow competes with every intake)."""
     sample = generate(tickets=tickets, seed=seed).tickets
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'desk.db'}"
@@ -50,6 +55,8 @@ def measure(bundle: Path, shadow_bundle: Path, tickets: int, block: int, seed: i
             start = time.perf_counter()
             desk.intake(new)
             timings[mode].append((time.perf_counter() - start) * 1000)
+            if gap_ms:
+                time.sleep(gap_ms / 1000)
         scorer.drain()
         stored, dropped = scorer.stored, scorer.dropped
         scorer.close()
@@ -58,6 +65,7 @@ def measure(bundle: Path, shadow_bundle: Path, tickets: int, block: int, seed: i
     return {
         "tickets": tickets,
         "block": block,
+        "gap_ms": gap_ms,
         "off_ms": off,
         "on_ms": on,
         "p50_added_ms": round(on["p50_ms"] - off["p50_ms"], 3),
@@ -74,8 +82,13 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=600)
     parser.add_argument("--block", type=int, default=50)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument(
+        "--gap-ms", type=float, default=0.0, help="pause between tickets (0: back to back)"
+    )
     args = parser.parse_args()
-    result = measure(args.bundle, args.shadow_bundle, args.tickets, args.block, args.seed)
+    result = measure(
+        args.bundle, args.shadow_bundle, args.tickets, args.block, args.seed, args.gap_ms
+    )
     print(json.dumps(result, indent=2))
 
 
