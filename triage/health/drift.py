@@ -22,7 +22,7 @@ import bisect
 import math
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -141,9 +141,7 @@ def ticket_signals(
     rate = oov_rate(ticket.text, vocabulary)
     if rate is not None:
         out["oov_rate"] = _bucket(rate, NUMERIC_EDGES["oov_rate"])
-    out["field.channel"] = str(
-        ticket.channel.value if hasattr(ticket.channel, "value") else ticket.channel
-    )
+    out["field.channel"] = ticket.channel.value if ticket.channel is not None else MISSING
     out["field.customer_tier"] = ticket.customer_tier or MISSING
     for key, known in extras.items():
         # Spelled as the bundle's metadata spells it (`canonical_value`: "Aero X2" and
@@ -205,7 +203,7 @@ def psi(reference: Mapping[str, int], window: Mapping[str, int]) -> float:
 
 def compare(
     reference: Reference,
-    samples: list[Mapping[str, str]],
+    samples: Sequence[Mapping[str, str]],
     *,
     warn: float,
     alert: float,
@@ -221,13 +219,14 @@ def compare(
         value = psi(ref_counts, win_counts)
         ref_share = _shares(ref_counts)
         win_share = _shares(win_counts)
-        moved = sorted(
-            (
-                {"bucket": b, "reference": ref_share.get(b, 0.0), "window": win_share.get(b, 0.0)}
-                for b in set(ref_share) | set(win_share)
-            ),
-            key=lambda m: -abs(m["window"] - m["reference"]),
+        buckets = sorted(
+            set(ref_share) | set(win_share),
+            key=lambda b: -abs(win_share.get(b, 0.0) - ref_share.get(b, 0.0)),
         )[:5]
+        moved: list[dict[str, Any]] = [
+            {"bucket": b, "reference": ref_share.get(b, 0.0), "window": win_share.get(b, 0.0)}
+            for b in buckets
+        ]
         status = "alert" if value >= alert else "warn" if value >= warn else "ok"
         signals.append(
             SignalDrift(

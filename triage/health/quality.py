@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from triage.store.models import CorrectionRow, TicketRow
@@ -77,7 +77,10 @@ def _ratio(part: int, whole: int) -> float | None:
 def _heads_present(session: Session, since: datetime | None) -> dict[str, set[str]]:
     """Per version, the heads its results carried (one stored result per version is
     enough: a bundle's heads do not change)."""
-    where = [TicketRow.model_version.is_not(None), TicketRow.prediction.is_not(None)]
+    where: list[ColumnElement[bool]] = [
+        TicketRow.model_version.is_not(None),
+        TicketRow.prediction.is_not(None),
+    ]
     if since is not None:
         where.append(TicketRow.created_at >= since)
     first = (
@@ -113,7 +116,7 @@ def _head_rows(session: Session, head: str, since: datetime | None) -> dict[str,
     def tally(condition: Any) -> Any:
         return func.sum(case((condition, 1), else_=0))
 
-    where = [TicketRow.model_version.is_not(None)]
+    where: list[ColumnElement[bool]] = [TicketRow.model_version.is_not(None)]
     if since is not None:
         where.append(TicketRow.created_at >= since)
     rows = session.execute(
@@ -133,7 +136,10 @@ def _head_rows(session: Session, head: str, since: datetime | None) -> dict[str,
 
 def _auto_replies(session: Session, since: datetime | None) -> dict[str, tuple[int, int, int]]:
     """Per version: auto-replies (sent, resolved, reopened)."""
-    where = [TicketRow.model_version.is_not(None), TicketRow.auto_reply_id.is_not(None)]
+    where: list[ColumnElement[bool]] = [
+        TicketRow.model_version.is_not(None),
+        TicketRow.auto_reply_id.is_not(None),
+    ]
     if since is not None:
         where.append(TicketRow.created_at >= since)
     rows = session.execute(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from triage.desk.queries import as_contract_ticket
@@ -30,7 +30,7 @@ def window_signals(
 ) -> list[dict[str, str]]:
     """The drift signals of the last `size` scored tickets (those numbered `up_to_id` or
     less, when given; only those `model_version` scored, when given), oldest first."""
-    where = [TicketRow.prediction.is_not(None)]
+    where: list[ColumnElement[bool]] = [TicketRow.prediction.is_not(None)]
     if up_to_id is not None:
         where.append(TicketRow.id <= up_to_id)
     if model_version is not None:
