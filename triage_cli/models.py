@@ -302,6 +302,7 @@ def retrain_command(
             config=TrainConfig(
                 encoder=None if settings.encoder.lower() == "none" else settings.encoder,
                 embedding_cache_dir=settings.embedding_cache_dir,
+                encoder_cache_dir=settings.encoder_cache_dir,
                 bundle_name="retrained",
             ),
             base_data=base_data,
