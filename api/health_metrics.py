@@ -1,6 +1,6 @@
-"""Model health as Prometheus gauges: live quality per model version and head, read
-from the desk's store when Prometheus scrapes (cached, so a busy scraper costs one set
-of aggregate queries per `ttl_s`)."""
+"""Model health as Prometheus gauges: live quality per model version and head, and the
+drift of the served model's last scored tickets, read from the desk's store when
+Prometheus scrapes (cached, so a busy scraper costs one set of queries per `ttl_s`)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from triage.health.drift import DriftReport
 from triage.health.quality import ModelHealth
 
 # (metric name, help, attribute of HeadQuality)
@@ -42,18 +43,25 @@ _HEAD_GAUGES: tuple[tuple[str, str, str], ...] = (
 class ModelHealthCollector(Collector):
     """Yields the live-quality gauges; `measure` returns the desk's `ModelHealth`."""
 
-    def __init__(self, measure: Callable[[], ModelHealth], ttl_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        measure: Callable[[], ModelHealth],
+        drift: Callable[[], DriftReport | None] | None = None,
+        ttl_s: float = 30.0,
+    ) -> None:
         self.measure = measure
+        self.drift = drift
         self.ttl_s = ttl_s
         self._lock = threading.Lock()
-        self._cached: tuple[float, ModelHealth] | None = None
+        self._cached: tuple[float, ModelHealth, DriftReport | None] | None = None
 
-    def _health(self) -> ModelHealth:
+    def _health(self) -> tuple[ModelHealth, DriftReport | None]:
         with self._lock:
             now = time.monotonic()
             if self._cached is None or now - self._cached[0] >= self.ttl_s:
-                self._cached = (now, self.measure())
-            return self._cached[1]
+                drift = self.drift() if self.drift is not None else None
+                self._cached = (now, self.measure(), drift)
+            return self._cached[1], self._cached[2]
 
     def describe(self) -> list[Any]:
         """No description up front: registering must not query the store."""
@@ -61,7 +69,7 @@ class ModelHealthCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """The gauges of every model version and head with a defined value."""
-        health = self._health()
+        health, drift = self._health()
         families = {
             name: GaugeMetricFamily(name, text, labels=["version", "head"])
             for name, text, _ in _HEAD_GAUGES
@@ -81,3 +89,13 @@ class ModelHealthCollector(Collector):
                 replies.add_metric([version.model_version], version.auto_reply_resolution_rate)
         yield from families.values()
         yield replies
+        psi = GaugeMetricFamily(
+            "triage_drift_psi",
+            "Population stability index of each drift signal over the last scored tickets "
+            "against the served bundle's reference (docs/monitoring.md).",
+            labels=["version", "signal"],
+        )
+        if drift is not None:
+            for signal in drift.signals:
+                psi.add_metric([drift.model_version or "", signal.signal], signal.psi)
+        yield psi

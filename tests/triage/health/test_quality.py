@@ -16,6 +16,7 @@ from api.routes import tickets
 from api.security import Authenticator
 from triage.contract import Channel
 from triage.desk import Desk, NewTicket, Status, TicketChanges
+from triage.health.drift import Reference, compare
 
 AGENT = "agent:alice"
 
@@ -91,10 +92,27 @@ def test_dashboard_and_metrics_show_model_health(  # type: ignore[no-untyped-def
     category = {h["head"]: h for h in versions["scripted-1"]["heads"]}["category"]
     assert category["acceptance_rate"] == 0.8
 
+    reference = Reference(
+        model_version="scripted-2",
+        size=10,
+        heads=["category"],
+        primary="category",
+        extras={},
+        counts={"field.channel": {"web": 10}},
+    )
+    report = compare(
+        reference,
+        [{"field.channel": "email"}] * 5,
+        warn=0.1,
+        alert=0.25,
+        model_version="scripted-2",
+    )
     registry = CollectorRegistry()
-    registry.register(ModelHealthCollector(desk.model_health))
+    registry.register(ModelHealthCollector(desk.model_health, lambda: report))
     text = generate_latest(registry).decode()
     assert 'triage_model_acceptance_rate{head="category",version="scripted-1"} 0.8' in text
     assert 'triage_model_realized_precision{head="team",version="scripted-2"} 0.0' in text
     assert 'triage_model_labelled_predictions{head="category",version="scripted-1"} 3.0' in text
     assert 'triage_auto_reply_resolution_rate{version="scripted-1"} 1.0' in text
+    psi = report.signals[0].psi
+    assert f'triage_drift_psi{{signal="field.channel",version="scripted-2"}} {psi}' in text
