@@ -17,7 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api.errors import install_error_handlers
+from api.errors import UnexpectedErrorMiddleware, install_error_handlers
 from api.holder import LoadedModel, Loader, ModelHolder, ModelWatcher, Resolver
 from api.limits import BodySizeLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware
@@ -149,6 +149,8 @@ def create_app(settings: Settings, *, load: Loader | None = None) -> FastAPI:
         from api.routes.tickets import install_desk
 
         install_desk(app, settings, migrate_schema=True)
+    # Innermost: an unexpected exception becomes a 500 that the layers below count.
+    app.add_middleware(UnexpectedErrorMiddleware)
     # Added last = outermost: the size check runs before anything reads the body, and
     # the metrics see every response, 413s included.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

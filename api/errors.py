@@ -214,7 +214,48 @@ def install_error_handlers(app: FastAPI) -> None:
             return _json(status, [{"field": exc.field or "body", "reason": exc.reason}])
         return _json(status, str(exc))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return _json(500, "internal error; see the server log")
+
+
+class UnexpectedErrorMiddleware:
+    """Turns any exception a route lets escape into a 500, and lets none escape further.
+
+    Not an `exception_handler(Exception)`: Starlette's outermost middleware sends that
+    handler's response and then re-raises, and uvicorn answers an exception after the
+    response started by closing the connection, so the client's next request on the same
+    keep-alive connection was reset. Only the exception's type is logged with the
+    traceback, never the request's body or query (they may hold personal data).
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: dict[str, Any]) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                return  # the response is out; the connection stays usable
+            payload = body("internal error; see the server log")
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(payload)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": payload})

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.dependencies import AdminKey, TriageKey
 from api.errors import BODY_ERRORS, error_responses, unavailable
 from api.holder import HeldTriager
+from triage.contract import StoredModel
 from triage.desk import Desk, NewMessage, NewTicket, Status, TicketChanges, TicketQuery, TicketView
 from triage.desk.agents import AgentSpec, AgentView, Directory
 from triage.desk.records import (
@@ -361,7 +362,7 @@ def set_presence(agent_id: str, presence: Presence, desk: DeskDep, key: TriageKe
     return Directory(desk.sessions, desk.readers).set_online(agent_id, presence.online)
 
 
-class TeamSpec(BaseModel):
+class TeamSpec(StoredModel):
     """A team and the manager its escalations notify."""
 
     model_config = ConfigDict(extra="forbid")

@@ -9,9 +9,9 @@ from triage.errors import NotFound
 PREFIX = "T-"
 # `[#T-123]` in an e-mail subject: what outbound mail puts there and replies keep.
 SUBJECT_REFERENCE = re.compile(r"\[#T-(\d+)\]", re.IGNORECASE | re.ASCII)
-# Ticket numbers are signed 64-bit columns: a longer number names no ticket (and would
-# overflow inside the database driver).
-MAX_TICKET_NUMBER = 2**63 - 1
+# Ticket numbers are `INTEGER` columns, signed 32-bit on PostgreSQL: a larger number
+# names no ticket (and would overflow inside the database).
+MAX_TICKET_NUMBER = 2**31 - 1
 
 
 def format_reference(ticket_id: int) -> str:
