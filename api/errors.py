@@ -215,7 +215,6 @@ def install_error_handlers(app: FastAPI) -> None:
         return _json(status, str(exc))
 
 
-
 class UnexpectedErrorMiddleware:
     """Turns any exception a route lets escape into a 500, and lets none escape further.
 

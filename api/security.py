@@ -1,4 +1,7 @@
-"""API-key authentication: `Authorization: Bearer KEY`, scopes `triage` and `admin`.
+"""API-key authentication (`Authorization: Bearer KEY`) and what each key may see.
+
+Scopes are in `triage.keys`; the role x route table is in docs/security.md, and
+`tests/api/test_roles.py` walks every route of the app against it.
 
 The dependencies are `async def` on purpose: FastAPI runs sync dependencies in the
 threadpool, and one extra thread hop per request is measurable against a 10 ms budget.
@@ -7,6 +10,7 @@ Checking a key is a dict lookup and one sha256, so it never blocks the event loo
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated
@@ -42,8 +46,11 @@ class Authenticator:
         return (stat.st_mtime_ns, stat.st_size)
 
 
-def require_scope(scope: str) -> Callable[..., Awaitable[KeyRecord | None]]:
-    """A dependency that admits requests whose key carries `scope` (401 / 403 otherwise)."""
+def require_scope(*scopes: str) -> Callable[..., Awaitable[KeyRecord | None]]:
+    """A dependency that admits requests whose key carries one of `scopes` (401 / 403
+    otherwise). With auth off (`--insecure-no-auth`) it admits everyone as `None`."""
+    wanted = frozenset(scopes)
+    said = " or ".join(f"'{s}'" for s in scopes)
 
     async def check(
         request: Request,
@@ -57,8 +64,62 @@ def require_scope(scope: str) -> Callable[..., Awaitable[KeyRecord | None]]:
         record = auth.store.verify(credentials.credentials)
         if record is None:
             raise unauthorized("invalid API key")
-        if scope not in record.scopes:
-            raise forbidden(f"this API key lacks the '{scope}' scope")
+        if not wanted & record.scopes:
+            raise forbidden(f"this API key lacks the {said} scope")
         return record
 
     return check
+
+
+def is_unscoped(key: KeyRecord | None) -> bool:
+    """True when the caller sees every ticket: an admin key, or auth off."""
+    return key is None or "admin" in key.scopes
+
+
+def inbox_of(key: KeyRecord | None) -> str | None:
+    """The inbox an integration key is bound to (None: not an integration key)."""
+    if key is None or "admin" in key.scopes or "agent" in key.scopes:
+        return None
+    return key.inbox
+
+
+def teams_of(key: KeyRecord | None) -> list[str] | None:
+    """The teams an agent key sees (None: no team restriction)."""
+    if is_unscoped(key) or key is None or "agent" not in key.scopes:
+        return None
+    return sorted(key.teams)
+
+
+def may_see(key: KeyRecord | None, inbox: str | None, team: str | None) -> bool:
+    """Whether the caller may see a ticket of this inbox and team; a ticket it may not
+    see is answered 404, exactly like one that does not exist."""
+    if is_unscoped(key):
+        return True
+    assert key is not None
+    if "agent" in key.scopes and team is not None and team in key.teams:
+        return True
+    return "tickets" in key.scopes and key.inbox is not None and inbox == key.inbox
+
+
+def actor_of(key: KeyRecord | None, x_actor: str | None) -> str:
+    """Who acted, for the audit log: `X-Actor` only from a key with the `act-as` scope
+    (or with auth off), else the key's own name."""
+    if x_actor and x_actor.strip() and (key is None or "act-as" in key.scopes):
+        return f"agent:{x_actor.strip()}"
+    if key is None:
+        return "api:anonymous"
+    return f"api:{key.name or key.id}"
+
+
+def scoped_idempotency_key(key: KeyRecord | None, header: str | None) -> str | None:
+    """The `Idempotency-Key` as stored: hashed together with the caller's scope (its
+    inbox, else its key id), so that two clients sending the same key never meet."""
+    if not header:
+        return None
+    if key is None:
+        scope = "anonymous"
+    elif inbox_of(key) is not None:
+        scope = f"inbox:{inbox_of(key)}"
+    else:
+        scope = f"key:{key.id}"
+    return hashlib.sha256(f"{scope}\x00{header}".encode()).hexdigest()

@@ -65,19 +65,30 @@ def serve(
 
 @keys_app.command("create")
 def create(
-    scopes: str = typer.Option("triage", "--scopes", help="comma-separated: triage, admin"),
+    scopes: str = typer.Option(
+        "triage",
+        "--scopes",
+        help="comma-separated: triage (scoring), tickets (an integration; needs --inbox), "
+        "agent (a desk UI; see --teams), admin, act-as (may send X-Actor)",
+    ),
     name: str = typer.Option("", "--name", help="a note to recognise the key by (e.g. the client)"),
+    inbox: str | None = typer.Option(
+        None, "--inbox", help="tickets keys: the inbox whose tickets the key creates and reads"
+    ),
+    teams: str = typer.Option("", "--teams", help="agent keys: comma-separated teams it sees"),
 ) -> None:
     """Create an API key and print it once; only its salted hash is stored."""
-    from triage.keys import create_key, parse_scopes
+    from triage.keys import check_binding, create_key, parse_scopes
     from triage.settings import get_settings
 
+    team_set = frozenset(t.strip() for t in teams.split(",") if t.strip())
     try:
         scope_set = parse_scopes(scopes)
+        check_binding(scope_set, inbox, team_set)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--scopes") from None
     path = get_settings().api_keys_file
-    key, record = create_key(path, scope_set, name=name)
+    key, record = create_key(path, scope_set, name=name, inbox=inbox, teams=team_set)
     typer.echo(key)
     typer.echo(
         f"key {record.id} ({', '.join(sorted(record.scopes))}) stored hashed in {path}; "
@@ -94,8 +105,10 @@ def list_keys() -> None:
 
     path = get_settings().api_keys_file
     for record in KeyStore.load(path).records:
+        binding = record.inbox or ",".join(sorted(record.teams))
         typer.echo(
-            f"{record.id}\t{','.join(sorted(record.scopes))}\t{record.created_at}\t{record.name}"
+            f"{record.id}\t{','.join(sorted(record.scopes))}\t{binding}\t{record.created_at}"
+            f"\t{record.name}"
         )
 
 

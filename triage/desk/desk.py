@@ -108,16 +108,27 @@ class Desk:
     # -- intake and threads (triage.desk.intake) ---------------------------------------
 
     def intake(
-        self, new: NewTicket, *, idempotency_key: str | None = None, actor: str | None = None
+        self,
+        new: NewTicket,
+        *,
+        idempotency_key: str | None = None,
+        actor: str | None = None,
+        inbox: str | None = None,
     ) -> IntakeResult:
         """Store a new ticket, then triage it; a repeated `idempotency_key` returns the
         ticket the first request created."""
-        return intake.intake(self, new, idempotency_key=idempotency_key, actor=actor)
+        return intake.intake(self, new, idempotency_key=idempotency_key, actor=actor, inbox=inbox)
 
-    def receive(self, message: NewMessage, *, idempotency_key: str | None = None) -> IntakeResult:
+    def receive(
+        self,
+        message: NewMessage,
+        *,
+        idempotency_key: str | None = None,
+        inbox: str | None = None,
+    ) -> IntakeResult:
         """Route an incoming message to its ticket (by reference or thread id), or open
         a new ticket."""
-        return intake.receive(self, message, idempotency_key=idempotency_key)
+        return intake.receive(self, message, idempotency_key=idempotency_key, inbox=inbox)
 
     def add_message(self, ticket_id: int | str, message: NewMessage, *, actor: str) -> TicketView:
         """Append a message; a customer reply reopens the ticket (or, closed, opens a

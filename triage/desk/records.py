@@ -135,6 +135,7 @@ class TicketView(BaseModel):
     language: str | None
     tags: list[str]
     external_id: str | None
+    inbox: str | None = None
     thread_id: str | None
     category: str | None
     subcategory: str | None
@@ -209,6 +210,9 @@ class TicketQuery(BaseModel):
     assignee: str | None = None
     priority: str | None = None
     tag: str | None = None
+    # Visibility of the caller: only this inbox's tickets / only these teams' tickets.
+    inbox: str | None = None
+    teams: list[str] | None = None
     due_before: datetime | None = None
     triage_state: TriageState | None = None
     priority_unconfirmed: bool | None = None

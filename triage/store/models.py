@@ -41,7 +41,11 @@ class TicketRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     # The id the source system gave the ticket, if any (the contract's `Ticket.id`).
     external_id: Mapped[str | None] = mapped_column(String(200))
+    # Stored scoped to the caller (`api.security.scoped_idempotency_key`), so that two
+    # clients' equal keys never meet.
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # The inbox of the integration key that created the ticket (null: staff or unscoped).
+    inbox: Mapped[str | None] = mapped_column(String(200), index=True)
     # Message-ID of the e-mail that opened the ticket: replies quoting it join the thread.
     thread_id: Mapped[str | None] = mapped_column(String(500), index=True)
     created_at: Mapped[datetime]
