@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from api.docs import install_docs
 from api.errors import UnexpectedErrorMiddleware, install_error_handlers
 from api.holder import LoadedModel, Loader, ModelHolder, ModelWatcher, Resolver
 from api.limits import BodySizeLimitMiddleware
@@ -130,8 +131,11 @@ def create_app(settings: Settings, *, load: Loader | None = None) -> FastAPI:
         version=__version__,
         summary="Help-desk ticket triage: category, priority, routing, escalation risk, auto-reply.",
         lifespan=lifespan,
-        docs_url="/docs",
+        # /docs and /redoc come from local assets (`api.docs`), not from a CDN.
+        docs_url=None,
         redoc_url=None,
+        # No OAuth: the bearer keys need no redirect page.
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
     app.state.auth = auth
@@ -141,6 +145,7 @@ def create_app(settings: Settings, *, load: Loader | None = None) -> FastAPI:
     # at once, each growing onnxruntime's buffers, for no extra throughput on a few cores.
     app.state.prediction_slots = threading.BoundedSemaphore(settings.max_concurrent_predictions)
     install_error_handlers(app)
+    install_docs(app)
     app.include_router(health.router)
     app.include_router(triage.build_router(settings))
     app.include_router(model.router)
