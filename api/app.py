@@ -26,7 +26,7 @@ from api.routes import health, model, triage
 from api.security import Authenticator
 from triage import __version__, language
 from triage.errors import TriageError
-from triage.settings import Settings
+from triage.settings import Settings, signing_key
 
 log = logging.getLogger("triage.api")
 
@@ -42,7 +42,12 @@ def load_predictor(path: Path, settings: Settings) -> tuple[Any, Any]:
     from triage.bundle import load_bundle
     from triage.predictor import OnnxTriager
 
-    bundle = load_bundle(path, threads=settings.onnx_threads, spinning=settings.onnx_allow_spinning)
+    bundle = load_bundle(
+        path,
+        threads=settings.onnx_threads,
+        spinning=settings.onnx_allow_spinning,
+        signing_key=signing_key(settings),
+    )
     return bundle, OnnxTriager(bundle)
 
 
@@ -61,7 +66,12 @@ def model_source(settings: Settings) -> tuple[str, Resolver, Any]:
 
         registry = ModelRegistry(settings.models_dir)
         alias = settings.model_alias
-        return f"alias {alias!r}", lambda: registry.resolve(alias), registry.alias_mtime
+        # The manifest is checked against the sha256 recorded at registration.
+        return (
+            f"alias {alias!r}",
+            lambda: registry.resolve_verified(alias)[0],
+            registry.alias_mtime,
+        )
     raise ServeConfigError(
         "no model to serve: pass --bundle models/NAME or --model champion "
         "(or set TRIAGE_BUNDLE / TRIAGE_MODEL_ALIAS)"

@@ -10,7 +10,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from triage import language
@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     triager_timeout_s: float = 2.0
     triager_api_key: str | None = Field(
         default=None, description="API key the desk and worker send to a remote triage service"
+    )
+    bundle_signing_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC key bundles are signed with (`triage models sign`); when set, "
+        "unsigned or wrongly signed bundles are refused at serve, reload and promote",
     )
     api_keys_file: Path = Path(".triage/api_keys.json")
     insecure_no_auth: bool = False
@@ -125,6 +130,12 @@ class Settings(BaseSettings):
     business_holidays: list[date] = Field(
         default_factory=list, description='dates the SLA calendar skips, e.g. ["2026-12-25"]'
     )
+
+
+def signing_key(settings: Settings) -> str | None:
+    """The operator's bundle signing key (`bundle_signing_key`), if one is set."""
+    key = settings.bundle_signing_key
+    return key.get_secret_value() if key is not None else None
 
 
 @lru_cache(maxsize=1)

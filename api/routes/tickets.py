@@ -90,9 +90,11 @@ ActorHeader = Annotated[str | None, Header(alias="X-Actor", max_length=200)]
 NewAgentId = Annotated[str, PathParam(min_length=1, max_length=200, pattern=r"\S")]
 TeamName = Annotated[str, PathParam(min_length=1, max_length=200, pattern=r"\S")]
 IdempotencyHeader = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
-# The largest integer the databases store (a signed 64-bit column): a larger offset or
-# id is a 422, not an overflow inside the driver.
+# The largest OFFSET the databases take (a signed 64-bit integer), and the largest row
+# id (`INTEGER` columns, signed 32-bit on PostgreSQL): a larger one is a 422, not an
+# overflow inside the database.
 MAX_SQL_INT = 2**63 - 1
+MAX_ROW_ID = 2**31 - 1
 
 # The statuses the routes below can answer besides their success (see `api.errors`).
 _NO_DESK = (503, "the help desk is not configured on this server")
@@ -296,7 +298,7 @@ def ticket_audit(ticket_id: str, desk: DeskDep, key: StaffKey) -> list[AuditEntr
 def corrections(
     desk: DeskDep,
     key: AdminKey,
-    after_id: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0,
+    after_id: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> list[CorrectionView]:
     """People's overrides of predictions, oldest first: labels for the next training run."""

@@ -158,3 +158,26 @@ def test_a_500_leaves_the_keep_alive_connection_open() -> None:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_row_ids_past_the_integer_column_are_a_422(client: TestClient) -> None:
+    assert _fields(client.get("/v1/corrections", params={"after_id": 2**31})) == {"after_id"}
+    assert client.get("/v1/corrections", params={"after_id": 2**31 - 1}).status_code == 200
+
+
+def test_database_errors_carry_no_statement_parameters(engine) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from triage.store import connect
+
+    hidden = connect(engine.url.render_as_string(hide_password=False))
+    try:
+        with hidden.begin() as conn:
+            conn.execute(text("SELECT * FROM no_such_table WHERE x = :v"), {"v": "ann@example.com"})
+    except SQLAlchemyError as exc:
+        assert "ann@example.com" not in str(exc)
+    else:
+        raise AssertionError("the statement should fail")
+    finally:
+        hidden.dispose()
