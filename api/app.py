@@ -79,8 +79,20 @@ def model_source(settings: Settings) -> tuple[str, Resolver, Any]:
 
 
 def check_auth(settings: Settings) -> Authenticator:
-    """The authenticator, or a refusal to start when auth is on and no key exists."""
-    auth = Authenticator(settings.api_keys_file, enabled=not settings.insecure_no_auth)
+    """The authenticator, or a refusal to start when auth is on and no key exists.
+
+    With auth off (`--insecure-no-auth`) every start logs a warning."""
+    auth = Authenticator(
+        settings.api_keys_file,
+        enabled=not settings.insecure_no_auth,
+        rate=settings.rate_limit_per_s,
+        burst=settings.rate_limit_burst,
+    )
+    if not auth.enabled:
+        log.warning(
+            "API keys are OFF (--insecure-no-auth): anyone who reaches this server can "
+            "read and change every ticket and reload the model"
+        )
     if auth.enabled and len(auth.store) == 0:
         raise ServeConfigError(
             f"no API key configured in {settings.api_keys_file}: create one with "

@@ -14,6 +14,7 @@ default `loc/msg/type` validation error, which this API never sends.
 | body over `max_body_bytes`              | 413    | `api.limits`; body from `too_large` |
 | no or unknown API key                   | 401    | `unauthorized` (`api.security`)     |
 | key without the route's scope           | 403    | `forbidden` (`api.security`)        |
+| key over its request rate               | 429    | `too_many_requests`, `Retry-After`  |
 | desk routes on a server without a desk  | 503    | `unavailable`                       |
 | `BundleError`, `EncoderError` on reload | 422    | the old model keeps serving         |
 | `ModelNotReadyError`                    | 503    | no model loaded yet; retry later    |
@@ -27,6 +28,7 @@ default `loc/msg/type` validation error, which this API never sends.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import orjson
@@ -81,6 +83,7 @@ _STATUSES: dict[int, tuple[type[BaseModel], str]] = {
     409: (ErrorMessage, "the request conflicts with the record's current state"),
     413: (FieldErrors, "request body over the size limit (`max_body_bytes`)"),
     422: (FieldErrors, "invalid input: names each field and the reason"),
+    429: (ErrorMessage, "this API key is over its request rate; retry after `Retry-After` s"),
     503: (ErrorMessage, "no model loaded yet; retry later"),
 }
 
@@ -159,6 +162,16 @@ def too_large(limit: int) -> list[dict[str, str]]:
 def unauthorized(reason: str) -> HTTPException:
     """A 401 asking for a bearer key."""
     return HTTPException(status_code=401, detail=reason, headers={"WWW-Authenticate": "Bearer"})
+
+
+def too_many_requests(retry_after_s: float) -> HTTPException:
+    """A 429 with `Retry-After` in whole seconds (at least 1)."""
+    seconds = max(1, math.ceil(retry_after_s))
+    return HTTPException(
+        status_code=429,
+        detail="rate limit exceeded for this API key",
+        headers={"Retry-After": str(seconds)},
+    )
 
 
 def forbidden(reason: str) -> HTTPException:

@@ -11,6 +11,7 @@ Checking a key is a dict lookup and one sha256, so it never blocks the event loo
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated
@@ -18,19 +19,49 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.errors import forbidden, unauthorized
+from api.errors import forbidden, too_many_requests, unauthorized
 from triage.keys import KeyRecord, KeyStore
 
 _bearer = HTTPBearer(auto_error=False, description="an API key from `triage keys create`")
 
 
-class Authenticator:
-    """Holds the loaded key store; `enabled=False` only with `--insecure-no-auth`."""
+class TokenBuckets:
+    """A token bucket per API key: `rate` requests a second on average, bursts of `burst`.
 
-    def __init__(self, keys_file: Path, enabled: bool) -> None:
+    Only touched from the event loop (the auth dependency is `async def`), so it needs
+    no lock; one dict lookup and a little arithmetic per request.
+    """
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = max(burst, 1.0)
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def take(self, key_id: str, now: float | None = None) -> float:
+        """Spend one token of `key_id`'s bucket: 0.0 when admitted, else the seconds
+        until a token is available (the request is refused and spends nothing)."""
+        now = time.monotonic() if now is None else now
+        tokens, last = self._buckets.get(key_id, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        if tokens < 1.0:
+            self._buckets[key_id] = (tokens, now)
+            return (1.0 - tokens) / self.rate
+        self._buckets[key_id] = (tokens - 1.0, now)
+        return 0.0
+
+
+class Authenticator:
+    """Holds the loaded key store and the per-key rate limits; `enabled=False` only
+    with `triage serve --insecure-no-auth` on a loopback address."""
+
+    def __init__(
+        self, keys_file: Path, enabled: bool, rate: float = 0.0, burst: float = 0.0
+    ) -> None:
         self.keys_file = keys_file
         self.enabled = enabled
         self.store = KeyStore.load(keys_file) if enabled else KeyStore()
+        # rate 0: no rate limit.
+        self.limiter = TokenBuckets(rate, burst or rate) if rate > 0 else None
 
     def reload(self) -> None:
         """Re-read the keys file (new or revoked keys take effect without a restart)."""
@@ -66,6 +97,10 @@ def require_scope(*scopes: str) -> Callable[..., Awaitable[KeyRecord | None]]:
             raise unauthorized("invalid API key")
         if not wanted & record.scopes:
             raise forbidden(f"this API key lacks the {said} scope")
+        if auth.limiter is not None:
+            wait = auth.limiter.take(record.id)
+            if wait > 0:
+                raise too_many_requests(wait)
         return record
 
     return check

@@ -24,7 +24,10 @@ def serve(
         1, "--workers", min=1, help="processes; one already uses both onnxruntime threads"
     ),
     insecure_no_auth: bool = typer.Option(
-        False, "--insecure-no-auth", help="serve without API keys (trusted networks only)"
+        False,
+        "--insecure-no-auth",
+        help="serve without API keys: loopback addresses only, warned at every start "
+        "(never read from the environment or .env)",
     ),
     desk: bool = typer.Option(
         False,
@@ -49,6 +52,12 @@ def serve(
     elif model is not None:
         update.update(bundle=None, model_alias=model)
     if insecure_no_auth:
+        if not is_loopback(host):
+            raise typer.BadParameter(
+                f"--insecure-no-auth only on a loopback address (127.0.0.1, ::1, localhost), "
+                f"not {host!r}",
+                param_hint="--host",
+            )
         update["insecure_no_auth"] = True
     if desk:
         update["desk"] = True
@@ -61,6 +70,18 @@ def serve(
         access_log=access_log,
         log_level=log_level,
     )
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach."""
+    import ipaddress
+
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @keys_app.command("create")
