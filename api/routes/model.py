@@ -106,7 +106,7 @@ def public_manifest(bundle: Any) -> dict[str, Any]:
     response_class=Response,
     responses={
         200: {"model": ModelInfo, "description": "version, load time, source and manifest"},
-        **error_responses(401, 403, 503),
+        **error_responses(401, 403, 429, 503),
     },
 )
 async def model_info(holder: Holder, _key: TriageKey) -> Response:
@@ -128,6 +128,7 @@ async def model_info(holder: Holder, _key: TriageKey) -> Response:
     responses=error_responses(
         401,
         (403, "the key lacks the `admin` scope"),
+        429,
         (404, "unknown registry alias or version"),
         *BODY_ERRORS,
         (422, "invalid input, or the bundle was refused (corrupt, tampered, incompatible)"),

@@ -34,6 +34,7 @@ from triage.desk.records import (
     AuditEntry,
     CorrectionView,
     Dashboard,
+    HeldMessageView,
     IntakeResult,
     TicketPage,
     TriageState,
@@ -98,7 +99,7 @@ MAX_ROW_ID = 2**31 - 1
 
 # The statuses the routes below can answer besides their success (see `api.errors`).
 _NO_DESK = (503, "the help desk is not configured on this server")
-_KEYED = (401, 403, _NO_DESK)
+_KEYED = (401, 403, 429, _NO_DESK)
 _TICKET = (404, "no such ticket")
 _AGENT = (404, "no such agent")
 _STATE = (409, "the ticket's state does not allow this (e.g. an illegal status move)")
@@ -287,6 +288,42 @@ def ticket_audit(ticket_id: str, desk: DeskDep, key: StaffKey) -> list[AuditEntr
     """Every change to the ticket: who, when, what, under which model version."""
     _visible(desk, key, ticket_id)
     return desk.audit(ticket_id)
+
+
+@router.get(
+    "/held-messages",
+    tags=["tickets"],
+    response_model=list[HeldMessageView],
+    responses=error_responses(*_KEYED),
+)
+def held_messages(desk: DeskDep, key: StaffKey) -> list[HeldMessageView]:
+    """E-mails that named a ticket but came from neither its requester nor its CC list:
+    held for an agent instead of joining (and reopening) the ticket. Oldest first; an
+    agent key sees its teams' tickets' only."""
+    return desk.held_messages(teams=teams_of(key))
+
+
+@router.post(
+    "/held-messages/{held_id}/release",
+    tags=["tickets"],
+    response_model=TicketView,
+    responses=error_responses(
+        *_KEYED,
+        (404, "no such held message"),
+        (409, "already released, or the ticket's state does not allow it"),
+        422,
+    ),
+)
+def release_held_message(
+    held_id: Annotated[int, PathParam(ge=1, le=MAX_ROW_ID)],
+    desk: DeskDep,
+    key: StaffKey,
+    x_actor: ActorHeader = None,
+) -> TicketView:
+    """Let a held message into its ticket's thread, as the customer's reply."""
+    ticket_id = desk.held_ticket(held_id)
+    _visible(desk, key, str(ticket_id))
+    return desk.release_held(held_id, actor=_actor(key, x_actor))
 
 
 @router.get(

@@ -60,6 +60,7 @@ def build_router(settings: Settings) -> APIRouter:
     errors = error_responses(
         401,
         (403, "the key lacks the `triage` scope"),
+        429,
         *BODY_ERRORS,
         (422, "invalid ticket: names the field and the reason"),
         503,

@@ -81,7 +81,8 @@ def test_get_patch_audit_and_conflicts(client: TestClient) -> None:
 def test_messages_join_threads(client: TestClient) -> None:
     t = _create(client, message_id="<a@x>")
     r = client.post("/v1/messages", json={"body": "any news?", "in_reply_to": "<a@x>"})
-    assert r.status_code == 200 and r.json() == {"ticket": r.json()["ticket"], "created": False}
+    assert r.status_code == 200
+    assert r.json() == {"ticket": r.json()["ticket"], "created": False, "held": False}
     assert r.json()["ticket"]["id"] == t["id"]
     r = client.post("/v1/messages", json={"body": "new problem", "subject": "other"})
     assert r.status_code == 201 and r.json()["created"] is True

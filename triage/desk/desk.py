@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from triage.contract import HeadPrediction
-from triage.desk import assignment, intake, queries, scoring
+from triage.desk import assignment, held, intake, queries, scoring
 from triage.desk import changes as changes_
 from triage.desk.config import DeskConfig
 from triage.desk.ledger import record, utcnow
@@ -29,6 +29,7 @@ from triage.desk.records import (
     AuditEntry,
     CorrectionView,
     Dashboard,
+    HeldMessageView,
     IntakeResult,
     NewMessage,
     NewTicket,
@@ -133,6 +134,19 @@ class Desk:
     def add_message(self, ticket_id: int | str, message: NewMessage, *, actor: str) -> TicketView:
         """Append a message; a customer reply reopens the ticket (or, closed, opens a
         follow-up), the first desk reply stops the first-response clock."""
+        return intake.add_message(self, ticket_id, message, actor=actor)
+
+    def held_messages(self, *, teams: list[str] | None = None) -> list[HeldMessageView]:
+        """E-mails held because their sender is not on the ticket (these teams' only)."""
+        return held.list_held(self, teams=teams)
+
+    def held_ticket(self, held_id: int) -> int:
+        """The ticket a held message named (`NotFound` for an unknown id)."""
+        return held.ticket_of(self, held_id)
+
+    def release_held(self, held_id: int, *, actor: str) -> TicketView:
+        """An agent lets a held message into its ticket's thread (as the customer's reply)."""
+        ticket_id, message = held.take(self, held_id)
         return intake.add_message(self, ticket_id, message, actor=actor)
 
     # -- scoring and auto-replies (triage.desk.scoring) --------------------------------

@@ -1,5 +1,10 @@
 """Intake and threads: new tickets (idempotent), incoming messages routed to their ticket
-by reference or thread id, replies on a ticket and follow-ups of closed ones."""
+by reference or thread id, replies on a ticket and follow-ups of closed ones.
+
+An incoming e-mail joins a ticket only by the ticket's unguessable reply token in the
+subject (`[#T-12-<token>]`) or by Message-ID threading (In-Reply-To / References), and
+only when it comes from the requester or an address on the ticket's CC list; otherwise
+it is held for an agent (`triage.desk.held`) and joins and reopens nothing."""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from triage.desk import outbox
+from triage.desk import held, outbox
 from triage.desk.assignment import assign
 from triage.desk.changes import mark_breached, transition
 from triage.desk.ledger import DeskContext, lock, record
@@ -23,7 +28,14 @@ from triage.desk.records import (
     TicketView,
     TriageState,
 )
-from triage.desk.reference import find_reference, format_reference, parse_ticket_id, subject_tag
+from triage.desk.reference import (
+    find_reference,
+    format_reference,
+    new_reply_token,
+    parse_ticket_id,
+    subject_tag,
+    token_matches,
+)
 from triage.desk.scoring import triage_ticket
 from triage.desk.status import Status
 from triage.errors import IllegalTransition
@@ -94,6 +106,8 @@ def insert(
             external_id=new.external_id,
             idempotency_key=idempotency_key,
             inbox=inbox,
+            reply_token=new_reply_token(),
+            cc=list(dict.fromkeys(new.cc)) or None,
             thread_id=new.message_id,
             created_at=now,
             updated_at=now,
@@ -163,6 +177,9 @@ def receive(
         if known is not None:
             return IntakeResult(ticket=get(desk, known), created=False)
     ticket_id = _thread_of(desk, message, inbox)
+    if ticket_id is not None and not held.may_join(desk, ticket_id, message.author):
+        held.hold(desk, ticket_id, message, "sender is neither the requester nor on the CC list")
+        return IntakeResult(ticket=get(desk, ticket_id, messages=False), created=False, held=True)
     if ticket_id is not None:
         result = add_message(
             desk, ticket_id, message, actor=f"customer:{message.author or 'anonymous'}"
@@ -174,15 +191,19 @@ def receive(
         body=message.body,
         requester=message.author,
         message_id=message.message_id,
+        cc=message.cc,
     )
     return intake(desk, new, idempotency_key=idempotency_key, inbox=inbox)
 
 
 def _thread_of(desk: DeskContext, message: NewMessage, inbox: str | None) -> int | None:
     with desk.readers() as session:
-        number = find_reference(message.subject)
-        if number is not None and _in_inbox(session, number, inbox):
-            return number
+        reference = find_reference(message.subject)
+        if reference is not None and _in_inbox(session, reference[0], inbox):
+            # The number alone is guessable: only the ticket's reply token joins it.
+            row = session.get(TicketRow, reference[0])
+            if row is not None and token_matches(reference[1], row.reply_token):
+                return reference[0]
         ids = [i for i in [message.in_reply_to, *reversed(message.references)] if i]
         for thread_id in ids:
             found = session.scalar(
@@ -256,7 +277,7 @@ def _append(
     """Store a reply on an open ticket and move the ticket as the reply implies."""
     subject = message.subject
     if message.direction is Direction.outbound and not subject:
-        subject = f"{subject_tag(row.id)} {row.subject}".strip()
+        subject = f"{subject_tag(row.id, row.reply_token)} {row.subject}".strip()
     session.add(
         MessageRow(
             ticket_id=row.id,

@@ -22,7 +22,7 @@ from triage.desk.records import (
     TicketView,
     TriageState,
 )
-from triage.desk.reference import format_reference, parse_ticket_id
+from triage.desk.reference import format_reference, parse_ticket_id, subject_tag
 from triage.desk.status import ACTIVE, Status
 from triage.errors import NotFound
 from triage.store.models import AuditRow, CorrectionRow, MessageRow, TagRow, TicketRow
@@ -217,6 +217,8 @@ def view(row: TicketRow, messages: list[MessageView] | None) -> TicketView:
         tags=sorted(t.tag for t in row.tags),
         external_id=row.external_id,
         inbox=row.inbox,
+        reply_tag=subject_tag(row.id, row.reply_token) if row.reply_token else None,
+        cc=list(row.cc or []),
         thread_id=row.thread_id,
         category=row.category,
         subcategory=row.subcategory,

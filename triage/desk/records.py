@@ -58,6 +58,10 @@ class NewTicket(StoredModel):
     # E-mail headers: the Message-ID opens a thread that replies can join. An empty one
     # is no Message-ID (stored, it would collide with the next empty one).
     message_id: str | None = Field(default=None, max_length=MESSAGE_ID_LENGTH)
+    # Addresses copied on the e-mail: their replies join the thread like the requester's.
+    cc: list[Annotated[str, Field(max_length=ADDRESS_LENGTH)]] = Field(
+        default_factory=list, max_length=50
+    )
     extra: dict[str, str | int | float | bool | None] = Field(default_factory=dict, max_length=100)
 
     @field_validator("message_id")
@@ -81,6 +85,10 @@ class NewMessage(StoredModel):
     in_reply_to: str | None = Field(default=None, max_length=MESSAGE_ID_LENGTH)
     references: list[Annotated[str, Field(max_length=MESSAGE_ID_LENGTH)]] = Field(
         default_factory=list, max_length=100
+    )
+    # Addresses copied on the e-mail: their replies join the thread like the requester's.
+    cc: list[Annotated[str, Field(max_length=ADDRESS_LENGTH)]] = Field(
+        default_factory=list, max_length=50
     )
 
     @field_validator("message_id", "in_reply_to")
@@ -137,6 +145,10 @@ class TicketView(BaseModel):
     external_id: str | None
     inbox: str | None = None
     thread_id: str | None
+    # What outbound e-mail puts in the subject (`[#T-12-<token>]`): replies quoting it
+    # join the ticket. Null for tickets from before reply tokens.
+    reply_tag: str | None = None
+    cc: list[str] = Field(default_factory=list)
     category: str | None
     subcategory: str | None
     priority: str | None
@@ -173,6 +185,26 @@ class IntakeResult(BaseModel):
 
     ticket: TicketView
     created: bool
+    held: bool = Field(
+        default=False,
+        description="the message named this ticket but came from neither its requester "
+        "nor its CC list: it was held for an agent and did not join or reopen the ticket",
+    )
+
+
+class HeldMessageView(BaseModel):
+    """An e-mail held for an agent instead of joining its ticket."""
+
+    id: int
+    ticket_id: int
+    author: str | None
+    subject: str
+    body: str
+    channel: str
+    message_id: str | None
+    reason: str
+    created_at: datetime
+    released_at: datetime | None
 
 
 class AuditEntry(BaseModel):
