@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if __package__ in (None, ""):  # run as a script
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.latency import TICKET, RawClient, _free_port, _ok, _percentiles
-from triage.keys import create_key
+from benchmarks.latency import TICKET, RawClient, _free_port, _ok, _percentiles  # noqa: E402
+from triage.keys import create_key  # noqa: E402
 
 
 def start(bundle: Path, port: int, keys_file: Path, *, auth: bool) -> subprocess.Popen:
