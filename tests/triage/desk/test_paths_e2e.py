@@ -712,7 +712,7 @@ def test_email_replies_join_their_ticket_and_are_stored_once(run: Scenario) -> N
         message_id="<a-2@customer.example>",
         in_reply_to=thread_id,
     )
-    assert joined == {"ticket": joined["ticket"], "created": False}
+    assert joined == {"ticket": joined["ticket"], "created": False, "held": False}
     assert joined["ticket"]["id"] == a["id"]
     again = desk.mail(body="Any news on this?", message_id="<a-2@customer.example>")
     assert again["ticket"]["id"] == a["id"] and not again["created"]
