@@ -332,7 +332,8 @@ def desk(
 
     workdir = tmp_path_factory.mktemp("e2e")
     keys = workdir / "api_keys.json"
-    key, _ = create_key(keys, frozenset({"triage", "admin"}), name="e2e")
+    # act-as: the e2e desk UI names the agent acting in X-Actor.
+    key, _ = create_key(keys, frozenset({"triage", "admin", "act-as"}), name="e2e")
     roster = load_roster(agents_path_for(demo_tickets_file))
     policies = sla_policies_file(roster, workdir / "sla.json")
     hours, zone = "mon-fri 09:00-17:00", "UTC"
