@@ -120,7 +120,9 @@ def verify_bundle(path: str | Path, signing_key: str | None = None) -> str:
 
 
 def verify_files(path: Path, manifest: dict[str, Any]) -> None:
-    """Every listed file exists and matches its sha256; raises `BundleError` naming the first bad one."""
+    """Every listed file exists and matches its sha256; raises `BundleError` naming the first bad
+    one.
+    """
     files = manifest["files"]
     if not isinstance(files, dict) or not files:
         raise BundleError(f"{path / MANIFEST}: empty file list")

@@ -14,10 +14,8 @@ Concurrency: readers never lock, because writers replace the file atomically
 read-modify-write under an exclusive `fcntl.flock` on a sidecar lock file (the JSON
 file itself is replaced on every write, so locking it would lock a stale inode).
 
-Promotion gate: a version becomes `champion` only if its macro-F1 on its evaluation
-set is at most `PROMOTION_TOLERANCE` (one point, 0.01) below the current champion's.
-The compared head is the *primary head*: `category` when both versions have it,
-otherwise the first head of the champion's manifest that the candidate also has.
+Promotion gate: `promote` applies `triage.promotion.gate` (at most one point of
+macro-F1 below the champion, on the primary head) under the registry lock.
 """
 
 from __future__ import annotations
@@ -25,24 +23,18 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from triage.errors import BundleError, TriageError
-from triage.files import sha256_file
+from triage.files import read_json_object, sha256_file, write_atomically
+from triage.promotion import ModelVersion, PromotionDecision, gate
 
 REGISTRY_FILE = "registry.json"
 CHAMPION = "champion"
-PRIMARY_HEAD = "category"
-# Largest macro-F1 drop (absolute, 1 point) a new champion may have against the current one.
-PROMOTION_TOLERANCE = 0.01
-# Float noise must not turn "exactly one point below" into a refusal.
-_EPSILON = 1e-9
 _FORMAT = 1
 
 
@@ -66,58 +58,14 @@ class NoPreviousChampionError(RegistryError):
     """`rollback` was asked for, but there is no earlier champion to go back to."""
 
 
-@dataclass(frozen=True)
-class ModelVersion:
-    """One registered bundle, as the registry file records it."""
-
-    version: str
-    path: Path
-    created_at: str
-    registered_at: str
-    macro_f1: dict[str, float]
-    heads: list[str]
-    mlflow: dict[str, str] = field(default_factory=dict)
-    # sha256 of the bundle's manifest.json when it was registered ("" in registry files
-    # written before issue 14: such entries are trusted as they are until re-registered).
-    manifest_sha256: str = ""
-    # Set by `register` only: versions dropped because this bundle overwrote their directory.
-    replaced: tuple[str, ...] = ()
-
-    @property
-    def primary_head(self) -> str | None:
-        """The head the promotion gate compares when the other version has it too."""
-        if PRIMARY_HEAD in self.macro_f1:
-            return PRIMARY_HEAD
-        return self.heads[0] if self.heads else None
-
-
-@dataclass(frozen=True)
-class PromotionDecision:
-    """What the gate decided for `version` and why, with the numbers it compared."""
-
-    version: str
-    promoted: bool
-    message: str
-    previous_champion: str | None = None
-    head: str | None = None
-    candidate_macro_f1: float | None = None
-    champion_macro_f1: float | None = None
-    forced: bool = False
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _read_manifest(bundle_dir: Path) -> dict[str, Any]:
     path = bundle_dir / "manifest.json"
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise RegistryError(f"{bundle_dir}: not a model bundle (no manifest.json)") from exc
-    except (OSError, json.JSONDecodeError) as exc:
-        raise RegistryError(f"{path}: unreadable manifest: {exc}") from exc
-    if not isinstance(manifest, dict) or not manifest.get("model_version"):
+    manifest = read_json_object(path, RegistryError, "not a model bundle (no manifest.json)")
+    if not manifest.get("model_version"):
         raise RegistryError(f"{path}: manifest has no 'model_version'")
     return manifest
 
@@ -133,75 +81,6 @@ def _head_scores(manifest: dict[str, Any]) -> tuple[list[str], dict[str, float]]
     return heads, scores
 
 
-def compare_head(candidate: ModelVersion, champion: ModelVersion) -> str | None:
-    """The head the gate compares: `category` if both have it, else the champion's first shared head."""
-    if PRIMARY_HEAD in candidate.macro_f1 and PRIMARY_HEAD in champion.macro_f1:
-        return PRIMARY_HEAD
-    for head in champion.heads:
-        if head in candidate.macro_f1:
-            return head
-    return None
-
-
-def gate(
-    candidate: ModelVersion, champion: ModelVersion | None, *, force: bool = False
-) -> PromotionDecision:
-    """Decide whether `candidate` may replace `champion` (pure: reads and writes nothing)."""
-    if champion is None:
-        return PromotionDecision(
-            candidate.version, True, f"{candidate.version} is the first champion"
-        )
-    if champion.version == candidate.version:
-        return PromotionDecision(
-            candidate.version,
-            True,
-            f"{candidate.version} is already the champion",
-            previous_champion=champion.version,
-        )
-    head = compare_head(candidate, champion)
-    if head is None:
-        reason = (
-            f"{candidate.version} shares no evaluated head with champion {champion.version} "
-            f"(candidate heads: {', '.join(candidate.heads) or 'none'}; "
-            f"champion heads: {', '.join(champion.heads) or 'none'}), so the gate cannot compare them"
-        )
-        if force:
-            return PromotionDecision(
-                candidate.version, True, f"forced: {reason}", champion.version, forced=True
-            )
-        return PromotionDecision(
-            candidate.version,
-            False,
-            f"refused: {reason}; use --force to promote anyway",
-            champion.version,
-        )
-    new, old = candidate.macro_f1[head], champion.macro_f1[head]
-    numbers = (
-        f"{head} macro-F1 {new:.4f} vs champion {champion.version} {old:.4f} "
-        f"(delta {new - old:+.4f}, allowed drop {PROMOTION_TOLERANCE:.2f})"
-    )
-    allowed = new + _EPSILON >= old - PROMOTION_TOLERANCE
-    if allowed:
-        message = f"promoted {candidate.version}: {numbers}"
-    elif force:
-        message = f"forced promotion of {candidate.version} past the gate: {numbers}"
-    else:
-        message = (
-            f"refused to promote {candidate.version}: {numbers}; "
-            "it is more than 1 point below the champion (use --force to override)"
-        )
-    return PromotionDecision(
-        candidate.version,
-        allowed or force,
-        message,
-        previous_champion=champion.version,
-        head=head,
-        candidate_macro_f1=new,
-        champion_macro_f1=old,
-        forced=force and not allowed,
-    )
-
-
 class ModelRegistry:
     """The file registry under `models_dir`. Cheap to create; every call re-reads the file."""
 
@@ -213,14 +92,9 @@ class ModelRegistry:
     # -- reading (lock-free: writers replace the file atomically) ---------------------------
 
     def _load(self) -> dict[str, Any]:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        if not self.path.exists():  # never deleted, only replaced: no registration yet
             return {"format": _FORMAT, "versions": {}, "aliases": {}, "history": {}}
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise RegistryError(f"{self.path}: corrupt registry file: {exc}") from exc
+        data = read_json_object(self.path, RegistryError, "registry file vanished")
         data.setdefault("versions", {})
         data.setdefault("aliases", {})
         data.setdefault("history", {})
@@ -322,20 +196,10 @@ class ModelRegistry:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
     def _write(self, data: dict[str, Any]) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=".registry.", suffix=".tmp", dir=self.root)
-        try:
-            # mkstemp makes the file 0600; a server running as another user must read it.
-            os.fchmod(fd, 0o644)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, indent=2, sort_keys=True)
-                fh.write("\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        # 0o644: a server running as another user must read it; durable: losing the
+        # registry to a power cut would orphan every bundle.
+        text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+        write_atomically(self.path, text, mode=0o644, durable=True)
 
     def _stored_path(self, bundle_dir: Path) -> str:
         """Relative to the registry when the bundle lives under it, so the tree can move."""
@@ -396,7 +260,9 @@ class ModelRegistry:
         return replace(self._entry(version, record), replaced=replaced)
 
     def annotate_mlflow(self, version: str, /, **info: str) -> ModelVersion:
-        """Attach the MLflow coordinates (tracking_uri, run_id, registered_model, registered_version)."""
+        """Attach the MLflow coordinates (tracking_uri, run_id, registered_model,
+        registered_version).
+        """
         with self._locked() as data:
             record = data["versions"].get(version)
             if record is None:

@@ -739,9 +739,7 @@ def test_status_moves_reopen_on_customer_replies_and_an_illegal_move_changes_not
     s.other_category = other_category = min(categories - {a["category"]})
     a = desk.patch(a["id"], agent_a, category=other_category, status="pending").json()
     assert a["status"] == "pending" and a["pending_until"] is not None
-    a = desk.mail(author=a_src.requester, subject=f"{a['reply_tag']}", body="Here it is.")[
-        "ticket"
-    ]
+    a = desk.mail(author=a_src.requester, subject=f"{a['reply_tag']}", body="Here it is.")["ticket"]
     assert a["status"] == "reopened" and a["pending_until"] is None
     a = desk.patch(a["id"], agent_a, status="solved").json()
     assert a["status"] == "solved"
