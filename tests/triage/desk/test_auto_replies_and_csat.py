@@ -88,7 +88,7 @@ def test_customer_still_needs_help_goes_to_an_agent(desk: Desk) -> None:
 def test_a_reply_after_an_auto_reply_counts_as_not_resolved(desk: Desk) -> None:
     t = desk.intake(_password()).ticket
     t = desk.receive(
-        NewMessage(author="bob@x.org", subject=f"Re: [#{t.reference}]", body="did not work")
+        NewMessage(author="bob@x.org", subject=f"Re: {t.reply_tag}", body="did not work")
     ).ticket
     assert t.status is Status.reopened and t.auto_reply_outcome == "reopened"
 
