@@ -222,9 +222,30 @@ def _policy(name: str, expected: Callable[[Settings], Any]) -> Probe:
     return probe
 
 
+def _rate_limit(s: Served) -> None:
+    limiter = s.app.state.auth.limiter
+    assert (limiter.rate, limiter.burst) == (s.given.rate_limit_per_s, s.given.rate_limit_burst)
+
+
+def _unsigned_bundle_served(s: Served) -> None:
+    # No signing key given: the (unsigned) bundle was accepted.
+    assert s.app.state.holder.current is not None
+
+
 TRAINING = "training only (`triage train`, benchmarks): the server reads the bundle"
 REMOTE = "the worker's and `triage desk replay`'s remote triager; the server is the triager"
 WEBHOOK = "the worker sends webhooks, the server does not"
+HEALTH = "`triage monitor` and `triage models retrain/promote` read it; the server does not"
+
+
+def _no_shadow(s: Served) -> None:
+    # The environment names a shadow model that does not exist: reading it would have
+    # failed the start-up; the given settings have none.
+    assert getattr(s.app.state, "shadow", None) is None
+    assert s.app.state.desk.shadow is None
+
+
+UVICORN = "uvicorn's connection settings, passed by `api.server.serve` (test_timeouts.py)"
 
 ROWS: dict[str, Row] = {
     "models_dir": Row("<tmp>/models", "<tmp>/env/models", _served_from_the_given_registry),
@@ -244,6 +265,12 @@ ROWS: dict[str, Row] = {
     "triager_api_key": Row("given-key", "env-key", None, REMOTE),
     "api_keys_file": Row("<tmp>/keys.json", "<tmp>/env/keys.json", _given_keys_file_is_read),
     "insecure_no_auth": Row(False, "true", _auth_is_on),
+    "bundle_signing_key": Row(None, "env-signing-key", _unsigned_bundle_served),
+    "rate_limit_per_s": Row(1000.0, "3", _rate_limit),
+    "rate_limit_burst": Row(2000.0, "5", _rate_limit),
+    "header_timeout_s": Row(7.0, "3", None, UVICORN),
+    "keep_alive_timeout_s": Row(4.0, "2", None, UVICORN),
+    "allow_unsigned_webhooks": Row(True, "false", None, WEBHOOK),
     "max_body_bytes": Row(30_000, "100", _body_limit),
     "max_text_chars": Row(12_000, "50", _text_limit),
     "max_batch": Row(3, "1", _batch_limit),
@@ -298,6 +325,15 @@ ROWS: dict[str, Row] = {
     ),
     "sla_policies_file": Row("<tmp>/sla.json", "<tmp>/env/sla.json", _policies),
     "business_holidays": Row([date(2030, 1, 2)], '["2031-05-05"]', _holidays),
+    "drift_window": Row(120, "240", None, HEALTH),
+    "drift_psi_warn": Row(0.15, "0.05", None, HEALTH),
+    "drift_psi_alert": Row(0.3, "0.5", None, HEALTH),
+    "drift_alert_signals": Row(3, "1", None, HEALTH),
+    "precision_floor": Row(0.7, "0.6", None, HEALTH),
+    "shadow_model": Row(None, "no-such-shadow-model", _no_shadow),
+    "shadow_min_tickets": Row(50, "70", None, HEALTH),
+    "shadow_min_days": Row(2.0, "3", None, HEALTH),
+    "auto_promote": Row(False, "true", None, HEALTH),
 }
 
 

@@ -123,7 +123,7 @@ def _send(
     template: ReplyTemplateRow | None,
     now: datetime,
 ) -> None:
-    subject = f"{subject_tag(row.id)} {row.subject}".strip()
+    subject = f"{subject_tag(row.id, row.reply_token)} {row.subject}".strip()
     if template is not None:
         text = fill(template.text, customer_name=None, ticket=format_reference(row.id))
         answer_id = f"template-{template.id}"

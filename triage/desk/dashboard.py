@@ -12,6 +12,7 @@ from triage.desk.agents import loads
 from triage.desk.records import AgentLoad, AutoReplyOutcome, Dashboard
 from triage.desk.status import Status
 from triage.desk.tokens import CSAT
+from triage.health.quality import measure_quality
 from triage.store.models import AgentRow, CsatRow, TicketRow
 
 _OPEN = [s.value for s in Status if s is not Status.closed and s is not Status.solved]
@@ -106,4 +107,5 @@ def build_dashboard(session: Session, now: datetime) -> Dashboard:
         csat_answered=answered,
         csat_average=None if average is None else round(float(average), 2),
         csat_followups=count(TicketRow.needs_followup.is_(True)),
+        model_health=measure_quality(session),
     )

@@ -15,13 +15,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from triage.contract import HeadPrediction
-from triage.desk import assignment, auto_replies, intake, queries, scoring, templates, tokens
+from triage.desk import (
+    assignment,
+    auto_replies,
+    held,
+    intake,
+    queries,
+    scoring,
+    templates,
+    tokens,
+)
 from triage.desk import changes as changes_
 from triage.desk.config import DeskConfig
 from triage.desk.ledger import record, utcnow
@@ -29,6 +38,7 @@ from triage.desk.records import (
     AuditEntry,
     CorrectionView,
     Dashboard,
+    HeldMessageView,
     IntakeResult,
     NewMessage,
     NewTicket,
@@ -39,6 +49,7 @@ from triage.desk.records import (
 )
 from triage.desk.status import Status
 from triage.errors import TriageError
+from triage.health.quality import ModelHealth, measure_quality
 from triage.settings import Settings
 from triage.sla import BusinessCalendar, SlaPolicies
 from triage.store import session_factory
@@ -46,6 +57,13 @@ from triage.store.models import TicketRow
 from triage.triager import Triager
 
 __all__ = ["Desk", "DeskConfig", "utcnow"]
+
+
+class ShadowSink(Protocol):
+    """Takes new tickets for shadow scoring without blocking (`triage.health.shadow`)."""
+
+    def submit(self, ticket_id: int) -> None:
+        """Queue `ticket_id` for scoring by the shadow model."""
 
 
 class Desk:
@@ -71,6 +89,9 @@ class Desk:
         self.sla = sla or SlaPolicies()
         self.config = config or DeskConfig()
         self.clock = clock
+        # A shadow scorer (`triage.health.shadow.ShadowScorer`): new tickets are handed
+        # to it after intake, off the critical path.
+        self.shadow: ShadowSink | None = None
 
     @classmethod
     def from_settings(
@@ -108,20 +129,50 @@ class Desk:
     # -- intake and threads (triage.desk.intake) ---------------------------------------
 
     def intake(
-        self, new: NewTicket, *, idempotency_key: str | None = None, actor: str | None = None
+        self,
+        new: NewTicket,
+        *,
+        idempotency_key: str | None = None,
+        actor: str | None = None,
+        inbox: str | None = None,
     ) -> IntakeResult:
         """Store a new ticket, then triage it; a repeated `idempotency_key` returns the
         ticket the first request created."""
-        return intake.intake(self, new, idempotency_key=idempotency_key, actor=actor)
+        result = intake.intake(self, new, idempotency_key=idempotency_key, actor=actor, inbox=inbox)
+        if self.shadow is not None and result.created:
+            self.shadow.submit(result.ticket.id)
+        return result
 
-    def receive(self, message: NewMessage, *, idempotency_key: str | None = None) -> IntakeResult:
+    def receive(
+        self,
+        message: NewMessage,
+        *,
+        idempotency_key: str | None = None,
+        inbox: str | None = None,
+    ) -> IntakeResult:
         """Route an incoming message to its ticket (by reference or thread id), or open
         a new ticket."""
-        return intake.receive(self, message, idempotency_key=idempotency_key)
+        result = intake.receive(self, message, idempotency_key=idempotency_key, inbox=inbox)
+        if self.shadow is not None and result.created:
+            self.shadow.submit(result.ticket.id)
+        return result
 
     def add_message(self, ticket_id: int | str, message: NewMessage, *, actor: str) -> TicketView:
         """Append a message; a customer reply reopens the ticket (or, closed, opens a
         follow-up), the first desk reply stops the first-response clock."""
+        return intake.add_message(self, ticket_id, message, actor=actor)
+
+    def held_messages(self, *, teams: list[str] | None = None) -> list[HeldMessageView]:
+        """E-mails held because their sender is not on the ticket (these teams' only)."""
+        return held.list_held(self, teams=teams)
+
+    def held_ticket(self, held_id: int) -> int:
+        """The ticket a held message named (`NotFound` for an unknown id)."""
+        return held.ticket_of(self, held_id)
+
+    def release_held(self, held_id: int, *, actor: str) -> TicketView:
+        """An agent lets a held message into its ticket's thread (as the customer's reply)."""
+        ticket_id, message = held.take(self, held_id)
         return intake.add_message(self, ticket_id, message, actor=actor)
 
     # -- scoring and auto-replies (triage.desk.scoring) --------------------------------
@@ -254,6 +305,11 @@ class Desk:
     def dashboard(self) -> Dashboard:
         """Open tickets, SLA compliance, agent load, auto-reply resolution rate and CSAT."""
         return queries.dashboard(self)
+
+    def model_health(self, since: datetime | None = None) -> ModelHealth:
+        """Live quality per model version and head (`triage.health.quality`)."""
+        with self.readers() as session:
+            return measure_quality(session, since)
 
     # Defined after every annotation that says `list[...]`: in the class body that name
     # is this method from here on.
