@@ -14,14 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.dependencies import AdminKey
 from api.errors import BODY_ERRORS, error_responses
-from api.routes.tickets import MAX_SQL_INT, ActorHeader, DeskDep, _actor
+from api.routes.tickets import ActorHeader, DeskDep, _actor
 from triage.desk.templates import TemplateStatus, TemplateView
 
 router = APIRouter(prefix="/v1/admin/templates", tags=["templates"])
 
 _KEYED = (401, 403, (503, "the help desk is not configured on this server"))
 _TEMPLATE = (404, "no such template")
-TemplateId = Annotated[int, PathParam(ge=1, le=MAX_SQL_INT)]
+# The templates table's id is a 32-bit INTEGER on PostgreSQL: a larger id is a 422.
+TemplateId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 
 class Approval(BaseModel):
