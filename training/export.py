@@ -142,9 +142,18 @@ def head_metrics(report) -> dict[str, Any]:
         )
         metrics[name] = {k: head.metrics[k] for k in keep if k in head.metrics}
         metrics[name]["baselines"] = {
-            b: {"accuracy": v["accuracy"], "macro_f1": v["macro_f1"]}
+            b: {k: v[k] for k in ("accuracy", "macro_f1", "roc_auc") if k in v}
             for b, v in head.baselines.items()
         }
+        # Realized precision on the test split beside the target the thresholds aimed at.
+        metrics[name]["target_precision"] = head.metrics.get("target_precision")
+        metrics[name]["realized_precision"] = head.metrics.get("precision_at_threshold")
+        metrics[name]["calibrated_on"] = head.metrics.get("calibrated_on")
+        if "selection" in head.metrics:
+            metrics[name]["selection"] = head.metrics["selection"]
+            metrics[name]["no_signal"] = bool(head.metrics.get("no_signal"))
+        if "ordinal" in head.metrics:
+            metrics[name]["ordinal"] = head.metrics["ordinal"]
     if report.auto_reply:
         metrics["auto_reply"] = {
             k: v
@@ -324,6 +333,11 @@ def write_bundle(
         }
         if head.parents is not None:
             entry["parents"] = head.parents
+        if head.metrics.get("no_signal"):
+            # Serving always abstains on it; the registry never promotes it as primary.
+            entry["no_signal"] = True
+        if "selection" in head.metrics:
+            entry["model"] = head.metrics["selection"]["model"]
         heads_manifest.append(entry)
 
     files = {}
@@ -355,6 +369,7 @@ def write_bundle(
             k: v for k, v in report.params.items() if isinstance(v, (int, float, str, bool))
         },
         "metrics": head_metrics(report),
+        "warnings": list(getattr(report, "warnings", [])),
         "files": files,
     }
     manifest = _jsonable(manifest)

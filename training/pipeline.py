@@ -38,10 +38,12 @@ from training.evaluation import (
 )
 from training.features import fit_meta_spec, fit_text_vectorizer
 from training.heads import LinearHead
+from training.selection import FIELDS, TFIDF_SVC, Candidate, chance_scores, select, stacked
 from triage.contract import KBArticle, Ticket
 from triage.dataset import iter_articles, iter_tickets, kb_path_for
 from triage.errors import InputFileError, TriageError
 from triage.features import MetaEncoder, normalize_text
+from triage.splits import plan_split
 
 TEXT_HEADS = ("category", "subcategory", "priority", "team", "assignee")
 MIN_LABELLED = 30
@@ -166,6 +168,8 @@ class TrainingReport:
     languages: list[str]
     timings: dict[str, float] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
+    # What the user must hear (thresholds that did not hold on the test split).
+    warnings: list[str] = field(default_factory=list)
 
     def flat_metrics(self) -> dict[str, float]:
         """Numeric metrics as flat keys (`category.macro_f1`, `category.baseline.majority.accuracy`)."""
@@ -339,9 +343,12 @@ def train(
     primary = next(iter(heads_spec))
     primary_labels = np.array(heads_spec[primary][1], dtype=object)
     stamps = _timestamps(tickets)
+    plan = plan_split([None if math.isnan(t) else t for t in stamps], config.split)
+    if plan.kind == "time" and np.isfinite(stamps).mean() < 0.9:
+        raise TriageError(f"{data}: a time split needs timestamps on 90% of tickets: {plan.reason}")
     train_idx, test_idx, split_kind = split_indices(
         primary_labels,
-        None if config.split == "stratified" else stamps,
+        stamps if plan.kind == "time" else None,
         config.test_fraction,
         config.seed,
     )
@@ -419,7 +426,7 @@ def train(
     progress.stage("heads", total=len(heads_spec))
     for name, (fld, labels) in heads_spec.items():
         report, model = _train_head(
-            name, fld, labels, corpus, fit_idx, cal_idx, train_idx, test_idx, config
+            name, fld, labels, corpus, fit_idx, cal_idx, train_idx, test_idx, config, split_kind
         )
         reports[name] = report
         models[name] = model
@@ -458,6 +465,7 @@ def train(
         },
         split={
             "kind": split_kind,
+            "reason": plan.reason,
             "train": len(train_idx),
             "fit": len(fit_idx),
             "calibration": len(cal_idx),
@@ -468,6 +476,7 @@ def train(
         auto_reply=auto_reply,
         languages=languages,
         timings=timings,
+        warnings=precision_warnings(reports, config.target_precision),
     )
     report.manifest = write_bundle(
         out,
@@ -486,6 +495,28 @@ def train(
     )
     lap("export")
     return report
+
+
+# Realized precision this far below the target on the test split is worth a warning.
+PRECISION_SHORTFALL = 0.05
+
+
+def precision_warnings(reports: dict[str, HeadReport], target: float) -> list[str]:
+    """One warning per head whose thresholds missed the target precision on the test split
+    by more than `PRECISION_SHORTFALL`."""
+    out = []
+    for name, head in reports.items():
+        realized = head.metrics.get("precision_at_threshold")
+        if head.metrics.get("no_signal") or realized is None:
+            continue
+        if realized < target - PRECISION_SHORTFALL:
+            out.append(
+                f"{name}: thresholds fitted for precision {target:.2f} gave {realized:.2f} on "
+                f"the test split ({head.metrics['coverage_at_target_precision']:.1%} answered, "
+                f"calibrated on the {head.metrics.get('calibrated_on', 'out-of-fold')} scores); "
+                "the newer tickets differ from the ones the thresholds were fitted on"
+            )
+    return out
 
 
 def _parents(heads_spec: dict) -> dict[str, str]:
@@ -527,6 +558,7 @@ def _train_head(
     train_idx: np.ndarray,
     test_idx: np.ndarray,
     config: TrainConfig,
+    split_kind: str = "stratified",
 ) -> tuple[HeadReport, LinearHead]:
     label_arr = np.array(labels, dtype=object)
     known = np.array([v is not None for v in labels])
@@ -541,7 +573,8 @@ def _train_head(
 
     y_test = codes(test_rows)
 
-    # KB articles are extra labelled examples for the category heads (added to every fit).
+    # KB articles are extra labelled examples for the category heads (added to every fit
+    # of a text model).
     x_kb: list = [None, None, None]
     y_kb = np.zeros(0, dtype=np.int64)
     if name in ("category", "subcategory") and corpus.articles:
@@ -555,28 +588,31 @@ def _train_head(
                 np.zeros((len(kb_rows), corpus.x_meta.shape[1]), dtype=np.float32),
             ]
 
-    def fit(rows: np.ndarray, choice: tuple[str, float, float]) -> LinearHead:
-        kind, c_value, power = choice
+    def fit(rows: np.ndarray, candidate: Candidate) -> LinearHead:
+        # Not for the fields model: KB articles have no structured fields.
+        with_kb = len(y_kb) > 0 and candidate.family != "fields"
         blocks = []
         for x_all, x_extra in zip((corpus.x_text, corpus.x_emb, corpus.x_meta), x_kb, strict=True):
             if x_all is None:
                 blocks.append(None)
-            elif len(y_kb) == 0:
+            elif not with_kb:
                 blocks.append(x_all[rows])
             elif sp.issparse(x_all):
                 blocks.append(sp.vstack([x_all[rows], x_extra], format="csr"))
             else:
                 blocks.append(np.vstack([x_all[rows], x_extra]))
-        y_fit = np.r_[codes(rows), y_kb].astype(np.int64)
+        y_fit = np.r_[codes(rows), y_kb if with_kb else []].astype(np.int64)
+        meta_weight = candidate.meta_weight
         return LinearHead(
             n_classes,
-            C=c_value,
+            C=candidate.C,
             emb_weight=config.emb_weight,
-            meta_weight=config.meta_weight,
-            kind=kind,
+            meta_weight=config.meta_weight if meta_weight is None else meta_weight,
+            kind=candidate.kind,
             max_iter=config.max_iter,
             seed=config.seed,
-            class_weight=class_weights(y_fit, power),
+            class_weight=class_weights(y_fit, candidate.class_weight_power),
+            blocks=candidate.blocks,
         ).fit(*blocks, y_fit)
 
     def logits_of(model: LinearHead, rows: np.ndarray) -> np.ndarray:
@@ -584,48 +620,36 @@ def _train_head(
             _rows(corpus.x_text, rows), _rows(corpus.x_emb, rows), _rows(corpus.x_meta, rows)
         )
 
-    # Out-of-fold scores over the whole training part calibrate the final head.
+    # Shared folds over the whole training part: every candidate is scored on the same
+    # held-out tickets, and the winner's out-of-fold scores calibrate it.
     y_train = codes(train_rows)
-    rng = np.random.default_rng(config.seed)
-    fold = np.empty(len(train_rows), dtype=np.int64)
-    for c in np.unique(y_train):
-        members = np.flatnonzero(y_train == c)
-        fold[members] = (
-            rng.permutation(len(members)) + rng.integers(config.calibration_folds)
-        ) % config.calibration_folds
-    oof = np.zeros((len(train_rows), n_classes))
-    candidates = (
-        list(config.candidates)
+    fold = _folds(y_train, config.calibration_folds, config.seed)
+    auc = name == "escalation" and n_classes == 2
+    stacked_candidates = (
+        [stacked(*c) for c in config.candidates]
         if config.model == "auto"
-        else [(config.model, config.C, config.class_weight_power)]
+        else [stacked(config.model, config.C, config.class_weight_power)]
     )
-    choice, selection = candidates[0], {}
+    families: list[Candidate] = []
+    if corpus.x_text is not None:
+        families.append(TFIDF_SVC)
+    if corpus.x_meta is not None and corpus.x_meta.shape[1] > 2:
+        families.append(FIELDS)
     folds = [
         k
         for k in range(config.calibration_folds)
         if len(np.unique(y_train[fold != k])) >= 2 and not (fold != k).all()
     ]
 
-    def held_out_logits(k: int, candidate: tuple[str, float, float]) -> np.ndarray:
+    def held_out_logits(k: int, candidate: Candidate) -> np.ndarray:
         return logits_of(fit(train_rows[fold != k], candidate), train_rows[fold == k])
 
     base_x = corpus.x_text if corpus.x_text is not None else sp.csr_matrix(corpus.x_meta)
-    # liblinear releases the GIL while it trains: the independent fits of a head (the
-    # candidates, then the other folds, the final model and the baseline) share the cores.
+    choice, selection_scores = stacked_candidates[0], {}
+    oof: dict[Candidate, np.ndarray] = {}
+    # liblinear releases the GIL while it trains: the independent fits of a head share
+    # the cores.
     with ThreadPoolExecutor(max_workers=config.n_jobs or os.cpu_count() or 1) as pool:
-        if len(candidates) > 1 and folds:
-            # The first usable fold picks the model; its scores are that model's OOF part.
-            k0, folds = folds[0], folds[1:]
-            scored = dict(
-                zip(candidates, pool.map(lambda c: held_out_logits(k0, c), candidates), strict=True)
-            )
-            selection = {
-                c: _selection_score(name, z, y_train[fold == k0]) for c, z in scored.items()
-            }
-            choice = max(candidates, key=lambda c: (selection[c], -candidates.index(c)))
-            oof[fold == k0] = scored[choice]
-        parts = {k: pool.submit(held_out_logits, k, choice) for k in folds}
-        final = pool.submit(fit, train_rows, choice)
         baseline = pool.submit(
             linearsvc_baseline,
             base_x[train_rows],
@@ -635,15 +659,75 @@ def _train_head(
             n_classes + 1,
             seed=config.seed,
         )
-        for k, part in parts.items():
-            oof[fold == k] = part.result()
-        model = final.result()
+        rest = folds
+        k0_scores: dict[Candidate, np.ndarray] = {}
+        if folds:
+            # The first usable fold picks the stacked recipe; every family is scored on it.
+            k0, rest = folds[0], folds[1:]
+            todo = stacked_candidates + families
+            k0_scores = dict(
+                zip(todo, pool.map(lambda c: held_out_logits(k0, c), todo), strict=True)
+            )
+            if len(stacked_candidates) > 1:
+                selection_scores = {
+                    c: _selection_score(name, k0_scores[c], y_train[fold == k0])
+                    for c in stacked_candidates
+                }
+                choice = max(
+                    stacked_candidates,
+                    key=lambda c: (selection_scores[c], -stacked_candidates.index(c)),
+                )
+        compete = [choice, *families]
+        parts = {(k, c): pool.submit(held_out_logits, k, c) for k in rest for c in compete}
+        for c in compete:
+            oof[c] = np.zeros((len(train_rows), n_classes))
+            if folds:
+                oof[c][fold == folds[0]] = k0_scores[c]
+        for (k, c), part in parts.items():
+            oof[c][fold == k] = part.result()
+        evaluated = np.isin(fold, folds)
+        references = chance_scores(
+            [(np.flatnonzero(fold[evaluated] == k), y_train[fold != k]) for k in folds],
+            int(evaluated.sum()),
+            auc,
+            config.seed,
+        )
+        selection = select(
+            y_train[evaluated],
+            {c: z[evaluated] for c, z in oof.items()},
+            references,
+            n_classes,
+            auc,
+            config.seed,
+        )
+        winner = selection.winner
+        finals = {c: pool.submit(fit, train_rows, c) for c in compete}
+        # Time split: calibration and thresholds from the newest training slice, scored by
+        # a model that never saw it, so they are fitted on tickets like the test ones.
+        cal_rows = train_rows
+        recent = None
+        if split_kind == "time":
+            fit_rows = fit_idx[known[fit_idx]]
+            cal_rows = cal_idx[known[cal_idx]]
+            if len(cal_rows) >= 2 and len(np.unique(codes(fit_rows))) >= 2:
+                recent = pool.submit(fit, fit_rows, winner)
+            else:
+                cal_rows = train_rows
+        models = {c: f.result() for c, f in finals.items()}
         svc, _ = baseline.result()
-    temperature = fit_temperature(oof, y_train)
+        if recent is not None:
+            cal_logits, y_cal = logits_of(recent.result(), cal_rows), codes(cal_rows)
+        else:
+            cal_logits, y_cal = oof[winner], y_train
+    model = models[winner]
+    temperature = fit_temperature(cal_logits, y_cal)
     thresholds, global_t = fit_thresholds(
-        softmax(oof, temperature), y_train, config.target_precision
+        softmax(cal_logits, temperature), y_cal, config.target_precision
     )
-    cal_rows = train_rows
+    if selection.no_signal:
+        # Nothing learned beyond chance: the head always abstains.
+        thresholds = np.full(n_classes, NO_SIGNAL_THRESHOLD)
+        global_t = NO_SIGNAL_THRESHOLD
 
     def logits(rows: np.ndarray) -> np.ndarray:
         return logits_of(model, rows)
@@ -663,12 +747,17 @@ def _train_head(
         "ece": expected_calibration_error(proba[seen], y_test[seen]) if seen.any() else None,
         "coverage_at_target_precision": cover["coverage"],
         "precision_at_threshold": cover["precision"],
+        "target_precision": config.target_precision,
+        "calibrated_on": "newest training slice" if recent is not None else "out-of-fold",
         "temperature": temperature,
-        "model": {"kind": choice[0], "C": choice[1], "class_weight_power": choice[2]},
+        "model": winner.describe(),
+        "stacked_model": {"kind": choice.kind, "C": choice.C, "class_weight_power": choice.class_weight_power},
         "model_selection": [
-            {"kind": c[0], "C": c[1], "class_weight_power": c[2], "score": round(v, 6)}
-            for c, v in selection.items()
+            {"kind": c.kind, "C": c.C, "class_weight_power": c.class_weight_power, "score": round(v, 6)}
+            for c, v in selection_scores.items()
         ],
+        "selection": selection.to_dict(),
+        "no_signal": selection.no_signal,
         "unseen_test_labels": int((~seen).sum()),
         "per_class": {
             c: {
@@ -681,6 +770,8 @@ def _train_head(
             for i, c in enumerate(classes)
         },
     }
+    if ordinal := _ordinal_errors(name, classes, y_test, pred):
+        metrics["ordinal"] = ordinal
     if n_classes == 2 and "true" in index:
         metrics["roc_auc"] = roc_auc(proba[:, index["true"]], y_test == index["true"])
 
@@ -691,6 +782,16 @@ def _train_head(
         "majority": majority_baseline(y_train, y_eval, n_classes + 1),
         "tfidf_linearsvc": svc,
     }
+    for c, m in models.items():
+        if c.family == "fields":
+            baselines["fields"] = _test_summary(logits_of(m, test_rows), y_eval, n_classes, index)
+    if "true" in index and n_classes == 2:
+        for c, m in models.items():
+            if c.family == "tfidf_svc":
+                z = logits_of(m, test_rows)
+                baselines["tfidf_linearsvc"]["roc_auc"] = roc_auc(
+                    z[:, index["true"]] - z[:, 1 - index["true"]], y_test == index["true"]
+                )
     report = HeadReport(
         name=name,
         field=fld,
@@ -710,9 +811,59 @@ def _train_head(
     )
     everyone = np.arange(len(corpus.tickets))
     held_out = softmax(logits(everyone), temperature)
-    held_out[train_rows] = softmax(oof, temperature)
+    held_out[train_rows] = softmax(oof[winner], temperature)
     report.held_out_proba = held_out.astype(np.float32)
     return report, model
+
+
+# A threshold no calibrated probability reaches: the head always abstains.
+NO_SIGNAL_THRESHOLD = 1.01
+# Priority classes from most to least urgent: errors are reported by distance.
+PRIORITY_ORDER = ("urgent", "critical", "high", "medium", "normal", "low")
+
+
+def _folds(y: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
+    """A stratified fold number per training row (shared by every candidate)."""
+    rng = np.random.default_rng(seed)
+    fold = np.empty(len(y), dtype=np.int64)
+    for c in np.unique(y):
+        members = np.flatnonzero(y == c)
+        fold[members] = (rng.permutation(len(members)) + rng.integers(n_folds)) % n_folds
+    return fold
+
+
+def _test_summary(
+    logits: np.ndarray, y_eval: np.ndarray, n_classes: int, index: dict[str, int]
+) -> dict[str, Any]:
+    """A baseline's test-split figures from its logits (as `baselines._summary`)."""
+    cls = classification_metrics(y_eval, logits.argmax(axis=1), n_classes + 1)
+    out: dict[str, Any] = {
+        "accuracy": cls["accuracy"],
+        "macro_f1": cls["macro_f1"],
+        "per_class_f1": [round(float(f), 6) for f in cls["f1"]],
+    }
+    if n_classes == 2 and "true" in index:
+        t = index["true"]
+        out["roc_auc"] = roc_auc(logits[:, t] - logits[:, 1 - t], y_eval == t)
+    return out
+
+
+def _ordinal_errors(
+    name: str, classes: list[str], y: np.ndarray, pred: np.ndarray
+) -> dict[str, Any] | None:
+    """For priority: how many levels off the errors are (0 = right, 1 = adjacent level...)."""
+    if name != "priority" or not set(classes) <= set(PRIORITY_ORDER):
+        return None
+    rank = np.array([PRIORITY_ORDER.index(c) for c in classes])
+    ordered = np.argsort(np.argsort(rank))  # class index → position among this head's levels
+    seen = y >= 0
+    distance = np.abs(ordered[y[seen]] - ordered[pred[seen]])
+    counts = np.bincount(distance, minlength=len(classes))
+    return {
+        "order": [classes[i] for i in np.argsort(rank)],
+        "errors_by_distance": {str(d): int(n) for d, n in enumerate(counts) if d > 0},
+        "mean_distance": float(distance.mean()) if len(distance) else 0.0,
+    }
 
 
 def _selection_score(head: str, logits: np.ndarray, y: np.ndarray) -> float:

@@ -56,6 +56,9 @@ def print_report(report) -> None:  # type: ignore[no-untyped-def]
             _fmt(m.get("roc_auc")),
         )
     _out.print(table)
+    _out.print(f"split: {report.split['kind']} ({report.split.get('reason', '')})", highlight=False)
+    for line in selection_lines(report):
+        _out.print(line, highlight=False, soft_wrap=True)
     ar = report.auto_reply
     if ar:
         line = (
@@ -73,6 +76,38 @@ def print_report(report) -> None:  # type: ignore[no-untyped-def]
     _out.print(
         f"bundle written to {report.bundle_dir} (languages: {', '.join(report.languages) or '–'})"
     )
+
+
+def _signed(m: dict) -> str:
+    return f"{m['margin']:+.3f} [{m['low']:+.3f}, {m['high']:+.3f}]"
+
+
+def selection_lines(report) -> list[str]:  # type: ignore[no-untyped-def]
+    """Per head: the winner out of fold, its margins (bootstrap 95%), test figures, verdict."""
+    lines = []
+    for name, head in report.heads.items():
+        sel = head.metrics.get("selection")
+        if not sel:
+            continue
+        metric = "AUC" if sel["metric"] == "roc_auc" else "macro-F1"
+        margins = ", ".join(f"{_signed(m)} over {other}" for other, m in sel["margins"].items())
+        m, b = head.metrics, head.baselines
+        key = "roc_auc" if sel["metric"] == "roc_auc" else "macro_f1"
+        test = [f"ours {_fmt(m.get(key))}"] + [
+            f"{base} {_fmt(v.get(key))}" for base, v in b.items() if v.get(key) is not None
+        ]
+        lines.append(
+            f"{name}: winner {sel['winner']} (out-of-fold {metric} "
+            f"{sel['oof'][sel['winner']]:.3f}; {margins}); test {metric}: {', '.join(test)}"
+        )
+        if sel["verdict"] == "no_signal":
+            lines.append(
+                f"{name}: NO SIGNAL: it does not beat the majority and chance baselines beyond "
+                "the bootstrap interval; the bundle marks it no_signal and it always abstains"
+            )
+    for warning in getattr(report, "warnings", []):
+        lines.append(f"warning: {warning}")
+    return lines
 
 
 def train(
@@ -98,6 +133,12 @@ def train(
     ),
     seed: int = typer.Option(42, "--seed"),
     target_precision: float = typer.Option(0.9, "--target-precision", min=0.5, max=0.999),
+    split: str = typer.Option(
+        "auto",
+        "--split",
+        help="time (newest tickets are the test split), stratified, or auto (time when 90% of "
+        "tickets have a timestamp spanning 14 days or more)",
+    ),
 ) -> None:
     """Train category, priority, routing and escalation heads plus the auto-reply matcher."""
     if db == (data is not None):
@@ -105,6 +146,8 @@ def train(
             "give exactly one source: --data F.parquet, or --db for the help desk's store",
             param_hint="--data / --db",
         )
+    if split not in ("time", "stratified", "auto"):
+        raise typer.BadParameter("one of time, stratified, auto", param_hint="--split")
     if database_url is not None and not db:
         raise typer.BadParameter(
             "goes with --db (the store to train on)", param_hint="--database-url"
@@ -123,6 +166,7 @@ def train(
         encoder=None if chosen.lower() == "none" else chosen,
         seed=seed,
         target_precision=target_precision,
+        split=split,
         embedding_cache_dir=settings.embedding_cache_dir,
         bundle_name=out.name,
     )
