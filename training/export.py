@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import shutil
@@ -168,6 +169,27 @@ def head_metrics(report) -> dict[str, Any]:
             )
         }
     return _jsonable(metrics)
+
+
+def model_name(report) -> str:  # type: ignore[no-untyped-def]
+    """The model a bundle is a version of: its data source and its primary head's label set.
+
+    Versions of the same model are compared by the promotion gate; versions of different
+    models never are (`triage.gate`).
+    """
+    source = Path(str(report.data_path)).name.split(".")[0] or "data"
+    primary = report.heads[next(iter(report.heads))]
+    identity = json.dumps(
+        {"source": source, "field": primary.field, "classes": sorted(primary.classes)},
+        sort_keys=True,
+    )
+    return f"{source}-{hashlib.sha256(identity.encode()).hexdigest()[:10]}"
+
+
+def split_fingerprint(report) -> str:  # type: ignore[no-untyped-def]
+    """sha256 of the primary head's test ticket ids: same value, same test tickets."""
+    primary = report.heads[next(iter(report.heads))]
+    return hashlib.sha256("\n".join(sorted(primary.test_ids)).encode()).hexdigest()
 
 
 def write_bundle(
@@ -346,6 +368,8 @@ def write_bundle(
     manifest = {
         "format_version": FORMAT_VERSION,
         "model_version": report.model_version,
+        "model_name": model_name(report),
+        "evaluation": {"test_split": split_fingerprint(report)},
         "created_at": created_at.isoformat(),
         "git_sha": git_sha,
         "library_versions": _versions(),

@@ -751,9 +751,18 @@ def _train_head(
         "calibrated_on": "newest training slice" if recent is not None else "out-of-fold",
         "temperature": temperature,
         "model": winner.describe(),
-        "stacked_model": {"kind": choice.kind, "C": choice.C, "class_weight_power": choice.class_weight_power},
+        "stacked_model": {
+            "kind": choice.kind,
+            "C": choice.C,
+            "class_weight_power": choice.class_weight_power,
+        },
         "model_selection": [
-            {"kind": c.kind, "C": c.C, "class_weight_power": c.class_weight_power, "score": round(v, 6)}
+            {
+                "kind": c.kind,
+                "C": c.C,
+                "class_weight_power": c.class_weight_power,
+                "score": round(v, 6),
+            }
             for c, v in selection_scores.items()
         ],
         "selection": selection.to_dict(),

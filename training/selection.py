@@ -184,9 +184,7 @@ def select(
     margins: dict[str, dict[str, float]] = {}
     for c in order:
         if c.family != winner.family:
-            margins[c.family] = bootstrap_margin(
-                y, scores[winner], scores[c], n_classes, auc, seed
-            )
+            margins[c.family] = bootstrap_margin(y, scores[winner], scores[c], n_classes, auc, seed)
     for k, s in references.items():
         margins[k] = bootstrap_margin(y, scores[winner], s, n_classes, auc, seed)
     no_signal = any(margins[k]["low"] <= 0.0 for k in references)

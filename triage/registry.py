@@ -34,14 +34,20 @@ from pathlib import Path
 from typing import Any
 
 from triage.errors import TriageError
+from triage.gate import PRIMARY_HEAD, PROMOTION_TOLERANCE, PromotionDecision, compare_head, gate
+
+__all__ = [
+    "CHAMPION",
+    "PROMOTION_TOLERANCE",
+    "ModelRegistry",
+    "ModelVersion",
+    "PromotionDecision",
+    "compare_head",
+    "gate",
+]
 
 REGISTRY_FILE = "registry.json"
 CHAMPION = "champion"
-PRIMARY_HEAD = "category"
-# Largest macro-F1 drop (absolute, 1 point) a new champion may have against the current one.
-PROMOTION_TOLERANCE = 0.01
-# Float noise must not turn "exactly one point below" into a refusal.
-_EPSILON = 1e-9
 _FORMAT = 1
 
 
@@ -76,6 +82,13 @@ class ModelVersion:
     macro_f1: dict[str, float]
     heads: list[str]
     mlflow: dict[str, str] = field(default_factory=dict)
+    # The model this version is of (data source and label set, see `triage.gate`), its
+    # manifest's primary head, the heads training found no signal in, and a fingerprint
+    # of the primary head's test tickets. None / empty for bundles from before them.
+    model_name: str | None = None
+    primary: str | None = None
+    no_signal: tuple[str, ...] = ()
+    test_split: str | None = None
     # Set by `register` only: versions dropped because this bundle overwrote their directory.
     replaced: tuple[str, ...] = ()
 
@@ -85,20 +98,6 @@ class ModelVersion:
         if PRIMARY_HEAD in self.macro_f1:
             return PRIMARY_HEAD
         return self.heads[0] if self.heads else None
-
-
-@dataclass(frozen=True)
-class PromotionDecision:
-    """What the gate decided for `version` and why, with the numbers it compared."""
-
-    version: str
-    promoted: bool
-    message: str
-    previous_champion: str | None = None
-    head: str | None = None
-    candidate_macro_f1: float | None = None
-    champion_macro_f1: float | None = None
-    forced: bool = False
 
 
 def _now() -> str:
@@ -118,6 +117,17 @@ def _read_manifest(bundle_dir: Path) -> dict[str, Any]:
     return manifest
 
 
+def _identity(manifest: dict[str, Any]) -> dict[str, Any]:
+    """What the gate needs beyond the figures: model name, primary head, no-signal heads."""
+    evaluation = manifest.get("evaluation") or {}
+    return {
+        "model_name": manifest.get("model_name"),
+        "primary": manifest.get("primary_head"),
+        "no_signal": [h["name"] for h in manifest.get("heads", []) if h.get("no_signal")],
+        "test_split": evaluation.get("test_split"),
+    }
+
+
 def _head_scores(manifest: dict[str, Any]) -> tuple[list[str], dict[str, float]]:
     """Heads in manifest order and their macro-F1; `auto_reply` and friends have none."""
     heads: list[str] = []
@@ -127,75 +137,6 @@ def _head_scores(manifest: dict[str, Any]) -> tuple[list[str], dict[str, float]]
             heads.append(name)
             scores[name] = float(value["macro_f1"])
     return heads, scores
-
-
-def compare_head(candidate: ModelVersion, champion: ModelVersion) -> str | None:
-    """The head the gate compares: `category` if both have it, else the champion's first shared head."""
-    if PRIMARY_HEAD in candidate.macro_f1 and PRIMARY_HEAD in champion.macro_f1:
-        return PRIMARY_HEAD
-    for head in champion.heads:
-        if head in candidate.macro_f1:
-            return head
-    return None
-
-
-def gate(
-    candidate: ModelVersion, champion: ModelVersion | None, *, force: bool = False
-) -> PromotionDecision:
-    """Decide whether `candidate` may replace `champion` (pure: reads and writes nothing)."""
-    if champion is None:
-        return PromotionDecision(
-            candidate.version, True, f"{candidate.version} is the first champion"
-        )
-    if champion.version == candidate.version:
-        return PromotionDecision(
-            candidate.version,
-            True,
-            f"{candidate.version} is already the champion",
-            previous_champion=champion.version,
-        )
-    head = compare_head(candidate, champion)
-    if head is None:
-        reason = (
-            f"{candidate.version} shares no evaluated head with champion {champion.version} "
-            f"(candidate heads: {', '.join(candidate.heads) or 'none'}; "
-            f"champion heads: {', '.join(champion.heads) or 'none'}), so the gate cannot compare them"
-        )
-        if force:
-            return PromotionDecision(
-                candidate.version, True, f"forced: {reason}", champion.version, forced=True
-            )
-        return PromotionDecision(
-            candidate.version,
-            False,
-            f"refused: {reason}; use --force to promote anyway",
-            champion.version,
-        )
-    new, old = candidate.macro_f1[head], champion.macro_f1[head]
-    numbers = (
-        f"{head} macro-F1 {new:.4f} vs champion {champion.version} {old:.4f} "
-        f"(delta {new - old:+.4f}, allowed drop {PROMOTION_TOLERANCE:.2f})"
-    )
-    allowed = new + _EPSILON >= old - PROMOTION_TOLERANCE
-    if allowed:
-        message = f"promoted {candidate.version}: {numbers}"
-    elif force:
-        message = f"forced promotion of {candidate.version} past the gate: {numbers}"
-    else:
-        message = (
-            f"refused to promote {candidate.version}: {numbers}; "
-            "it is more than 1 point below the champion (use --force to override)"
-        )
-    return PromotionDecision(
-        candidate.version,
-        allowed or force,
-        message,
-        previous_champion=champion.version,
-        head=head,
-        candidate_macro_f1=new,
-        champion_macro_f1=old,
-        forced=force and not allowed,
-    )
 
 
 class ModelRegistry:
@@ -232,6 +173,10 @@ class ModelRegistry:
             macro_f1=dict(record.get("macro_f1", {})),
             heads=list(record.get("heads", [])),
             mlflow=dict(record.get("mlflow", {})),
+            model_name=record.get("model_name"),
+            primary=record.get("primary"),
+            no_signal=tuple(record.get("no_signal", ())),
+            test_split=record.get("test_split"),
         )
 
     def list_versions(self) -> list[ModelVersion]:
@@ -374,6 +319,7 @@ class ModelRegistry:
                 "macro_f1": scores,
                 "heads": heads,
                 "mlflow": (old or {}).get("mlflow", {}),
+                **_identity(manifest),
             }
             record = data["versions"][version]
         return replace(self._entry(version, record), replaced=replaced)
@@ -387,21 +333,40 @@ class ModelRegistry:
             record.setdefault("mlflow", {}).update({k: str(v) for k, v in info.items()})
         return self._entry(version, record)
 
-    def check(self, version: str, *, force: bool = False) -> PromotionDecision:
+    def check(
+        self, version: str, *, force: bool = False, champion_rescored: float | None = None
+    ) -> PromotionDecision:
         """What `promote` would decide right now, without changing anything."""
         data = self._load()
-        return self._decide(data, version, force)
+        return self._decide(data, version, force, champion_rescored)
 
-    def _decide(self, data: dict[str, Any], version: str, force: bool) -> PromotionDecision:
+    def audit(self) -> list[dict[str, Any]]:
+        """Every promotion and refusal, oldest first (forced ones flagged)."""
+        return list(self._load().get("audit", []))
+
+    def _decide(
+        self,
+        data: dict[str, Any],
+        version: str,
+        force: bool,
+        champion_rescored: float | None = None,
+    ) -> PromotionDecision:
         record = data["versions"].get(version)
         if record is None:
             raise UnknownModelVersionError(self._unknown(version))
         champion_version = data["aliases"].get(CHAMPION)
         champion_record = data["versions"].get(champion_version) if champion_version else None
         champion = self._entry(champion_version, champion_record) if champion_record else None
-        return gate(self._entry(version, record), champion, force=force)
+        return gate(
+            self._entry(version, record),
+            champion,
+            force=force,
+            champion_rescored=champion_rescored,
+        )
 
-    def promote(self, version: str, *, force: bool = False) -> PromotionDecision:
+    def promote(
+        self, version: str, *, force: bool = False, champion_rescored: float | None = None
+    ) -> PromotionDecision:
         """Make `version` the champion if the gate allows (or `force`); raise otherwise.
 
         Raises `PromotionRefusedError` (its message shows both macro-F1 numbers) when the
@@ -409,14 +374,26 @@ class ModelRegistry:
         for a version that was never registered.
         """
         with self._locked() as data:
-            decision = self._decide(data, version, force)
-            if not decision.promoted:
-                raise PromotionRefusedError(decision)
+            decision = self._decide(data, version, force, champion_rescored)
+            data.setdefault("audit", []).append(
+                {
+                    "at": _now(),
+                    "version": version,
+                    "champion": data["aliases"].get(CHAMPION),
+                    "promoted": decision.promoted,
+                    "forced": decision.forced,
+                    "basis": decision.basis,
+                    "message": decision.message,
+                }
+            )
+            # The refusal is raised after the lock wrote the audit entry.
             old = data["aliases"].get(CHAMPION)
-            if old != version:
+            if decision.promoted and old != version:
                 if old is not None:
                     data["history"].setdefault(CHAMPION, []).append(old)
                 data["aliases"][CHAMPION] = version
+        if not decision.promoted:
+            raise PromotionRefusedError(decision)
         return decision
 
     def rollback(self) -> tuple[str, str]:

@@ -139,6 +139,7 @@ def train(
         help="time (newest tickets are the test split), stratified, or auto (time when 90% of "
         "tickets have a timestamp spanning 14 days or more)",
     ),
+    track: bool = typer.Option(True, "--track/--no-track", help="log the run to MLflow"),
 ) -> None:
     """Train category, priority, routing and escalation heads plus the auto-reply matcher."""
     if db == (data is not None):
@@ -176,7 +177,7 @@ def train(
         report = run_training(data, out, config, sink)
         sink.finish()
     print_report(report)
-    _publish(report, settings, experiment)
+    _publish(report, settings, experiment, track)
 
 
 def _export_store(database_url: str, out: Path) -> Path:
@@ -198,11 +199,11 @@ def _export_store(database_url: str, out: Path) -> Path:
     return path
 
 
-def _publish(report, settings, experiment: str | None) -> None:  # type: ignore[no-untyped-def]
+def _publish(report, settings, experiment: str | None, track: bool = True) -> None:  # type: ignore[no-untyped-def]
     """Register the bundle, log the MLflow run, and promote it to champion if the gate allows."""
     from training.tracking import publish_training_run
 
-    result = publish_training_run(report, settings, experiment=experiment)
+    result = publish_training_run(report, settings, experiment=experiment, track=track)
     err = Console(stderr=True)
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)

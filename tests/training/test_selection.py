@@ -71,7 +71,9 @@ def test_a_fields_only_signal_picks_the_fields_model_and_serves_it(tmp_path) -> 
     report = _train(tmp_path, tickets, "fields")
     head = report.heads["category"]
     assert head.metrics["selection"]["winner"] in ("fields", "stacked")
-    assert head.metrics["selection"]["oof"]["fields"] > head.metrics["selection"]["oof"]["tfidf_svc"]
+    assert (
+        head.metrics["selection"]["oof"]["fields"] > head.metrics["selection"]["oof"]["tfidf_svc"]
+    )
     assert head.metrics["macro_f1"] > 0.9
     triager = OnnxTriager.from_path(report.bundle_dir)
     by_id = {t.id: t for t in tickets}

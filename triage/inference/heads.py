@@ -109,9 +109,7 @@ class Heads:
             top = order[0]
             tops.append(top)
             confidence = values[0]
-            abstained = bool(
-                unsupported or head.no_signal or confidence < head.thresholds[top]
-            )
+            abstained = bool(unsupported or head.no_signal or confidence < head.thresholds[top])
             classes = head.classes
             top_k = [
                 LabelScore.model_construct(label=classes[j], probability=v)
