@@ -51,7 +51,9 @@ def test_a_shared_dataset_with_shuffled_labels_ends_in_no_signal(
     from triage.ingest import import_source
 
     imported = workspace / "endava.parquet"
-    import_source(shared_datasets / "endava_all_labels_sample", "endava_all_labels_sample", imported)
+    import_source(
+        shared_datasets / "endava_all_labels_sample", "endava_all_labels_sample", imported
+    )
     tickets = list(iter_tickets(imported))[:2000]
     rng = np.random.default_rng(7)
     labels = rng.permutation([t.category for t in tickets])
