@@ -394,6 +394,7 @@ def write_bundle(
         },
         "metrics": head_metrics(report),
         "warnings": list(getattr(report, "warnings", [])),
+        "inputs": dict(getattr(report, "inputs", {})),
         "files": files,
     }
     manifest = _jsonable(manifest)

@@ -36,7 +36,7 @@ from training.evaluation import (
     split_indices,
     stratified_indices,
 )
-from training.features import fit_meta_spec, fit_text_vectorizer
+from training.features import describe_inputs, fit_meta_spec, fit_text_vectorizer
 from training.heads import LinearHead
 from training.selection import FIELDS, TFIDF_SVC, Candidate, chance_scores, select, stacked
 from triage.contract import KBArticle, Ticket
@@ -170,6 +170,8 @@ class TrainingReport:
     manifest: dict[str, Any] = field(default_factory=dict)
     # What the user must hear (thresholds that did not hold on the test split).
     warnings: list[str] = field(default_factory=list)
+    # What the heads learned from and what was ignored (`features.describe_inputs`).
+    inputs: dict[str, list[str]] = field(default_factory=dict)
 
     def flat_metrics(self) -> dict[str, float]:
         """Numeric metrics as flat keys (`category.macro_f1`, `category.baseline.majority.accuracy`)."""
@@ -477,6 +479,13 @@ def train(
         languages=languages,
         timings=timings,
         warnings=precision_warnings(reports, config.target_precision),
+        inputs=describe_inputs(
+            [tickets[i] for i in train_idx],
+            meta_spec,
+            {n: f for n, (f, _) in heads_spec.items()},
+            has_text=has_text,
+            encoder=str(config.encoder) if encoder_dir is not None else None,
+        ),
     )
     report.manifest = write_bundle(
         out,

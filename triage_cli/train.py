@@ -57,6 +57,10 @@ def print_report(report) -> None:  # type: ignore[no-untyped-def]
         )
     _out.print(table)
     _out.print(f"split: {report.split['kind']} ({report.split.get('reason', '')})", highlight=False)
+    inputs = getattr(report, "inputs", {}) or {}
+    for key, title in (("labels", "labels"), ("features", "learned from"), ("ignored", "ignored")):
+        if inputs.get(key):
+            _out.print(f"{title}: {'; '.join(inputs[key])}", highlight=False, soft_wrap=True)
     for line in selection_lines(report):
         _out.print(line, highlight=False, soft_wrap=True)
     ar = report.auto_reply

@@ -120,3 +120,18 @@ def test_the_summary_says_which_split_and_why(tmp_path, split) -> None:
     report = train(path, tmp_path / "d", config)
     assert report.split["kind"] == split
     assert f"--split {split} was asked" in report.split["reason"]
+
+
+def test_the_report_says_what_it_learned_from_and_what_it_ignored(tmp_path) -> None:
+    tickets = _tickets(200, shuffled=False)
+    tickets = [
+        t.model_copy(update={"extra": {**t.extra, "reassignment_count": 2, "once": "x"}})
+        for t in tickets
+    ]
+    report = _train(tmp_path, tickets, "inputs")
+    inputs = report.inputs
+    assert inputs["labels"] == ["category ← category"]
+    assert any(f.startswith("extra.product (one-hot") for f in inputs["features"])
+    assert "created_at (hour and weekday)" in inputs["features"]
+    assert any(i.startswith("extra.reassignment_count (an outcome") for i in inputs["ignored"])
+    assert any(i.startswith("extra.once (") for i in inputs["ignored"])
