@@ -26,7 +26,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from training.baselines import linearsvc_baseline, majority_baseline
-from training.calibration import abstain_mask, fit_temperature, fit_thresholds, softmax
+from training.calibration import (
+    abstain_mask,
+    fit_platt,
+    fit_temperature,
+    fit_thresholds,
+    softmax,
+)
 from training.evaluation import (
     brier_score,
     classification_metrics,
@@ -729,7 +735,15 @@ def _train_head(
         else:
             cal_logits, y_cal = oof[winner], y_train
     model = models[winner]
-    temperature = fit_temperature(cal_logits, y_cal)
+    shift = 0.0
+    platt = fit_platt(cal_logits, y_cal) if n_classes == 2 else None
+    if platt is not None:
+        # Calibrated to the held-out base rate: the shift is folded into the head's bias.
+        temperature, shift = platt
+        model.b_ = model.b_ + np.array([0.0, shift], dtype=np.float32)
+        cal_logits = cal_logits + np.array([0.0, shift])
+    else:
+        temperature = fit_temperature(cal_logits, y_cal)
     thresholds, global_t = fit_thresholds(
         softmax(cal_logits, temperature), y_cal, config.target_precision
     )
@@ -759,6 +773,7 @@ def _train_head(
         "target_precision": config.target_precision,
         "calibrated_on": "newest training slice" if recent is not None else "out-of-fold",
         "temperature": temperature,
+        "calibration": "platt" if platt is not None else "temperature",
         "model": winner.describe(),
         "stacked_model": {
             "kind": choice.kind,
@@ -829,7 +844,9 @@ def _train_head(
     )
     everyone = np.arange(len(corpus.tickets))
     held_out = softmax(logits(everyone), temperature)
-    held_out[train_rows] = softmax(oof[winner], temperature)
+    held_out[train_rows] = softmax(
+        oof[winner] + (np.array([0.0, shift]) if n_classes == 2 else 0.0), temperature
+    )
     report.held_out_proba = held_out.astype(np.float32)
     return report, model
 
