@@ -11,12 +11,10 @@ nobody recomputes anything afterwards.
 from __future__ import annotations
 
 import math
-import os
 import shutil
 import subprocess
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +31,7 @@ from training.calibration import (
     fit_thresholds,
     softmax,
 )
+from training.competition import HeadData, Outcome, compete
 from training.evaluation import (
     brier_score,
     classification_metrics,
@@ -44,7 +43,6 @@ from training.evaluation import (
 )
 from training.features import describe_inputs, fit_meta_spec, fit_text_vectorizer
 from training.heads import LinearHead
-from training.selection import FIELDS, TFIDF_SVC, Candidate, chance_scores, select, stacked
 from triage.contract import KBArticle, Ticket
 from triage.dataset import iter_articles, iter_tickets, kb_path_for
 from triage.errors import InputFileError, TriageError
@@ -549,20 +547,6 @@ def _parents(heads_spec: dict) -> dict[str, str]:
     return parents
 
 
-def class_weights(y: np.ndarray, power: float) -> dict[int, float] | None:
-    """Per-class weights (n / (k * count))^power for the classes in `y`; None for power 0."""
-    if not power:
-        return None
-    counts = np.bincount(y)
-    present = np.flatnonzero(counts)
-    scale = len(y) / len(present)
-    return {int(c): float((scale / counts[c]) ** power) for c in present}
-
-
-def _rows(x, idx):
-    return None if x is None else x[idx]
-
-
 def _train_head(
     name: str,
     fld: str,
@@ -580,166 +564,105 @@ def _train_head(
     train_rows = train_idx[known[train_idx]]
     test_rows = test_idx[known[test_idx]]
     classes = sorted(set(label_arr[train_rows].tolist()))
-    index = {c: i for i, c in enumerate(classes)}
-    n_classes = len(classes)
+    data = HeadData(name, label_arr, classes, corpus, config)
+    n_classes = data.n_classes
+    y_train, y_test = data.codes(train_rows), data.codes(test_rows)
+    # Time split: calibration and thresholds from the newest training slice.
+    recent = (fit_idx[known[fit_idx]], cal_idx[known[cal_idx]]) if split_kind == "time" else None
+    outcome = compete(data, train_rows, recent)
+    selection, model = outcome.selection, outcome.model
+    temperature, shift, thresholds, global_t = _calibrate(outcome, n_classes, config)
 
-    def codes(rows: np.ndarray) -> np.ndarray:
-        return np.array([index.get(v, -1) for v in label_arr[rows]], dtype=np.int64)
+    def logits(rows: np.ndarray) -> np.ndarray:
+        return data.logits(model, rows)
 
-    y_test = codes(test_rows)
-
-    # KB articles are extra labelled examples for the category heads (added to every fit
-    # of a text model).
-    x_kb: list = [None, None, None]
-    y_kb = np.zeros(0, dtype=np.int64)
-    if name in ("category", "subcategory") and corpus.articles:
-        kb_labels = [getattr(a, name) for a in corpus.articles]
-        kb_rows = np.array([i for i, v in enumerate(kb_labels) if v in index], dtype=np.int64)
-        if len(kb_rows):
-            y_kb = np.array([index[kb_labels[i]] for i in kb_rows], dtype=np.int64)
-            x_kb = [
-                corpus.kb_text[kb_rows] if corpus.kb_text is not None else None,
-                corpus.kb_emb[kb_rows] if corpus.kb_emb is not None else None,
-                np.zeros((len(kb_rows), corpus.x_meta.shape[1]), dtype=np.float32),
-            ]
-
-    def fit(rows: np.ndarray, candidate: Candidate) -> LinearHead:
-        # Not for the fields model: KB articles have no structured fields.
-        with_kb = len(y_kb) > 0 and candidate.family != "fields"
-        blocks = []
-        for x_all, x_extra in zip((corpus.x_text, corpus.x_emb, corpus.x_meta), x_kb, strict=True):
-            if x_all is None:
-                blocks.append(None)
-            elif not with_kb:
-                blocks.append(x_all[rows])
-            elif sp.issparse(x_all):
-                blocks.append(sp.vstack([x_all[rows], x_extra], format="csr"))
-            else:
-                blocks.append(np.vstack([x_all[rows], x_extra]))
-        y_fit = np.r_[codes(rows), y_kb if with_kb else []].astype(np.int64)
-        meta_weight = candidate.meta_weight
-        return LinearHead(
-            n_classes,
-            C=candidate.C,
-            emb_weight=config.emb_weight,
-            meta_weight=config.meta_weight if meta_weight is None else meta_weight,
-            kind=candidate.kind,
-            max_iter=config.max_iter,
-            seed=config.seed,
-            class_weight=class_weights(y_fit, candidate.class_weight_power),
-            blocks=candidate.blocks,
-        ).fit(*blocks, y_fit)
-
-    def logits_of(model: LinearHead, rows: np.ndarray) -> np.ndarray:
-        return model.logits(
-            _rows(corpus.x_text, rows), _rows(corpus.x_emb, rows), _rows(corpus.x_meta, rows)
-        )
-
-    # Shared folds over the whole training part: every candidate is scored on the same
-    # held-out tickets, and the winner's out-of-fold scores calibrate it.
-    y_train = codes(train_rows)
-    fold = _folds(y_train, config.calibration_folds, config.seed)
-    auc = name == "escalation" and n_classes == 2
-    stacked_candidates = (
-        [stacked(*c) for c in config.candidates]
-        if config.model == "auto"
-        else [stacked(config.model, config.C, config.class_weight_power)]
-    )
-    families: list[Candidate] = []
-    if corpus.x_text is not None:
-        families.append(TFIDF_SVC)
-    if corpus.x_meta is not None and corpus.x_meta.shape[1] > 2:
-        families.append(FIELDS)
-    folds = [
-        k
-        for k in range(config.calibration_folds)
-        if len(np.unique(y_train[fold != k])) >= 2 and not (fold != k).all()
-    ]
-
-    def held_out_logits(k: int, candidate: Candidate) -> np.ndarray:
-        return logits_of(fit(train_rows[fold != k], candidate), train_rows[fold == k])
-
-    base_x = corpus.x_text if corpus.x_text is not None else sp.csr_matrix(corpus.x_meta)
-    choice, selection_scores = stacked_candidates[0], {}
-    oof: dict[Candidate, np.ndarray] = {}
-    # liblinear releases the GIL while it trains: the independent fits of a head share
-    # the cores.
-    with ThreadPoolExecutor(max_workers=config.n_jobs or os.cpu_count() or 1) as pool:
-        baseline = pool.submit(
-            linearsvc_baseline,
-            base_x[train_rows],
-            y_train,
-            base_x[test_rows],
-            np.where(y_test >= 0, y_test, n_classes),
-            n_classes + 1,
-            seed=config.seed,
-        )
-        rest = folds
-        k0_scores: dict[Candidate, np.ndarray] = {}
-        if folds:
-            # The first usable fold picks the stacked recipe; every family is scored on it.
-            k0, rest = folds[0], folds[1:]
-            todo = stacked_candidates + families
-            k0_scores = dict(
-                zip(todo, pool.map(lambda c: held_out_logits(k0, c), todo), strict=True)
-            )
-            if len(stacked_candidates) > 1:
-                selection_scores = {
-                    c: _selection_score(name, k0_scores[c], y_train[fold == k0])
-                    for c in stacked_candidates
+    proba = softmax(logits(test_rows), temperature)
+    abstained = abstain_mask(proba, thresholds)
+    # Test labels never seen in training count as errors (an extra, never-predicted class).
+    y_eval = np.where(y_test >= 0, y_test, n_classes)
+    metrics = _head_metrics(name, classes, proba, y_test, abstained, thresholds, config)
+    metrics.update(
+        {
+            "calibrated_on": "newest training slice" if outcome.recent_slice else "out-of-fold",
+            "temperature": temperature,
+            "calibration": "platt" if shift is not None else "temperature",
+            "model": selection.winner.describe(),
+            "stacked_model": {
+                "kind": outcome.stacked_choice.kind,
+                "C": outcome.stacked_choice.C,
+                "class_weight_power": outcome.stacked_choice.class_weight_power,
+            },
+            "model_selection": [
+                {
+                    "kind": c.kind,
+                    "C": c.C,
+                    "class_weight_power": c.class_weight_power,
+                    "score": round(v, 6),
                 }
-                choice = max(
-                    stacked_candidates,
-                    key=lambda c: (selection_scores[c], -stacked_candidates.index(c)),
-                )
-        compete = [choice, *families]
-        parts = {(k, c): pool.submit(held_out_logits, k, c) for k in rest for c in compete}
-        for c in compete:
-            oof[c] = np.zeros((len(train_rows), n_classes))
-            if folds:
-                oof[c][fold == folds[0]] = k0_scores[c]
-        for (k, c), part in parts.items():
-            oof[c][fold == k] = part.result()
-        evaluated = np.isin(fold, folds)
-        references = chance_scores(
-            [(np.flatnonzero(fold[evaluated] == k), y_train[fold != k]) for k in folds],
-            int(evaluated.sum()),
-            auc,
-            config.seed,
+                for c, v in outcome.stacked_scores.items()
+            ],
+            "selection": selection.to_dict(),
+            "no_signal": selection.no_signal,
+        }
+    )
+    # Baselines on the same split (trained on the whole training part).
+    baselines: dict[str, dict[str, Any]] = {
+        "majority": majority_baseline(y_train, y_eval, n_classes + 1)
+    }
+    for c, m in outcome.models.items():
+        if c.family in ("tfidf_svc", "fields"):
+            key = "tfidf_linearsvc" if c.family == "tfidf_svc" else "fields"
+            baselines[key] = _test_summary(data.logits(m, test_rows), y_eval, data.index)
+    if "tfidf_linearsvc" not in baselines:
+        # No text in the data: the LinearSVC baseline reads the metadata.
+        x = sp.csr_matrix(corpus.x_meta)
+        svc, _ = linearsvc_baseline(
+            x[train_rows], y_train, x[test_rows], y_eval, n_classes + 1, seed=config.seed
         )
-        selection = select(
-            y_train[evaluated],
-            {c: z[evaluated] for c, z in oof.items()},
-            references,
-            n_classes,
-            auc,
-            config.seed,
-        )
-        winner = selection.winner
-        finals = {c: pool.submit(fit, train_rows, c) for c in compete}
-        # Time split: calibration and thresholds from the newest training slice, scored by
-        # a model that never saw it, so they are fitted on tickets like the test ones.
-        cal_rows = train_rows
-        recent = None
-        if split_kind == "time":
-            fit_rows = fit_idx[known[fit_idx]]
-            cal_rows = cal_idx[known[cal_idx]]
-            if len(cal_rows) >= 2 and len(np.unique(codes(fit_rows))) >= 2:
-                recent = pool.submit(fit, fit_rows, winner)
-            else:
-                cal_rows = train_rows
-        models = {c: f.result() for c, f in finals.items()}
-        svc, _ = baseline.result()
-        if recent is not None:
-            cal_logits, y_cal = logits_of(recent.result(), cal_rows), codes(cal_rows)
-        else:
-            cal_logits, y_cal = oof[winner], y_train
-    model = models[winner]
-    shift = 0.0
+        svc["features"] = "metadata (no text in the data)"
+        baselines["tfidf_linearsvc"] = svc
+    report = HeadReport(
+        name=name,
+        field=fld,
+        classes=classes,
+        temperature=temperature,
+        thresholds=[float(t) for t in thresholds],
+        global_threshold=global_t,
+        metrics=metrics,
+        baselines=baselines,
+        n_train=len(train_rows),
+        n_calibration=len(outcome.cal_rows),
+        n_test=len(test_rows),
+        test_ids=[corpus.tickets[i].id for i in test_rows],
+        y_true=y_test,
+        proba=proba,
+        abstained=abstained,
+    )
+    everyone = np.arange(len(corpus.tickets))
+    held_out = softmax(logits(everyone), temperature)
+    oof = outcome.oof[selection.winner]
+    if shift is not None:
+        oof = oof + np.array([0.0, shift])
+    held_out[train_rows] = softmax(oof, temperature)
+    report.held_out_proba = held_out.astype(np.float32)
+    return report, model
+
+
+def _calibrate(
+    outcome: Outcome, n_classes: int, config: TrainConfig
+) -> tuple[float, float | None, np.ndarray, float]:
+    """(temperature, Platt shift or None, per-class thresholds, global threshold).
+
+    A binary head is Platt-scaled to the held-out base rate (the shift is folded into the
+    winner's bias, so serving does not change); others get a temperature. A head with no
+    signal gets thresholds nothing reaches: it always abstains.
+    """
+    cal_logits, y_cal = outcome.cal_logits, outcome.y_cal
     platt = fit_platt(cal_logits, y_cal) if n_classes == 2 else None
+    shift = None
     if platt is not None:
-        # Calibrated to the held-out base rate: the shift is folded into the head's bias.
         temperature, shift = platt
+        model = outcome.model
         model.b_ = model.b_ + np.array([0.0, shift], dtype=np.float32)
         cal_logits = cal_logits + np.array([0.0, shift])
     else:
@@ -747,18 +670,24 @@ def _train_head(
     thresholds, global_t = fit_thresholds(
         softmax(cal_logits, temperature), y_cal, config.target_precision
     )
-    if selection.no_signal:
-        # Nothing learned beyond chance: the head always abstains.
+    if outcome.selection.no_signal:
         thresholds = np.full(n_classes, NO_SIGNAL_THRESHOLD)
         global_t = NO_SIGNAL_THRESHOLD
+    return temperature, shift, thresholds, global_t
 
-    def logits(rows: np.ndarray) -> np.ndarray:
-        return logits_of(model, rows)
 
-    proba = softmax(logits(test_rows), temperature)
-    abstained = abstain_mask(proba, thresholds)
+def _head_metrics(
+    name: str,
+    classes: list[str],
+    proba: np.ndarray,
+    y_test: np.ndarray,
+    abstained: np.ndarray,
+    thresholds: np.ndarray,
+    config: TrainConfig,
+) -> dict[str, Any]:
+    """The shipped head's test-split figures (unseen test labels count as errors)."""
+    n_classes = len(classes)
     pred = proba.argmax(axis=1)
-    # Test labels never seen in training count as errors (an extra, never-predicted class).
     y_eval = np.where(y_test >= 0, y_test, n_classes)
     cls = classification_metrics(y_eval, pred, n_classes + 1)
     seen = y_test >= 0
@@ -771,26 +700,6 @@ def _train_head(
         "coverage_at_target_precision": cover["coverage"],
         "precision_at_threshold": cover["precision"],
         "target_precision": config.target_precision,
-        "calibrated_on": "newest training slice" if recent is not None else "out-of-fold",
-        "temperature": temperature,
-        "calibration": "platt" if platt is not None else "temperature",
-        "model": winner.describe(),
-        "stacked_model": {
-            "kind": choice.kind,
-            "C": choice.C,
-            "class_weight_power": choice.class_weight_power,
-        },
-        "model_selection": [
-            {
-                "kind": c.kind,
-                "C": c.C,
-                "class_weight_power": c.class_weight_power,
-                "score": round(v, 6),
-            }
-            for c, v in selection_scores.items()
-        ],
-        "selection": selection.to_dict(),
-        "no_signal": selection.no_signal,
         "unseen_test_labels": int((~seen).sum()),
         "per_class": {
             c: {
@@ -805,50 +714,10 @@ def _train_head(
     }
     if ordinal := _ordinal_errors(name, classes, y_test, pred):
         metrics["ordinal"] = ordinal
-    if n_classes == 2 and "true" in index:
-        metrics["roc_auc"] = roc_auc(proba[:, index["true"]], y_test == index["true"])
-
-    # Baselines on the same split (trained on the whole training part, above).
-    if corpus.x_text is None:
-        svc["features"] = "metadata (no text in the data)"
-    baselines = {
-        "majority": majority_baseline(y_train, y_eval, n_classes + 1),
-        "tfidf_linearsvc": svc,
-    }
-    for c, m in models.items():
-        if c.family == "fields":
-            baselines["fields"] = _test_summary(logits_of(m, test_rows), y_eval, n_classes, index)
-    if "true" in index and n_classes == 2:
-        for c, m in models.items():
-            if c.family == "tfidf_svc":
-                z = logits_of(m, test_rows)
-                baselines["tfidf_linearsvc"]["roc_auc"] = roc_auc(
-                    z[:, index["true"]] - z[:, 1 - index["true"]], y_test == index["true"]
-                )
-    report = HeadReport(
-        name=name,
-        field=fld,
-        classes=classes,
-        temperature=temperature,
-        thresholds=[float(t) for t in thresholds],
-        global_threshold=global_t,
-        metrics=metrics,
-        baselines=baselines,
-        n_train=len(train_rows),
-        n_calibration=len(cal_rows),
-        n_test=len(test_rows),
-        test_ids=[corpus.tickets[i].id for i in test_rows],
-        y_true=y_test,
-        proba=proba,
-        abstained=abstained,
-    )
-    everyone = np.arange(len(corpus.tickets))
-    held_out = softmax(logits(everyone), temperature)
-    held_out[train_rows] = softmax(
-        oof[winner] + (np.array([0.0, shift]) if n_classes == 2 else 0.0), temperature
-    )
-    report.held_out_proba = held_out.astype(np.float32)
-    return report, model
+    if n_classes == 2 and "true" in classes:
+        t = classes.index("true")
+        metrics["roc_auc"] = roc_auc(proba[:, t], y_test == t)
+    return metrics
 
 
 # A threshold no calibrated probability reaches: the head always abstains.
@@ -857,20 +726,9 @@ NO_SIGNAL_THRESHOLD = 1.01
 PRIORITY_ORDER = ("urgent", "critical", "high", "medium", "normal", "low")
 
 
-def _folds(y: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
-    """A stratified fold number per training row (shared by every candidate)."""
-    rng = np.random.default_rng(seed)
-    fold = np.empty(len(y), dtype=np.int64)
-    for c in np.unique(y):
-        members = np.flatnonzero(y == c)
-        fold[members] = (rng.permutation(len(members)) + rng.integers(n_folds)) % n_folds
-    return fold
-
-
-def _test_summary(
-    logits: np.ndarray, y_eval: np.ndarray, n_classes: int, index: dict[str, int]
-) -> dict[str, Any]:
+def _test_summary(logits: np.ndarray, y_eval: np.ndarray, index: dict[str, int]) -> dict[str, Any]:
     """A baseline's test-split figures from its logits (as `baselines._summary`)."""
+    n_classes = len(index)
     cls = classification_metrics(y_eval, logits.argmax(axis=1), n_classes + 1)
     out: dict[str, Any] = {
         "accuracy": cls["accuracy"],
@@ -899,15 +757,6 @@ def _ordinal_errors(
         "errors_by_distance": {str(d): int(n) for d, n in enumerate(counts) if d > 0},
         "mean_distance": float(distance.mean()) if len(distance) else 0.0,
     }
-
-
-def _selection_score(head: str, logits: np.ndarray, y: np.ndarray) -> float:
-    """How well a candidate's held-out scores rank: ROC-AUC for escalation, else macro-F1."""
-    if head == "escalation" and logits.shape[1] == 2:
-        auc = roc_auc(logits[:, 1] - logits[:, 0], y == 1)
-        if auc is not None:
-            return auc
-    return classification_metrics(y, logits.argmax(axis=1), logits.shape[1])["macro_f1"]
 
 
 def in_memory_proba(model: LinearHead, temperature: float, x_text, x_emb, x_meta) -> np.ndarray:

@@ -48,7 +48,8 @@ class PromotionDecision:
 
 
 def compare_head(candidate: Any, champion: Any) -> str | None:
-    """The head the gate compares: `category` if both have it, else the champion's first shared head."""
+    """The head the gate compares: `category` if both have it, else the champion's first
+    shared head."""
     if PRIMARY_HEAD in candidate.macro_f1 and PRIMARY_HEAD in champion.macro_f1:
         return PRIMARY_HEAD
     for head in champion.heads:
@@ -122,7 +123,8 @@ def gate(
         reason = (
             f"{candidate.version} shares no evaluated head with champion {champion.version} "
             f"(candidate heads: {', '.join(candidate.heads) or 'none'}; "
-            f"champion heads: {', '.join(champion.heads) or 'none'}), so the gate cannot compare them"
+            f"champion heads: {', '.join(champion.heads) or 'none'}), "
+            "so the gate cannot compare them"
         )
         return _refuse_or_force(candidate, champion, reason, force)
     new = candidate.macro_f1[head]

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from triage_cli.progress import RichStages
+from triage_cli.progress import LineStages, RichStages
 
 _out = Console(width=140)
 
@@ -175,11 +175,17 @@ def train(
         embedding_cache_dir=settings.embedding_cache_dir,
         bundle_name=out.name,
     )
-    columns = (TextColumn("{task.description:<16}"), BarColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
-        sink = RichStages(bar)
-        report = run_training(data, out, config, sink)
-        sink.finish()
+    err = Console(stderr=True)
+    if not err.is_terminal:
+        lines = LineStages()
+        report = run_training(data, out, config, lines)
+        lines.finish()
+    else:
+        columns = (TextColumn("{task.description:<16}"), BarColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=err, transient=False) as bar:
+            sink = RichStages(bar)
+            report = run_training(data, out, config, sink)
+            sink.finish()
     print_report(report)
     _publish(report, settings, experiment, track)
 

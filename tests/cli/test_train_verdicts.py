@@ -29,6 +29,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[
 def _assert_no_signal_verdict(code: int, out: str, err: str, workspace: Path, out_dir: Path):
     assert code == 0, err
     assert "category: NO SIGNAL" in out
+    assert "] heads (1 steps)" in err  # stage lines, though stderr is no terminal
     manifest = json.loads((out_dir / "manifest.json").read_text())
     assert next(h for h in manifest["heads"] if h["name"] == "category")["no_signal"] is True
     assert "not promoted" in err and "no signal" in err
