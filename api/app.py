@@ -128,7 +128,8 @@ def create_app(settings: Settings, *, load: Loader | None = None) -> FastAPI:
     app = FastAPI(
         title="ticket-triage",
         version=__version__,
-        summary="Help-desk ticket triage: category, priority, routing, escalation risk, auto-reply.",
+        summary="Help-desk ticket triage: category, priority, routing, escalation risk, "
+        "auto-reply.",
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,

@@ -178,7 +178,8 @@ class ModelWatcher:
                 log.error("model watcher: %s", exc)
 
     def check_alias(self) -> bool:
-        """Reload if the alias now points at another bundle; True when a new model was swapped in."""
+        """Reload if the alias now points at another bundle; True when a new model was
+        swapped in."""
         target = self.holder._resolve()
         current = self.holder.current
         if current is not None and target.resolve() == current.path.resolve():

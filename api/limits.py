@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.exceptions import HTTPException
+# FastAPI's subclass of starlette's, whose `detail` may be a list (our error body).
+from fastapi import HTTPException
 
 from api import errors
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import ctypes
 import ctypes.util
@@ -31,16 +32,15 @@ except ImportError:  # pragma: no cover - the serve extra installs httptools
     from uvicorn.protocols.http.h11_impl import H11Protocol as _BaseProtocol  # type: ignore[assignment]
 
 
-class NoDelayProtocol(_BaseProtocol):  # type: ignore[misc, valid-type]
+class NoDelayProtocol(_BaseProtocol):
     """uvicorn's HTTP protocol with TCP_NODELAY set on the accepted socket."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            try:
+            # Not fatal when refused: only latency suffers.
+            with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:
-                pass  # not fatal: only latency suffers
         super().connection_made(transport)
 
 

@@ -209,6 +209,7 @@ def run_dataset(
     *,
     encoder: str | None,
     cache_dir: Path | None,
+    encoder_cache_dir: Path,
     progress: Progress,
 ) -> dict[str, Any]:
     """Import, check, train with the real pipeline, save the predictions; the dataset's result."""
@@ -234,6 +235,7 @@ def run_dataset(
         # "time" was checked above: the pipeline's "auto" takes the time split then.
         split="stratified" if spec.split.kind == "stratified" else "auto",
         embedding_cache_dir=cache_dir,
+        encoder_cache_dir=encoder_cache_dir,
         bundle_name=spec.name,
     )
     t0 = time.perf_counter()
@@ -370,6 +372,7 @@ def run_accuracy(
                     out_dir,
                     encoder=_dataset_encoder(spec, encoder) if dataset_encoders else encoder,
                     cache_dir=settings.embedding_cache_dir,
+                    encoder_cache_dir=settings.encoder_cache_dir,
                     progress=progress,
                 )
             )
@@ -442,7 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--encoder",
         default=None,
-        help="encoder name or 'none' for every dataset (default: a dataset's own, else settings.encoder)",
+        help="encoder name or 'none' for every dataset (default: a dataset's own, else "
+        "settings.encoder)",
     )
     parser.add_argument(
         "--work-dir",

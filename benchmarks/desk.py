@@ -176,9 +176,12 @@ def main() -> None:
         r = results[backend]
         assert isinstance(r, dict)
         print(
-            f"{backend:11s} intake p50 {r['intake_sequential']['p50_ms']} ms p99 {r['intake_sequential']['p99_ms']} ms "
-            f"({r['intake_sequential']['tickets_per_s']}/s); concurrent {r['intake_concurrent']['requests_per_s']} req/s "
-            f"errors {r['intake_concurrent']['errors']} one-per-key {r['intake_concurrent']['one_ticket_per_key']}; "
+            f"{backend:11s} intake p50 {r['intake_sequential']['p50_ms']} ms p99 "
+            f"{r['intake_sequential']['p99_ms']} ms "
+            f"({r['intake_sequential']['tickets_per_s']}/s); concurrent "
+            f"{r['intake_concurrent']['requests_per_s']} req/s "
+            f"errors {r['intake_concurrent']['errors']} one-per-key "
+            f"{r['intake_concurrent']['one_ticket_per_key']}; "
             f"list p50 {r['list_page_50']['p50_ms']} ms p99 {r['list_page_50']['p99_ms']} ms; "
             f"worker {r['worker_pass']['tickets_per_s']} tickets/s"
         )

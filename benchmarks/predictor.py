@@ -254,14 +254,16 @@ def main() -> None:
         f"median {results['words_median']:.0f} words"
     )
     print(
-        f"ready: load_bundle {load_s:.3f} s, predictor {init_s:.3f} s, first triage {first_s * 1000:.1f} ms"
+        f"ready: load_bundle {load_s:.3f} s, predictor {init_s:.3f} s, first triage "
+        f"{first_s * 1000:.1f} ms"
     )
     if "encoder" in single:
         e = single["encoder"]
         print(f"encoder  p50 {e['p50_ms']:7.3f}  p99 {e['p99_ms']:7.3f} ms")
     t = single["triage"]
     print(
-        f"triage   p50 {t['p50_ms']:7.3f}  p99 {t['p99_ms']:7.3f} ms   ratio {single.get('ratio_p50')}"
+        f"triage   p50 {t['p50_ms']:7.3f}  p99 {t['p99_ms']:7.3f} ms   ratio "
+        f"{single.get('ratio_p50')}"
     )
     for k, v in single["stages_p50_ms"].items():
         print(f"  {k:<24} p50 {v:8.4f}  p99 {single['stages_p99_ms'][k]:8.4f} ms")
@@ -272,7 +274,8 @@ def main() -> None:
         )
     b = results["batch"]
     print(
-        f"batch {b['batch']}: {b['tickets_per_s_median']} tickets/s (best {b['tickets_per_s_best']})"
+        f"batch {b['batch']}: {b['tickets_per_s_median']} tickets/s (best "
+        f"{b['tickets_per_s_best']})"
     )
     print(f"memory: ready {memory_ready}, after {results['memory_after']}")
     print(f"wrote {path}")

@@ -67,7 +67,10 @@ def build_bundles(work: Path, settings: Any) -> tuple[Path, Path]:
         folder = work / name
         if not (folder / "manifest.json").exists():
             config = TrainConfig(
-                encoder=encoder, embedding_cache_dir=settings.embedding_cache_dir, bundle_name=name
+                encoder=encoder,
+                embedding_cache_dir=settings.embedding_cache_dir,
+                encoder_cache_dir=settings.encoder_cache_dir,
+                bundle_name=name,
             )
             train(data, folder, config)
         built.append(folder)

@@ -146,7 +146,8 @@ def engine(database_url: str):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def demo_tickets_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 1,200-ticket demo desk (tickets, `.kb.parquet`, `.agents.json`) written by `triage.demo`."""
+    """A 1,200-ticket demo desk (tickets, `.kb.parquet`, `.agents.json`) written by
+    `triage.demo`."""
     from triage.demo import write_demo
 
     path = tmp_path_factory.mktemp("demo-data") / "demo.parquet"
@@ -172,5 +173,6 @@ def demo_training(
 
 @pytest.fixture(scope="session")
 def demo_bundle(demo_training) -> Path:
-    """Directory of a small bundle (with the encoder) trained on the demo desk; treat as read-only."""
+    """Directory of a small bundle (with the encoder) trained on the demo desk; treat as
+    read-only."""
     return demo_training.bundle_dir

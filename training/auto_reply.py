@@ -189,7 +189,8 @@ def keep_largest(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
 def tune_prior_weights(
     matcher: Matcher, q_text, q_emb, gold: np.ndarray, priors: dict[str, np.ndarray]
 ) -> dict[str, float]:
-    """Prior weight per head (a small grid, heads in turn) ranking `gold` best: recall@1, then @5."""
+    """Prior weight per head (a small grid, heads in turn) ranking `gold` best: recall@1,
+    then @5."""
     weights = {h: 0.0 for h in priors if h in matcher.entry_classes}
     for head in list(weights):
 
@@ -300,7 +301,9 @@ def tune_kb_weights(
     )
 
 
-def build_matcher(
+# Complexity 26: the matcher's stages (answers, KB, priors, thresholds, evaluation) share
+# the split indices and the fitted vectorizer; to be split by stage (issue 12 follow-up).
+def build_matcher(  # noqa: C901
     corpus,
     vectorizer,
     train_idx,

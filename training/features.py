@@ -84,7 +84,8 @@ def fit_text_vectorizer(
 
 
 def _vocabulary(tf: Counter[str], df: Counter[str], n: int, max_features: int, min_df: int):
-    """(terms sorted, idf): terms in `min_df` documents or more, the `max_features` most frequent."""
+    """(terms sorted, idf): terms in `min_df` documents or more, the `max_features` most
+    frequent."""
     terms = [t for t, d in df.items() if d >= min_df]
     terms.sort(key=lambda t: (-tf[t], t))
     terms = sorted(terms[:max_features])

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import math
 import shutil
-import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -43,32 +42,17 @@ from training.evaluation import (
 )
 from training.features import describe_inputs, fit_meta_spec, fit_text_vectorizer
 from training.heads import LinearHead
+from triage.checkout import commit_sha
 from triage.contract import KBArticle, Ticket
 from triage.dataset import iter_articles, iter_tickets, kb_path_for
 from triage.errors import InputFileError, TriageError
 from triage.features import MetaEncoder, normalize_text
+from triage.progress import Progress, Silent
+from triage.settings import Settings
 from triage.splits import plan_split
 
 TEXT_HEADS = ("category", "subcategory", "priority", "team", "assignee")
 MIN_LABELLED = 30
-
-
-class Progress(Protocol):
-    """Receives stage progress; the CLI renders it as rich progress bars."""
-
-    def stage(self, name: str, total: int | None = None) -> None:
-        """A new stage starts (total steps, if known)."""
-
-    def advance(self, steps: int = 1) -> None:
-        """Steps of the current stage are done."""
-
-
-class _Silent:
-    def stage(self, name: str, total: int | None = None) -> None:
-        pass
-
-    def advance(self, steps: int = 1) -> None:
-        pass
 
 
 @dataclass
@@ -124,6 +108,12 @@ class TrainConfig:
     # its answers as a second field (auto_reply.kb_vectors) needs ~240k on rutube.
     index_max_values: int = 500_000
     embedding_cache_dir: Path | None = None
+    # Where encoder exports are cached (`training.encoder_export`): the CLI and the
+    # benchmarks pass `settings.encoder_cache_dir`; the default is that setting's default,
+    # read from the field (not from the environment, which only composition roots read).
+    encoder_cache_dir: Path = field(
+        default_factory=lambda: Settings.model_fields["encoder_cache_dir"].default
+    )
     bundle_name: str = "model"
 
 
@@ -178,7 +168,9 @@ class TrainingReport:
     inputs: dict[str, list[str]] = field(default_factory=dict)
 
     def flat_metrics(self) -> dict[str, float]:
-        """Numeric metrics as flat keys (`category.macro_f1`, `category.baseline.majority.accuracy`)."""
+        """Numeric metrics as flat keys (`category.macro_f1`,
+        `category.baseline.majority.accuracy`).
+        """
         out: dict[str, float] = {}
         for name, head in self.heads.items():
             for key, value in head.metrics.items():
@@ -272,29 +264,15 @@ def supported_languages(tickets: list[Ticket], texts: list[str], seed: int) -> l
     return sorted(c for c, n in codes.items() if n >= 3 and n >= 0.01 * total)
 
 
-def _git_sha() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            cwd=Path(__file__).resolve().parent,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
 def _timestamps(tickets: list[Ticket]) -> np.ndarray:
     return np.array(
         [t.created_at.timestamp() if t.created_at is not None else np.nan for t in tickets]
     )
 
 
-def resolve_encoder_folder(encoder: str | None, into: Path) -> Path | None:
-    """Put the ONNX encoder for `encoder` (a name, an export folder or None) into `into`."""
+def resolve_encoder_folder(encoder: str | None, into: Path, cache_dir: Path) -> Path | None:
+    """Put the ONNX encoder for `encoder` (a name, an export folder or None) into `into`;
+    a name is exported through the cache in `cache_dir`."""
     if encoder is None or str(encoder).lower() == "none":
         return None
     source = Path(str(encoder))
@@ -306,7 +284,7 @@ def resolve_encoder_folder(encoder: str | None, into: Path) -> Path | None:
     else:
         from training.encoder_export import export_encoder
 
-        export_encoder(str(encoder), into)
+        export_encoder(str(encoder), into, cache_dir=cache_dir)
     return into
 
 
@@ -320,7 +298,7 @@ def train(
     from training.export import write_bundle
 
     config = config or TrainConfig()
-    progress = progress or _Silent()
+    progress = progress or Silent()
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -409,7 +387,9 @@ def train(
         from training.embedding_cache import embed_texts
         from triage.encoder import OnnxEncoder
 
-        encoder_dir = resolve_encoder_folder(config.encoder, out / "encoder")
+        encoder_dir = resolve_encoder_folder(
+            config.encoder, out / "encoder", config.encoder_cache_dir
+        )
         encoder = OnnxEncoder(encoder_dir, threads=0)
         raw = [t.text for t in tickets] + [a.title for a in articles] + [a.body for a in articles]
         vectors = embed_texts(encoder, raw, config.embedding_cache_dir, progress=False)
@@ -503,7 +483,7 @@ def train(
         encoder_dir=encoder_dir,
         matcher=matcher,
         created_at=created,
-        git_sha=_git_sha(),
+        git_sha=commit_sha(),
         config=config,
     )
     lap("export")

@@ -28,13 +28,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from triage.files import sha256_file
+from triage.promotion import compare_head
 from triage.registry import (
     CHAMPION,
     ModelRegistry,
     ModelVersion,
     PromotionDecision,
     PromotionRefusedError,
-    compare_head,
 )
 from triage.settings import Settings
 
@@ -75,7 +75,8 @@ class PublishResult:
 
 
 def flatten_metrics(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
-    """Numeric leaves of the manifest's `metrics` as MLflow keys: `category.baselines.majority.macro_f1`.
+    """Numeric leaves of the manifest's `metrics` as MLflow keys, e.g.
+    `category.baselines.majority.macro_f1`.
 
     Dots, like `TrainingReport.flat_metrics`, so a run reads the same either way.
     """
@@ -135,7 +136,8 @@ def start_run(client: Any, tracking_uri: str, experiment: str, run_name: str, ta
 def log_values(
     client: Any, run: Any, params: Mapping[str, Any], metrics: Mapping[str, float]
 ) -> None:
-    """Params and metrics of `run` in as few calls as the store allows (100 params, 1,000 metrics)."""
+    """Params and metrics of `run` in as few calls as the store allows (100 params,
+    1,000 metrics)."""
     import mlflow
 
     stamp = run.info.start_time
@@ -278,7 +280,8 @@ def publish_bundle(
         if champion_before in result.version.replaced:
             note += (
                 f"; it was the champion, so the champion is now {version} without the "
-                "promotion gate (train into a new directory to keep the champion and let the gate decide)"
+                "promotion gate (train into a new directory to keep the champion and let the gate "
+                "decide)"
             )
         result.warnings.append(note)
     if track:

@@ -68,7 +68,9 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
 
 
 def verify_files(path: Path, manifest: dict[str, Any]) -> None:
-    """Every listed file exists and matches its sha256; raises `BundleError` naming the first bad one."""
+    """Every listed file exists and matches its sha256; raises `BundleError` naming the first bad
+    one.
+    """
     files = manifest["files"]
     if not isinstance(files, dict) or not files:
         raise BundleError(f"{path / MANIFEST}: empty file list")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -192,7 +193,7 @@ class OnnxEncoder:
         for part in fingerprint_parts:
             digest.update(part.encode() + b"\0")
         self._fingerprint = digest.hexdigest()
-        self._callers = None
+        self._callers: ThreadPoolExecutor | None = None
 
     @property
     def name(self) -> str:
@@ -223,6 +224,7 @@ class OnnxEncoder:
         (a `text` graph tokenizes inside: there, its whitespace-separated words)."""
         if self._text_graph:
             return len(text[: self.spec.max_length].split())
+        assert self._tokenizer is not None  # a token-id graph always has one
         return len(self._tokenizer.encode(text).ids)
 
     def encode_one(self, text: str) -> np.ndarray:
@@ -231,6 +233,7 @@ class OnnxEncoder:
             raise TypeError(f"expected str, got {type(text).__name__}")
         if self._text_graph:
             return self._run_texts([text])[0]
+        assert self._tokenizer is not None  # a token-id graph always has one
         enc = self._tokenizer.encode(text)
         feeds = {
             "input_ids": np.asarray([enc.ids], dtype=np.int64),
@@ -274,6 +277,7 @@ class OnnxEncoder:
             for start in range(0, len(texts), batch_size):
                 out[start : start + batch_size] = self._run_texts(texts[start : start + batch_size])
             return out
+        assert self._tokenizer is not None  # a token-id graph always has one
         encodings = self._tokenizer.encode_batch(texts)
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(texts))
         order = np.argsort(lengths, kind="stable")
@@ -294,10 +298,8 @@ class OnnxEncoder:
             )
         return out
 
-    def _pool(self):
+    def _pool(self) -> ThreadPoolExecutor:
         if self._callers is None:
-            from concurrent.futures import ThreadPoolExecutor
-
             self._callers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="encoder")
         return self._callers
 

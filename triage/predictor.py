@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from triage.bundle import Bundle, load_bundle
-from triage.contract import Explanation, Language, Ticket, TriageResult
+from triage.contract import EscalationPrediction, Explanation, Language, Ticket, TriageResult
 from triage.features import MetaEncoder, MetaSpec
 from triage.inference.auto_reply import AutoReplyIndex
 from triage.inference.explanation import Explainer, NeighbourQuery
@@ -257,6 +257,8 @@ class OnnxTriager:
         )
         lap("auto_reply")
         timing = shared_ms + (time.perf_counter() - t0) * 1000.0
+        # Heads.predict builds the escalation head as an EscalationPrediction.
+        escalation = preds.get("escalation")
         result = TriageResult.model_construct(
             ticket_id=ticket.id,
             category=preds.get("category"),
@@ -264,7 +266,7 @@ class OnnxTriager:
             priority=preds.get("priority"),
             team=preds.get("team"),
             assignee=preds.get("assignee"),
-            escalation=preds.get("escalation"),
+            escalation=escalation if isinstance(escalation, EscalationPrediction) else None,
             auto_reply=auto_reply,
             language=language,
             explanation=Explanation.model_construct(terms=terms, similar_tickets=similar),

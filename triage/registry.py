@@ -14,10 +14,8 @@ Concurrency: readers never lock, because writers replace the file atomically
 read-modify-write under an exclusive `fcntl.flock` on a sidecar lock file (the JSON
 file itself is replaced on every write, so locking it would lock a stale inode).
 
-Promotion gate: a version becomes `champion` only if its macro-F1 on its evaluation
-set is at most `PROMOTION_TOLERANCE` (one point, 0.01) below the current champion's.
-The compared head is the *primary head*: `category` when both versions have it,
-otherwise the first head of the champion's manifest that the candidate also has.
+Promotion gate: `promote` applies `triage.promotion.gate` (at most one point of
+macro-F1 below the champion, on the primary head) under the registry lock.
 """
 
 from __future__ import annotations
@@ -25,26 +23,15 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from triage.errors import TriageError
-from triage.gate import PRIMARY_HEAD, PROMOTION_TOLERANCE, PromotionDecision, compare_head, gate
-
-__all__ = [
-    "CHAMPION",
-    "PROMOTION_TOLERANCE",
-    "ModelRegistry",
-    "ModelVersion",
-    "PromotionDecision",
-    "compare_head",
-    "gate",
-]
+from triage.files import read_json_object, write_atomically
+from triage.promotion import ModelVersion, PromotionDecision, gate
 
 REGISTRY_FILE = "registry.json"
 CHAMPION = "champion"
@@ -71,48 +58,14 @@ class NoPreviousChampionError(RegistryError):
     """`rollback` was asked for, but there is no earlier champion to go back to."""
 
 
-@dataclass(frozen=True)
-class ModelVersion:
-    """One registered bundle, as the registry file records it."""
-
-    version: str
-    path: Path
-    created_at: str
-    registered_at: str
-    macro_f1: dict[str, float]
-    heads: list[str]
-    mlflow: dict[str, str] = field(default_factory=dict)
-    # The model this version is of (data source and label set, see `triage.gate`), its
-    # manifest's primary head, the heads training found no signal in, and a fingerprint
-    # of the primary head's test tickets. None / empty for bundles from before them.
-    model_name: str | None = None
-    primary: str | None = None
-    no_signal: tuple[str, ...] = ()
-    test_split: str | None = None
-    # Set by `register` only: versions dropped because this bundle overwrote their directory.
-    replaced: tuple[str, ...] = ()
-
-    @property
-    def primary_head(self) -> str | None:
-        """The head the promotion gate compares when the other version has it too."""
-        if PRIMARY_HEAD in self.macro_f1:
-            return PRIMARY_HEAD
-        return self.heads[0] if self.heads else None
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _read_manifest(bundle_dir: Path) -> dict[str, Any]:
     path = bundle_dir / "manifest.json"
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise RegistryError(f"{bundle_dir}: not a model bundle (no manifest.json)") from exc
-    except (OSError, json.JSONDecodeError) as exc:
-        raise RegistryError(f"{path}: unreadable manifest: {exc}") from exc
-    if not isinstance(manifest, dict) or not manifest.get("model_version"):
+    manifest = read_json_object(path, RegistryError, "not a model bundle (no manifest.json)")
+    if not manifest.get("model_version"):
         raise RegistryError(f"{path}: manifest has no 'model_version'")
     return manifest
 
@@ -150,14 +103,9 @@ class ModelRegistry:
     # -- reading (lock-free: writers replace the file atomically) ---------------------------
 
     def _load(self) -> dict[str, Any]:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        if not self.path.exists():  # never deleted, only replaced: no registration yet
             return {"format": _FORMAT, "versions": {}, "aliases": {}, "history": {}}
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise RegistryError(f"{self.path}: corrupt registry file: {exc}") from exc
+        data = read_json_object(self.path, RegistryError, "registry file vanished")
         data.setdefault("versions", {})
         data.setdefault("aliases", {})
         data.setdefault("history", {})
@@ -252,20 +200,10 @@ class ModelRegistry:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
     def _write(self, data: dict[str, Any]) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=".registry.", suffix=".tmp", dir=self.root)
-        try:
-            # mkstemp makes the file 0600; a server running as another user must read it.
-            os.fchmod(fd, 0o644)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, indent=2, sort_keys=True)
-                fh.write("\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        # 0o644: a server running as another user must read it; durable: losing the
+        # registry to a power cut would orphan every bundle.
+        text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+        write_atomically(self.path, text, mode=0o644, durable=True)
 
     def _stored_path(self, bundle_dir: Path) -> str:
         """Relative to the registry when the bundle lives under it, so the tree can move."""
@@ -325,7 +263,9 @@ class ModelRegistry:
         return replace(self._entry(version, record), replaced=replaced)
 
     def annotate_mlflow(self, version: str, /, **info: str) -> ModelVersion:
-        """Attach the MLflow coordinates (tracking_uri, run_id, registered_model, registered_version)."""
+        """Attach the MLflow coordinates (tracking_uri, run_id, registered_model,
+        registered_version).
+        """
         with self._locked() as data:
             record = data["versions"].get(version)
             if record is None:

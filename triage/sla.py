@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -70,7 +71,7 @@ class BusinessCalendar:
             raise TriageError(f"business hours {hours!r}: no working day")
         return cls(tz=tz, days=days, start=start, end=end, holidays=holidays)
 
-    def _windows(self, moment: datetime):  # type: ignore[no-untyped-def]
+    def _windows(self, moment: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Opening windows (UTC start, UTC end) from the local day containing `moment` on."""
         day = moment.astimezone(self.tz).date()
         for _ in range(_MAX_DAYS):

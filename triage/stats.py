@@ -81,17 +81,18 @@ def compute_stats(
     present = set(pfile.schema_arrow.names)
     if not {"subject", "body"} <= present:
         raise InputFileError(
-            f"{path}: not a ticket file (needs columns 'subject' and 'body'; has {', '.join(sorted(present))})"
+            f"{path}: not a ticket file (needs columns 'subject' and 'body'; has "
+            f"{', '.join(sorted(present))})"
         )
     columns = [c for c in _NEEDED if c in present]
     labels = [f for f in LABEL_FIELDS if f in present]
     detect = _language_detector() if detect_languages else None
 
     rows = 0
-    label_counts = {f: Counter() for f in labels}
-    label_missing = Counter()
+    label_counts: dict[str, Counter[str]] = {f: Counter() for f in labels}
+    label_missing: Counter[str] = Counter()
     languages: Counter[str] = Counter()
-    language_source = Counter()
+    language_source: Counter[str] = Counter()
     hashes: list[np.ndarray] = []
     cat_codes: list[np.ndarray] = []
     team_codes: list[np.ndarray] = []

@@ -129,7 +129,8 @@ def accuracy(
     encoder: str | None = typer.Option(
         None,
         "--encoder",
-        help="encoder name or folder, or 'none', for every dataset (default: a dataset's own encoder, else settings.encoder)",
+        help="encoder name or folder, or 'none', for every dataset (default: a dataset's own "
+        "encoder, else settings.encoder)",
     ),
     work_dir: Path | None = typer.Option(
         None, "--work-dir", help="keep imported data and scratch bundles here (default: temporary)"

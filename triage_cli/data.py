@@ -171,7 +171,8 @@ def stats(
     detect_language: bool = typer.Option(
         True,
         "--detect-language/--no-detect-language",
-        help="detect the language of rows with an empty language column (else count them as unknown)",
+        help="detect the language of rows with an empty language column (else count them as "
+        "unknown)",
     ),
 ) -> None:
     """Rows, label distributions, language mix, duplicate texts and time range of a ticket file."""
@@ -219,8 +220,10 @@ def stats(
     )
     dup = result["duplicates"]
     console.print(
-        f"duplicates: {dup['duplicated_texts']:,} texts occur more than once ({dup['duplicate_rows']:,} extra rows); "
-        f"{dup['conflicting_category']:,} with conflicting categories, {dup['conflicting_team']:,} with conflicting teams; "
+        f"duplicates: {dup['duplicated_texts']:,} texts occur more than once "
+        f"({dup['duplicate_rows']:,} extra rows); "
+        f"{dup['conflicting_category']:,} with conflicting categories, "
+        f"{dup['conflicting_team']:,} with conflicting teams; "
         f"{dup['rows_without_text']:,} rows without text",
         highlight=False,
     )
@@ -320,7 +323,9 @@ def demo(
     seed: int = typer.Option(7, "--seed", help="same seed, byte-identical files"),
     as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
 ) -> None:
-    """Generate seeded demo history: tickets, KB articles (NAME.kb.parquet) and the roster (NAME.agents.json)."""
+    """Generate seeded demo history: tickets, KB articles (NAME.kb.parquet) and the roster
+    (NAME.agents.json).
+    """
     from rich.console import Console
     from rich.table import Table
 
@@ -358,7 +363,8 @@ def demo(
         console.print(table)
     console.print(
         f"SLA breached {summary.sla_breach_rate:.1%}, escalated {summary.escalation_rate:.1%}, "
-        f"answered from a KB article {summary.kb_answer_rate:.1%}, follow-ups {summary.follow_ups:,}, "
+        f"answered from a KB article {summary.kb_answer_rate:.1%}, follow-ups "
+        f"{summary.follow_ups:,}, "
         f"labels deliberately flipped {summary.flipped_labels:,}",
         highlight=False,
     )

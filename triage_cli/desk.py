@@ -68,7 +68,8 @@ def replay_command(
     triager = _triager(settings)
     if triager is None:
         _err.print(
-            "warning: no triager configured (TRIAGE_BUNDLE / TRIAGE_MODEL_ALIAS / TRIAGE_TRIAGER_URL): "
+            "warning: no triager configured (TRIAGE_BUNDLE / TRIAGE_MODEL_ALIAS / "
+            "TRIAGE_TRIAGER_URL): "
             "every ticket stays queued for re-triage"
         )
     desk = Desk.from_settings(settings, engine, triager, clock=clock)

@@ -16,7 +16,8 @@ def serve(
     model: str | None = typer.Option(
         None,
         "--model",
-        help="a registry alias or version, e.g. champion; the server follows the alias when it moves",
+        help="a registry alias or version, e.g. champion; the server follows the alias when it "
+        "moves",
     ),
     host: str = typer.Option("127.0.0.1", "--host", help="interface to bind"),
     port: int = typer.Option(8000, "--port", min=1, max=65535),

@@ -66,9 +66,11 @@ def print_report(report) -> None:  # type: ignore[no-untyped-def]
     ar = report.auto_reply
     if ar:
         line = (
-            f"auto-reply: recall@1 {_fmt(ar.get('recall_at_1'))}, recall@5 {_fmt(ar.get('recall_at_5'))}, "
+            f"auto-reply: recall@1 {_fmt(ar.get('recall_at_1'))}, recall@5 "
+            f"{_fmt(ar.get('recall_at_5'))}, "
             f"coverage {_fmt(ar.get('coverage_at_safe_threshold'))} at precision "
-            f"{_fmt(ar.get('precision_at_safe_threshold'))} (safe threshold {_fmt(ar.get('safe_threshold'))})"
+            f"{_fmt(ar.get('precision_at_safe_threshold'))} (safe threshold "
+            f"{_fmt(ar.get('safe_threshold'))})"
         )
         if "kb_only" in ar:
             kb = ar["kb_only"]
@@ -132,7 +134,8 @@ def train(
     encoder: str | None = typer.Option(
         None,
         "--encoder",
-        help="sentence-transformers name, exported encoder folder, or 'none' for a TF-IDF-only bundle "
+        help="sentence-transformers name, exported encoder folder, or 'none' for a TF-IDF-only "
+        "bundle "
         "(default: settings.encoder)",
     ),
     seed: int = typer.Option(42, "--seed"),
@@ -173,6 +176,7 @@ def train(
         target_precision=target_precision,
         split=split,
         embedding_cache_dir=settings.embedding_cache_dir,
+        encoder_cache_dir=settings.encoder_cache_dir,
         bundle_name=out.name,
     )
     err = Console(stderr=True)

@@ -32,9 +32,8 @@ def tampered_bundle(demo_bundle, tmp_path_factory):
 
 def test_tampered_bundle_is_refused_at_start(tampered_bundle, api_keys):
     app = create_app(serve_settings(tampered_bundle, api_keys))
-    with pytest.raises(BundleError, match="heads.onnx.*corrupt or was modified"):
-        with TestClient(app):
-            pass
+    with pytest.raises(BundleError, match="heads.onnx.*corrupt or was modified"), TestClient(app):
+        pass
 
 
 @pytest.mark.slow

@@ -83,17 +83,21 @@ def test_batches_agree(local, remote):
 
 
 def test_wrong_key_is_a_typed_error(live_server):
-    with HttpTriager(live_server.url, "tt_000000000000_wrong") as triager:
-        with pytest.raises(RemoteTriagerError) as caught:
-            triager.triage(CASES[0])
+    with (
+        HttpTriager(live_server.url, "tt_000000000000_wrong") as triager,
+        pytest.raises(RemoteTriagerError) as caught,
+    ):
+        triager.triage(CASES[0])
     assert caught.value.status == 401 and "invalid API key" in str(caught.value)
 
 
 def test_rejected_input_names_the_field(live_server, api_keys, api_settings):
     ticket = Ticket(id="long", body="x" * (api_settings.max_text_chars + 1))
-    with HttpTriager(live_server.url, api_keys.triage) as triager:
-        with pytest.raises(RemoteTriagerError) as caught:
-            triager.triage(ticket)
+    with (
+        HttpTriager(live_server.url, api_keys.triage) as triager,
+        pytest.raises(RemoteTriagerError) as caught,
+    ):
+        triager.triage(ticket)
     assert caught.value.status == 422 and "body: subject and body together" in str(caught.value)
 
 
@@ -101,9 +105,11 @@ def test_unreachable_service_retries_then_raises():
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    with HttpTriager(f"http://127.0.0.1:{port}", "k", retries=2, backoff_s=0.001) as triager:
-        with pytest.raises(RemoteUnavailableError, match="after 3 attempt"):
-            triager.triage(CASES[1])
+    with (
+        HttpTriager(f"http://127.0.0.1:{port}", "k", retries=2, backoff_s=0.001) as triager,
+        pytest.raises(RemoteUnavailableError, match="after 3 attempt"),
+    ):
+        triager.triage(CASES[1])
 
 
 def test_read_timeout_is_not_retried():
@@ -113,9 +119,11 @@ def test_read_timeout_is_not_retried():
         listener.bind(("127.0.0.1", 0))
         listener.listen(8)
         port = listener.getsockname()[1]
-        with HttpTriager(f"http://127.0.0.1:{port}", "k", timeout_s=0.2, retries=3) as triager:
-            with pytest.raises(RemoteUnavailableError, match="timed out"):
-                triager.triage(CASES[1])
+        with (
+            HttpTriager(f"http://127.0.0.1:{port}", "k", timeout_s=0.2, retries=3) as triager,
+            pytest.raises(RemoteUnavailableError, match="timed out"),
+        ):
+            triager.triage(CASES[1])
         listener.settimeout(0.1)
         accepted = []
         try:

@@ -73,10 +73,12 @@ def test_cli_runs_the_quick_benchmark_and_refuses_a_missing_bundle(
     into `run_latency` (a wrong keyword there once broke only the CLI)."""
     from tests.cli.conftest import run_cli
 
-    code, _, stderr = run_cli(monkeypatch, capsys, "bench", "latency", "--bundle", tmp_path / "absent",
+    code, _, stderr = run_cli(monkeypatch, capsys, "bench", "latency",
+                              "--bundle", tmp_path / "absent",
                               "--out", tmp_path / "x", "--no-track")  # fmt: skip
     assert code == 2 and str(tmp_path / "absent") in stderr
-    code, _, stderr = run_cli(monkeypatch, capsys, "bench", "latency", "--bundle", bench_work / "bundle-demo",
+    code, _, stderr = run_cli(monkeypatch, capsys, "bench", "latency",
+                              "--bundle", bench_work / "bundle-demo",
                               "--quick", "--out", tmp_path / "run", "--no-track")  # fmt: skip
     assert code == 0, stderr
     assert json.loads((tmp_path / "run" / "latency.json").read_text())["single"]["service"]["n"] > 0

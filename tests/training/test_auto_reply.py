@@ -12,7 +12,10 @@ from triage.predictor import OnnxTriager
 
 
 def test_answer_template_drops_greeting_and_sign_off() -> None:
-    personal = "Hi Sarah,\n\nYou can change the address under Orders > Details.\n\nBest regards,\nTom\nSupport"
+    personal = (
+        "Hi Sarah,\n\nYou can change the address under Orders > Details.\n\nBest "
+        "regards,\nTom\nSupport"
+    )
     assert answer_template(personal) == "You can change the address under Orders > Details."
     # Two middle paragraphs stay together; a long first paragraph is content, not a greeting.
     long_first = (

@@ -285,7 +285,8 @@ def test_overwriting_the_champions_directory_is_reported(tmp_path: Path) -> None
 
 
 def test_publishing_the_demo_training_run(demo_training, tmp_path: Path, store: str) -> None:
-    """The real pipeline's report and bundle (with its encoder) end to end; the bundle is read-only."""
+    """The real pipeline's report and bundle (with its encoder) end to end; the bundle is
+    read-only."""
     from mlflow import MlflowClient
 
     from training.tracking import publish_training_run

@@ -26,7 +26,8 @@ TEXTS = [
         "and a screenshot of my bank statement showing the two withdrawals on the same day."
     ),
     "Can't log in to Outlook",
-    "The mobile app crashes right after the splash screen on Android 14; reinstalling did not help.",
+    "The mobile app crashes right after the splash screen on Android 14; reinstalling did not "
+    "help.",
     "Please add Maria to the finance shared drive with read access.",
     "",
     (

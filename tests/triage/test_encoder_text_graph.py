@@ -33,7 +33,7 @@ def use_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     folder = tmp_path_factory.mktemp("use") / "encoder"
     try:
-        export_encoder("use-multilingual", folder)
+        export_encoder("use-multilingual", folder, cache_dir=folder.parent / "cache")
     except EncoderError as exc:  # the weights package is installed by scripts/setup.sh
         pytest.skip(f"multilingual encoder unavailable: {exc}")
     return folder
@@ -128,7 +128,9 @@ def test_a_token_id_graph_is_not_taken_for_a_text_graph(
     from training.encoder_export import export_encoder
 
     with pytest.raises(EncoderError, match="takes one string tensor"):
-        export_encoder(exported_encoder / "model.onnx", tmp_path / "out")
+        export_encoder(
+            exported_encoder / "model.onnx", tmp_path / "out", cache_dir=tmp_path / "cache"
+        )
 
 
 @pytest.mark.slow
@@ -159,7 +161,8 @@ def test_bundle_trained_with_it_serves_russian_without_torch(tmp_path: Path) -> 
         "import sys; sys.modules['torch'] = None\n"
         "from triage.contract import Ticket\nfrom triage.predictor import OnnxTriager\n"
         f"t = OnnxTriager.from_path({str(tmp_path / 'bundle')!r})\n"
-        "r = t.triage(Ticket(id='ru-1', body='Не приходит письмо для сброса пароля, что делать?'))\n"
+        "r = t.triage(Ticket(id='ru-1', body='Не приходит письмо для сброса пароля, что "
+        "делать?'))\n"
         "print(r.model_version, r.category.label if r.category else None)\n"
     )
     done = subprocess.run(

@@ -11,16 +11,26 @@ from triage.demo import generate
 from triage.language import detect
 
 SAMPLES = {
-    "en": "Hello, I was charged twice for my subscription this month. Could you please refund one of the payments?",
-    "ru": "Здравствуйте, с меня дважды списали деньги за подписку в этом месяце. Верните, пожалуйста, один платёж.",
-    "uk": "Добрий день, з мене двічі зняли гроші за підписку цього місяця. Поверніть, будь ласка, один платіж.",
-    "pl": "Dzień dobry, w tym miesiącu dwa razy pobrano ode mnie opłatę za subskrypcję. Proszę o zwrot jednej płatności.",
-    "de": "Guten Tag, mir wurde diesen Monat das Abo zweimal berechnet. Könnten Sie bitte eine Zahlung erstatten?",
-    "es": "Hola, me han cobrado dos veces la suscripción este mes. ¿Podrían devolverme uno de los pagos, por favor?",
-    "fr": "Bonjour, j'ai été débité deux fois pour mon abonnement ce mois-ci. Pourriez-vous rembourser un des paiements ?",
-    "pt": "Olá, fui cobrado duas vezes pela assinatura este mês. Vocês podem devolver um dos pagamentos, por favor?",
-    "it": "Buongiorno, questo mese mi è stato addebitato due volte l'abbonamento. Potete rimborsare uno dei pagamenti?",
-    "nl": "Goedendag, ik ben deze maand twee keer gefactureerd voor mijn abonnement. Kunnen jullie één betaling terugstorten?",
+    "en": "Hello, I was charged twice for my subscription this month. Could you please refund one "
+    "of the payments?",
+    "ru": "Здравствуйте, с меня дважды списали деньги за подписку в этом месяце. Верните, "
+    "пожалуйста, один платёж.",
+    "uk": "Добрий день, з мене двічі зняли гроші за підписку цього місяця. Поверніть, будь ласка, "
+    "один платіж.",
+    "pl": "Dzień dobry, w tym miesiącu dwa razy pobrano ode mnie opłatę za subskrypcję. Proszę o "
+    "zwrot jednej płatności.",
+    "de": "Guten Tag, mir wurde diesen Monat das Abo zweimal berechnet. Könnten Sie bitte eine "
+    "Zahlung erstatten?",
+    "es": "Hola, me han cobrado dos veces la suscripción este mes. ¿Podrían devolverme uno de los "
+    "pagos, por favor?",
+    "fr": "Bonjour, j'ai été débité deux fois pour mon abonnement ce mois-ci. Pourriez-vous "
+    "rembourser un des paiements ?",
+    "pt": "Olá, fui cobrado duas vezes pela assinatura este mês. Vocês podem devolver um dos "
+    "pagamentos, por favor?",
+    "it": "Buongiorno, questo mese mi è stato addebitato due volte l'abbonamento. Potete "
+    "rimborsare uno dei pagamenti?",
+    "nl": "Goedendag, ik ben deze maand twee keer gefactureerd voor mijn abonnement. Kunnen "
+    "jullie één betaling terugstorten?",
 }
 
 

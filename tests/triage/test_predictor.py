@@ -28,7 +28,8 @@ def test_fills_every_field(triager: OnnxTriager) -> None:
             id="t1",
             channel="email",
             subject="Charged twice",
-            body="I was charged twice for my subscription this month, please refund the duplicate payment.",
+            body="I was charged twice for my subscription this month, please refund the duplicate "
+            "payment.",
         )
     )
     assert result.model_version == triager.model_version
@@ -55,7 +56,10 @@ def test_fills_every_field(triager: OnnxTriager) -> None:
 
 
 def test_unseen_language_abstains(triager: OnnxTriager) -> None:
-    text = "Buongiorno, ho pagato due volte il mio abbonamento questo mese e vorrei un rimborso immediato per favore."
+    text = (
+        "Buongiorno, ho pagato due volte il mio abbonamento questo mese e vorrei un rimborso "
+        "immediato per favore."
+    )
     result = triager.triage(Ticket(id="it", subject="Pagamento doppio", body=text))
     assert result.language.code == "it" and not result.language.supported
     for head in (result.category, result.priority, result.team, result.assignee, result.escalation):
@@ -125,7 +129,8 @@ def test_serving_imports_no_torch_or_sklearn(demo_bundle: Path) -> None:
         t = OnnxTriager.from_path({str(demo_bundle)!r})
         t.triage(Ticket(id="x", subject="printer", body="the printer on floor 2 is jammed"))
         t.triage_batch([Ticket(id="y", subject="refund", body="refund please")])
-        bad = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "sklearn", "sentence_transformers", "scipy", "pandas"))
+        heavy = ("torch", "sklearn", "sentence_transformers", "scipy", "pandas")
+        bad = sorted(m for m in sys.modules if m.split(".")[0] in heavy)
         print(bad)
         sys.exit(1 if bad else 0)
     """)

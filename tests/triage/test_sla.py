@@ -120,7 +120,8 @@ def test_policies_from_a_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
             "unknown keys",
         ),
         (
-            '{"default": "b", "policies": {"a": {"first_response_minutes": 5, "resolution_minutes": 5}}}',
+            '{"default": "b", "policies": {"a": {"first_response_minutes": 5, '
+            '"resolution_minutes": 5}}}',
             "'b' is not",
         ),
     ],

@@ -219,7 +219,10 @@ def test_two_workers_never_assign_the_same_ticket_twice(desk: Desk, clock) -> No
     for name, capacity in (("ann", 4), ("ben", 3), ("cy", 2)):
         directory.upsert_agent(AgentSpec(id=name, team="finance", capacity=capacity))
     workers = [Worker(desk, batch=4, name=f"w{i}") for i in range(2)]
-    assign = lambda worker: worker.assign(WorkerReport(now=clock.now))
+
+    def assign(worker: Worker) -> object:
+        return worker.assign(WorkerReport(now=clock.now))
+
     assert _side_by_side(workers, assign, passes=4) == []
     per_ticket = _audits_per_ticket(desk, "assigned")
     # 9 seats for 12 tickets: 9 tickets assigned exactly once, nobody over capacity.

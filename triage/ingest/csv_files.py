@@ -191,7 +191,7 @@ def _open_raw(path: Path, member: str | None) -> tuple[IO[bytes], str, list[Any]
     closers: list[Any] = []
     try:
         if not zipfile.is_zipfile(path):
-            raw = open(path, "rb")  # noqa: SIM115 - closed by Table.close
+            raw: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed by Table.close
             return raw, str(path), [raw]
         archive = zipfile.ZipFile(path)
         closers.append(archive)

@@ -175,10 +175,10 @@ class DateReader:
             return parsed
         except ValueError:
             pass
-        parsed = _with_offset(text)
-        if parsed is not None:
+        offset = _with_offset(text)
+        if offset is not None:
             self.forms.add("yyyy-mm-dd HH:MM:SS +hhmm")
-            return parsed
+            return offset
         for fmt in self.formats:
             try:
                 parsed = datetime.strptime(text, fmt)

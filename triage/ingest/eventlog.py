@@ -60,9 +60,10 @@ def fold_events(
                 at = time_of(table, rec)
             except RowError as err:
                 report.reject(err)
-                case = _case_or_none(case_of, table, rec)
-                if case is None or last_row.get(case) != rec.row or case not in open_cases:
+                known = _case_or_none(case_of, table, rec)
+                if known is None or last_row.get(known) != rec.row or known not in open_cases:
                     continue
+                case = known
             else:
                 open_cases.setdefault(case, []).append((at, rec))
                 if last_row[case] != rec.row:

@@ -60,6 +60,10 @@ class Folding:
         self.first_targets = set(plan.steps) - self.history_targets
         owner = plan.steps.get("team") or plan.steps.get("assignee")
         self.owner = owner.target if owner else None
+        # What is read from every event: the history fields and the owner.
+        self.event_targets = self.history_targets | (
+            {self.owner} if self.owner is not None else set()
+        )
         self.derive_escalated = (
             "escalated" not in plan.steps
             and "escalated" not in skip
@@ -96,10 +100,7 @@ class Folding:
         """The ticket fields of one case (RowError from a bad cell of its events)."""
         first = history[0][1]
         data, extra = builder.fields(first, only=self.first_targets)
-        per_event = [
-            builder.fields(rec, only=self.history_targets | {self.owner} - {None})[0]
-            for _, rec in history
-        ]
+        per_event = [builder.fields(rec, only=self.event_targets)[0] for _, rec in history]
         for target in sorted(self.history_targets):
             values = [d[target] for d in per_event if d.get(target) is not None]
             if values:

@@ -28,7 +28,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from triage.errors import InputFileError, RowError
 from triage.ingest.archives import files_in, visible
@@ -89,7 +89,9 @@ def _sources(path: Path, label: str = "the file") -> list[_Source]:
         def member_opener(member: str) -> Callable[[], IO[bytes]]:
             def opener() -> IO[bytes]:
                 archive = zipfile.ZipFile(path)
-                return _ClosingMember(archive, archive.open(member))
+                # _ClosingMember has what the readers use of IO[bytes]: iteration, read,
+                # close and the context manager.
+                return cast(IO[bytes], _ClosingMember(archive, archive.open(member)))
 
             return opener
 

@@ -7,15 +7,11 @@ states, and the presets' status/resolution columns (the state at export time).
 
 from __future__ import annotations
 
-# The UCI log's outcomes (triage.ingest.uci)
-UCI_OUTCOME_KEYS: tuple[str, ...] = (
-    "reassignment_count",
-    "reopen_count",
-    "sys_mod_count",
-    "event_count",
-    "last_state",
+# The UCI log's outcomes (triage.ingest.uci, which folds them from the events): counters
+# (the maximum over events) and closing values (the last event's).
+UCI_COUNTERS: tuple[str, ...] = ("reassignment_count", "reopen_count", "sys_mod_count")
+UCI_CLOSING_COLUMNS: tuple[str, ...] = (
     "closed_code",
-    "closed_at",
     "resolved_by",
     "knowledge",
     "u_priority_confirmation",
@@ -23,6 +19,13 @@ UCI_OUTCOME_KEYS: tuple[str, ...] = (
     "rfc",
     "vendor",
     "caused_by",
+)
+UCI_OUTCOME_KEYS: tuple[str, ...] = (
+    *UCI_COUNTERS,
+    "event_count",
+    "last_state",
+    "closed_at",
+    *UCI_CLOSING_COLUMNS,
 )
 
 OUTCOME_EXTRA_KEYS: frozenset[str] = frozenset(UCI_OUTCOME_KEYS) | {

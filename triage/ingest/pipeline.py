@@ -153,14 +153,14 @@ def _run(
     dry_run: bool,
 ) -> None:
     if dry_run or out is None:
-        with _Discard() as writer:
+        with _Discard() as discard:
             if importer.articles is not None:
                 articles = _Discard()
                 articles.write_all(importer.articles(source, options, report))
                 report.kb_written = articles.rows_written
-            tickets = _tap(importer.tickets(source, options, report), report, writer)
-            _write(writer, tickets, on_progress, every)
-        report.rows_written = writer.rows_written
+            tickets = _tap(importer.tickets(source, options, report), report, discard)
+            _write(discard, tickets, on_progress, every)
+        report.rows_written = discard.rows_written
         return
     kb_out = kb_path_for(out)
     if importer.articles is not None:

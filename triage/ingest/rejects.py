@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO
 
 from triage.errors import RowError
+from triage.files import temporary_sibling
 
 HEADER = ("file", "row", "field", "reason")
 
@@ -30,7 +31,9 @@ class RejectsFile:
         self.path = path
         self.write = write
         self.count = 0
-        self._tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        # Streamed to over many calls, so not `atomic_path`'s block: the same hidden
+        # sibling name, renamed over `path` by `commit`.
+        self._tmp = temporary_sibling(path)
         self._fh: IO[str] | None = None
         self._writer: csv.writer | None = None  # type: ignore[valid-type]
 

@@ -39,7 +39,7 @@ from triage.errors import RowError
 from triage.ingest.archives import one_file
 from triage.ingest.base import ImportOptions, ImportReport, validate_ticket
 from triage.ingest.eventlog import fold_events
-from triage.ingest.outcomes import UCI_OUTCOME_KEYS
+from triage.ingest.outcomes import UCI_CLOSING_COLUMNS, UCI_COUNTERS, UCI_OUTCOME_KEYS
 from triage.ingest.rows import BadRowHandler, Record, Table, row_position
 from triage.ingest.tables import open_csv
 
@@ -61,18 +61,9 @@ AT_OPEN_KEYS: tuple[str, ...] = (
 )
 # Re-exported: training keeps these out of at-open features.
 OUTCOME_KEYS: tuple[str, ...] = UCI_OUTCOME_KEYS
-_COUNTERS = ("reassignment_count", "reopen_count", "sys_mod_count")
+_COUNTERS = UCI_COUNTERS
 _AT_OPEN_COLUMNS = ("impact", "urgency", "location", "u_symptom", "cmdb_ci", "opened_by")
-_OUTCOME_COLUMNS = (
-    "closed_code",
-    "resolved_by",
-    "knowledge",
-    "u_priority_confirmation",
-    "problem_id",
-    "rfc",
-    "vendor",
-    "caused_by",
-)
+_OUTCOME_COLUMNS = UCI_CLOSING_COLUMNS
 
 
 class _Columns:

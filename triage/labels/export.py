@@ -190,7 +190,8 @@ def _ratings(session: Session, ids: list[int]) -> dict[int, list[tuple[datetime,
     )
     grouped: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
     for ticket_id, sent_at, rating in rows:
-        grouped[ticket_id].append((sent_at, rating))
+        if rating is not None:  # filtered above; narrows the column's type
+            grouped[ticket_id].append((sent_at, rating))
     return grouped
 
 

@@ -42,12 +42,12 @@ class DiffCounter:
         self.threshold = threshold
         self.baseline = baseline
         self.tickets = 0
-        self._buckets = {h: Counter() for h in self.heads}
-        self._before = {h: Counter() for h in self.heads}
-        self._after = {h: Counter() for h in self.heads}
-        self._moves = {h: Counter() for h in self.heads}
-        self._risk = Counter()
-        self._newly_by = {"category": Counter(), "priority": Counter()}
+        self._buckets: dict[str, Counter[str]] = {h: Counter() for h in self.heads}
+        self._before: dict[str, Counter[str]] = {h: Counter() for h in self.heads}
+        self._after: dict[str, Counter[str]] = {h: Counter() for h in self.heads}
+        self._moves: dict[str, Counter[tuple[str, str]]] = {h: Counter() for h in self.heads}
+        self._risk: Counter[str] = Counter()
+        self._newly_by: dict[str, Counter[str]] = {"category": Counter(), "priority": Counter()}
 
     def add(self, baseline: pa.Table, results: pa.Table) -> None:
         """Count one chunk: its baseline columns and its results, row for row."""
@@ -112,7 +112,8 @@ class DiffCounter:
             buckets = self._buckets[head]
             moves = self._moves[head]
             classes = sorted(set(self._before[head]) | set(self._after[head]))
-            gained, lost = Counter(), Counter()
+            gained: Counter[str] = Counter()
+            lost: Counter[str] = Counter()
             for (before, after), n in moves.items():
                 lost[before] += n
                 gained[after] += n

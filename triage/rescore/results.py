@@ -2,10 +2,10 @@
 
 `heads_triager` is the in-process predictor with the parts a rescore does not keep
 switched off (`OnnxTriager(details=False)`): the explanation terms, the similar tickets
-and the auto-reply match (about 40% of a TF-IDF-only bundle's time per ticket). Everything it does return comes
-from `OnnxTriager`'s own code (the same graphs, the same length-sorted micro-batches,
-calibration, thresholds, language check and hierarchy), so a label, a confidence or an
-abstention is exactly what `/v1/triage` answers for the same ticket;
+and the auto-reply match (about 40% of a TF-IDF-only bundle's time per ticket). Everything
+it does return comes from `OnnxTriager`'s own code (the same graphs, the same
+length-sorted micro-batches, calibration, thresholds, language check and hierarchy), so
+a label, a confidence or an abstention is exactly what `/v1/triage` answers for the same ticket;
 tests/triage/test_rescore.py compares the two.
 
 A results file has one row per ticket: `ticket_id`; for every head of the bundle

@@ -138,8 +138,8 @@ class StoreSource:
         url = make_url(self.database_url)
         shown = url.render_as_string(hide_password=True)
         file = url.database if url.get_backend_name() == "sqlite" else None
-        on_disk = file and file != ":memory:" and not file.startswith("file:")
-        if on_disk and not Path(file).is_file():
+        on_disk = file is not None and file != ":memory:" and not file.startswith("file:")
+        if on_disk and file is not None and not Path(file).is_file():
             raise InputFileError(f"{shown}: no such database file ({Path(file).resolve()})")
         try:
             revision = current_revision(self.database_url)

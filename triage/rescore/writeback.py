@@ -72,7 +72,7 @@ def apply_results(
     from triage.store.models import TicketRow
 
     engine = connect(database_url)
-    desk = Desk(engine, **({"clock": clock} if clock else {}))
+    desk = Desk(engine, clock=clock) if clock else Desk(engine)
     report = ApplyReport()
     closed = {Status.solved.value, Status.closed.value}
     try:

@@ -8,10 +8,14 @@ both supported and both tested.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from triage.store.engine import connect, session_factory
+
+if TYPE_CHECKING:  # alembic is imported only when a migration runs
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -25,7 +29,7 @@ __all__ = [
 ]
 
 
-def _alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
+def _alembic_config(engine: Engine) -> Config:
     from alembic.config import Config
 
     config = Config()

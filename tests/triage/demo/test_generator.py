@@ -45,12 +45,12 @@ def test_same_seed_gives_identical_files_and_another_seed_differs(tmp_path: Path
     write_demo(a, tickets=300, seed=11)
     write_demo(b, tickets=300, seed=11)
     write_demo(c, tickets=300, seed=12)
-    for left, right in zip(_files(a), _files(b)):
+    for left, right in zip(_files(a), _files(b), strict=True):
         assert left.read_bytes() == right.read_bytes(), left.name
     assert a.read_bytes() != c.read_bytes()
     texts_a = [t.text for t in iter_tickets(a)]
     texts_c = [t.text for t in iter_tickets(c)]
-    assert sum(x != y for x, y in zip(texts_a, texts_c)) > 250
+    assert sum(x != y for x, y in zip(texts_a, texts_c, strict=True)) > 250
 
 
 def test_written_files_round_trip_to_the_generated_data(demo: DemoData, demo_files: Path) -> None:
@@ -206,10 +206,10 @@ def test_label_noise_keeps_a_text_classifier_below_perfect(demo: DemoData) -> No
         vectorizer.fit_transform([t.text for t in train]), [t.category for t in train]
     )
     predicted = model.predict(vectorizer.transform([t.text for t in test]))
-    accuracy = sum(p == t.category for p, t in zip(predicted, test)) / len(test)
+    accuracy = sum(p == t.category for p, t in zip(predicted, test, strict=True)) / len(test)
     assert 0.6 < accuracy < 0.98
     # The flipped labels are what the model cannot learn: it is far better on the rest.
-    clean = [(p, t) for p, t in zip(predicted, test) if t.id not in demo.flipped]
+    clean = [(p, t) for p, t in zip(predicted, test, strict=True) if t.id not in demo.flipped]
     assert sum(p == t.category for p, t in clean) / len(clean) > accuracy
 
 

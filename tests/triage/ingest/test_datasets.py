@@ -46,7 +46,8 @@ def test_endava_all_labels_sample(imported) -> None:
     untitled = [t for t in tickets if not t.subject]
     assert len(untitled) == 107 and all(t.body for t in untitled)
     first = tickets[0]
-    # Row 1: ticket_type 1, category 4, sub_category1 2, sub_category2 21, business_service 71, urgency 3, impact 4
+    # Row 1: ticket_type 1, category 4, sub_category1 2, sub_category2 21, business_service 71,
+    # urgency 3, impact 4
     assert (first.category, first.subcategory, first.priority) == ("4", "2", "3")
     assert first.extra == {
         "ticket_type": "1",
@@ -77,7 +78,8 @@ def test_rutube_cases_point_at_their_gold_kb_article(imported, tmp_path: Path) -
     assert report.kb_out == kb_path_for(report.out) and len(articles) == 326
     assert all(t.kb_article_id in articles for t in tickets)
     assert all(t.language == "ru" and t.body and t.agent_answer for t in tickets)
-    # The gold article shares the case's classifier in all but the two cases the file itself disagrees on.
+    # The gold article shares the case's classifier in all but the two cases the file itself
+    # disagrees on.
     same = sum(
         (articles[t.kb_article_id].category, articles[t.kb_article_id].subcategory)
         == (t.category, t.subcategory)

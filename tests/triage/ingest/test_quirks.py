@@ -59,7 +59,8 @@ def _event(
     number: str, state: str, reassign: int, sla: str, group: str, opened: str = "3/1/2016 09:05"
 ) -> str:
     return (
-        f"{number},{state},true,{reassign},0,1,{sla},7,8,{opened},?,?,9,?,Self service,1,10,20,?,?,2,2,3,"
+        f"{number},{state},true,{reassign},0,1,{sla},7,8,{opened},?,?,9,?,Self "
+        f"service,1,10,20,?,?,2,2,3,"
         f"{group},?,false,false,Do Not Notify,?,?,?,?,?,?,4/1/2016 10:00,?"
     )
 

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from triage.store import connect, current_revision, head_revision, migrate, session_factory
+from triage.store.models import Base, TagRow, TicketRow
 
 HEAD = head_revision()
-from triage.store.models import Base, TagRow, TicketRow
 
 
 def _ticket(**kwargs: object) -> TicketRow:
@@ -137,9 +137,11 @@ def test_stepwise_upgrade_keeps_existing_tickets(tmp_path) -> None:  # type: ign
     with engine.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO tickets (created_at, updated_at, channel, subject, body, extra, status, tier,"
+                "INSERT INTO tickets (created_at, updated_at, channel, subject, body, extra, "
+                "status, tier,"
                 " escalated, sla_breached, needs_followup, triage_state, triage_attempts)"
-                " VALUES ('2026-01-05 09:00:00', '2026-01-05 09:00:00', 'email', 's', 'b', '{}', 'new', 1,"
+                " VALUES ('2026-01-05 09:00:00', '2026-01-05 09:00:00', 'email', 's', 'b', '{}', "
+                "'new', 1,"
                 " 0, 0, 0, 'queued', 0)"
             )
         )
@@ -177,9 +179,11 @@ def test_upgrading_keeps_every_row_of_the_tables_that_reference_tickets(tmp_path
     with engine.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO tickets (id, created_at, updated_at, channel, subject, body, extra, status, "
+                "INSERT INTO tickets (id, created_at, updated_at, channel, subject, body, extra, "
+                "status, "
                 "tier, escalated, sla_breached, needs_followup, triage_state, triage_attempts) "
-                f"VALUES (1, '{stamp}', '{stamp}', 'email', 's', 'b', '{{}}', 'open', 1, 0, 0, 0, 'done', 1)"
+                f"VALUES (1, '{stamp}', '{stamp}', 'email', 's', 'b', '{{}}', 'open', 1, 0, 0, 0, "
+                f"'done', 1)"
             )
         )
         conn.execute(
@@ -190,7 +194,8 @@ def test_upgrading_keeps_every_row_of_the_tables_that_reference_tickets(tmp_path
         )
         conn.execute(
             text(
-                "INSERT INTO messages (ticket_id, direction, channel, subject, body, kind, created_at) "
+                "INSERT INTO messages (ticket_id, direction, channel, subject, body, kind, "
+                "created_at) "
                 f"VALUES (1, 'inbound', 'email', 's', 'b', 'reply', '{stamp}')"
             )
         )

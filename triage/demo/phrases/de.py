@@ -14,7 +14,7 @@ _MONTHS = (
     "Juli", "August", "September", "Oktober", "November", "Dezember",
 )  # fmt: skip
 
-SUBJECTS = {
+SUBJECTS: dict[str, tuple[str, ...]] = {
     "double_charge": (
         "Doppelte Abbuchung für mein Abo",
         "Zahlung zweimal abgebucht",
@@ -164,7 +164,7 @@ SUBJECTS = {
     ),
 }
 
-PROBLEMS = {
+PROBLEMS: dict[str, tuple[str, ...]] = {
     "double_charge": (
         "Am {date} wurden mir {amount} zweimal für dasselbe Abo abgebucht, obwohl ich nur ein Konto habe.",
         "Auf meinem Kontoauszug sehe ich diesen Monat zwei identische Zahlungen über {amount} an Sie.",

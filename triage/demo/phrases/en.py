@@ -14,7 +14,7 @@ _MONTHS = (
     "July", "August", "September", "October", "November", "December",
 )  # fmt: skip
 
-SUBJECTS = {
+SUBJECTS: dict[str, tuple[str, ...]] = {
     "double_charge": (
         "Charged twice for my subscription",
         "Duplicate payment on my card",
@@ -152,7 +152,7 @@ SUBJECTS = {
     ),
 }
 
-PROBLEMS = {
+PROBLEMS: dict[str, tuple[str, ...]] = {
     "double_charge": (
         "I was charged {amount} twice on {date} for the same subscription and I only have one account.",
         "My bank statement shows two identical payments of {amount} from you this month.",

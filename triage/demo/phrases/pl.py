@@ -15,7 +15,7 @@ _MONTHS = (
     "lipca", "sierpnia", "września", "października", "listopada", "grudnia",
 )  # fmt: skip
 
-SUBJECTS = {
+SUBJECTS: dict[str, tuple[str, ...]] = {
     "double_charge": (
         "Podwójne obciążenie za subskrypcję",
         "Pobrano płatność dwa razy",
@@ -169,7 +169,7 @@ SUBJECTS = {
     ),
 }
 
-PROBLEMS = {
+PROBLEMS: dict[str, tuple[str, ...]] = {
     "double_charge": (
         "{date} pobrano ode mnie dwa razy {amount} za tę samą subskrypcję, a mam tylko jedno konto.",
         "Na wyciągu bankowym widzę w tym miesiącu dwie identyczne płatności po {amount} na Waszą rzecz.",

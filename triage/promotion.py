@@ -1,4 +1,4 @@
-"""The promotion gate: may a candidate bundle replace the champion?
+"""The promotion gate: may a newly registered version replace the champion?
 
 The gate compares like with like (issue 15):
 
@@ -16,18 +16,50 @@ The gate compares like with like (issue 15):
 Within those rules a candidate may be at most `PROMOTION_TOLERANCE` (one macro-F1 point)
 below the champion. Bundles from before model names (no `model_name` on either side)
 keep the old rule: stored macro-F1 of the shared primary head.
+
+Pure functions over `ModelVersion` records: `triage.registry` reads and writes the
+registry file around them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from pathlib import Path
 
 PRIMARY_HEAD = "category"
 # Largest macro-F1 drop (absolute, 1 point) a new champion may have against the current one.
 PROMOTION_TOLERANCE = 0.01
 # Float noise must not turn "exactly one point below" into a refusal.
 _EPSILON = 1e-9
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One registered bundle, as the registry file records it."""
+
+    version: str
+    path: Path
+    created_at: str
+    registered_at: str
+    macro_f1: dict[str, float]
+    heads: list[str]
+    mlflow: dict[str, str] = field(default_factory=dict)
+    # The model this version is of (data source and label set, see the module docstring),
+    # its manifest's primary head, the heads training found no signal in, and a
+    # fingerprint of the primary head's test tickets. None / empty for older bundles.
+    model_name: str | None = None
+    primary: str | None = None
+    no_signal: tuple[str, ...] = ()
+    test_split: str | None = None
+    # Set by `register` only: versions dropped because this bundle overwrote their directory.
+    replaced: tuple[str, ...] = ()
+
+    @property
+    def primary_head(self) -> str | None:
+        """The head the promotion gate compares when the other version has it too."""
+        if PRIMARY_HEAD in self.macro_f1:
+            return PRIMARY_HEAD
+        return self.heads[0] if self.heads else None
 
 
 @dataclass(frozen=True)
@@ -47,7 +79,7 @@ class PromotionDecision:
     basis: str | None = None
 
 
-def compare_head(candidate: Any, champion: Any) -> str | None:
+def compare_head(candidate: ModelVersion, champion: ModelVersion) -> str | None:
     """The head the gate compares: `category` if both have it, else the champion's first
     shared head."""
     if PRIMARY_HEAD in candidate.macro_f1 and PRIMARY_HEAD in champion.macro_f1:
@@ -59,7 +91,11 @@ def compare_head(candidate: Any, champion: Any) -> str | None:
 
 
 def _refuse_or_force(
-    candidate: Any, champion: Any, reason: str, force: bool, head: str | None = None
+    candidate: ModelVersion,
+    champion: ModelVersion | None,
+    reason: str,
+    force: bool,
+    head: str | None = None,
 ) -> PromotionDecision:
     previous = champion.version if champion is not None else None
     if force:
@@ -72,8 +108,8 @@ def _refuse_or_force(
 
 
 def gate(
-    candidate: Any,
-    champion: Any | None,
+    candidate: ModelVersion,
+    champion: ModelVersion | None,
     *,
     force: bool = False,
     champion_rescored: float | None = None,
@@ -83,10 +119,8 @@ def gate(
     `champion_rescored`: the champion's macro-F1 on the candidate's test split, for the
     head `compare_head` picks (the caller re-scored it; see `training.tracking`).
     """
-    primary = getattr(candidate, "primary", None) or (
-        candidate.heads[0] if candidate.heads else None
-    )
-    if primary is not None and primary in getattr(candidate, "no_signal", ()):
+    primary = candidate.primary or (candidate.heads[0] if candidate.heads else None)
+    if primary is not None and primary in candidate.no_signal:
         return _refuse_or_force(
             candidate,
             champion,
@@ -106,8 +140,8 @@ def gate(
             previous_champion=champion.version,
         )
     new_name, old_name = (
-        getattr(candidate, "model_name", None),
-        getattr(champion, "model_name", None),
+        candidate.model_name,
+        champion.model_name,
     )
     if (new_name or old_name) and new_name != old_name:
         return _refuse_or_force(
@@ -131,9 +165,7 @@ def gate(
     if champion_rescored is not None:
         old, basis = champion_rescored, "rescored"
         where = f"champion {champion.version} re-scored on the candidate's test split"
-    elif new_name is None or getattr(candidate, "test_split", None) == getattr(
-        champion, "test_split", None
-    ):
+    elif new_name is None or candidate.test_split == champion.test_split:
         old, basis = champion.macro_f1[head], "stored"
         where = f"champion {champion.version}"
     else:
