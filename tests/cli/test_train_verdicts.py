@@ -36,6 +36,7 @@ def _assert_no_signal_verdict(code: int, out: str, err: str, workspace: Path, ou
     assert ModelRegistry(workspace / "models").current(CHAMPION) is None
 
 
+@pytest.mark.slow  # trains a (small, TF-IDF-only) bundle
 def test_synthetic_shuffled_labels_end_in_no_signal(workspace, monkeypatch, capsys) -> None:
     data = workspace / "noise.parquet"
     write_tickets(data, _tickets(450, shuffled=True))

@@ -52,6 +52,7 @@ def _train(tmp_path, tickets, name: str):
     return train(path, tmp_path / name, config)
 
 
+@pytest.mark.slow  # trains a (small, TF-IDF-only) bundle
 def test_the_shipped_head_is_never_worse_than_a_baseline_out_of_fold(tmp_path) -> None:
     report = _train(tmp_path, _tickets(450, shuffled=False), "text")
     sel = report.heads["category"].metrics["selection"]
@@ -64,6 +65,7 @@ def test_the_shipped_head_is_never_worse_than_a_baseline_out_of_fold(tmp_path) -
     assert "fields" in report.heads["category"].baselines
 
 
+@pytest.mark.slow  # trains a (small, TF-IDF-only) bundle
 def test_a_fields_only_signal_picks_the_fields_model_and_serves_it(tmp_path) -> None:
     from triage.predictor import OnnxTriager
 
@@ -85,6 +87,7 @@ def test_a_fields_only_signal_picks_the_fields_model_and_serves_it(tmp_path) -> 
     assert np.mean(agree) >= 0.95
 
 
+@pytest.mark.slow  # trains a (small, TF-IDF-only) bundle
 def test_shuffled_labels_end_in_no_signal_and_always_abstain(tmp_path) -> None:
     from triage.predictor import OnnxTriager
 
@@ -112,6 +115,7 @@ def test_bootstrap_margin_brackets_the_point_and_is_zero_for_itself() -> None:
     assert fast_auc(np.array([0.1, 0.2, 0.9, 0.8]), np.array([False, False, True, True])) == 1.0
 
 
+@pytest.mark.slow  # trains a (small, TF-IDF-only) bundle
 @pytest.mark.parametrize("split", ["time", "stratified"])
 def test_the_summary_says_which_split_and_why(tmp_path, split) -> None:
     path = tmp_path / "d.parquet"
@@ -122,6 +126,7 @@ def test_the_summary_says_which_split_and_why(tmp_path, split) -> None:
     assert f"--split {split} was asked" in report.split["reason"]
 
 
+@pytest.mark.slow  # trains a (small, TF-IDF-only) bundle
 def test_the_report_says_what_it_learned_from_and_what_it_ignored(tmp_path) -> None:
     tickets = _tickets(200, shuffled=False)
     tickets = [

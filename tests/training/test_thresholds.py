@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 
 from training.pipeline import PRECISION_SHORTFALL, TrainConfig, precision_warnings, train
 from triage.contract import Ticket
@@ -43,6 +44,7 @@ def _drifting(n: int, drift_after: float) -> list[Ticket]:
     return out
 
 
+@pytest.mark.slow  # trains a (small, TF-IDF-only) bundle
 def test_a_drifted_test_split_warns_that_thresholds_did_not_hold(tmp_path) -> None:
     path = tmp_path / "drift.parquet"
     write_tickets(path, _drifting(600, drift_after=0.8))
@@ -62,6 +64,7 @@ def test_a_drifted_test_split_warns_that_thresholds_did_not_hold(tmp_path) -> No
     assert manifest["warnings"] == report.warnings
 
 
+@pytest.mark.slow  # trains a (small, TF-IDF-only) bundle
 def test_no_warning_when_the_thresholds_hold(tmp_path) -> None:
     path = tmp_path / "stable.parquet"
     write_tickets(path, _drifting(600, drift_after=2.0))
