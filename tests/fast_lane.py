@@ -31,6 +31,7 @@ HEAVY_FIXTURES: dict[str, str] = {
     "retrained": "trains the notebooks' model",
     "app_server": "starts a uvicorn server",
     "live_server": "starts a uvicorn server",
+    "health_loop": "trains a champion and a retrained challenger (the model-health loop)",
 }
 
 _running: pytest.Item | None = None

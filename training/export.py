@@ -26,6 +26,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from training.auto_reply import PRIOR_FLOOR
+from training.reference import add_reference
 from triage.bundle import (
     AUTO_REPLY_ARRAYS,
     AUTO_REPLY_TARGETS,
@@ -402,7 +403,12 @@ def write_bundle(  # noqa: C901
     (out / MANIFEST).write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    return manifest
+    # Drift monitoring's reference: the finished bundle scores the tickets held out of its
+    # training (the test split: its confidences are those of unseen tickets), or, with no
+    # held-out ticket, its training tickets.
+    held_out = np.setdiff1d(np.arange(len(corpus.tickets)), train_idx)
+    rows = held_out if len(held_out) else train_idx
+    return add_reference(out, manifest, [corpus.tickets[i] for i in rows])
 
 
 def _label(value) -> str | None:

@@ -35,6 +35,8 @@ from triage.promotion import ModelVersion, PromotionDecision, gate
 
 REGISTRY_FILE = "registry.json"
 CHAMPION = "champion"
+# The version scored in shadow beside the champion (docs/monitoring.md); never gated.
+CHALLENGER = "challenger"
 _FORMAT = 1
 
 
@@ -335,6 +337,18 @@ class ModelRegistry:
         if not decision.promoted:
             raise PromotionRefusedError(decision)
         return decision
+
+    def set_challenger(self, version: str) -> str | None:
+        """Point `challenger` at `version` (no gate: a challenger only scores in shadow).
+        Returns the previous challenger."""
+        with self._locked() as data:
+            known = version in data["versions"]
+            old = data["aliases"].get(CHALLENGER)
+            if known:
+                data["aliases"][CHALLENGER] = version
+        if not known:
+            raise UnknownModelVersionError(self._unknown(version))
+        return old
 
     def rollback(self) -> tuple[str, str]:
         """Point `champion` back at the previous champion; returns (from, to).

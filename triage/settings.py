@@ -125,6 +125,41 @@ class Settings(BaseSettings):
     business_holidays: list[date] = Field(
         default_factory=list, description='dates the SLA calendar skips, e.g. ["2026-12-25"]'
     )
+    # -- Model health (docs/monitoring.md) ------------------------------------------------
+    drift_window: int = Field(
+        default=300, ge=20, description="drift: the last N scored tickets compared with training"
+    )
+    drift_psi_warn: float = Field(
+        default=0.1, gt=0, description="drift: a signal's PSI from which it is reported moving"
+    )
+    drift_psi_alert: float = Field(
+        default=0.25, gt=0, description="drift: a signal's PSI from which it counts as shifted"
+    )
+    drift_alert_signals: int = Field(
+        default=2, ge=1, description="drift: shifted signals that make the model drifted"
+    )
+    precision_floor: float = Field(
+        default=0.8,
+        ge=0.0,
+        le=1.0,
+        description="retraining: the primary head's live realized precision below which it starts",
+    )
+    shadow_model: str | None = Field(
+        default=None,
+        description="a registry alias or version scored beside the champion without acting "
+        "(`challenger`: what `triage models promote V --to challenger` set)",
+    )
+    shadow_min_tickets: int = Field(
+        default=0, ge=0, description="promotion from shadow: the fewest labelled tickets compared"
+    )
+    shadow_min_days: float = Field(
+        default=0.0, ge=0, description="promotion from shadow: the shortest shadow period"
+    )
+    auto_promote: bool = Field(
+        default=False,
+        description="retraining: promote the challenger when it beats the champion in shadow "
+        "(else a person decides with `triage models promote`)",
+    )
 
 
 @lru_cache(maxsize=1)

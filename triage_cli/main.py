@@ -18,6 +18,7 @@ from triage_cli import bench as bench_cli
 from triage_cli import data
 from triage_cli import desk as desk_cli
 from triage_cli import models as models_cli
+from triage_cli import monitor as monitor_cli
 from triage_cli import rescore as rescore_cli
 from triage_cli import serve as serve_cli
 from triage_cli import train as train_cli
@@ -40,6 +41,7 @@ app.add_typer(
 )
 app.command("worker")(worker_cli.worker)
 app.command("rescore")(rescore_cli.rescore)
+app.command("monitor")(monitor_cli.monitor)
 app.add_typer(worker_cli.db_app, name="db", help="Create or upgrade the lifecycle database schema.")
 app.add_typer(
     desk_cli.app, name="desk", help="Run ticket histories through the help desk (replay)."

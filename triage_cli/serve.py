@@ -33,6 +33,12 @@ def serve(
         help="also serve the help desk (/v1/tickets, /v1/agents, /v1/dashboard) on "
         "TRIAGE_DATABASE_URL; the schema is upgraded at start-up",
     ),
+    shadow: str | None = typer.Option(
+        None,
+        "--shadow",
+        help="with --desk: a registry alias or version (e.g. challenger) that scores every "
+        "new ticket too, in the background, without acting (TRIAGE_SHADOW_MODEL)",
+    ),
     access_log: bool = typer.Option(True, "--access-log/--no-access-log"),
     log_level: str = typer.Option("info", "--log-level"),
 ) -> None:
@@ -53,6 +59,8 @@ def serve(
         update["insecure_no_auth"] = True
     if desk:
         update["desk"] = True
+    if shadow is not None:
+        update["shadow_model"] = shadow
     settings = settings.model_copy(update=update)
     run_server(
         settings,

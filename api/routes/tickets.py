@@ -11,7 +11,9 @@ user) or else the API key's name, so the audit log names a person or an integrat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
@@ -52,8 +54,45 @@ def install_desk(app: FastAPI, settings: Settings, *, migrate_schema: bool = Fal
         migrate(engine)
     desk = Desk.from_settings(settings, engine, HeldTriager(app.state.holder))
     app.state.desk = desk
+    # Live quality per model version and head, as gauges on the app's /metrics.
+    from api.health_metrics import ModelHealthCollector
+
+    metrics = getattr(app.state, "metrics", None)
+    if metrics is not None:
+        drift = _served_drift(app, desk, settings)
+        metrics.registry.register(ModelHealthCollector(desk.model_health, drift))
+    if settings.shadow_model:
+        from api.shadow import attach_shadow
+
+        attach_shadow(app, desk, settings)
     app.include_router(router)
     return desk
+
+
+def _served_drift(app: FastAPI, desk: Desk, settings: Settings) -> Callable[[], Any]:
+    """The drift of the model being served (its bundle's reference, reloaded when the
+    holder swaps bundles); None while nothing is loaded or the bundle has no reference."""
+    from triage.health.window import DriftMonitor
+
+    monitors: dict[Path, DriftMonitor] = {}
+
+    def drift() -> Any:
+        current = app.state.holder.current
+        if current is None:
+            return None
+        monitor = monitors.get(current.path)
+        if monitor is None:
+            monitors.clear()
+            monitor = monitors[current.path] = DriftMonitor(
+                current.path,
+                warn=settings.drift_psi_warn,
+                alert=settings.drift_psi_alert,
+                size=settings.drift_window,
+            )
+        with desk.readers() as session:
+            return monitor.check(session, model_version=current.version)
+
+    return drift
 
 
 async def _desk(request: Request) -> Desk:

@@ -218,6 +218,15 @@ def _config(name: str, expected: Callable[[Settings], Any]) -> Probe:
 TRAINING = "training only (`triage train`, benchmarks): the server reads the bundle"
 REMOTE = "the worker's and `triage desk replay`'s remote triager; the server is the triager"
 WEBHOOK = "the worker sends webhooks, the server does not"
+HEALTH = "`triage monitor` and `triage models retrain/promote` read it; the server does not"
+
+
+def _no_shadow(s: Served) -> None:
+    # The environment names a shadow model that does not exist: reading it would have
+    # failed the start-up; the given settings have none.
+    assert getattr(s.app.state, "shadow", None) is None
+    assert s.app.state.desk.shadow is None
+
 
 ROWS: dict[str, Row] = {
     "models_dir": Row("<tmp>/models", "<tmp>/env/models", _served_from_the_given_registry),
@@ -274,6 +283,15 @@ ROWS: dict[str, Row] = {
     ),
     "sla_policies_file": Row("<tmp>/sla.json", "<tmp>/env/sla.json", _policies),
     "business_holidays": Row([date(2030, 1, 2)], '["2031-05-05"]', _holidays),
+    "drift_window": Row(120, "240", None, HEALTH),
+    "drift_psi_warn": Row(0.15, "0.05", None, HEALTH),
+    "drift_psi_alert": Row(0.3, "0.5", None, HEALTH),
+    "drift_alert_signals": Row(3, "1", None, HEALTH),
+    "precision_floor": Row(0.7, "0.6", None, HEALTH),
+    "shadow_model": Row(None, "no-such-shadow-model", _no_shadow),
+    "shadow_min_tickets": Row(50, "70", None, HEALTH),
+    "shadow_min_days": Row(2.0, "3", None, HEALTH),
+    "auto_promote": Row(False, "true", None, HEALTH),
 }
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from triage.desk.agents import loads
 from triage.desk.records import AgentLoad, Dashboard
 from triage.desk.status import Status
+from triage.health.quality import measure_quality
 from triage.store.models import AgentRow, CsatRow, TicketRow
 
 _OPEN = [s.value for s in Status if s is not Status.closed and s is not Status.solved]
@@ -70,4 +71,5 @@ def build_dashboard(session: Session, now: datetime) -> Dashboard:
         csat_answered=answered,
         csat_average=None if average is None else round(float(average), 2),
         csat_followups=count(TicketRow.needs_followup.is_(True)),
+        model_health=measure_quality(session),
     )

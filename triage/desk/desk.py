@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -39,6 +39,7 @@ from triage.desk.records import (
 )
 from triage.desk.status import Status
 from triage.errors import TriageError
+from triage.health.quality import ModelHealth, measure_quality
 from triage.settings import Settings
 from triage.sla import BusinessCalendar, SlaPolicies
 from triage.store import session_factory
@@ -46,6 +47,13 @@ from triage.store.models import TicketRow
 from triage.triager import Triager
 
 __all__ = ["Desk", "DeskConfig", "utcnow"]
+
+
+class ShadowSink(Protocol):
+    """Takes new tickets for shadow scoring without blocking (`triage.health.shadow`)."""
+
+    def submit(self, ticket_id: int) -> None:
+        """Queue `ticket_id` for scoring by the shadow model."""
 
 
 class Desk:
@@ -71,6 +79,9 @@ class Desk:
         self.sla = sla or SlaPolicies()
         self.config = config or DeskConfig()
         self.clock = clock
+        # A shadow scorer (`triage.health.shadow.ShadowScorer`): new tickets are handed
+        # to it after intake, off the critical path.
+        self.shadow: ShadowSink | None = None
 
     @classmethod
     def from_settings(
@@ -112,12 +123,18 @@ class Desk:
     ) -> IntakeResult:
         """Store a new ticket, then triage it; a repeated `idempotency_key` returns the
         ticket the first request created."""
-        return intake.intake(self, new, idempotency_key=idempotency_key, actor=actor)
+        result = intake.intake(self, new, idempotency_key=idempotency_key, actor=actor)
+        if self.shadow is not None and result.created:
+            self.shadow.submit(result.ticket.id)
+        return result
 
     def receive(self, message: NewMessage, *, idempotency_key: str | None = None) -> IntakeResult:
         """Route an incoming message to its ticket (by reference or thread id), or open
         a new ticket."""
-        return intake.receive(self, message, idempotency_key=idempotency_key)
+        result = intake.receive(self, message, idempotency_key=idempotency_key)
+        if self.shadow is not None and result.created:
+            self.shadow.submit(result.ticket.id)
+        return result
 
     def add_message(self, ticket_id: int | str, message: NewMessage, *, actor: str) -> TicketView:
         """Append a message; a customer reply reopens the ticket (or, closed, opens a
@@ -221,6 +238,11 @@ class Desk:
     def dashboard(self) -> Dashboard:
         """Open tickets, SLA compliance, agent load, auto-reply resolution rate and CSAT."""
         return queries.dashboard(self)
+
+    def model_health(self, since: datetime | None = None) -> ModelHealth:
+        """Live quality per model version and head (`triage.health.quality`)."""
+        with self.readers() as session:
+            return measure_quality(session, since)
 
     # Defined after every annotation that says `list[...]`: in the class body that name
     # is this method from here on.

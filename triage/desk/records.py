@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from triage.contract import Channel
 from triage.desk.status import Status
+from triage.health.quality import ModelHealth
 
 
 class Direction(StrEnum):
@@ -234,3 +235,5 @@ class Dashboard(BaseModel):
     csat_answered: int
     csat_average: float | None
     csat_followups: int
+    # Live quality per model version and head (triage.health.quality).
+    model_health: ModelHealth | None = None

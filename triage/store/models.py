@@ -227,3 +227,24 @@ class CsatRow(Base):
     rating: Mapped[int | None] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None]
+
+
+class ShadowRow(Base):
+    """A shadow (challenger) model's answer for a ticket: stored, never acted on. The
+    head columns hold the labels it gave (null: abstained or no such head)."""
+
+    __tablename__ = "shadow_predictions"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "model_version", name="uq_shadow_ticket_version"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    model_version: Mapped[str] = mapped_column(String(200), index=True)
+    created_at: Mapped[datetime]
+    category: Mapped[str | None] = mapped_column(String(200))
+    subcategory: Mapped[str | None] = mapped_column(String(200))
+    priority: Mapped[str | None] = mapped_column(String(50))
+    team: Mapped[str | None] = mapped_column(String(200))
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    prediction: Mapped[dict[str, Any]] = mapped_column(JSON)
