@@ -51,6 +51,9 @@ class ModelVersion:
     primary: str | None = None
     no_signal: tuple[str, ...] = ()
     test_split: str | None = None
+    # sha256 of the bundle's manifest.json when it was registered ("" in registry files
+    # written before issue 14: such entries are trusted as they are until re-registered).
+    manifest_sha256: str = ""
     # Set by `register` only: versions dropped because this bundle overwrote their directory.
     replaced: tuple[str, ...] = ()
 

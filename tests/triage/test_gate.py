@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from triage.bundle import FORMAT_VERSION
+from triage.files import sha256_file
 from triage.registry import CHAMPION, ModelRegistry, PromotionRefusedError
 
 
@@ -22,7 +24,12 @@ def bundle(
     """A bundle manifest as training writes it: model name, split fingerprint, heads."""
     path = root / version
     path.mkdir(parents=True)
+    # One listed file: `promote` verifies every file of the bundle.
+    (path / "heads.onnx").write_bytes(b"graph of " + version.encode())
     manifest = {
+        "format_version": FORMAT_VERSION,
+        "meta": {},
+        "files": {"heads.onnx": sha256_file(path / "heads.onnx")},
         "model_version": version,
         "created_at": "2026-12-01T00:00:00+00:00",
         "model_name": name,

@@ -22,7 +22,7 @@ from triage.desk.records import (
     TicketView,
     TriageState,
 )
-from triage.desk.reference import format_reference, parse_ticket_id
+from triage.desk.reference import format_reference, parse_ticket_id, subject_tag
 from triage.desk.status import ACTIVE, Status
 from triage.errors import NotFound
 from triage.store.models import AuditRow, CorrectionRow, MessageRow, TagRow, TicketRow
@@ -66,6 +66,10 @@ def _conditions(query: TicketQuery) -> list[Any]:
         conditions.append(TicketRow.assignee == query.assignee)
     if query.priority is not None:
         conditions.append(func.lower(TicketRow.priority) == query.priority.lower())
+    if query.inbox is not None:
+        conditions.append(TicketRow.inbox == query.inbox)
+    if query.teams is not None:
+        conditions.append(TicketRow.team.in_(query.teams))
     if query.tag is not None:
         conditions.append(TicketRow.id.in_(select(TagRow.ticket_id).where(TagRow.tag == query.tag)))
     if query.due_before is not None:
@@ -212,6 +216,9 @@ def view(row: TicketRow, messages: list[MessageView] | None) -> TicketView:
         language=row.language,
         tags=sorted(t.tag for t in row.tags),
         external_id=row.external_id,
+        inbox=row.inbox,
+        reply_tag=subject_tag(row.id, row.reply_token) if row.reply_token else None,
+        cc=list(row.cc or []),
         thread_id=row.thread_id,
         category=row.category,
         subcategory=row.subcategory,
