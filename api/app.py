@@ -150,6 +150,9 @@ def create_app(settings: Settings, *, load: Loader | None = None) -> FastAPI:
         from api.routes.tickets import install_desk
 
         install_desk(app, settings, migrate_schema=True)
+        from api.console.pages import install_console
+
+        install_console(app, settings)
     # Added last = outermost: the size check runs before anything reads the body, and
     # the metrics see every response, 413s included.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

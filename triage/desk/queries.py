@@ -38,6 +38,17 @@ def get(desk: DeskContext, ticket_id: int | str, *, messages: bool = True) -> Ti
         return view(row, messages_of(session, number) if messages else None)
 
 
+def stored_prediction(desk: DeskContext, ticket_id: int | str) -> dict[str, Any] | None:
+    """The triage result stored when the ticket was scored (every head with its confidence
+    and top labels, the auto-reply; not the explanation), or None when never scored."""
+    number = parse_ticket_id(ticket_id)
+    with desk.readers() as session:
+        row = session.get(TicketRow, number)
+        if row is None:
+            raise NotFound(f"no ticket {format_reference(number)}")
+        return row.prediction
+
+
 def list_tickets(desk: DeskContext, query: TicketQuery) -> TicketPage:
     """Tickets matching `query`, most urgent priority first, then the tickets whose
     clocks run (new, open, reopened) by their next due time (the first response while
