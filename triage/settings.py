@@ -98,7 +98,9 @@ class Settings(BaseSettings):
         description="HMAC secret of the console's session cookies; unset, one is generated "
         "per process (sessions end when the server restarts; set it with several workers)",
     )
-    console_session_hours: float = Field(default=12.0, gt=0.0, description="console sign-in lifetime")
+    console_session_hours: float = Field(
+        default=12.0, gt=0.0, description="console sign-in lifetime"
+    )
     console_refresh_s: int = Field(
         default=15, ge=0, description="how often a console queue refreshes itself; 0: never"
     )

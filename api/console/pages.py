@@ -388,5 +388,9 @@ def dashboard_page(request: Request, desk: DeskDep, user: User) -> HTMLResponse:
         request.headers.get("accept-language"),
     )
     return _render(
-        request, "dashboard.html", user, board=board, charts=dashboard_charts(board, translator(lang))
+        request,
+        "dashboard.html",
+        user,
+        board=board,
+        charts=dashboard_charts(board, translator(lang)),
     )
