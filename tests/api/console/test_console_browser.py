@@ -56,7 +56,7 @@ def _load_desk(server: LiveServer, keys: ApiKeys, demo: Path) -> dict[str, Any]:
     with httpx.Client(base_url=server.url, headers=headers, timeout=60) as api:
         for agent, team in (("root", "billing"), ("anna", "logistics")):
             api.put(f"/v1/teams/{team}", json={}).raise_for_status()
-            spec = {"team": team, "capacity": 5, "languages": ["en", "de", "pl", "ru"]}
+            spec = {"id": agent, "team": team, "capacity": 5}
             api.put(f"/v1/agents/{agent}", json=spec).raise_for_status()
         rows = pq.read_table(demo).to_pylist()[-40:]
         for row in rows:
