@@ -113,8 +113,8 @@ def test_an_agent_works_a_ticket_in_the_browser(
         first = page.locator("button.accept").first
         field = first.get_attribute("data-field")
         value = page.locator(f"#head-{field} input[name=value][type=hidden]").get_attribute("value")
-        page.keyboard.press("a")
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.keyboard.press("a")
         assert api.get(f"/v1/tickets/{ticket_id}").json()[field] == value
 
         # Correct the category to one the model did not say.
@@ -122,8 +122,8 @@ def test_an_agent_works_a_ticket_in_the_browser(
         version = ticket["model_version"]
         kb_category = "Billing" if ticket["category"] != "Billing" else "Technical Support"
         page.get_by_label("New value (Category)").fill(kb_category)
-        page.locator("#change-category").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.locator("#change-category").click()
         corrections = api.get("/v1/corrections").json()
         assert any(
             c["ticket_id"] == ticket_id
@@ -145,15 +145,15 @@ def test_an_agent_works_a_ticket_in_the_browser(
         # Filling the box sends nothing: the agent sends.
         thread = api.get(f"/v1/tickets/{kb_ticket['id']}").json()["messages"]
         assert not [m for m in thread if m["direction"] == "outbound" and m["body"] == text]
-        page.locator("#send-reply").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.locator("#send-reply").click()
         messages = api.get(f"/v1/tickets/{kb_ticket['id']}").json()["messages"]
         assert [m["body"] for m in messages if m["direction"] == "outbound"][-1] == text.strip()
 
         # Solve it: only the legal moves are offered.
         page.get_by_label("Move to").select_option("solved")
-        page.locator("#move-status").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.locator("#move-status").click()
         assert page.locator("#status").text_content() == "solved"
         assert api.get(f"/v1/tickets/{kb_ticket['id']}").json()["status"] == "solved"
         page.screenshot(path=str(shots / "ticket-solved.png"), full_page=True)
