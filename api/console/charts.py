@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 
 _ROW = 26
-_LABEL_W = 150
+_LABEL_W = 240
 _BAR_W = 320
 
 
