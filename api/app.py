@@ -17,7 +17,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api.errors import install_error_handlers
+from api.docs import install_docs
+from api.errors import UnexpectedErrorMiddleware, install_error_handlers
 from api.holder import LoadedModel, Loader, ModelHolder, ModelWatcher, Resolver
 from api.limits import BodySizeLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware
@@ -25,7 +26,7 @@ from api.routes import health, model, triage
 from api.security import Authenticator
 from triage import __version__, language
 from triage.errors import TriageError
-from triage.settings import Settings
+from triage.settings import Settings, signing_key
 
 log = logging.getLogger("triage.api")
 
@@ -41,7 +42,12 @@ def load_predictor(path: Path, settings: Settings) -> tuple[Any, Any]:
     from triage.bundle import load_bundle
     from triage.predictor import OnnxTriager
 
-    bundle = load_bundle(path, threads=settings.onnx_threads, spinning=settings.onnx_allow_spinning)
+    bundle = load_bundle(
+        path,
+        threads=settings.onnx_threads,
+        spinning=settings.onnx_allow_spinning,
+        signing_key=signing_key(settings),
+    )
     return bundle, OnnxTriager(bundle)
 
 
@@ -60,7 +66,12 @@ def model_source(settings: Settings) -> tuple[str, Resolver, Any]:
 
         registry = ModelRegistry(settings.models_dir)
         alias = settings.model_alias
-        return f"alias {alias!r}", lambda: registry.resolve(alias), registry.alias_mtime
+        # The manifest is checked against the sha256 recorded at registration.
+        return (
+            f"alias {alias!r}",
+            lambda: registry.resolve_verified(alias)[0],
+            registry.alias_mtime,
+        )
     raise ServeConfigError(
         "no model to serve: pass --bundle models/NAME or --model champion "
         "(or set TRIAGE_BUNDLE / TRIAGE_MODEL_ALIAS)"
@@ -68,8 +79,20 @@ def model_source(settings: Settings) -> tuple[str, Resolver, Any]:
 
 
 def check_auth(settings: Settings) -> Authenticator:
-    """The authenticator, or a refusal to start when auth is on and no key exists."""
-    auth = Authenticator(settings.api_keys_file, enabled=not settings.insecure_no_auth)
+    """The authenticator, or a refusal to start when auth is on and no key exists.
+
+    With auth off (`--insecure-no-auth`) every start logs a warning."""
+    auth = Authenticator(
+        settings.api_keys_file,
+        enabled=not settings.insecure_no_auth,
+        rate=settings.rate_limit_per_s,
+        burst=settings.rate_limit_burst,
+    )
+    if not auth.enabled:
+        log.warning(
+            "API keys are OFF (--insecure-no-auth): anyone who reaches this server can "
+            "read and change every ticket and reload the model"
+        )
     if auth.enabled and len(auth.store) == 0:
         raise ServeConfigError(
             f"no API key configured in {settings.api_keys_file}: create one with "
@@ -131,8 +154,11 @@ def create_app(settings: Settings, *, load: Loader | None = None) -> FastAPI:
         summary="Help-desk ticket triage: category, priority, routing, escalation risk, "
         "auto-reply.",
         lifespan=lifespan,
-        docs_url="/docs",
+        # /docs and /redoc come from local assets (`api.docs`), not from a CDN.
+        docs_url=None,
         redoc_url=None,
+        # No OAuth: the bearer keys need no redirect page.
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
     app.state.auth = auth
@@ -142,6 +168,7 @@ def create_app(settings: Settings, *, load: Loader | None = None) -> FastAPI:
     # at once, each growing onnxruntime's buffers, for no extra throughput on a few cores.
     app.state.prediction_slots = threading.BoundedSemaphore(settings.max_concurrent_predictions)
     install_error_handlers(app)
+    install_docs(app)
     app.include_router(health.router)
     app.include_router(triage.build_router(settings))
     app.include_router(model.router)
@@ -153,6 +180,8 @@ def create_app(settings: Settings, *, load: Loader | None = None) -> FastAPI:
         from api.console.pages import install_console
 
         install_console(app, settings)
+    # Innermost: an unexpected exception becomes a 500 that the layers below count.
+    app.add_middleware(UnexpectedErrorMiddleware)
     # Added last = outermost: the size check runs before anything reads the body, and
     # the metrics see every response, 413s included.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -44,6 +44,13 @@ AppMetrics = Annotated[Metrics, Depends(_metrics)]
 AppSettings = Annotated[Settings, Depends(_settings)]
 # Bounds the model calls in flight (`settings.max_concurrent_predictions`).
 PredictionSlots = Annotated[threading.BoundedSemaphore, Depends(_prediction_slots)]
-# The caller's API key (None with `--insecure-no-auth`); 401 / 403 otherwise.
+# The caller's API key (None with `--insecure-no-auth`); 401 / 403 otherwise. The role
+# x route table is in docs/security.md.
 TriageKey = Annotated[KeyRecord | None, Depends(require_scope("triage"))]
 AdminKey = Annotated[KeyRecord | None, Depends(require_scope("admin"))]
+# Staff: agents (their teams' tickets) and admins.
+StaffKey = Annotated[KeyRecord | None, Depends(require_scope("admin", "agent"))]
+# Anyone who works tickets: staff, and integrations (their inbox's tickets).
+DeskKey = Annotated[KeyRecord | None, Depends(require_scope("admin", "agent", "tickets"))]
+# Intake of e-mail and chat messages: integrations and admins.
+IntakeKey = Annotated[KeyRecord | None, Depends(require_scope("admin", "tickets"))]

@@ -14,6 +14,7 @@ default `loc/msg/type` validation error, which this API never sends.
 | body over `max_body_bytes`              | 413    | `api.limits`; body from `too_large` |
 | no or unknown API key                   | 401    | `unauthorized` (`api.security`)     |
 | key without the route's scope           | 403    | `forbidden` (`api.security`)        |
+| key over its request rate               | 429    | `too_many_requests`, `Retry-After`  |
 | desk routes on a server without a desk  | 503    | `unavailable`                       |
 | `BundleError`, `EncoderError` on reload | 422    | the old model keeps serving         |
 | `ModelNotReadyError`                    | 503    | no model loaded yet; retry later    |
@@ -27,6 +28,7 @@ default `loc/msg/type` validation error, which this API never sends.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import orjson
@@ -81,6 +83,7 @@ _STATUSES: dict[int, tuple[type[BaseModel], str]] = {
     409: (ErrorMessage, "the request conflicts with the record's current state"),
     413: (FieldErrors, "request body over the size limit (`max_body_bytes`)"),
     422: (FieldErrors, "invalid input: names each field and the reason"),
+    429: (ErrorMessage, "this API key is over its request rate; retry after `Retry-After` s"),
     503: (ErrorMessage, "no model loaded yet; retry later"),
 }
 
@@ -161,6 +164,16 @@ def unauthorized(reason: str) -> HTTPException:
     return HTTPException(status_code=401, detail=reason, headers={"WWW-Authenticate": "Bearer"})
 
 
+def too_many_requests(retry_after_s: float) -> HTTPException:
+    """A 429 with `Retry-After` in whole seconds (at least 1)."""
+    seconds = max(1, math.ceil(retry_after_s))
+    return HTTPException(
+        status_code=429,
+        detail="rate limit exceeded for this API key",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
 def forbidden(reason: str) -> HTTPException:
     """A 403: the key is valid but may not do this."""
     return HTTPException(status_code=403, detail=reason)
@@ -214,7 +227,47 @@ def install_error_handlers(app: FastAPI) -> None:
             return _json(status, [{"field": exc.field or "body", "reason": exc.reason}])
         return _json(status, str(exc))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return _json(500, "internal error; see the server log")
+
+class UnexpectedErrorMiddleware:
+    """Turns any exception a route lets escape into a 500, and lets none escape further.
+
+    Not an `exception_handler(Exception)`: Starlette's outermost middleware sends that
+    handler's response and then re-raises, and uvicorn answers an exception after the
+    response started by closing the connection, so the client's next request on the same
+    keep-alive connection was reset. Only the exception's type is logged with the
+    traceback, never the request's body or query (they may hold personal data).
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: dict[str, Any]) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                return  # the response is out; the connection stays usable
+            payload = body("internal error; see the server log")
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(payload)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": payload})

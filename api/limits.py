@@ -1,4 +1,7 @@
-"""Request body-size limit, enforced before the body is read into memory.
+"""Request limits enforced before the app runs: body size, and no NUL in the target.
+
+A NUL character (`%00`) in the path or the query string is refused with a 422 here:
+PostgreSQL cannot compare or store it, and no route needs one.
 
 Plain ASGI: a declared `Content-Length` over the limit is refused at once; a chunked
 body is counted as it streams in and cut off as soon as it passes the limit, so a client
@@ -26,12 +29,12 @@ class BodyTooLarge(HTTPException):
         super().__init__(status_code=413, detail=errors.too_large(limit))
 
 
-def _response_413(limit: int) -> tuple[dict[str, Any], dict[str, Any]]:
+def _response(status: int, detail: list[dict[str, str]]) -> tuple[dict[str, Any], dict[str, Any]]:
     # Sent before the app runs, so the error handlers never see it: same body, though.
-    body = errors.body(errors.too_large(limit))
+    body = errors.body(detail)
     start = {
         "type": "http.response.start",
-        "status": 413,
+        "status": status,
         "headers": [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
@@ -39,6 +42,16 @@ def _response_413(limit: int) -> tuple[dict[str, Any], dict[str, Any]]:
         ],
     }
     return start, {"type": "http.response.body", "body": body}
+
+
+def nul_in_target(scope: dict[str, Any]) -> str | None:
+    """`"path"` or `"query"` when that part of the request target holds a NUL, else None."""
+    if "\x00" in scope.get("path", ""):
+        return "path"
+    query = scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:
+        return "query"
+    return None
 
 
 class BodySizeLimitMiddleware:
@@ -51,6 +64,12 @@ class BodySizeLimitMiddleware:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        where = nul_in_target(scope)
+        if where is not None:
+            start, body = _response(422, [{"field": where, "reason": "contains a NUL character"}])
+            await send(start)
+            await send(body)
             return
         for name, value in scope["headers"]:
             if name == b"content-length":
@@ -88,6 +107,6 @@ class BodySizeLimitMiddleware:
                 await self._refuse(send)
 
     async def _refuse(self, send: Any) -> None:
-        start, body = _response_413(self.max_bytes)
+        start, body = _response(413, errors.too_large(self.max_bytes))
         await send(start)
         await send(body)

@@ -4,6 +4,10 @@
 - TCP_NODELAY on every accepted connection: with `--workers N` uvicorn hands the
   workers a pre-bound socket and the accepted connections keep Nagle's algorithm on;
   Nagle plus the client's delayed ACK then add ~40 ms to every keep-alive response.
+- A header-read timeout (`settings.header_timeout_s`): a client that has not sent its
+  request headers that long after connecting (or after starting a request) is
+  disconnected, so slow clients cannot hold connections open; idle keep-alive
+  connections close after `settings.keep_alive_timeout_s` (uvicorn's own timer).
 - `--workers N` forks N processes that each load the bundle once in their lifespan.
   One worker is the default: its onnxruntime session already uses both cores here.
 """
@@ -33,7 +37,11 @@ except ImportError:  # pragma: no cover - the serve extra installs httptools
 
 
 class NoDelayProtocol(_BaseProtocol):
-    """uvicorn's HTTP protocol with TCP_NODELAY set on the accepted socket."""
+    """uvicorn's HTTP protocol with TCP_NODELAY set on the accepted socket and a
+    header-read timeout (`header_timeout_s`; `with_timeouts` makes one with another)."""
+
+    header_timeout_s: float = 10.0
+    _header_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         sock = transport.get_extra_info("socket")
@@ -42,6 +50,47 @@ class NoDelayProtocol(_BaseProtocol):
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().connection_made(transport)
+        self._arm_header_timer()
+
+    # httptools callbacks: a request starts, its headers are complete.
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm_header_timer()
+
+    def on_headers_complete(self) -> None:
+        self._cancel_header_timer()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_header_timer()
+        super().connection_lost(exc)
+
+    def _arm_header_timer(self) -> None:
+        if not _HEADER_CALLBACKS:
+            return  # h11 has no headers-complete callback: rely on uvicorn's timers
+        self._cancel_header_timer()
+        self._header_timer = asyncio.get_running_loop().call_later(
+            self.header_timeout_s, self._headers_too_slow
+        )
+
+    def _cancel_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+# The header timer needs httptools' `on_headers_complete`; with h11 it stays off.
+_HEADER_CALLBACKS = hasattr(_BaseProtocol, "on_headers_complete")
+
+
+def with_timeouts(header_timeout_s: float) -> type[NoDelayProtocol]:
+    """`NoDelayProtocol` with another header-read timeout."""
+    return type("NoDelayProtocol", (NoDelayProtocol,), {"header_timeout_s": header_timeout_s})
 
 
 # glibc's mallopt parameter for the number of malloc arenas.
@@ -97,7 +146,8 @@ def serve(
     common: dict[str, Any] = {
         "host": host,
         "port": port,
-        "http": NoDelayProtocol,
+        "http": with_timeouts(settings.header_timeout_s),
+        "timeout_keep_alive": settings.keep_alive_timeout_s,
         "lifespan": "on",
         "log_config": log_config(log_level),
         "log_level": log_level,

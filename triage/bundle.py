@@ -15,13 +15,20 @@ Layout (every file but the manifest is listed with its sha256 in `manifest.json`
     encoder/           ONNX sentence encoder, tokenizer.json, encoder.json (absent: TF-IDF only)
 
 `load_bundle` verifies before it builds anything: format version, every listed file
-present and matching its sha256. It creates one onnxruntime session per graph.
+present and matching its sha256, and, when the operator set a signing key, the HMAC in
+`manifest.sig` over the manifest's bytes. It creates one onnxruntime session per graph.
+
+The manifest lists every other file's sha256, so the manifest's own sha256 identifies
+the whole bundle: the served `model_version` carries it (`<version>+<12 hex>`), and the
+registry records it at registration and checks it at serve, reload and promote.
 Format 2 replaced format 1's `vectorizer.onnx` (a dense TF-IDF graph) with
 `vectorizer.npz` and made the heads graph take the TF-IDF non-zeros.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +44,8 @@ from triage.vectorizer import TextVectorizer
 # Bumped on incompatible changes; a loader reads bundles of its own major version only.
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
+# HMAC-SHA256 of manifest.json's bytes under the operator's signing key, in hex.
+SIGNATURE = "manifest.sig"
 VECTORIZER_FILE = "vectorizer.npz"
 HEADS_FILE = "heads.onnx"
 TEXT_HEADS_FILE = "heads_text.onnx"
@@ -65,6 +74,49 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
         if key not in manifest:
             raise BundleError(f"{manifest_path}: no {key!r} entry")
     return manifest
+
+
+def manifest_sha256(path: str | Path) -> str:
+    """The sha256 of the bundle's `manifest.json`: with the files verified against it,
+    it identifies the bundle's whole content."""
+    try:
+        return sha256_file(Path(path) / MANIFEST)
+    except OSError as exc:
+        raise BundleError(f"{path}: no readable {MANIFEST}") from exc
+
+
+def signature_of(path: str | Path, key: str) -> str:
+    """The HMAC-SHA256 (hex) of the bundle's manifest under `key`."""
+    data = (Path(path) / MANIFEST).read_bytes()
+    return hmac.new(key.encode("utf-8"), data, hashlib.sha256).hexdigest()
+
+
+def sign_bundle(path: str | Path, key: str) -> Path:
+    """Write `manifest.sig` for the bundle at `path`; returns the signature file."""
+    target = Path(path) / SIGNATURE
+    target.write_text(signature_of(path, key) + "\n", encoding="utf-8")
+    return target
+
+
+def check_signature(path: str | Path, key: str | None) -> None:
+    """With a signing key set, the bundle must carry a valid `manifest.sig`."""
+    if not key:
+        return
+    target = Path(path) / SIGNATURE
+    if not target.is_file():
+        raise BundleError(f"{path}: unsigned bundle refused (a signing key is configured)")
+    given = target.read_text(encoding="utf-8").strip()
+    if not hmac.compare_digest(given, signature_of(path, key)):
+        raise BundleError(f"{path}: the bundle's signature does not match its manifest")
+
+
+def verify_bundle(path: str | Path, signing_key: str | None = None) -> str:
+    """Manifest, signature and every file checked; returns the manifest's sha256."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    check_signature(path, signing_key)
+    verify_files(path, manifest)
+    return manifest_sha256(path)
 
 
 def verify_files(path: Path, manifest: dict[str, Any]) -> None:
@@ -103,11 +155,15 @@ class Bundle:
     neighbours: dict[str, np.ndarray] = field(default_factory=dict)
     auto_reply: dict[str, np.ndarray] | None = None
     auto_reply_targets: list[dict[str, Any]] = field(default_factory=list)
+    # sha256 of manifest.json as loaded ("" for a bundle built in memory).
+    content_sha256: str = ""
 
     @property
     def model_version(self) -> str:
-        """The model version recorded at training time."""
-        return str(self.manifest["model_version"])
+        """The version recorded at training time plus the content's digest
+        (`<version>+<12 hex>`), so that any change to any file changes it."""
+        version = str(self.manifest["model_version"])
+        return f"{version}+{self.content_sha256[:12]}" if self.content_sha256 else version
 
 
 def session_options(threads: int, spinning: bool | None):
@@ -150,7 +206,12 @@ def _arrays(path: Path) -> dict[str, np.ndarray]:
 
 
 def load_bundle(
-    path: str | Path, *, threads: int = 0, spinning: bool | None = DEFAULT_SPINNING
+    path: str | Path,
+    *,
+    threads: int = 0,
+    spinning: bool | None = DEFAULT_SPINNING,
+    signing_key: str | None = None,
+    expected_sha256: str | None = None,
 ) -> Bundle:
     """Verify and load the bundle at `path`.
 
@@ -159,9 +220,15 @@ def load_bundle(
     manifest. `threads` is onnxruntime's intra-op thread count (0: onnxruntime decides)
     and `spinning` its `session.intra_op.allow_spinning` (None: onnxruntime's default);
     a server passes `settings.onnx_threads` and `settings.onnx_allow_spinning`.
+    With `signing_key`, an unsigned or wrongly signed bundle is refused; with
+    `expected_sha256` (what the registry recorded), a changed manifest is refused.
     """
     path = Path(path)
     manifest = read_manifest(path)
+    content = manifest_sha256(path)
+    if expected_sha256 and content != expected_sha256:
+        raise BundleError(f"{path}: manifest.json changed since the bundle was registered")
+    check_signature(path, signing_key)
     if manifest.get("languages"):
         # The predictor needs the language model too; it loads alongside the files below.
         from triage import language
@@ -199,6 +266,7 @@ def load_bundle(
         heads=heads,
         text_heads=text_heads,
         encoder=encoder,
+        content_sha256=content,
     )
     if EXPLAIN_FILE in files:
         bundle.explain = _arrays(path / EXPLAIN_FILE)

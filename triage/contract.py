@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 # The columns a history-label may fill, in the order the trainers look for them.
 LABEL_FIELDS: tuple[str, ...] = (
@@ -58,6 +58,43 @@ CHANNEL_ALIASES: dict[str, Channel] = {
     "ivr": Channel.phone,
     "direct opening": Channel.web,
 }
+
+
+# Lengths of the store's columns (`triage/store/models.py`): a request field that ends up
+# in one of them says so in its `max_length`, so that a longer value is a 422 naming the
+# field, not a database error.
+LABEL_LENGTH = 200  # category, subcategory, team, assignee, tag, agent id, external id
+PRIORITY_LENGTH = 50  # priority, customer tier
+ADDRESS_LENGTH = 320  # an e-mail address (RFC 5321: 64 + @ + 255)
+MESSAGE_ID_LENGTH = 500  # an e-mail Message-ID
+
+# A tag or label value as the store keeps it.
+Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=LABEL_LENGTH)]
+
+
+def find_nul(value: Any) -> bool:
+    """True when `value` (a string, or a list / dict of them) contains a NUL character.
+
+    PostgreSQL cannot store NUL in text columns, and no real ticket needs one.
+    """
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(find_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(find_nul(k) or find_nul(v) for k, v in value.items())
+    return False
+
+
+class StoredModel(BaseModel):
+    """Base of request bodies the store keeps: NUL characters are refused in every field."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if find_nul(value):
+            raise ValueError("contains a NUL character")
+        return value
 
 
 def _aware(value: datetime | None) -> datetime | None:

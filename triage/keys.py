@@ -5,6 +5,16 @@ the secret is 32 random bytes and is never stored: the file keeps a per-key salt
 `sha256(salt + secret)`. A fast hash is enough here (unlike for passwords) because the
 secret is machine-generated with 256 bits of entropy, so there is nothing to brute-force,
 and verification stays in the microseconds on every request.
+
+Scopes (docs/security.md has the role x route table):
+- `triage`: scoring only (`/v1/triage`, `/v1/model`).
+- `admin`: everything on the desk, agents, teams, corrections and model reloads.
+- `agent`: a person's desk UI: the tickets of the key's `teams`, presence, audit.
+- `tickets`: an integration bound to one `inbox`: creates and reads that inbox's tickets.
+- `act-as`: may name the person acting in `X-Actor` (a desk UI acting for its user).
+
+Keys files written before the roles existed load unchanged: their records have no
+`inbox` and no `teams`, and keep the scopes they had (`triage` now scores only).
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ from pathlib import Path
 from triage.errors import InputFileError
 from triage.files import write_atomically
 
-SCOPES: frozenset[str] = frozenset({"triage", "admin"})
+SCOPES: frozenset[str] = frozenset({"triage", "admin", "agent", "tickets", "act-as"})
 PREFIX = "tt"
 
 
@@ -34,6 +44,10 @@ class KeyRecord:
     scopes: frozenset[str]
     name: str = ""
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    # `tickets` keys: the inbox the key creates tickets in and may read.
+    inbox: str | None = None
+    # `agent` keys: the teams whose tickets the key sees.
+    teams: frozenset[str] = frozenset()
 
     def to_json(self) -> dict[str, object]:
         """The record as stored in the keys file."""
@@ -44,6 +58,8 @@ class KeyRecord:
             "scopes": sorted(self.scopes),
             "name": self.name,
             "created_at": self.created_at,
+            "inbox": self.inbox,
+            "teams": sorted(self.teams),
         }
 
 
@@ -94,6 +110,8 @@ class KeyStore:
                     scopes=frozenset(item["scopes"]),
                     name=str(item.get("name", "")),
                     created_at=str(item.get("created_at", "")),
+                    inbox=item.get("inbox") or None,
+                    teams=frozenset(item.get("teams") or ()),
                 )
                 for item in data["keys"]
             ]
@@ -114,7 +132,26 @@ class KeyStore:
         return record
 
 
-def create_key(path: Path, scopes: frozenset[str], name: str = "") -> tuple[str, KeyRecord]:
+def check_binding(scopes: frozenset[str], inbox: str | None, teams: frozenset[str]) -> None:
+    """A `tickets` key needs an inbox and an inbox needs `tickets`; teams go with `agent`."""
+    if "tickets" in scopes and not inbox:
+        raise ValueError("a key with the 'tickets' scope belongs to an inbox: give --inbox NAME")
+    if inbox and "tickets" not in scopes:
+        raise ValueError("--inbox is for keys with the 'tickets' scope")
+    if teams and "agent" not in scopes:
+        raise ValueError("--teams is for keys with the 'agent' scope")
+    if inbox is not None and (len(inbox) > 200 or "\x00" in inbox):
+        raise ValueError("an inbox name has at most 200 characters")
+
+
+def create_key(
+    path: Path,
+    scopes: frozenset[str],
+    name: str = "",
+    *,
+    inbox: str | None = None,
+    teams: frozenset[str] = frozenset(),
+) -> tuple[str, KeyRecord]:
     """Add a new key to the keys file and return `(plaintext key, record)`.
 
     The plaintext is returned once and never stored.
@@ -124,11 +161,20 @@ def create_key(path: Path, scopes: frozenset[str], name: str = "") -> tuple[str,
         raise ValueError(
             f"scopes must be a non-empty subset of {sorted(SCOPES)}, got {sorted(scopes)}"
         )
+    check_binding(scopes, inbox, teams)
     store = KeyStore.load(path)
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     salt = secrets.token_hex(16)
-    record = KeyRecord(id=key_id, salt=salt, digest=_digest(salt, secret), scopes=scopes, name=name)
+    record = KeyRecord(
+        id=key_id,
+        salt=salt,
+        digest=_digest(salt, secret),
+        scopes=scopes,
+        name=name,
+        inbox=inbox or None,
+        teams=teams,
+    )
     _write(path, store.records + [record])
     return f"{PREFIX}_{key_id}_{secret}", record
 

@@ -30,6 +30,9 @@ class ModelVersion:
     macro_f1: dict[str, float]
     heads: list[str]
     mlflow: dict[str, str] = field(default_factory=dict)
+    # sha256 of the bundle's manifest.json when it was registered ("" in registry files
+    # written before issue 14: such entries are trusted as they are until re-registered).
+    manifest_sha256: str = ""
     # Set by `register` only: versions dropped because this bundle overwrote their directory.
     replaced: tuple[str, ...] = ()
 

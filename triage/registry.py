@@ -29,8 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from triage.errors import TriageError
-from triage.files import read_json_object, write_atomically
+from triage.errors import BundleError, TriageError
+from triage.files import read_json_object, sha256_file, write_atomically
 from triage.promotion import ModelVersion, PromotionDecision, gate
 
 REGISTRY_FILE = "registry.json"
@@ -112,6 +112,7 @@ class ModelRegistry:
             macro_f1=dict(record.get("macro_f1", {})),
             heads=list(record.get("heads", [])),
             mlflow=dict(record.get("mlflow", {})),
+            manifest_sha256=str(record.get("manifest_sha256", "")),
         )
 
     def list_versions(self) -> list[ModelVersion]:
@@ -148,6 +149,16 @@ class ModelRegistry:
                 )
             raise UnknownModelVersionError(self._unknown(alias_or_version))
         return self._entry(version, record).path
+
+    def resolve_verified(self, alias_or_version: str) -> tuple[Path, str]:
+        """`(bundle directory, recorded manifest sha256)` of an alias or version, the
+        manifest checked against what was recorded at registration (`BundleError`)."""
+        data = self._load()
+        version = data["aliases"].get(alias_or_version, alias_or_version)
+        path = self.resolve(alias_or_version)
+        expected = str(data["versions"][version].get("manifest_sha256", ""))
+        check_manifest(path, expected)
+        return path, expected
 
     def alias_mtime(self) -> tuple[int, int] | None:
         """A cheap change stamp for watchers (one `stat`); compare stamps with `==`.
@@ -216,6 +227,7 @@ class ModelRegistry:
         version = str(manifest["model_version"])
         heads, scores = _head_scores(manifest)
         stored = self._stored_path(bundle_dir)
+        digest = sha256_file(bundle_dir / "manifest.json")
         with self._locked() as data:
             old = data["versions"].get(version)
             if old is not None and old["path"] != stored:
@@ -244,6 +256,7 @@ class ModelRegistry:
                 "macro_f1": scores,
                 "heads": heads,
                 "mlflow": (old or {}).get("mlflow", {}),
+                "manifest_sha256": digest,
             }
             record = data["versions"][version]
         return replace(self._entry(version, record), replaced=replaced)
@@ -273,13 +286,23 @@ class ModelRegistry:
         champion = self._entry(champion_version, champion_record) if champion_record else None
         return gate(self._entry(version, record), champion, force=force)
 
-    def promote(self, version: str, *, force: bool = False) -> PromotionDecision:
+    def promote(
+        self, version: str, *, force: bool = False, signing_key: str | None = None
+    ) -> PromotionDecision:
         """Make `version` the champion if the gate allows (or `force`); raise otherwise.
 
-        Raises `PromotionRefusedError` (its message shows both macro-F1 numbers) when the
-        candidate is more than one point below the champion, `UnknownModelVersionError`
-        for a version that was never registered.
+        Every file of the bundle is verified first: the manifest against the sha256
+        recorded at registration, the signature when `signing_key` is set, every file
+        against the manifest (`BundleError`), so the alias never names a bundle the
+        server would refuse. Raises `PromotionRefusedError` (its message shows both
+        macro-F1 numbers) when the candidate is more than one point below the champion,
+        `UnknownModelVersionError` for a version that was never registered.
         """
+        from triage.bundle import verify_bundle
+
+        path, expected = self.resolve_verified(version)
+        if verify_bundle(path, signing_key) != expected and expected:
+            raise BundleError(f"{path}: manifest.json changed since the bundle was registered")
         with self._locked() as data:
             decision = self._decide(data, version, force)
             if not decision.promoted:
@@ -323,3 +346,16 @@ class ModelRegistry:
             previous = history.pop()
             data["aliases"][CHAMPION] = previous
         return current, previous
+
+
+def check_manifest(path: Path, expected: str) -> None:
+    """The bundle's manifest still has the sha256 recorded at registration (`BundleError`
+    otherwise); an empty `expected` (a pre-issue-14 entry) checks nothing."""
+    if not expected:
+        return
+    try:
+        actual = sha256_file(path / "manifest.json")
+    except OSError as exc:
+        raise BundleError(f"{path}: no readable manifest.json") from exc
+    if actual != expected:
+        raise BundleError(f"{path}: manifest.json changed since the bundle was registered")

@@ -6,11 +6,12 @@ code receives a `Settings` instance and never looks at `os.environ` itself.
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from triage import language
@@ -62,8 +63,35 @@ class Settings(BaseSettings):
     triager_api_key: str | None = Field(
         default=None, description="API key the desk and worker send to a remote triage service"
     )
+    bundle_signing_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC key bundles are signed with (`triage models sign`); when set, "
+        "unsigned or wrongly signed bundles are refused at serve, reload and promote",
+    )
     api_keys_file: Path = Path(".triage/api_keys.json")
+    # Only `triage serve --insecure-no-auth` on a loopback address turns auth off:
+    # `get_settings` ignores this from the environment and from `.env`.
     insecure_no_auth: bool = False
+    rate_limit_per_s: float = Field(
+        default=200.0,
+        ge=0.0,
+        description="requests per second each API key may make on average (token bucket); "
+        "0 disables the limit",
+    )
+    rate_limit_burst: float = Field(
+        default=400.0, ge=0.0, description="requests a key may make at once before the rate applies"
+    )
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, description="a client must send its request headers within this"
+    )
+    keep_alive_timeout_s: float = Field(
+        default=5.0, gt=0, description="an idle keep-alive connection is closed after this"
+    )
+    allow_unsigned_webhooks: bool = Field(
+        default=False,
+        description="send webhooks without a signature when no `webhook_secret` is set "
+        "(otherwise the worker refuses to start)",
+    )
     max_body_bytes: int = 1_000_000
     max_text_chars: int = 20_000
     max_batch: int = 256
@@ -174,7 +202,25 @@ class Settings(BaseSettings):
     )
 
 
+def signing_key(settings: Settings) -> str | None:
+    """The operator's bundle signing key (`bundle_signing_key`), if one is set."""
+    key = settings.bundle_signing_key
+    return key.get_secret_value() if key is not None else None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read from the environment once."""
-    return Settings()
+    """The process-wide settings, read from the environment once.
+
+    `insecure_no_auth` is never taken from the environment or `.env` (a stray
+    `TRIAGE_INSECURE_NO_AUTH=true` must not open the server): only the
+    `--insecure-no-auth` flag of `triage serve` sets it, and only on a loopback bind.
+    """
+    settings = Settings()
+    if settings.insecure_no_auth:
+        logging.getLogger("triage.settings").warning(
+            "TRIAGE_INSECURE_NO_AUTH is ignored: pass --insecure-no-auth to `triage serve` "
+            "(loopback addresses only)"
+        )
+        settings = settings.model_copy(update={"insecure_no_auth": False})
+    return settings

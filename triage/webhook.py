@@ -17,10 +17,16 @@ from typing import Any
 
 import httpx
 
+from triage.errors import TriageError
+
 # Retries: 30 s, 1 min, 2 min, ... capped at 1 h, for at most MAX_ATTEMPTS tries.
 FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=1)
 MAX_ATTEMPTS = 12
+
+
+class UnsignedWebhooksError(TriageError):
+    """Webhooks configured without a secret, and unsigned delivery was not allowed."""
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -50,7 +56,19 @@ class Delivery:
 class WebhookSender:
     """Posts events to one URL. Thread-safe (one pooled client)."""
 
-    def __init__(self, url: str, secret: str | None, *, timeout_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        secret: str | None,
+        *,
+        timeout_s: float = 5.0,
+        allow_unsigned: bool = False,
+    ) -> None:
+        if not secret and not allow_unsigned:
+            raise UnsignedWebhooksError(
+                f"webhooks to {url} would go out unsigned: set TRIAGE_WEBHOOK_SECRET, or "
+                "allow it with --allow-unsigned-webhooks (TRIAGE_ALLOW_UNSIGNED_WEBHOOKS=true)"
+            )
         self.url = url
         self.secret = secret
         self._client = httpx.Client(timeout=httpx.Timeout(timeout_s))

@@ -246,7 +246,7 @@ class Worker:
                 ),
             )
             for row in rows:
-                subject = f"{subject_tag(row.id)} {row.subject}".strip()
+                subject = f"{subject_tag(row.id, row.reply_token)} {row.subject}".strip()
                 session.add(
                     MessageRow(
                         ticket_id=row.id,

@@ -119,6 +119,8 @@ def promote(
     `--to challenger`, the model scored in shadow."""
     if to not in ("champion", "challenger"):
         raise typer.BadParameter(f"--to {to!r}: expected champion or challenger")
+    from triage.settings import get_settings, signing_key
+
     registry = _registry(models_dir)
     if to == "challenger":
         old = registry.set_challenger(version)
@@ -129,9 +131,25 @@ def promote(
         return
     if not force:
         _check_shadow(registry, version)
-    decision = registry.promote(version, force=force)
+    decision = registry.promote(version, force=force, signing_key=signing_key(get_settings()))
     _out.print(decision.message, highlight=False, soft_wrap=True)
     _mirror_alias(registry)
+
+
+@app.command("sign")
+def sign(
+    bundle: Path = typer.Argument(..., help="a bundle directory, e.g. models/NAME"),
+) -> None:
+    """Sign a bundle's manifest with TRIAGE_BUNDLE_SIGNING_KEY (writes manifest.sig)."""
+    from triage.bundle import sign_bundle, verify_bundle
+    from triage.settings import get_settings, signing_key
+
+    key = signing_key(get_settings())
+    if not key:
+        raise typer.BadParameter("set TRIAGE_BUNDLE_SIGNING_KEY first", param_hint="BUNDLE")
+    verify_bundle(bundle)  # never sign files that fail their sha256
+    target = sign_bundle(bundle, key)
+    _out.print(f"signed {bundle} ({target.name})", highlight=False)
 
 
 @app.command("rollback")

@@ -25,7 +25,10 @@ def serve(
         1, "--workers", min=1, help="processes; one already uses both onnxruntime threads"
     ),
     insecure_no_auth: bool = typer.Option(
-        False, "--insecure-no-auth", help="serve without API keys (trusted networks only)"
+        False,
+        "--insecure-no-auth",
+        help="serve without API keys: loopback addresses only, warned at every start "
+        "(never read from the environment or .env)",
     ),
     desk: bool = typer.Option(
         False,
@@ -56,6 +59,12 @@ def serve(
     elif model is not None:
         update.update(bundle=None, model_alias=model)
     if insecure_no_auth:
+        if not is_loopback(host):
+            raise typer.BadParameter(
+                f"--insecure-no-auth only on a loopback address (127.0.0.1, ::1, localhost), "
+                f"not {host!r}",
+                param_hint="--host",
+            )
         update["insecure_no_auth"] = True
     if desk:
         update["desk"] = True
@@ -72,21 +81,44 @@ def serve(
     )
 
 
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach."""
+    import ipaddress
+
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 @keys_app.command("create")
 def create(
-    scopes: str = typer.Option("triage", "--scopes", help="comma-separated: triage, admin"),
+    scopes: str = typer.Option(
+        "triage",
+        "--scopes",
+        help="comma-separated: triage (scoring), tickets (an integration; needs --inbox), "
+        "agent (a desk UI; see --teams), admin, act-as (may send X-Actor)",
+    ),
     name: str = typer.Option("", "--name", help="a note to recognise the key by (e.g. the client)"),
+    inbox: str | None = typer.Option(
+        None, "--inbox", help="tickets keys: the inbox whose tickets the key creates and reads"
+    ),
+    teams: str = typer.Option("", "--teams", help="agent keys: comma-separated teams it sees"),
 ) -> None:
     """Create an API key and print it once; only its salted hash is stored."""
-    from triage.keys import create_key, parse_scopes
+    from triage.keys import check_binding, create_key, parse_scopes
     from triage.settings import get_settings
 
+    team_set = frozenset(t.strip() for t in teams.split(",") if t.strip())
     try:
         scope_set = parse_scopes(scopes)
+        check_binding(scope_set, inbox, team_set)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--scopes") from None
     path = get_settings().api_keys_file
-    key, record = create_key(path, scope_set, name=name)
+    key, record = create_key(path, scope_set, name=name, inbox=inbox, teams=team_set)
     typer.echo(key)
     typer.echo(
         f"key {record.id} ({', '.join(sorted(record.scopes))}) stored hashed in {path}; "
@@ -103,8 +135,10 @@ def list_keys() -> None:
 
     path = get_settings().api_keys_file
     for record in KeyStore.load(path).records:
+        binding = record.inbox or ",".join(sorted(record.teams))
         typer.echo(
-            f"{record.id}\t{','.join(sorted(record.scopes))}\t{record.created_at}\t{record.name}"
+            f"{record.id}\t{','.join(sorted(record.scopes))}\t{binding}\t{record.created_at}"
+            f"\t{record.name}"
         )
 
 

@@ -81,6 +81,11 @@ def worker(
     batch: int = typer.Option(100, "--batch", min=1, help="tickets per job per pass"),
     database_url: str | None = typer.Option(None, "--database-url", help=DATABASE_URL_HELP),
     name: str = typer.Option("worker", "--name", help="actor name in the audit log"),
+    allow_unsigned_webhooks: bool = typer.Option(
+        False,
+        "--allow-unsigned-webhooks",
+        help="send webhooks without a signature when TRIAGE_WEBHOOK_SECRET is not set",
+    ),
 ) -> None:
     """Run the lifecycle jobs: re-triage, SLA escalation, pending reminders, auto-close.
 
@@ -113,7 +118,12 @@ def worker(
     if settings.webhook_url:
         from triage.webhook import WebhookSender
 
-        webhooks = WebhookSender(settings.webhook_url, settings.webhook_secret)
+        allow = allow_unsigned_webhooks or settings.allow_unsigned_webhooks
+        webhooks = WebhookSender(
+            settings.webhook_url, settings.webhook_secret, allow_unsigned=allow
+        )
+        if not settings.webhook_secret:
+            _err.print("warning: webhooks go out UNSIGNED (--allow-unsigned-webhooks)")
     runner = Worker(desk, webhooks=webhooks, batch=batch, name=name)
     stop = threading.Event()
     if not once:

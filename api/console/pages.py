@@ -30,6 +30,7 @@ from api.console.session import (
     current_user,
     sign_in,
 )
+from api.docs import HTML_SECURITY_HEADERS
 from api.errors import unavailable
 from triage.contract import Channel, Ticket
 from triage.desk import Desk, NewMessage, Status, TicketChanges
@@ -48,6 +49,15 @@ _env = Environment(
     lstrip_blocks=True,
 )
 QUEUE_LIMIT = 500
+# The service's HTML headers, with a policy for the console: its own scripts and styles
+# only (nothing inline), forms posting to this origin only.
+SECURITY_HEADERS = {
+    **HTML_SECURITY_HEADERS,
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+        "base-uri 'none'; form-action 'self'"
+    ),
+}
 
 
 class SignInRequired(Exception):
@@ -110,7 +120,7 @@ def _render(
         t=translator(lang), lang=lang, languages=LANGUAGES, user=user, request=request, **context
     )
     response = HTMLResponse(html)
-    response.headers["Cache-Control"] = "no-store"
+    response.headers.update(SECURITY_HEADERS)
     if request.query_params.get("lang") in LANGUAGES:
         response.set_cookie(LANG_COOKIE, lang, samesite="strict", httponly=True)
     return response
@@ -176,19 +186,30 @@ def console_home(user: User) -> RedirectResponse:
     return RedirectResponse("/console/queue/triage", status_code=303)
 
 
+def _my_teams(desk: Desk, user: ConsoleUser) -> list[str]:
+    """An agent key's teams; for an admin, the team the roster gives an agent of that name."""
+    if user.teams is not None:
+        return user.teams
+    try:
+        team = Directory(desk.sessions, desk.readers).get_agent(user.name).team
+    except NotFound:
+        return []
+    return [team] if team else []
+
+
 def _queue(desk: Desk, user: ConsoleUser, name: str, sort: str, desc: bool) -> dict[str, Any]:
     if name not in views.QUEUES:
         raise NotFound(f"no queue {name!r}; queues: {', '.join(views.QUEUES)}")
     if sort not in views.SORT_KEYS:
         sort = "due"
     now = desk.clock()
-    team = None
-    if name == "team":
-        try:
-            team = Directory(desk.sessions, desk.readers).get_agent(user.name).team
-        except NotFound:
-            team = None
-    page = desk.list(views.queue_query(name, user.name, team, now, QUEUE_LIMIT))
+    teams = _my_teams(desk, user) if name == "team" else None
+    query = views.queue_query(name, user.name, teams, now, QUEUE_LIMIT)
+    if user.teams is not None:
+        # What the key sees over the API: its teams' tickets only.
+        visible = set(user.teams) & set(query.teams) if query.teams is not None else user.teams
+        query = query.model_copy(update={"teams": sorted(visible)})
+    page = desk.list(query)
     rows = views.queue_rows(page.items, now, list(desk.sla.policies), sort, desc)
     return {"queue": name, "rows": rows, "total": page.total, "sort": sort, "desc": desc}
 
@@ -246,6 +267,7 @@ def ticket_page(
 ) -> HTMLResponse:
     """One ticket: thread, predictions, explanation, suggested replies, actions, audit."""
     ticket = desk.get(ticket_id)
+    user.check_visible(ticket)
     stored = desk.prediction(ticket.id)
     fresh = _fresh_result(request, ticket)
     agents = [a.id for a in Directory(desk.sessions, desk.readers).list_agents(None)]
@@ -277,6 +299,7 @@ def set_field(ticket_id: str, desk: DeskDep, user: User, form: Form) -> Redirect
         raise TriageError(f"field: not one of {', '.join(views.EDITABLE)}")
     value = form.get("value", "").strip() or None
     ticket = desk.get(ticket_id, messages=False)
+    user.check_visible(ticket)
     try:
         desk.update(ticket.id, TicketChanges(**{field: value}), actor=user.actor)
     except TriageError as exc:
@@ -289,6 +312,7 @@ def move_status(ticket_id: str, desk: DeskDep, user: User, form: Form) -> Redire
     """A status move; an illegal one is refused by the desk and changes nothing."""
     check_csrf(user, form.get("csrf"))
     ticket = desk.get(ticket_id, messages=False)
+    user.check_visible(ticket)
     try:
         target = Status(form.get("status", ""))
         desk.update(ticket.id, TicketChanges(status=target), actor=user.actor)
@@ -302,6 +326,7 @@ def reply(ticket_id: str, desk: DeskDep, user: User, form: Form) -> RedirectResp
     """Send the agent's reply (outbound, on the ticket's channel)."""
     check_csrf(user, form.get("csrf"))
     ticket = desk.get(ticket_id, messages=False)
+    user.check_visible(ticket)
     body = form.get("body", "").strip()
     if not body:
         return _back(f"/console/tickets/{ticket.id}", "body: the reply is empty")

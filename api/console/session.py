@@ -1,10 +1,11 @@
 """Who is signed in to the console: API-key sign-in, a signed session cookie, CSRF tokens.
 
-The only module of the console that knows about keys and roles, so that it follows the
-key store's scopes (and, later, roles) in one place. A person signs in with an API key
-from `triage keys create`; the cookie then carries the key's id, name, role and the
-session's CSRF token, signed with HMAC-SHA256 (never the key itself). Every request
-re-checks that the key still exists, so revoking a key ends its console sessions.
+The only module of the console that knows about keys and roles (docs/security.md): a
+person signs in with an `agent` or `admin` key from `triage keys create`; the cookie
+then carries the key's id, name, role and the session's CSRF token, signed with
+HMAC-SHA256 (never the key itself). Every request looks the key up again, so revoking a
+key ends its sessions, and what the person sees is what that key sees over the API
+(`api.security.may_see`, `teams_of`: an agent its teams' tickets, an admin every one).
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import hmac
 import json
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fastapi import Request
 
 from api.errors import forbidden
-from api.security import Authenticator
+from api.security import Authenticator, may_see, teams_of
+from triage.errors import NotFound
+from triage.keys import KeyRecord
 
 COOKIE = "triage_console"
 
@@ -34,6 +37,8 @@ class ConsoleUser:
     role: str
     csrf: str
     expires: float
+    # The key, looked up on every request (None with auth off): what it may see.
+    key: KeyRecord | None = None
 
     @property
     def actor(self) -> str:
@@ -42,8 +47,19 @@ class ConsoleUser:
 
     @property
     def is_admin(self) -> bool:
-        """Admins see the manager's dashboard and every correction."""
+        """Admins see every ticket."""
         return self.role == "admin"
+
+    @property
+    def teams(self) -> list[str] | None:
+        """The teams whose tickets this person sees (None: every ticket)."""
+        return teams_of(self.key)
+
+    def check_visible(self, ticket: object) -> None:
+        """404, as for a ticket that does not exist, unless this person may see it."""
+        inbox, team = getattr(ticket, "inbox", None), getattr(ticket, "team", None)
+        if not may_see(self.key, inbox, team):
+            raise NotFound(f"no ticket {getattr(ticket, 'reference', '')}")
 
 
 class SessionSigner:
@@ -84,9 +100,9 @@ class SessionSigner:
 def sign_in(auth: Authenticator, token: str, lifetime_s: float) -> ConsoleUser | None:
     """The session for an API key, or None when the key is unknown.
 
-    Role: `admin` when the key has the admin scope, else `agent`; a key needs the
-    `triage` or `admin` scope. With auth off (`--insecure-no-auth`) any non-empty
-    name signs in as an admin named by it.
+    Role: `admin` with the admin scope, `agent` with the agent scope; scoring
+    (`triage`) and integration (`tickets`) keys are not people and cannot sign in. With
+    auth off (`--insecure-no-auth`) any non-empty name signs in as an admin named by it.
     """
     token = token.strip()
     if not token:
@@ -95,7 +111,7 @@ def sign_in(auth: Authenticator, token: str, lifetime_s: float) -> ConsoleUser |
     if not auth.enabled:
         return ConsoleUser("insecure", token[:100], "admin", secrets.token_urlsafe(24), expires)
     record = auth.store.verify(token)
-    if record is None or not record.scopes & {"triage", "admin"}:
+    if record is None or not record.scopes & {"agent", "admin"}:
         return None
     role = "admin" if "admin" in record.scopes else "agent"
     name = record.name or record.id
@@ -109,9 +125,12 @@ def current_user(request: Request) -> ConsoleUser | None:
     if user is None:
         return None
     auth: Authenticator = request.app.state.auth
-    if auth.enabled and not any(r.id == user.key_id for r in auth.store.records):
+    if not auth.enabled:
+        return user
+    record = next((r for r in auth.store.records if r.id == user.key_id), None)
+    if record is None:
         return None
-    return user
+    return replace(user, key=record)
 
 
 def check_csrf(user: ConsoleUser, token: str | None) -> None:

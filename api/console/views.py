@@ -31,16 +31,18 @@ class QueueRow:
     priority_rank: int
 
 
-def queue_query(name: str, agent: str, team: str | None, now: datetime, limit: int) -> TicketQuery:
-    """The desk filter behind a named queue; `team` is the agent's team (None: no team)."""
+def queue_query(
+    name: str, agent: str, teams: list[str] | None, now: datetime, limit: int
+) -> TicketQuery:
+    """The desk filter behind a named queue; `teams`: the agent's teams (the team queue)."""
     base: dict[str, Any] = {"status": OPEN_STATUSES, "limit": limit}
     if name == "triage":
         base["triage_state"] = TriageState.needs_human
     elif name == "mine":
         base["assignee"] = agent
     elif name == "team":
-        # An agent without a team has no team queue: a team name no ticket carries.
-        base["team"] = team if team is not None else "\x00no team"
+        # An agent without a team has an empty team queue.
+        base["teams"] = teams or []
     elif name == "breaching":
         base["due_before"] = now + BREACHING_WINDOW
     elif name == "unconfirmed":

@@ -58,6 +58,18 @@ class ReloadResponse(BaseModel):
     bundle: str
 
 
+def inside_models_dir(bundle: str, models_dir: Path) -> Path:
+    """The bundle directory a reload names, which must lie inside the models directory
+    (relative paths are taken from it). Outside it, one error that says nothing about
+    whether the path exists."""
+    root = Path(models_dir).resolve()
+    candidate = Path(bundle)
+    target = (candidate if candidate.is_absolute() else root / candidate).resolve()
+    if root not in target.parents:
+        raise RowError("request", None, "bundle", "not a bundle of this server's models directory")
+    return target
+
+
 def _is_machine_path(value: Any) -> bool:
     return isinstance(value, str) and (
         value.startswith(("/", "~", "\\\\")) or value[1:3] in (":\\", ":/")
@@ -94,7 +106,7 @@ def public_manifest(bundle: Any) -> dict[str, Any]:
     response_class=Response,
     responses={
         200: {"model": ModelInfo, "description": "version, load time, source and manifest"},
-        **error_responses(401, 403, 503),
+        **error_responses(401, 403, 429, 503),
     },
 )
 async def model_info(holder: Holder, _key: TriageKey) -> Response:
@@ -116,6 +128,7 @@ async def model_info(holder: Holder, _key: TriageKey) -> Response:
     responses=error_responses(
         401,
         (403, "the key lacks the `admin` scope"),
+        429,
         (404, "unknown registry alias or version"),
         *BODY_ERRORS,
         (422, "invalid input, or the bundle was refused (corrupt, tampered, incompatible)"),
@@ -139,11 +152,11 @@ def reload_model(
     if body is not None and body.bundle is not None and body.model is not None:
         raise RowError("request", None, "model", "give either 'bundle' or 'model', not both")
     if body is not None and body.bundle is not None:
-        path = Path(body.bundle)
+        path = inside_models_dir(body.bundle, settings.models_dir)
     elif body is not None and body.model is not None:
         from triage.registry import ModelRegistry
 
-        path = ModelRegistry(settings.models_dir).resolve(body.model)
+        path = ModelRegistry(settings.models_dir).resolve_verified(body.model)[0]
     try:
         loaded = holder.reload(path)
     except TriageError as exc:

@@ -6,7 +6,12 @@ never block the event loop. Domain errors map to HTTP in `api.errors`: `NotFound
 404, `Conflict` / `IllegalTransition` 409.
 
 Who acted: the `X-Actor` header (an agent id, sent by a desk UI acting for its
-user) or else the API key's name, so the audit log names a person or an integration.
+user) from a key with the `act-as` scope, else the API key's name, so the audit log
+names a person or an integration.
+
+Who sees what (docs/security.md): admin keys every ticket, agent keys their teams'
+tickets, integration (`tickets`) keys their inbox's tickets; a ticket the caller may not
+see is a 404, like one that does not exist.
 """
 
 from __future__ import annotations
@@ -20,21 +25,25 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Respons
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.dependencies import AdminKey, TriageKey
+from api.dependencies import AdminKey, DeskKey, IntakeKey, StaffKey
 from api.errors import BODY_ERRORS, error_responses, unavailable
 from api.holder import HeldTriager
+from api.security import actor_of, inbox_of, may_see, scoped_idempotency_key, teams_of
+from triage.contract import StoredModel
 from triage.desk import Desk, NewMessage, NewTicket, Status, TicketChanges, TicketQuery, TicketView
 from triage.desk.agents import AgentSpec, AgentView, Directory
 from triage.desk.records import (
     AuditEntry,
     CorrectionView,
     Dashboard,
+    HeldMessageView,
     IntakeResult,
     TicketPage,
     TriageState,
 )
 from triage.desk.reference import format_reference
-from triage.errors import RowError
+from triage.errors import NotFound, RowError
+from triage.keys import KeyRecord
 from triage.settings import Settings
 
 router = APIRouter(prefix="/v1")
@@ -102,12 +111,16 @@ async def _desk(request: Request) -> Desk:
     return desk
 
 
-def _actor(key: Any, x_actor: str | None) -> str:
-    if x_actor:
-        return f"agent:{x_actor.strip()}"
-    if key is None:
-        return "api:anonymous"
-    return f"api:{getattr(key, 'name', '') or getattr(key, 'id', 'key')}"
+def _actor(key: KeyRecord | None, x_actor: str | None) -> str:
+    return actor_of(key, x_actor)
+
+
+def _visible(desk: Desk, key: KeyRecord | None, ticket_id: str) -> TicketView:
+    """The ticket if the caller may see it; a 404 (the same as for no ticket) otherwise."""
+    ticket = desk.get(ticket_id, messages=False)
+    if not may_see(key, ticket.inbox, ticket.team):
+        raise NotFound(f"no ticket {ticket.reference}")
+    return ticket
 
 
 DeskDep = Annotated[Desk, Depends(_desk)]
@@ -117,13 +130,15 @@ ActorHeader = Annotated[str | None, Header(alias="X-Actor", max_length=200)]
 NewAgentId = Annotated[str, PathParam(min_length=1, max_length=200, pattern=r"\S")]
 TeamName = Annotated[str, PathParam(min_length=1, max_length=200, pattern=r"\S")]
 IdempotencyHeader = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
-# The largest integer the databases store (a signed 64-bit column): a larger offset or
-# id is a 422, not an overflow inside the driver.
+# The largest OFFSET the databases take (a signed 64-bit integer), and the largest row
+# id (`INTEGER` columns, signed 32-bit on PostgreSQL): a larger one is a 422, not an
+# overflow inside the database.
 MAX_SQL_INT = 2**63 - 1
+MAX_ROW_ID = 2**31 - 1
 
 # The statuses the routes below can answer besides their success (see `api.errors`).
 _NO_DESK = (503, "the help desk is not configured on this server")
-_KEYED = (401, 403, _NO_DESK)
+_KEYED = (401, 403, 429, _NO_DESK)
 _TICKET = (404, "no such ticket")
 _AGENT = (404, "no such agent")
 _STATE = (409, "the ticket's state does not allow this (e.g. an illegal status move)")
@@ -143,13 +158,15 @@ def create_ticket(
     new: NewTicket,
     response: Response,
     desk: DeskDep,
-    key: TriageKey,
+    key: DeskKey,
     idempotency_key: IdempotencyHeader = None,
 ) -> TicketView:
-    """Create a ticket from any channel. A retry with the same `Idempotency-Key` answers
-    200 with the ticket the first request created, never a second ticket."""
-    # An empty header is no key: stored as "", it would collide with the next empty one.
-    result = desk.intake(new, idempotency_key=idempotency_key or None)
+    """Create a ticket from any channel (an integration key: in its inbox). A retry with
+    the same `Idempotency-Key` from the same inbox (or key) answers 200 with the ticket
+    the first request created, never a second ticket."""
+    result = desk.intake(
+        new, idempotency_key=scoped_idempotency_key(key, idempotency_key), inbox=inbox_of(key)
+    )
     if not result.created:
         response.status_code = 200
     response.headers["Location"] = f"/v1/tickets/{result.ticket.id}"
@@ -169,12 +186,17 @@ def receive_message(
     message: NewMessage,
     response: Response,
     desk: DeskDep,
-    key: TriageKey,
+    key: IntakeKey,
     idempotency_key: IdempotencyHeader = None,
 ) -> IntakeResult:
     """An incoming e-mail or chat message: joins the ticket its reference (`[#T-12]`)
-    or thread id names, else opens a new ticket (201)."""
-    result = desk.receive(message, idempotency_key=idempotency_key or None)
+    or thread id names (an integration key: only in its inbox), else opens a new
+    ticket (201)."""
+    result = desk.receive(
+        message,
+        idempotency_key=scoped_idempotency_key(key, idempotency_key),
+        inbox=inbox_of(key),
+    )
     if result.created:
         response.status_code = 201
     return result
@@ -188,7 +210,7 @@ def receive_message(
 )
 def list_tickets(
     desk: DeskDep,
-    key: TriageKey,
+    key: DeskKey,
     status: Annotated[list[Status] | None, Query()] = None,
     team: str | None = None,
     assignee: str | None = None,
@@ -212,6 +234,8 @@ def list_tickets(
             assignee=assignee,
             priority=priority,
             tag=tag,
+            inbox=inbox_of(key),
+            teams=teams_of(key),
             due_before=due_before,
             triage_state=triage_state,
             priority_unconfirmed=priority_unconfirmed,
@@ -227,8 +251,9 @@ def list_tickets(
     response_model=TicketView,
     responses=error_responses(*_KEYED, _TICKET, 422),
 )
-def get_ticket(ticket_id: str, desk: DeskDep, key: TriageKey) -> TicketView:
+def get_ticket(ticket_id: str, desk: DeskDep, key: DeskKey) -> TicketView:
     """One ticket with its thread (`ticket_id` is `123` or `T-123`)."""
+    _visible(desk, key, ticket_id)
     return desk.get(ticket_id)
 
 
@@ -242,11 +267,12 @@ def update_ticket(
     ticket_id: str,
     changes: TicketChanges,
     desk: DeskDep,
-    key: TriageKey,
+    key: StaffKey,
     x_actor: ActorHeader = None,
 ) -> TicketView:
     """Change status, tags, assignee, category, priority... Overriding a prediction
     stores a correction; an illegal status move is a 409 and changes nothing."""
+    _visible(desk, key, ticket_id)
     return desk.update(ticket_id, changes, actor=_actor(key, x_actor))
 
 
@@ -257,9 +283,10 @@ def update_ticket(
     responses=error_responses(*_KEYED, _TICKET, _STATE, *BODY_ERRORS),
 )
 def add_message(
-    ticket_id: str, message: NewMessage, desk: DeskDep, key: TriageKey, x_actor: ActorHeader = None
+    ticket_id: str, message: NewMessage, desk: DeskDep, key: DeskKey, x_actor: ActorHeader = None
 ) -> TicketView:
     """Add a message to the thread (inbound: the customer; outbound: the desk)."""
+    _visible(desk, key, ticket_id)
     return desk.add_message(ticket_id, message, actor=_actor(key, x_actor))
 
 
@@ -282,10 +309,11 @@ def answer_auto_reply(
     ticket_id: str,
     answer: AutoReplyAnswer,
     desk: DeskDep,
-    key: TriageKey,
+    key: DeskKey,
     x_actor: ActorHeader = None,
 ) -> TicketView:
     """Solved by the auto-reply, or still needs an agent (reopened)."""
+    _visible(desk, key, ticket_id)
     return desk.answer_auto_reply(ticket_id, answer.solved, actor=_actor(key, x_actor))
 
 
@@ -295,9 +323,46 @@ def answer_auto_reply(
     response_model=list[AuditEntry],
     responses=error_responses(*_KEYED, _TICKET, 422),
 )
-def ticket_audit(ticket_id: str, desk: DeskDep, key: TriageKey) -> list[AuditEntry]:
+def ticket_audit(ticket_id: str, desk: DeskDep, key: StaffKey) -> list[AuditEntry]:
     """Every change to the ticket: who, when, what, under which model version."""
+    _visible(desk, key, ticket_id)
     return desk.audit(ticket_id)
+
+
+@router.get(
+    "/held-messages",
+    tags=["tickets"],
+    response_model=list[HeldMessageView],
+    responses=error_responses(*_KEYED),
+)
+def held_messages(desk: DeskDep, key: StaffKey) -> list[HeldMessageView]:
+    """E-mails that named a ticket but came from neither its requester nor its CC list:
+    held for an agent instead of joining (and reopening) the ticket. Oldest first; an
+    agent key sees its teams' tickets' only."""
+    return desk.held_messages(teams=teams_of(key))
+
+
+@router.post(
+    "/held-messages/{held_id}/release",
+    tags=["tickets"],
+    response_model=TicketView,
+    responses=error_responses(
+        *_KEYED,
+        (404, "no such held message"),
+        (409, "already released, or the ticket's state does not allow it"),
+        422,
+    ),
+)
+def release_held_message(
+    held_id: Annotated[int, PathParam(ge=1, le=MAX_ROW_ID)],
+    desk: DeskDep,
+    key: StaffKey,
+    x_actor: ActorHeader = None,
+) -> TicketView:
+    """Let a held message into its ticket's thread, as the customer's reply."""
+    ticket_id = desk.held_ticket(held_id)
+    _visible(desk, key, str(ticket_id))
+    return desk.release_held(held_id, actor=_actor(key, x_actor))
 
 
 @router.get(
@@ -309,7 +374,7 @@ def ticket_audit(ticket_id: str, desk: DeskDep, key: TriageKey) -> list[AuditEnt
 def corrections(
     desk: DeskDep,
     key: AdminKey,
-    after_id: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0,
+    after_id: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> list[CorrectionView]:
     """People's overrides of predictions, oldest first: labels for the next training run."""
@@ -319,7 +384,7 @@ def corrections(
 @router.get(
     "/dashboard", tags=["tickets"], response_model=Dashboard, responses=error_responses(*_KEYED)
 )
-def dashboard(desk: DeskDep, key: TriageKey) -> Dashboard:
+def dashboard(desk: DeskDep, key: StaffKey) -> Dashboard:
     """Open tickets by status and team, SLA compliance, agent load, auto-reply
     resolution rate, CSAT."""
     return desk.dashboard()
@@ -331,7 +396,7 @@ def dashboard(desk: DeskDep, key: TriageKey) -> Dashboard:
     response_model=list[AgentView],
     responses=error_responses(*_KEYED, 422),
 )
-def list_agents(desk: DeskDep, key: TriageKey, team: str | None = None) -> list[AgentView]:
+def list_agents(desk: DeskDep, key: StaffKey, team: str | None = None) -> list[AgentView]:
     """Agents with skills, languages, shifts, capacity and current load."""
     return Directory(desk.sessions, desk.readers).list_agents(team)
 
@@ -342,7 +407,7 @@ def list_agents(desk: DeskDep, key: TriageKey, team: str | None = None) -> list[
     response_model=AgentView,
     responses=error_responses(*_KEYED, _AGENT, 422),
 )
-def get_agent(agent_id: str, desk: DeskDep, key: TriageKey) -> AgentView:
+def get_agent(agent_id: str, desk: DeskDep, key: StaffKey) -> AgentView:
     """One agent."""
     return Directory(desk.sessions, desk.readers).get_agent(agent_id)
 
@@ -395,12 +460,12 @@ class Presence(BaseModel):
     response_model=AgentView,
     responses=error_responses(*_KEYED, _AGENT, *BODY_ERRORS),
 )
-def set_presence(agent_id: str, presence: Presence, desk: DeskDep, key: TriageKey) -> AgentView:
+def set_presence(agent_id: str, presence: Presence, desk: DeskDep, key: StaffKey) -> AgentView:
     """Mark an agent online or offline."""
     return Directory(desk.sessions, desk.readers).set_online(agent_id, presence.online)
 
 
-class TeamSpec(BaseModel):
+class TeamSpec(StoredModel):
     """A team and the manager its escalations notify."""
 
     model_config = ConfigDict(extra="forbid")

@@ -60,6 +60,7 @@ def build_router(settings: Settings) -> APIRouter:
     errors = error_responses(
         401,
         (403, "the key lacks the `triage` scope"),
+        429,
         *BODY_ERRORS,
         (422, "invalid ticket: names the field and the reason"),
         503,
@@ -85,12 +86,13 @@ def build_router(settings: Settings) -> APIRouter:
             result = model.triager.triage(ticket)
         metrics.count_result(result)
         if log.isEnabledFor(logging.DEBUG):
+            # The client's ticket id and text only with `log_ticket_text`: either may be
+            # personal data (an e-mail address as the id is common).
             log.debug(
-                "triaged %s with %s in %.2f ms%s",
-                ticket.id,
+                "triaged a ticket with %s in %.2f ms%s",
                 result.model_version,
                 result.timing_ms,
-                f": {ticket.text!r}" if log_text else "",
+                f": {ticket.id} {ticket.text!r}" if log_text else "",
             )
         return Response(result.model_dump_json(), media_type="application/json")
 

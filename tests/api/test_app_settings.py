@@ -215,6 +215,16 @@ def _config(name: str, expected: Callable[[Settings], Any]) -> Probe:
     return probe
 
 
+def _rate_limit(s: Served) -> None:
+    limiter = s.app.state.auth.limiter
+    assert (limiter.rate, limiter.burst) == (s.given.rate_limit_per_s, s.given.rate_limit_burst)
+
+
+def _unsigned_bundle_served(s: Served) -> None:
+    # No signing key given: the (unsigned) bundle was accepted.
+    assert s.app.state.holder.current is not None
+
+
 TRAINING = "training only (`triage train`, benchmarks): the server reads the bundle"
 REMOTE = "the worker's and `triage desk replay`'s remote triager; the server is the triager"
 WEBHOOK = "the worker sends webhooks, the server does not"
@@ -227,6 +237,8 @@ def _no_shadow(s: Served) -> None:
     assert getattr(s.app.state, "shadow", None) is None
     assert s.app.state.desk.shadow is None
 
+
+UVICORN = "uvicorn's connection settings, passed by `api.server.serve` (test_timeouts.py)"
 
 ROWS: dict[str, Row] = {
     "models_dir": Row("<tmp>/models", "<tmp>/env/models", _served_from_the_given_registry),
@@ -246,6 +258,12 @@ ROWS: dict[str, Row] = {
     "triager_api_key": Row("given-key", "env-key", None, REMOTE),
     "api_keys_file": Row("<tmp>/keys.json", "<tmp>/env/keys.json", _given_keys_file_is_read),
     "insecure_no_auth": Row(False, "true", _auth_is_on),
+    "bundle_signing_key": Row(None, "env-signing-key", _unsigned_bundle_served),
+    "rate_limit_per_s": Row(1000.0, "3", _rate_limit),
+    "rate_limit_burst": Row(2000.0, "5", _rate_limit),
+    "header_timeout_s": Row(7.0, "3", None, UVICORN),
+    "keep_alive_timeout_s": Row(4.0, "2", None, UVICORN),
+    "allow_unsigned_webhooks": Row(True, "false", None, WEBHOOK),
     "max_body_bytes": Row(30_000, "100", _body_limit),
     "max_text_chars": Row(12_000, "50", _text_limit),
     "max_batch": Row(3, "1", _batch_limit),

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from triage.bundle import FORMAT_VERSION
 from triage.errors import TriageError
+from triage.files import sha256_file
 from triage.registry import (
     CHAMPION,
     ModelRegistry,
@@ -33,10 +35,16 @@ def write_bundle(root: Path, version: str, **macro_f1: float) -> Path:
         for head, score in macro_f1.items()
     }
     metrics["auto_reply"] = {"recall_at_1": 0.5, "recall_at_5": 0.8}
+    # One listed file, so that `promote` (which verifies every file) has something to check.
+    (bundle / "heads.onnx").write_bytes(b"graph of " + version.encode())
     manifest = {
+        "format_version": FORMAT_VERSION,
         "model_version": version,
         "created_at": "2026-11-22T00:00:00+00:00",
         "metrics": metrics,
+        "heads": list(macro_f1),
+        "meta": {},
+        "files": {"heads.onnx": sha256_file(bundle / "heads.onnx")},
     }
     (bundle / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return bundle
@@ -272,3 +280,60 @@ def test_retraining_into_a_registered_directory_drops_the_overwritten_version(
     assert registry.previous_champions() == ["v1"]
     with pytest.raises(UnknownModelVersionError):
         registry.resolve("shared")
+
+
+# -- integrity (issue 14, item 3) ----------------------------------------------------------
+
+
+def test_register_records_the_manifest_sha256(registry: ModelRegistry) -> None:
+    bundle = write_bundle(registry.root, "v1", category=0.8)
+    entry = registry.register(bundle)
+    assert entry.manifest_sha256 == sha256_file(bundle / "manifest.json")
+
+
+def _edit_manifest(bundle: Path, **changes: object) -> None:
+    path = bundle / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest.update(changes)
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_an_edited_manifest_is_refused_at_resolve_and_promote(registry: ModelRegistry) -> None:
+    from triage.errors import BundleError
+
+    bundle = write_bundle(registry.root, "v1", category=0.8)
+    registry.register(bundle)
+    registry.promote("v1")
+    _edit_manifest(bundle, thresholds={"category": 0.0})
+    with pytest.raises(BundleError, match="changed since the bundle was registered"):
+        registry.resolve_verified("champion")
+    with pytest.raises(BundleError, match="changed since"):
+        registry.promote("v1", force=True)
+
+
+def test_promote_verifies_every_file_before_moving_the_alias(registry: ModelRegistry) -> None:
+    from triage.errors import BundleError
+
+    registry.register(write_bundle(registry.root, "v1", category=0.8))
+    registry.promote("v1")
+    bad = write_bundle(registry.root, "v2", category=0.9)
+    registry.register(bad)
+    (bad / "heads.onnx").write_bytes(b"tampered")
+    with pytest.raises(BundleError, match="corrupt or was modified"):
+        registry.promote("v2")
+    assert registry.current() == "v1"
+
+
+def test_with_a_signing_key_only_signed_bundles_are_promoted(registry: ModelRegistry) -> None:
+    from triage.bundle import sign_bundle
+    from triage.errors import BundleError
+
+    bundle = write_bundle(registry.root, "v1", category=0.8)
+    registry.register(bundle)
+    with pytest.raises(BundleError, match="unsigned bundle refused"):
+        registry.promote("v1", signing_key="k1")
+    sign_bundle(bundle, "someone-else")
+    with pytest.raises(BundleError, match="signature does not match"):
+        registry.promote("v1", signing_key="k1")
+    sign_bundle(bundle, "k1")
+    assert registry.promote("v1", signing_key="k1").promoted

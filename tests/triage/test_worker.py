@@ -162,7 +162,7 @@ def test_pending_reminder_reopens_the_ticket(desk: Desk, clock) -> None:  # type
     t = desk.get(t.id)
     assert t.status is Status.reopened
     reminder = (t.messages or [])[-1]
-    assert reminder.kind == "reminder" and reminder.subject.startswith(f"[#{t.reference}]")
+    assert reminder.kind == "reminder" and reminder.subject.startswith(t.reply_tag or "?")
     assert _count(desk, OutboxRow, event="ticket.reminder") == 1
     with desk.sessions() as session:
         payload = session.scalars(

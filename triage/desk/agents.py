@@ -6,10 +6,11 @@ from datetime import datetime, time
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import ConfigDict, Field, WithJsonSchema, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from triage.contract import StoredModel
 from triage.desk.status import Status
 from triage.errors import NotFound
 from triage.store.models import AgentRow, TeamRow, TicketRow
@@ -30,15 +31,15 @@ LocalTime = Annotated[
 ]
 
 
-class Shift(BaseModel):
+class Shift(StoredModel):
     """Working hours on some weekdays (0 = Monday), in the agent's time zone."""
 
     model_config = ConfigDict(extra="forbid")
 
-    days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
+    days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4], max_length=7)
     start: LocalTime = time(9)
     end: LocalTime = time(17)
-    tz: str = "UTC"
+    tz: str = Field(default="UTC", max_length=100)
 
     @field_validator("start", "end")
     @classmethod
@@ -75,7 +76,7 @@ class Shift(BaseModel):
         return (local.weekday() - 1) % 7 in self.days and now < self.end
 
 
-class AgentSpec(BaseModel):
+class AgentSpec(StoredModel):
     """An agent as created or updated through the desk."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -85,8 +86,12 @@ class AgentSpec(BaseModel):
     name: str = Field(default="", max_length=200)
     email: str | None = Field(default=None, max_length=320)
     team: str | None = Field(default=None, min_length=1, max_length=200)
-    skills: list[str] = Field(default_factory=list)
-    languages: list[str] = Field(default_factory=list)
+    skills: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list, max_length=100
+    )
+    languages: list[Annotated[str, Field(max_length=20)]] = Field(
+        default_factory=list, max_length=100
+    )
     capacity: int = Field(default=10, ge=0, le=1000)
     shifts: list[Shift] = Field(default_factory=list, description="empty: always on shift")
     online: bool = True

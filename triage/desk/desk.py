@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from triage.contract import HeadPrediction
-from triage.desk import assignment, intake, queries, scoring
+from triage.desk import assignment, held, intake, queries, scoring
 from triage.desk import changes as changes_
 from triage.desk.config import DeskConfig
 from triage.desk.ledger import record, utcnow
@@ -29,6 +29,7 @@ from triage.desk.records import (
     AuditEntry,
     CorrectionView,
     Dashboard,
+    HeldMessageView,
     IntakeResult,
     NewMessage,
     NewTicket,
@@ -119,19 +120,30 @@ class Desk:
     # -- intake and threads (triage.desk.intake) ---------------------------------------
 
     def intake(
-        self, new: NewTicket, *, idempotency_key: str | None = None, actor: str | None = None
+        self,
+        new: NewTicket,
+        *,
+        idempotency_key: str | None = None,
+        actor: str | None = None,
+        inbox: str | None = None,
     ) -> IntakeResult:
         """Store a new ticket, then triage it; a repeated `idempotency_key` returns the
         ticket the first request created."""
-        result = intake.intake(self, new, idempotency_key=idempotency_key, actor=actor)
+        result = intake.intake(self, new, idempotency_key=idempotency_key, actor=actor, inbox=inbox)
         if self.shadow is not None and result.created:
             self.shadow.submit(result.ticket.id)
         return result
 
-    def receive(self, message: NewMessage, *, idempotency_key: str | None = None) -> IntakeResult:
+    def receive(
+        self,
+        message: NewMessage,
+        *,
+        idempotency_key: str | None = None,
+        inbox: str | None = None,
+    ) -> IntakeResult:
         """Route an incoming message to its ticket (by reference or thread id), or open
         a new ticket."""
-        result = intake.receive(self, message, idempotency_key=idempotency_key)
+        result = intake.receive(self, message, idempotency_key=idempotency_key, inbox=inbox)
         if self.shadow is not None and result.created:
             self.shadow.submit(result.ticket.id)
         return result
@@ -139,6 +151,19 @@ class Desk:
     def add_message(self, ticket_id: int | str, message: NewMessage, *, actor: str) -> TicketView:
         """Append a message; a customer reply reopens the ticket (or, closed, opens a
         follow-up), the first desk reply stops the first-response clock."""
+        return intake.add_message(self, ticket_id, message, actor=actor)
+
+    def held_messages(self, *, teams: list[str] | None = None) -> list[HeldMessageView]:
+        """E-mails held because their sender is not on the ticket (these teams' only)."""
+        return held.list_held(self, teams=teams)
+
+    def held_ticket(self, held_id: int) -> int:
+        """The ticket a held message named (`NotFound` for an unknown id)."""
+        return held.ticket_of(self, held_id)
+
+    def release_held(self, held_id: int, *, actor: str) -> TicketView:
+        """An agent lets a held message into its ticket's thread (as the customer's reply)."""
+        ticket_id, message = held.take(self, held_id)
         return intake.add_message(self, ticket_id, message, actor=actor)
 
     # -- scoring and auto-replies (triage.desk.scoring) --------------------------------

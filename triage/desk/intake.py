@@ -1,5 +1,10 @@
 """Intake and threads: new tickets (idempotent), incoming messages routed to their ticket
-by reference or thread id, replies on a ticket and follow-ups of closed ones."""
+by reference or thread id, replies on a ticket and follow-ups of closed ones.
+
+An incoming e-mail joins a ticket only by the ticket's unguessable reply token in the
+subject (`[#T-12-<token>]`) or by Message-ID threading (In-Reply-To / References), and
+only when it comes from the requester or an address on the ticket's CC list; otherwise
+it is held for an agent (`triage.desk.held`) and joins and reopens nothing."""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from triage.desk import outbox
+from triage.desk import held, outbox
 from triage.desk.assignment import assign
 from triage.desk.changes import mark_breached, transition
 from triage.desk.ledger import DeskContext, lock, record
@@ -23,7 +28,14 @@ from triage.desk.records import (
     TicketView,
     TriageState,
 )
-from triage.desk.reference import find_reference, format_reference, parse_ticket_id, subject_tag
+from triage.desk.reference import (
+    find_reference,
+    format_reference,
+    new_reply_token,
+    parse_ticket_id,
+    subject_tag,
+    token_matches,
+)
 from triage.desk.scoring import triage_ticket
 from triage.desk.status import Status
 from triage.errors import IllegalTransition
@@ -36,16 +48,18 @@ def intake(
     *,
     idempotency_key: str | None = None,
     actor: str | None = None,
+    inbox: str | None = None,
 ) -> IntakeResult:
-    """Store a new ticket, then triage it. A repeated `idempotency_key` returns the
-    ticket the first request created instead of creating another."""
+    """Store a new ticket (in `inbox`, if given), then triage it. A repeated
+    `idempotency_key` returns the ticket the first request created instead of creating
+    another."""
     actor = actor or f"customer:{new.requester or 'anonymous'}"
     if idempotency_key:
         existing = _find_by_key(desk, idempotency_key)
         if existing is not None:
             return IntakeResult(ticket=get(desk, existing), created=False)
     try:
-        ticket_id = insert(desk, new, idempotency_key, actor, follow_up_of=None)
+        ticket_id = insert(desk, new, idempotency_key, actor, follow_up_of=None, inbox=inbox)
     except IntegrityError:
         # A concurrent retry won the race on the unique key (or the same e-mail
         # was delivered twice): answer with the ticket it created.
@@ -66,12 +80,15 @@ def _find_by_key(desk: DeskContext, key: str) -> int | None:
         return session.scalar(select(TicketRow.id).where(TicketRow.idempotency_key == key))
 
 
-def find_by_message_id(desk: DeskContext, message_id: str) -> int | None:
-    """The ticket holding the message with this external id, if any."""
+def find_by_message_id(
+    desk: DeskContext, message_id: str, *, inbox: str | None = None
+) -> int | None:
+    """The ticket holding the message with this external id (in `inbox`, if given)."""
     with desk.readers() as session:
-        return session.scalar(
+        found = session.scalar(
             select(MessageRow.ticket_id).where(MessageRow.external_message_id == message_id)
         )
+        return found if found is not None and _in_inbox(session, found, inbox) else None
 
 
 def insert(
@@ -80,6 +97,7 @@ def insert(
     idempotency_key: str | None,
     actor: str,
     follow_up_of: int | None,
+    inbox: str | None = None,
 ) -> int:
     """Store a new ticket and its first message, queued for triage; returns its id."""
     now = desk.clock()
@@ -87,6 +105,9 @@ def insert(
         row = TicketRow(
             external_id=new.external_id,
             idempotency_key=idempotency_key,
+            inbox=inbox,
+            reply_token=new_reply_token(),
+            cc=list(dict.fromkeys(new.cc)) or None,
             thread_id=new.message_id,
             created_at=now,
             updated_at=now,
@@ -141,16 +162,24 @@ def insert(
 
 
 def receive(
-    desk: DeskContext, message: NewMessage, *, idempotency_key: str | None = None
+    desk: DeskContext,
+    message: NewMessage,
+    *,
+    idempotency_key: str | None = None,
+    inbox: str | None = None,
 ) -> IntakeResult:
     """Route an incoming message: a reply carrying a ticket reference (`[#T-12]` in
     the subject) or a known thread id (`In-Reply-To` / `References`) joins its
-    ticket; anything else opens a new ticket. A re-delivered message is stored once."""
+    ticket; anything else opens a new ticket. A re-delivered message is stored once.
+    With `inbox`, only that inbox's tickets are joined and new ones open in it."""
     if message.message_id:
-        known = find_by_message_id(desk, message.message_id)
+        known = find_by_message_id(desk, message.message_id, inbox=inbox)
         if known is not None:
             return IntakeResult(ticket=get(desk, known), created=False)
-    ticket_id = _thread_of(desk, message)
+    ticket_id = _thread_of(desk, message, inbox)
+    if ticket_id is not None and not held.may_join(desk, ticket_id, message.author):
+        held.hold(desk, ticket_id, message, "sender is neither the requester nor on the CC list")
+        return IntakeResult(ticket=get(desk, ticket_id, messages=False), created=False, held=True)
     if ticket_id is not None:
         result = add_message(
             desk, ticket_id, message, actor=f"customer:{message.author or 'anonymous'}"
@@ -162,23 +191,33 @@ def receive(
         body=message.body,
         requester=message.author,
         message_id=message.message_id,
+        cc=message.cc,
     )
-    return intake(desk, new, idempotency_key=idempotency_key)
+    return intake(desk, new, idempotency_key=idempotency_key, inbox=inbox)
 
 
-def _thread_of(desk: DeskContext, message: NewMessage) -> int | None:
+def _thread_of(desk: DeskContext, message: NewMessage, inbox: str | None) -> int | None:
     with desk.readers() as session:
-        number = find_reference(message.subject)
-        if number is not None and session.get(TicketRow, number) is not None:
-            return number
+        reference = find_reference(message.subject)
+        if reference is not None and _in_inbox(session, reference[0], inbox):
+            # The number alone is guessable: only the ticket's reply token joins it.
+            row = session.get(TicketRow, reference[0])
+            if row is not None and token_matches(reference[1], row.reply_token):
+                return reference[0]
         ids = [i for i in [message.in_reply_to, *reversed(message.references)] if i]
         for thread_id in ids:
             found = session.scalar(
                 select(MessageRow.ticket_id).where(MessageRow.external_message_id == thread_id)
             ) or session.scalar(select(TicketRow.id).where(TicketRow.thread_id == thread_id))
-            if found is not None:
+            if found is not None and _in_inbox(session, found, inbox):
                 return found
     return None
+
+
+def _in_inbox(session: Session, number: int, inbox: str | None) -> bool:
+    """The ticket exists and, when `inbox` is given, belongs to it."""
+    row = session.get(TicketRow, number)
+    return row is not None and (inbox is None or row.inbox == inbox)
 
 
 def add_message(
@@ -238,7 +277,7 @@ def _append(
     """Store a reply on an open ticket and move the ticket as the reply implies."""
     subject = message.subject
     if message.direction is Direction.outbound and not subject:
-        subject = f"{subject_tag(row.id)} {row.subject}".strip()
+        subject = f"{subject_tag(row.id, row.reply_token)} {row.subject}".strip()
     session.add(
         MessageRow(
             ticket_id=row.id,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import case, func, or_, select
-from sqlalchemy.orm import Session, noload
+from sqlalchemy.orm import Session, lazyload
 
 from triage.contract import Ticket
 from triage.desk.dashboard import build_dashboard
@@ -22,7 +22,7 @@ from triage.desk.records import (
     TicketView,
     TriageState,
 )
-from triage.desk.reference import format_reference, parse_ticket_id
+from triage.desk.reference import format_reference, parse_ticket_id, subject_tag
 from triage.desk.status import ACTIVE, Status
 from triage.errors import NotFound
 from triage.store.models import AuditRow, CorrectionRow, MessageRow, TagRow, TicketRow
@@ -64,7 +64,7 @@ def list_tickets(desk: DeskContext, query: TicketQuery) -> TicketPage:
             .offset(query.offset)
             # The page's tags in one plain query below: filling 500 ORM collections
             # cost more than the rest of a 500-ticket page (the console's queue).
-            .options(noload(TicketRow.tags))
+            .options(lazyload(TicketRow.tags))
         ).all()
         tags: dict[int, list[str]] = {}
         if rows:
@@ -89,6 +89,10 @@ def _conditions(query: TicketQuery) -> list[Any]:
         conditions.append(TicketRow.assignee == query.assignee)
     if query.priority is not None:
         conditions.append(func.lower(TicketRow.priority) == query.priority.lower())
+    if query.inbox is not None:
+        conditions.append(TicketRow.inbox == query.inbox)
+    if query.teams is not None:
+        conditions.append(TicketRow.team.in_(query.teams))
     if query.tag is not None:
         conditions.append(TicketRow.id.in_(select(TagRow.ticket_id).where(TagRow.tag == query.tag)))
     if query.due_before is not None:
@@ -238,6 +242,9 @@ def view(
         language=row.language,
         tags=sorted(tags if tags is not None else (t.tag for t in row.tags)),
         external_id=row.external_id,
+        inbox=row.inbox,
+        reply_tag=subject_tag(row.id, row.reply_token) if row.reply_token else None,
+        cc=list(row.cc or []),
         thread_id=row.thread_id,
         category=row.category,
         subcategory=row.subcategory,

@@ -7,11 +7,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from triage.contract import Channel
+from triage.contract import (
+    ADDRESS_LENGTH,
+    LABEL_LENGTH,
+    MESSAGE_ID_LENGTH,
+    PRIORITY_LENGTH,
+    Channel,
+    Label,
+    StoredModel,
+)
 from triage.desk.status import Status
 from triage.health.quality import ModelHealth
 
@@ -31,7 +39,7 @@ class TriageState(StrEnum):
     done = "done"
 
 
-class NewTicket(BaseModel):
+class NewTicket(StoredModel):
     """A ticket arriving from any channel."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -39,51 +47,71 @@ class NewTicket(BaseModel):
     channel: Channel
     subject: str = Field(default="", max_length=2_000)
     body: str = Field(default="", max_length=200_000)
-    requester: str | None = Field(default=None, max_length=320)
-    customer_tier: str | None = Field(default=None, max_length=50)
+    requester: str | None = Field(default=None, max_length=ADDRESS_LENGTH)
+    customer_tier: str | None = Field(default=None, max_length=PRIORITY_LENGTH)
     language: str | None = Field(default=None, max_length=20)
-    tags: list[str] = Field(default_factory=list, max_length=50)
-    external_id: str | None = Field(default=None, max_length=200)
+    tags: list[Label] = Field(default_factory=list, max_length=50)
+    external_id: str | None = Field(default=None, max_length=LABEL_LENGTH)
     # Fields a requester (or an upstream system) may already set; the model fills the rest.
-    priority: str | None = Field(default=None, max_length=50)
-    category: str | None = Field(default=None, max_length=200)
-    team: str | None = Field(default=None, max_length=200)
-    # E-mail headers: the Message-ID opens a thread that replies can join.
-    # Unique once stored: an empty id would collide with the next empty one.
-    message_id: str | None = Field(default=None, min_length=1, max_length=500)
-    extra: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    priority: str | None = Field(default=None, max_length=PRIORITY_LENGTH)
+    category: str | None = Field(default=None, max_length=LABEL_LENGTH)
+    team: str | None = Field(default=None, max_length=LABEL_LENGTH)
+    # E-mail headers: the Message-ID opens a thread that replies can join. An empty one
+    # is no Message-ID (stored, it would collide with the next empty one).
+    message_id: str | None = Field(default=None, max_length=MESSAGE_ID_LENGTH)
+    # Addresses copied on the e-mail: their replies join the thread like the requester's.
+    cc: list[Annotated[str, Field(max_length=ADDRESS_LENGTH)]] = Field(
+        default_factory=list, max_length=50
+    )
+    extra: dict[str, str | int | float | bool | None] = Field(default_factory=dict, max_length=100)
+
+    @field_validator("message_id")
+    @classmethod
+    def _absent_if_empty(cls, value: str | None) -> str | None:
+        return value or None
 
 
-class NewMessage(BaseModel):
+class NewMessage(StoredModel):
     """A message on a ticket's thread, or an e-mail that may belong to one."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     direction: Direction = Direction.inbound
     channel: Channel = Channel.email
-    author: str | None = Field(default=None, max_length=320)
+    author: str | None = Field(default=None, max_length=ADDRESS_LENGTH)
     subject: str = Field(default="", max_length=2_000)
     body: str = Field(min_length=1, max_length=200_000)
-    # Unique once stored: an empty id would collide with the next empty one.
-    message_id: str | None = Field(default=None, min_length=1, max_length=500)
-    in_reply_to: str | None = Field(default=None, max_length=500)
-    references: list[str] = Field(default_factory=list, max_length=100)
+    # An empty Message-ID is no Message-ID (stored, it would collide with the next one).
+    message_id: str | None = Field(default=None, max_length=MESSAGE_ID_LENGTH)
+    in_reply_to: str | None = Field(default=None, max_length=MESSAGE_ID_LENGTH)
+    references: list[Annotated[str, Field(max_length=MESSAGE_ID_LENGTH)]] = Field(
+        default_factory=list, max_length=100
+    )
+    # Addresses copied on the e-mail: their replies join the thread like the requester's.
+    cc: list[Annotated[str, Field(max_length=ADDRESS_LENGTH)]] = Field(
+        default_factory=list, max_length=50
+    )
+
+    @field_validator("message_id", "in_reply_to")
+    @classmethod
+    def _absent_if_empty(cls, value: str | None) -> str | None:
+        return value or None
 
 
-class TicketChanges(BaseModel):
+class TicketChanges(StoredModel):
     """A person's change to a ticket. Only the fields present in the request change."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     status: Status | None = None
-    category: str | None = None
-    subcategory: str | None = None
-    priority: str | None = None
-    team: str | None = None
-    assignee: str | None = None
-    tags: list[str] | None = None
-    add_tags: list[str] = Field(default_factory=list)
-    remove_tags: list[str] = Field(default_factory=list)
+    category: str | None = Field(default=None, max_length=LABEL_LENGTH)
+    subcategory: str | None = Field(default=None, max_length=LABEL_LENGTH)
+    priority: str | None = Field(default=None, max_length=PRIORITY_LENGTH)
+    team: str | None = Field(default=None, max_length=LABEL_LENGTH)
+    assignee: str | None = Field(default=None, max_length=LABEL_LENGTH)
+    tags: list[Label] | None = Field(default=None, max_length=50)
+    add_tags: list[Label] = Field(default_factory=list, max_length=50)
+    remove_tags: list[Label] = Field(default_factory=list, max_length=50)
     pending_until: datetime | None = None
 
 
@@ -116,7 +144,12 @@ class TicketView(BaseModel):
     language: str | None
     tags: list[str]
     external_id: str | None
+    inbox: str | None = None
     thread_id: str | None
+    # What outbound e-mail puts in the subject (`[#T-12-<token>]`): replies quoting it
+    # join the ticket. Null for tickets from before reply tokens.
+    reply_tag: str | None = None
+    cc: list[str] = Field(default_factory=list)
     category: str | None
     subcategory: str | None
     priority: str | None
@@ -153,6 +186,26 @@ class IntakeResult(BaseModel):
 
     ticket: TicketView
     created: bool
+    held: bool = Field(
+        default=False,
+        description="the message named this ticket but came from neither its requester "
+        "nor its CC list: it was held for an agent and did not join or reopen the ticket",
+    )
+
+
+class HeldMessageView(BaseModel):
+    """An e-mail held for an agent instead of joining its ticket."""
+
+    id: int
+    ticket_id: int
+    author: str | None
+    subject: str
+    body: str
+    channel: str
+    message_id: str | None
+    reason: str
+    created_at: datetime
+    released_at: datetime | None
 
 
 class AuditEntry(BaseModel):
@@ -190,6 +243,9 @@ class TicketQuery(BaseModel):
     assignee: str | None = None
     priority: str | None = None
     tag: str | None = None
+    # Visibility of the caller: only this inbox's tickets / only these teams' tickets.
+    inbox: str | None = None
+    teams: list[str] | None = None
     due_before: datetime | None = None
     triage_state: TriageState | None = None
     priority_unconfirmed: bool | None = None

@@ -214,7 +214,7 @@ def _send_auto_reply(
     desk: DeskContext, session: Session, row: TicketRow, reply: AutoReply, now: datetime
 ) -> None:
     actor = "system:auto-reply"
-    subject = f"{subject_tag(row.id)} {row.subject}".strip()
+    subject = f"{subject_tag(row.id, row.reply_token)} {row.subject}".strip()
     session.add(
         MessageRow(
             ticket_id=row.id,

@@ -21,7 +21,12 @@ SQLITE_BUSY_TIMEOUT_S = 30.0
 
 
 def connect(database_url: str, **kwargs: Any) -> Engine:
-    """An engine for `database_url`, configured for the lifecycle core's locking rules."""
+    """An engine for `database_url`, configured for the lifecycle core's locking rules.
+
+    Statement parameters never appear in database errors (`hide_parameters`): they are
+    ticket text and e-mail addresses, and errors end up in logs.
+    """
+    kwargs.setdefault("hide_parameters", True)
     if database_url.startswith("sqlite"):
         engine = create_engine(
             database_url,

@@ -36,12 +36,23 @@ class TicketRow(Base):
 
     __tablename__ = "tickets"
     # Never reuse a ticket number on SQLite: references like [#T-12] live on in mailboxes.
-    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012
+    __table_args__ = (
+        UniqueConstraint("reply_token", name="uq_tickets_reply_token"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     # The id the source system gave the ticket, if any (the contract's `Ticket.id`).
     external_id: Mapped[str | None] = mapped_column(String(200))
+    # Stored scoped to the caller (`api.security.scoped_idempotency_key`), so that two
+    # clients' equal keys never meet.
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # The inbox of the integration key that created the ticket (null: staff or unscoped).
+    inbox: Mapped[str | None] = mapped_column(String(200), index=True)
+    # Unguessable token in outbound subjects (`[#T-12-<token>]`): replies join by it.
+    reply_token: Mapped[str | None] = mapped_column(String(64))
+    # Addresses copied on the opening e-mail: their replies join like the requester's.
+    cc: Mapped[list[Any] | None] = mapped_column(JSON)
     # Message-ID of the e-mail that opened the ticket: replies quoting it join the thread.
     thread_id: Mapped[str | None] = mapped_column(String(500), index=True)
     created_at: Mapped[datetime]
@@ -248,3 +259,22 @@ class ShadowRow(Base):
     team: Mapped[str | None] = mapped_column(String(200))
     assignee: Mapped[str | None] = mapped_column(String(200))
     prediction: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class HeldMessageRow(Base):
+    """An e-mail that named a ticket but came from neither its requester nor its CC list:
+    kept for an agent to look at instead of joining (and reopening) the ticket."""
+
+    __tablename__ = "held_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    channel: Mapped[str] = mapped_column(String(20))
+    external_message_id: Mapped[str | None] = mapped_column(String(500))
+    in_reply_to: Mapped[str | None] = mapped_column(String(500))
+    reason: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    released_at: Mapped[datetime | None]

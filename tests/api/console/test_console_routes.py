@@ -56,8 +56,10 @@ def console(tmp_path: Path) -> Iterator[Console]:
     from api.app import create_app
 
     keys = tmp_path / "keys.json"
-    agent, _ = create_key(keys, frozenset({"triage"}), name="alice")
-    admin, _ = create_key(keys, frozenset({"triage", "admin"}), name="boss")
+    agent, _ = create_key(
+        keys, frozenset({"agent"}), name="alice", teams=frozenset({"finance", "support"})
+    )
+    admin, _ = create_key(keys, frozenset({"admin"}), name="boss")
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         bundle=tmp_path,
@@ -124,7 +126,7 @@ def test_admin_role_comes_from_the_admin_scope(console: Console) -> None:
 def test_the_human_triage_queue_lists_abstentions_with_their_columns(console: Console) -> None:
     stuck = console.ticket("Printer jams", "the printer on floor 2 jams")  # team abstains
     routed = console.ticket("Refund", "please refund my order")  # confident: routed
-    console.sign_in(console.agent)
+    console.sign_in(console.admin)
     page = console.client.get("/console/queue/triage")
     assert page.status_code == 200
     assert stuck["reference"] in page.text and routed["reference"] not in page.text
@@ -137,10 +139,31 @@ def test_the_human_triage_queue_lists_abstentions_with_their_columns(console: Co
     assert console.client.get("/console/queue/nope").status_code == 404
 
 
+def test_an_agent_sees_what_its_key_sees_over_the_api(console: Console) -> None:
+    stuck = console.ticket("Printer jams", "the printer on floor 2 jams")  # no team yet
+    routed = console.ticket("Refund", "please refund my order")  # team finance
+    csrf = console.sign_in(console.agent)
+    listed = console.client.get("/console/queue/all").text
+    assert routed["reference"] in listed and stuck["reference"] not in listed
+    assert stuck["reference"] not in console.client.get("/console/queue/triage").text
+    assert routed["reference"] in console.client.get("/console/queue/team").text
+    assert console.client.get(f"/console/tickets/{stuck['id']}").status_code == 404
+    r = console.client.post(
+        f"/console/tickets/{stuck['id']}/set",
+        data={"csrf": csrf, "field": "team", "value": "finance"},
+    )
+    assert r.status_code == 404
+    # Keys that are not people cannot sign in.
+    scorer, _ = create_key(console.keys, frozenset({"triage"}), name="scorer")
+    console.client.app.state.auth.reload()  # type: ignore[attr-defined]
+    assert console.client.post("/console/login", data={"key": scorer}).status_code == 401
+
+
 def test_the_ticket_page_shows_predictions_and_abstentions(console: Console) -> None:
     t = console.ticket("Printer jams", "the printer on floor 2 jams")
-    console.sign_in(console.agent)
+    console.sign_in(console.admin)
     page = console.client.get(f"/console/tickets/{t['id']}")
+    assert "form-action 'self'" in page.headers["content-security-policy"]
     assert page.status_code == 200
     team_row = re.search(r'<tr class="abstained" id="head-team">', page.text)
     assert team_row, "the abstaining team head is highlighted"
@@ -152,7 +175,7 @@ def test_the_ticket_page_shows_predictions_and_abstentions(console: Console) -> 
 
 def test_a_correction_posts_through_the_desk_with_the_model_version(console: Console) -> None:
     t = console.ticket("Printer jams", "the printer on floor 2 jams")
-    csrf = console.sign_in(console.agent)
+    csrf = console.sign_in(console.admin)
     url = f"/console/tickets/{t['id']}/set"
     # Without the session's CSRF token nothing changes.
     refused = console.client.post(url, data={"field": "category", "value": "network"})
@@ -163,7 +186,7 @@ def test_a_correction_posts_through_the_desk_with_the_model_version(console: Con
     assert [
         (c["field"], c["predicted_value"], c["new_value"], c["model_version"]) for c in corrections
     ] == [("category", "hardware", "network", "scripted-1")]
-    assert corrections[0]["actor"] == "agent:alice"
+    assert corrections[0]["actor"] == "agent:boss"
     # Routing the team takes the ticket out of the human triage queue.
     console.client.post(url, data={"csrf": csrf, "field": "team", "value": "it"})
     ticket = console.client.get(f"/v1/tickets/{t['id']}", headers=console.api(console.admin))

@@ -38,7 +38,7 @@ def test_safe_auto_reply_is_sent_and_sets_pending(desk: Desk) -> None:
     assert t.status is Status.pending and t.auto_reply_id == "kb-reset"
     reply = (t.messages or [])[-1]
     assert (reply.direction, reply.kind) == (Direction.outbound, "auto_reply")
-    assert "Forgot password" in reply.body and reply.subject.startswith(f"[#{t.reference}]")
+    assert "Forgot password" in reply.body and reply.subject.startswith(t.reply_tag or "?")
     [event] = _events(desk, "ticket.auto_replied")
     assert event["answer_id"] == "kb-reset"
     # The event carries the message: the webhook receiver (a mail or chat gateway) sends it.
@@ -88,7 +88,7 @@ def test_customer_still_needs_help_goes_to_an_agent(desk: Desk) -> None:
 def test_a_reply_after_an_auto_reply_counts_as_not_resolved(desk: Desk) -> None:
     t = desk.intake(_password()).ticket
     t = desk.receive(
-        NewMessage(author="bob@x.org", subject=f"Re: [#{t.reference}]", body="did not work")
+        NewMessage(author="bob@x.org", subject=f"Re: {t.reply_tag}", body="did not work")
     ).ticket
     assert t.status is Status.reopened and t.auto_reply_outcome == "reopened"
 

@@ -332,7 +332,8 @@ def desk(
 
     workdir = tmp_path_factory.mktemp("e2e")
     keys = workdir / "api_keys.json"
-    key, _ = create_key(keys, frozenset({"triage", "admin"}), name="e2e")
+    # act-as: the e2e desk UI names the agent acting in X-Actor.
+    key, _ = create_key(keys, frozenset({"triage", "admin", "act-as"}), name="e2e")
     roster = load_roster(agents_path_for(demo_tickets_file))
     policies = sla_policies_file(roster, workdir / "sla.json")
     hours, zone = "mon-fri 09:00-17:00", "UTC"
@@ -712,12 +713,12 @@ def test_email_replies_join_their_ticket_and_are_stored_once(run: Scenario) -> N
         message_id="<a-2@customer.example>",
         in_reply_to=thread_id,
     )
-    assert joined == {"ticket": joined["ticket"], "created": False}
+    assert joined == {"ticket": joined["ticket"], "created": False, "held": False}
     assert joined["ticket"]["id"] == a["id"]
     again = desk.mail(body="Any news on this?", message_id="<a-2@customer.example>")
     assert again["ticket"]["id"] == a["id"] and not again["created"]
     by_reference = desk.mail(
-        author=a_src.requester, subject=f"Re: [#{a['reference']}] {a_src.subject}", body="Hello?"
+        author=a_src.requester, subject=f"Re: {a['reply_tag']} {a_src.subject}", body="Hello?"
     )
     assert by_reference["ticket"]["id"] == a["id"]
     messages = desk.ticket(a["id"])["messages"]
@@ -733,18 +734,16 @@ def test_status_moves_reopen_on_customer_replies_and_an_illegal_move_changes_not
     s.agent_a = agent_a = a["assignee"]
     a = desk.reply(a["id"], agent_a, "We are looking into it.")
     assert a["status"] == "open" and a["first_response_at"] is not None
-    assert a["messages"][-1]["subject"].startswith(f"[#{a['reference']}]")
+    assert a["messages"][-1]["subject"].startswith(f"{a['reply_tag']}")
     categories = {cat for t in desk.roster.teams for cat in t.categories}
     s.other_category = other_category = min(categories - {a["category"]})
     a = desk.patch(a["id"], agent_a, category=other_category, status="pending").json()
     assert a["status"] == "pending" and a["pending_until"] is not None
-    a = desk.mail(author=a_src.requester, subject=f"[#{a['reference']}]", body="Here it is.")[
-        "ticket"
-    ]
+    a = desk.mail(author=a_src.requester, subject=f"{a['reply_tag']}", body="Here it is.")["ticket"]
     assert a["status"] == "reopened" and a["pending_until"] is None
     a = desk.patch(a["id"], agent_a, status="solved").json()
     assert a["status"] == "solved"
-    a = desk.mail(author=a_src.requester, subject=f"[#{a['reference']}]", body="Still broken.")[
+    a = desk.mail(author=a_src.requester, subject=f"{a['reply_tag']}", body="Still broken.")[
         "ticket"
     ]
     assert a["status"] == "reopened" and a["solved_at"] is None
@@ -906,7 +905,7 @@ def test_days_later_a_pending_reminder_reopens_and_a_solved_ticket_closes(run: S
     s.delivered_tickets = len(desk.tickets())
     # A reply to the closed ticket opens a follow-up, triaged by the model.
     follow = desk.mail(
-        author=s.a_src.requester, subject=f"Re: [#{a['reference']}]", body="It broke again."
+        author=s.a_src.requester, subject=f"Re: {a['reply_tag']}", body="It broke again."
     )
     assert follow["created"] and follow["ticket"]["follow_up_of"] == a["id"]
     assert follow["ticket"]["model_version"] == desk.model_version
@@ -1020,7 +1019,7 @@ def test_auto_replies_with_the_real_bundle(desk: RunningDesk) -> None:
     r = desk.http.post(f"/v1/tickets/{s1['id']}/auto-reply", json={"solved": True})
     assert r.status_code == 200 and r.json()["status"] == "solved"
     s2 = desk.mail(
-        author=s2_src.requester, subject=f"Re: [#{s2['reference']}]", body="That did not help."
+        author=s2_src.requester, subject=f"Re: {s2['reply_tag']}", body="That did not help."
     )["ticket"]
     assert (s2["status"], s2["auto_reply_outcome"]) == ("reopened", "reopened")
     team = s2["team"]

@@ -1,7 +1,7 @@
 """Shadow predictions: what a challenger model said about a ticket, without acting.
 
 Revision ID: 0006
-Revises: 0003 (the lead re-chains after the migrations merged before it)
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0003"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
