@@ -109,6 +109,8 @@ _CATALOGUE: dict[str, tuple[str, str, str]] = {
     "answered": ("с ответом", "z odpowiedzią", "beantwortet"),
     "average": ("среднее", "średnia", "Durchschnitt"),
     "follow-ups": ("на контроле", "do wyjaśnienia", "Nachfassen"),
+    "Tag": ("Метка", "Tag", "Tag"),
+    "Filter": ("Фильтр", "Filtruj", "Filtern"),
     "Refresh": ("Обновить", "Odśwież", "Aktualisieren"),
     "Keys: j/k move, Enter opens, a accepts.": (
         "Клавиши: j/k — перемещение, Enter — открыть, a — принять.",

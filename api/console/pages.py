@@ -197,7 +197,30 @@ def _my_teams(desk: Desk, user: ConsoleUser) -> list[str]:
     return [team] if team else []
 
 
-def _queue(desk: Desk, user: ConsoleUser, name: str, sort: str, desc: bool) -> dict[str, Any]:
+# A queue's extra filters (the desk's own): `?priority=high&tag=vip&team=billing` narrow any
+# queue, and the URL is the saved view (bookmark it; the rows refresh keeps it).
+FILTERS = ("priority", "tag", "team")
+
+
+async def _filters(request: Request) -> dict[str, str]:
+    return {
+        f: request.query_params[f][:200].strip()
+        for f in FILTERS
+        if request.query_params.get(f, "").strip()
+    }
+
+
+Filters = Annotated[dict[str, str], Depends(_filters)]
+
+
+def _queue(
+    desk: Desk,
+    user: ConsoleUser,
+    name: str,
+    sort: str,
+    desc: bool,
+    filters: dict[str, str] | None = None,
+) -> dict[str, Any]:
     if name not in views.QUEUES:
         raise NotFound(f"no queue {name!r}; queues: {', '.join(views.QUEUES)}")
     if sort not in views.SORT_KEYS:
@@ -205,22 +228,39 @@ def _queue(desk: Desk, user: ConsoleUser, name: str, sort: str, desc: bool) -> d
     now = desk.clock()
     teams = _my_teams(desk, user) if name == "team" else None
     query = views.queue_query(name, user.name, teams, now, QUEUE_LIMIT)
+    if filters:
+        query = query.model_copy(update=filters)
     if user.teams is not None:
         # What the key sees over the API: its teams' tickets only.
         visible = set(user.teams) & set(query.teams) if query.teams is not None else user.teams
         query = query.model_copy(update={"teams": sorted(visible)})
     page = desk.list(query)
     rows = views.queue_rows(page.items, now, list(desk.sla.policies), sort, desc)
-    return {"queue": name, "rows": rows, "total": page.total, "sort": sort, "desc": desc}
+    return {
+        "queue": name,
+        "rows": rows,
+        "total": page.total,
+        "sort": sort,
+        "desc": desc,
+        "filters": filters or {},
+        "filter_qs": "".join(f"&{k}={quote(v)}" for k, v in (filters or {}).items()),
+    }
 
 
 @router.get("/queue/{name}")
 def queue_page(
-    request: Request, name: str, desk: DeskDep, user: User, sort: str = "due", desc: bool = False
+    request: Request,
+    name: str,
+    desk: DeskDep,
+    user: User,
+    filters: Filters,
+    sort: str = "due",
+    desc: bool = False,
 ) -> HTMLResponse:
-    """A queue: mine, my team's, human triage, breaching soon, unconfirmed priority, all."""
+    """A queue: mine, my team's, human triage, breaching soon, unconfirmed priority, all;
+    narrowed by `priority`, `tag` or `team` (a saved view is its URL)."""
     started = time.perf_counter()
-    context = _queue(desk, user, name, sort, desc)
+    context = _queue(desk, user, name, sort, desc, filters)
     refresh = request.app.state.settings.console_refresh_s
     response = _render(request, "queue.html", user, refresh_s=refresh, **context)
     response.headers["Server-Timing"] = f"render;dur={1000 * (time.perf_counter() - started):.1f}"
@@ -229,10 +269,17 @@ def queue_page(
 
 @router.get("/queue/{name}/rows")
 def queue_rows(
-    request: Request, name: str, desk: DeskDep, user: User, sort: str = "due", desc: bool = False
+    request: Request,
+    name: str,
+    desk: DeskDep,
+    user: User,
+    filters: Filters,
+    sort: str = "due",
+    desc: bool = False,
 ) -> HTMLResponse:
     """The queue's rows alone: what the page polls to refresh itself."""
-    return _render(request, "_rows.html", user, **_queue(desk, user, name, sort, desc))
+    context = _queue(desk, user, name, sort, desc, filters)
+    return _render(request, "_rows.html", user, **context)
 
 
 # -- the ticket page ---------------------------------------------------------------------

@@ -137,6 +137,10 @@ def test_the_human_triage_queue_lists_abstentions_with_their_columns(console: Co
     everything = console.client.get("/console/queue/all?sort=ticket&desc=true").text
     assert everything.index(routed["reference"]) < everything.index(stuck["reference"])
     assert console.client.get("/console/queue/nope").status_code == 404
+    # A saved view: the URL's filters narrow the queue, and its refresh keeps them.
+    view = console.client.get("/console/queue/all?priority=high&sort=ticket").text
+    assert routed["reference"] in view and stuck["reference"] not in view
+    assert "/console/queue/all/rows?sort=ticket&amp;desc=false&amp;priority=high" in view
 
 
 def test_an_agent_sees_what_its_key_sees_over_the_api(console: Console) -> None:
