@@ -41,7 +41,7 @@ def console_server(
         desk=True,
         database_url=f"sqlite:///{db}",
         console_secret="browser-test",
-        console_refresh_s=0,
+        console_refresh_s=1,
     )
     server = start_server(settings)
     yield server
@@ -196,5 +196,12 @@ def test_an_agent_works_a_ticket_in_the_browser(
         }
         assert dict(drawn["acceptance"]) == rates and rates
         assert page.locator("#fig-breached").text_content() == str(board["breached_open"])
+
+        # Live refresh: a new ticket shows up in an open queue without a reload.
+        page.goto(f"{console_server.url}/console/queue/all")
+        before = int(page.locator("#total").text_content() or "0")
+        new = api.post("/v1/tickets", json={"channel": "chat", "body": "my invoice is wrong"})
+        page.wait_for_function(f"document.getElementById('total').textContent == '{before + 1}'")
+        assert page.locator(f"#rows tr[data-ticket='{new.json()['reference']}']").count() == 1
         browser.close()
     api.close()
