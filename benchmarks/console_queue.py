@@ -93,7 +93,7 @@ def main() -> None:
         url = args.database_url or f"sqlite:///{tmp}/console.db"
         fill(url, args.tickets)
         keys = Path(tmp) / "keys.json"
-        key, _ = create_key(keys, frozenset({"triage"}), name="bench")
+        key, _ = create_key(keys, frozenset({"admin"}), name="bench")
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
             bundle=Path(tmp),
