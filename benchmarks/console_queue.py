@@ -13,12 +13,18 @@ one), signs in with an API key, then requests `GET /console/queue/all` `--runs` 
 - `request`: the whole in-process request as the test client sees it (routing, the
   session check, middleware).
 
+It also counts Python's full (generation 2) garbage collections during the timed
+requests and their longest pause: they make the slow tail. `--gc-freeze` calls
+`gc.freeze()` once the app has started (start-up objects are then never scanned again),
+to measure what that would change in a server.
+
 Writes `benchmarks/results/console-queue-<timestamp>.json` and prints one line.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import re
 import sys
 import tempfile
@@ -83,7 +89,18 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=500)
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after start-up")
     args = parser.parse_args()
+    pauses: list[float] = []
+    started_at: list[float] = []
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            started_at[:] = [time.perf_counter()]
+        elif started_at:
+            pauses.append(1000 * (time.perf_counter() - started_at[0]))
 
     from fastapi.testclient import TestClient
 
@@ -107,6 +124,10 @@ def main() -> None:
         render, request = [], []
         with TestClient(app) as client:
             client.post("/console/login", data={"key": key})
+            if args.gc_freeze:
+                gc.collect()
+                gc.freeze()
+            gc.callbacks.append(on_gc)
             for i in range(args.runs + 3):
                 started = time.perf_counter()
                 r = client.get("/console/queue/all")
@@ -119,6 +140,7 @@ def main() -> None:
                 if i >= 3:
                     render.append(float(timing.group(1)))
                     request.append(took * 1000)
+            gc.callbacks.remove(on_gc)
     results = {
         "when": datetime.now(UTC).isoformat(),
         "machine": machine_info(),
@@ -127,13 +149,17 @@ def main() -> None:
         "render": summary_ms(np.asarray(render)),
         "request": summary_ms(np.asarray(request)),
         "target_ms": 300,
+        "gc_freeze": args.gc_freeze,
+        "full_collections": len(pauses),
+        "full_collection_max_ms": round(max(pauses, default=0.0), 1),
     }
     path = ROOT / "benchmarks" / "results" / f"console-queue-{datetime.now(UTC):%Y%m%d-%H%M%S}.json"
     write_json(path, results)
     print(
         f"queue of {args.tickets}: render p50 {results['render']['p50_ms']} ms "
         f"p99 {results['render']['p99_ms']} ms; request p50 {results['request']['p50_ms']} ms "
-        f"p99 {results['request']['p99_ms']} ms (target ≤ 300 ms); wrote {path.relative_to(ROOT)}"
+        f"p99 {results['request']['p99_ms']} ms (target ≤ 300 ms); {len(pauses)} full GCs, "
+        f"longest {results['full_collection_max_ms']} ms; wrote {path.relative_to(ROOT)}"
     )
 
 
