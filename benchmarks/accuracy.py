@@ -153,6 +153,11 @@ def _head_summary(head) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         "ours": {k: m.get(k) for k in OURS_METRICS},
         "majority": baselines["majority"],
         "tfidf_linearsvc": baselines["tfidf_linearsvc"],
+        **({"fields": baselines["fields"]} if "fields" in baselines else {}),
+        "selection": m.get("selection"),
+        "target_precision": m.get("target_precision"),
+        "realized_precision": m.get("precision_at_threshold"),
+        "calibrated_on": m.get("calibrated_on"),
     }
 
 

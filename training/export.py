@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import platform
 import shutil
@@ -142,9 +143,18 @@ def head_metrics(report) -> dict[str, Any]:
         )
         metrics[name] = {k: head.metrics[k] for k in keep if k in head.metrics}
         metrics[name]["baselines"] = {
-            b: {"accuracy": v["accuracy"], "macro_f1": v["macro_f1"]}
+            b: {k: v[k] for k in ("accuracy", "macro_f1", "roc_auc") if k in v}
             for b, v in head.baselines.items()
         }
+        # Realized precision on the test split beside the target the thresholds aimed at.
+        metrics[name]["target_precision"] = head.metrics.get("target_precision")
+        metrics[name]["realized_precision"] = head.metrics.get("precision_at_threshold")
+        metrics[name]["calibrated_on"] = head.metrics.get("calibrated_on")
+        if "selection" in head.metrics:
+            metrics[name]["selection"] = head.metrics["selection"]
+            metrics[name]["no_signal"] = bool(head.metrics.get("no_signal"))
+        if "ordinal" in head.metrics:
+            metrics[name]["ordinal"] = head.metrics["ordinal"]
     if report.auto_reply:
         metrics["auto_reply"] = {
             k: v
@@ -159,6 +169,27 @@ def head_metrics(report) -> dict[str, Any]:
             )
         }
     return _jsonable(metrics)
+
+
+def model_name(report) -> str:  # type: ignore[no-untyped-def]
+    """The model a bundle is a version of: its data source and its primary head's label set.
+
+    Versions of the same model are compared by the promotion gate; versions of different
+    models never are (`triage.promotion`).
+    """
+    source = Path(str(report.data_path)).name.split(".")[0] or "data"
+    primary = report.heads[next(iter(report.heads))]
+    identity = json.dumps(
+        {"source": source, "field": primary.field, "classes": sorted(primary.classes)},
+        sort_keys=True,
+    )
+    return f"{source}-{hashlib.sha256(identity.encode()).hexdigest()[:10]}"
+
+
+def split_fingerprint(report) -> str:  # type: ignore[no-untyped-def]
+    """sha256 of the primary head's test ticket ids: same value, same test tickets."""
+    primary = report.heads[next(iter(report.heads))]
+    return hashlib.sha256("\n".join(sorted(primary.test_ids)).encode()).hexdigest()
 
 
 # Complexity 17: one optional part of the bundle per branch (encoder, neighbours, auto-reply,
@@ -326,6 +357,11 @@ def write_bundle(  # noqa: C901
         }
         if head.parents is not None:
             entry["parents"] = head.parents
+        if head.metrics.get("no_signal"):
+            # Serving always abstains on it; the registry never promotes it as primary.
+            entry["no_signal"] = True
+        if "selection" in head.metrics:
+            entry["model"] = head.metrics["selection"]["model"]
         heads_manifest.append(entry)
 
     files = {}
@@ -334,6 +370,8 @@ def write_bundle(  # noqa: C901
     manifest = {
         "format_version": FORMAT_VERSION,
         "model_version": report.model_version,
+        "model_name": model_name(report),
+        "evaluation": {"test_split": split_fingerprint(report)},
         "created_at": created_at.isoformat(),
         "git_sha": git_sha,
         "library_versions": _versions(),
@@ -357,6 +395,8 @@ def write_bundle(  # noqa: C901
             k: v for k, v in report.params.items() if isinstance(v, (int, float, str, bool))
         },
         "metrics": head_metrics(report),
+        "warnings": list(getattr(report, "warnings", [])),
+        "inputs": dict(getattr(report, "inputs", {})),
         "files": files,
     }
     manifest = _jsonable(manifest)

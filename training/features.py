@@ -161,3 +161,50 @@ def fit_meta_spec(
         time=with_time >= 0.5 * n,
         extras=extras,
     )
+
+
+def describe_inputs(
+    tickets: list[Ticket],
+    spec: MetaSpec,
+    heads: dict[str, str],
+    *,
+    has_text: bool,
+    encoder: str | None,
+    exclude: frozenset[str] = OUTCOME_EXTRA_KEYS,
+) -> dict[str, list[str]]:
+    """What training learned from and what it ignored, in words `triage train` prints.
+
+    `heads`: head name → the contract label field it was trained on.
+    """
+    used: list[str] = []
+    ignored: list[str] = []
+    if has_text:
+        used.append("text (TF-IDF word and char n-grams)")
+        if encoder:
+            used.append(f"text embedding ({encoder})")
+    else:
+        ignored.append("text (fewer than half the tickets have any)")
+    for name, values, what in (
+        ("channel", spec.channels, "one-hot"),
+        ("customer_tier", spec.tiers, "one-hot"),
+        ("tags", spec.tags, "one-hot"),
+    ):
+        if values:
+            used.append(f"{name} ({what}, {len(values)} values + rare bucket)")
+    if spec.time:
+        used.append("created_at (hour and weekday)")
+    kept = {e.key for e in spec.extras}
+    for extra in spec.extras:
+        how = {
+            "numeric": "scaled, with a missing indicator",
+            "bool": "true/false, with a missing indicator",
+        }.get(extra.kind, f"one-hot, {len(extra.values)} values + rare bucket")
+        used.append(f"extra.{extra.key} ({how})")
+    seen = sorted({k for t in tickets for k in t.extra})
+    for key in seen:
+        if key in exclude:
+            ignored.append(f"extra.{key} (an outcome known only after the ticket was opened)")
+        elif key not in kept:
+            ignored.append(f"extra.{key} (too rare or a single value)")
+    labels = [f"{head} ← {fld}" for head, fld in heads.items()]
+    return {"features": used, "ignored": ignored, "labels": labels}

@@ -65,6 +65,7 @@ class LinearHead:
         max_iter: int = 300,
         class_weight: str | dict[int, float] | None = None,
         seed: int = 42,
+        blocks: tuple[str, ...] = ("text", "emb", "meta"),
     ) -> None:
         self.n_classes = n_classes
         self.C = C
@@ -74,9 +75,21 @@ class LinearHead:
         self.max_iter = max_iter
         self.class_weight = class_weight
         self.seed = seed
+        self.blocks = blocks
 
     def fit(self, x_text, x_emb, x_meta, y: np.ndarray) -> LinearHead:
-        """Fit on class indices `y` (0..n_classes-1; classes absent from `y` never win)."""
+        """Fit on class indices `y` (0..n_classes-1; classes absent from `y` never win).
+
+        Blocks not named in `blocks` are left out of the fit and get zero weights, so a
+        baseline (TF-IDF only, structured fields only) exports and serves like any head.
+        """
+        shapes = [None if b is None else b.shape[1] for b in (x_text, x_emb, x_meta)]
+        x_text, x_emb, x_meta = (
+            b if name in self.blocks else None
+            for name, b in zip(("text", "emb", "meta"), (x_text, x_emb, x_meta), strict=True)
+        )
+        if x_text is None and x_emb is None and x_meta is None:
+            raise ValueError(f"none of the blocks {self.blocks} is present")
         x = stack_blocks(x_text, x_emb, x_meta, self.emb_weight, self.meta_weight)
         if self.kind in ("svm", "nbsvm"):
             model = LinearSVC(
@@ -129,6 +142,11 @@ class LinearHead:
             )
         self.b_ = bias.astype(np.float32)
         self.classes_ = seen
+        # Left-out blocks that exist at serve time get zero weights.
+        zeros = [None if n is None else np.zeros((n, self.n_classes), np.float32) for n in shapes]
+        self.W_text_ = self.W_text_ if self.W_text_ is not None else zeros[0]
+        self.W_emb_ = self.W_emb_ if self.W_emb_ is not None else zeros[1]
+        self.W_meta_ = self.W_meta_ if self.W_meta_ is not None else zeros[2]
         return self
 
     def _fit_nbsvm(self, x: sp.csr_matrix, n_text: int, y: np.ndarray):

@@ -10,11 +10,10 @@ nobody recomputes anything afterwards.
 
 from __future__ import annotations
 
-import os
+import math
 import shutil
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +23,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from training.baselines import linearsvc_baseline, majority_baseline
-from training.calibration import abstain_mask, fit_temperature, fit_thresholds, softmax
+from training.calibration import (
+    abstain_mask,
+    fit_platt,
+    fit_temperature,
+    fit_thresholds,
+    softmax,
+)
+from training.competition import HeadData, Outcome, compete
 from training.evaluation import (
     brier_score,
     classification_metrics,
@@ -34,7 +40,7 @@ from training.evaluation import (
     split_indices,
     stratified_indices,
 )
-from training.features import fit_meta_spec, fit_text_vectorizer
+from training.features import describe_inputs, fit_meta_spec, fit_text_vectorizer
 from training.heads import LinearHead
 from triage.checkout import commit_sha
 from triage.contract import KBArticle, Ticket
@@ -43,6 +49,7 @@ from triage.errors import InputFileError, TriageError
 from triage.features import MetaEncoder, normalize_text
 from triage.progress import Progress, Silent
 from triage.settings import Settings
+from triage.splits import plan_split
 
 TEXT_HEADS = ("category", "subcategory", "priority", "team", "assignee")
 MIN_LABELLED = 30
@@ -155,6 +162,10 @@ class TrainingReport:
     languages: list[str]
     timings: dict[str, float] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
+    # What the user must hear (thresholds that did not hold on the test split).
+    warnings: list[str] = field(default_factory=list)
+    # What the heads learned from and what was ignored (`features.describe_inputs`).
+    inputs: dict[str, list[str]] = field(default_factory=dict)
 
     def flat_metrics(self) -> dict[str, float]:
         """Numeric metrics as flat keys (`category.macro_f1`,
@@ -316,9 +327,12 @@ def train(
     primary = next(iter(heads_spec))
     primary_labels = np.array(heads_spec[primary][1], dtype=object)
     stamps = _timestamps(tickets)
+    plan = plan_split([None if math.isnan(t) else t for t in stamps], config.split)
+    if plan.kind == "time" and np.isfinite(stamps).mean() < 0.9:
+        raise TriageError(f"{data}: a time split needs timestamps on 90% of tickets: {plan.reason}")
     train_idx, test_idx, split_kind = split_indices(
         primary_labels,
-        None if config.split == "stratified" else stamps,
+        stamps if plan.kind == "time" else None,
         config.test_fraction,
         config.seed,
     )
@@ -398,7 +412,7 @@ def train(
     progress.stage("heads", total=len(heads_spec))
     for name, (fld, labels) in heads_spec.items():
         report, model = _train_head(
-            name, fld, labels, corpus, fit_idx, cal_idx, train_idx, test_idx, config
+            name, fld, labels, corpus, fit_idx, cal_idx, train_idx, test_idx, config, split_kind
         )
         reports[name] = report
         models[name] = model
@@ -437,6 +451,7 @@ def train(
         },
         split={
             "kind": split_kind,
+            "reason": plan.reason,
             "train": len(train_idx),
             "fit": len(fit_idx),
             "calibration": len(cal_idx),
@@ -447,6 +462,14 @@ def train(
         auto_reply=auto_reply,
         languages=languages,
         timings=timings,
+        warnings=precision_warnings(reports, config.target_precision),
+        inputs=describe_inputs(
+            [tickets[i] for i in train_idx],
+            meta_spec,
+            {n: f for n, (f, _) in heads_spec.items()},
+            has_text=has_text,
+            encoder=str(config.encoder) if encoder_dir is not None else None,
+        ),
     )
     report.manifest = write_bundle(
         out,
@@ -467,6 +490,28 @@ def train(
     return report
 
 
+# Realized precision this far below the target on the test split is worth a warning.
+PRECISION_SHORTFALL = 0.05
+
+
+def precision_warnings(reports: dict[str, HeadReport], target: float) -> list[str]:
+    """One warning per head whose thresholds missed the target precision on the test split
+    by more than `PRECISION_SHORTFALL`."""
+    out = []
+    for name, head in reports.items():
+        realized = head.metrics.get("precision_at_threshold")
+        if head.metrics.get("no_signal") or realized is None:
+            continue
+        if realized < target - PRECISION_SHORTFALL:
+            out.append(
+                f"{name}: thresholds fitted for precision {target:.2f} gave {realized:.2f} on "
+                f"the test split ({head.metrics['coverage_at_target_precision']:.1%} answered, "
+                f"calibrated on the {head.metrics.get('calibrated_on', 'out-of-fold')} scores); "
+                "the newer tickets differ from the ones the thresholds were fitted on"
+            )
+    return out
+
+
 def _parents(heads_spec: dict) -> dict[str, str]:
     """Each subcategory's most frequent category: the hierarchy the fallback follows."""
     pairs = Counter(
@@ -482,23 +527,7 @@ def _parents(heads_spec: dict) -> dict[str, str]:
     return parents
 
 
-def class_weights(y: np.ndarray, power: float) -> dict[int, float] | None:
-    """Per-class weights (n / (k * count))^power for the classes in `y`; None for power 0."""
-    if not power:
-        return None
-    counts = np.bincount(y)
-    present = np.flatnonzero(counts)
-    scale = len(y) / len(present)
-    return {int(c): float((scale / counts[c]) ** power) for c in present}
-
-
-def _rows(x, idx):
-    return None if x is None else x[idx]
-
-
-# Complexity 17: model choice, out-of-fold calibration and evaluation share the closures
-# over one head's rows; splitting them would pass a dozen arrays between functions.
-def _train_head(  # noqa: C901
+def _train_head(
     name: str,
     fld: str,
     labels: list[str | None],
@@ -508,131 +537,137 @@ def _train_head(  # noqa: C901
     train_idx: np.ndarray,
     test_idx: np.ndarray,
     config: TrainConfig,
+    split_kind: str = "stratified",
 ) -> tuple[HeadReport, LinearHead]:
     label_arr = np.array(labels, dtype=object)
     known = np.array([v is not None for v in labels])
     train_rows = train_idx[known[train_idx]]
     test_rows = test_idx[known[test_idx]]
     classes = sorted(set(label_arr[train_rows].tolist()))
-    index = {c: i for i, c in enumerate(classes)}
-    n_classes = len(classes)
-
-    def codes(rows: np.ndarray) -> np.ndarray:
-        return np.array([index.get(v, -1) for v in label_arr[rows]], dtype=np.int64)
-
-    y_test = codes(test_rows)
-
-    # KB articles are extra labelled examples for the category heads (added to every fit).
-    x_kb: list = [None, None, None]
-    y_kb = np.zeros(0, dtype=np.int64)
-    if name in ("category", "subcategory") and corpus.articles:
-        kb_labels = [getattr(a, name) for a in corpus.articles]
-        kb_rows = np.array([i for i, v in enumerate(kb_labels) if v in index], dtype=np.int64)
-        if len(kb_rows):
-            y_kb = np.array([index[kb_labels[i]] for i in kb_rows], dtype=np.int64)
-            x_kb = [
-                corpus.kb_text[kb_rows] if corpus.kb_text is not None else None,
-                corpus.kb_emb[kb_rows] if corpus.kb_emb is not None else None,
-                np.zeros((len(kb_rows), corpus.x_meta.shape[1]), dtype=np.float32),
-            ]
-
-    def fit(rows: np.ndarray, choice: tuple[str, float, float]) -> LinearHead:
-        kind, c_value, power = choice
-        blocks = []
-        for x_all, x_extra in zip((corpus.x_text, corpus.x_emb, corpus.x_meta), x_kb, strict=True):
-            if x_all is None:
-                blocks.append(None)
-            elif len(y_kb) == 0:
-                blocks.append(x_all[rows])
-            elif sp.issparse(x_all):
-                blocks.append(sp.vstack([x_all[rows], x_extra], format="csr"))
-            else:
-                blocks.append(np.vstack([x_all[rows], x_extra]))
-        y_fit = np.r_[codes(rows), y_kb].astype(np.int64)
-        return LinearHead(
-            n_classes,
-            C=c_value,
-            emb_weight=config.emb_weight,
-            meta_weight=config.meta_weight,
-            kind=kind,
-            max_iter=config.max_iter,
-            seed=config.seed,
-            class_weight=class_weights(y_fit, power),
-        ).fit(*blocks, y_fit)
-
-    def logits_of(model: LinearHead, rows: np.ndarray) -> np.ndarray:
-        return model.logits(
-            _rows(corpus.x_text, rows), _rows(corpus.x_emb, rows), _rows(corpus.x_meta, rows)
-        )
-
-    # Out-of-fold scores over the whole training part calibrate the final head.
-    y_train = codes(train_rows)
-    rng = np.random.default_rng(config.seed)
-    fold = np.empty(len(train_rows), dtype=np.int64)
-    for c in np.unique(y_train):
-        members = np.flatnonzero(y_train == c)
-        fold[members] = (
-            rng.permutation(len(members)) + rng.integers(config.calibration_folds)
-        ) % config.calibration_folds
-    oof = np.zeros((len(train_rows), n_classes))
-    candidates = (
-        list(config.candidates)
-        if config.model == "auto"
-        else [(config.model, config.C, config.class_weight_power)]
-    )
-    choice, selection = candidates[0], {}
-    folds = [
-        k
-        for k in range(config.calibration_folds)
-        if len(np.unique(y_train[fold != k])) >= 2 and not (fold != k).all()
-    ]
-
-    def held_out_logits(k: int, candidate: tuple[str, float, float]) -> np.ndarray:
-        return logits_of(fit(train_rows[fold != k], candidate), train_rows[fold == k])
-
-    base_x = corpus.x_text if corpus.x_text is not None else sp.csr_matrix(corpus.x_meta)
-    # liblinear releases the GIL while it trains: the independent fits of a head (the
-    # candidates, then the other folds, the final model and the baseline) share the cores.
-    with ThreadPoolExecutor(max_workers=config.n_jobs or os.cpu_count() or 1) as pool:
-        if len(candidates) > 1 and folds:
-            # The first usable fold picks the model; its scores are that model's OOF part.
-            k0, folds = folds[0], folds[1:]
-            scored = dict(
-                zip(candidates, pool.map(lambda c: held_out_logits(k0, c), candidates), strict=True)
-            )
-            selection = {
-                c: _selection_score(name, z, y_train[fold == k0]) for c, z in scored.items()
-            }
-            choice = max(candidates, key=lambda c: (selection[c], -candidates.index(c)))
-            oof[fold == k0] = scored[choice]
-        parts = {k: pool.submit(held_out_logits, k, choice) for k in folds}
-        final = pool.submit(fit, train_rows, choice)
-        baseline = pool.submit(
-            linearsvc_baseline,
-            base_x[train_rows],
-            y_train,
-            base_x[test_rows],
-            np.where(y_test >= 0, y_test, n_classes),
-            n_classes + 1,
-            seed=config.seed,
-        )
-        for k, part in parts.items():
-            oof[fold == k] = part.result()
-        model = final.result()
-        svc, _ = baseline.result()
-    temperature = fit_temperature(oof, y_train)
-    thresholds, global_t = fit_thresholds(
-        softmax(oof, temperature), y_train, config.target_precision
-    )
-    cal_rows = train_rows
+    data = HeadData(name, label_arr, classes, corpus, config)
+    n_classes = data.n_classes
+    y_train, y_test = data.codes(train_rows), data.codes(test_rows)
+    # Time split: calibration and thresholds from the newest training slice.
+    recent = (fit_idx[known[fit_idx]], cal_idx[known[cal_idx]]) if split_kind == "time" else None
+    outcome = compete(data, train_rows, recent)
+    selection, model = outcome.selection, outcome.model
+    temperature, shift, thresholds, global_t = _calibrate(outcome, n_classes, config)
 
     def logits(rows: np.ndarray) -> np.ndarray:
-        return logits_of(model, rows)
+        return data.logits(model, rows)
 
     proba = softmax(logits(test_rows), temperature)
     abstained = abstain_mask(proba, thresholds)
-    pred = proba.argmax(axis=1)
     # Test labels never seen in training count as errors (an extra, never-predicted class).
+    y_eval = np.where(y_test >= 0, y_test, n_classes)
+    metrics = _head_metrics(name, classes, proba, y_test, abstained, thresholds, config)
+    metrics.update(
+        {
+            "calibrated_on": "newest training slice" if outcome.recent_slice else "out-of-fold",
+            "temperature": temperature,
+            "calibration": "platt" if shift is not None else "temperature",
+            "model": selection.winner.describe(),
+            "stacked_model": {
+                "kind": outcome.stacked_choice.kind,
+                "C": outcome.stacked_choice.C,
+                "class_weight_power": outcome.stacked_choice.class_weight_power,
+            },
+            "model_selection": [
+                {
+                    "kind": c.kind,
+                    "C": c.C,
+                    "class_weight_power": c.class_weight_power,
+                    "score": round(v, 6),
+                }
+                for c, v in outcome.stacked_scores.items()
+            ],
+            "selection": selection.to_dict(),
+            "no_signal": selection.no_signal,
+        }
+    )
+    # Baselines on the same split (trained on the whole training part).
+    baselines: dict[str, dict[str, Any]] = {
+        "majority": majority_baseline(y_train, y_eval, n_classes + 1)
+    }
+    for c, m in outcome.models.items():
+        if c.family in ("tfidf_svc", "fields"):
+            key = "tfidf_linearsvc" if c.family == "tfidf_svc" else "fields"
+            baselines[key] = _test_summary(data.logits(m, test_rows), y_eval, data.index)
+    if "tfidf_linearsvc" not in baselines:
+        # No text in the data: the LinearSVC baseline reads the metadata.
+        x = sp.csr_matrix(corpus.x_meta)
+        svc, _ = linearsvc_baseline(
+            x[train_rows], y_train, x[test_rows], y_eval, n_classes + 1, seed=config.seed
+        )
+        svc["features"] = "metadata (no text in the data)"
+        baselines["tfidf_linearsvc"] = svc
+    report = HeadReport(
+        name=name,
+        field=fld,
+        classes=classes,
+        temperature=temperature,
+        thresholds=[float(t) for t in thresholds],
+        global_threshold=global_t,
+        metrics=metrics,
+        baselines=baselines,
+        n_train=len(train_rows),
+        n_calibration=len(outcome.cal_rows),
+        n_test=len(test_rows),
+        test_ids=[corpus.tickets[i].id for i in test_rows],
+        y_true=y_test,
+        proba=proba,
+        abstained=abstained,
+    )
+    everyone = np.arange(len(corpus.tickets))
+    held_out = softmax(logits(everyone), temperature)
+    oof = outcome.oof[selection.winner]
+    if shift is not None:
+        oof = oof + np.array([0.0, shift])
+    held_out[train_rows] = softmax(oof, temperature)
+    report.held_out_proba = held_out.astype(np.float32)
+    return report, model
+
+
+def _calibrate(
+    outcome: Outcome, n_classes: int, config: TrainConfig
+) -> tuple[float, float | None, np.ndarray, float]:
+    """(temperature, Platt shift or None, per-class thresholds, global threshold).
+
+    A binary head is Platt-scaled to the held-out base rate (the shift is folded into the
+    winner's bias, so serving does not change); others get a temperature. A head with no
+    signal gets thresholds nothing reaches: it always abstains.
+    """
+    cal_logits, y_cal = outcome.cal_logits, outcome.y_cal
+    platt = fit_platt(cal_logits, y_cal) if n_classes == 2 else None
+    shift = None
+    if platt is not None:
+        temperature, shift = platt
+        model = outcome.model
+        model.b_ = model.b_ + np.array([0.0, shift], dtype=np.float32)
+        cal_logits = cal_logits + np.array([0.0, shift])
+    else:
+        temperature = fit_temperature(cal_logits, y_cal)
+    thresholds, global_t = fit_thresholds(
+        softmax(cal_logits, temperature), y_cal, config.target_precision
+    )
+    if outcome.selection.no_signal:
+        thresholds = np.full(n_classes, NO_SIGNAL_THRESHOLD)
+        global_t = NO_SIGNAL_THRESHOLD
+    return temperature, shift, thresholds, global_t
+
+
+def _head_metrics(
+    name: str,
+    classes: list[str],
+    proba: np.ndarray,
+    y_test: np.ndarray,
+    abstained: np.ndarray,
+    thresholds: np.ndarray,
+    config: TrainConfig,
+) -> dict[str, Any]:
+    """The shipped head's test-split figures (unseen test labels count as errors)."""
+    n_classes = len(classes)
+    pred = proba.argmax(axis=1)
     y_eval = np.where(y_test >= 0, y_test, n_classes)
     cls = classification_metrics(y_eval, pred, n_classes + 1)
     seen = y_test >= 0
@@ -644,12 +679,7 @@ def _train_head(  # noqa: C901
         "ece": expected_calibration_error(proba[seen], y_test[seen]) if seen.any() else None,
         "coverage_at_target_precision": cover["coverage"],
         "precision_at_threshold": cover["precision"],
-        "temperature": temperature,
-        "model": {"kind": choice[0], "C": choice[1], "class_weight_power": choice[2]},
-        "model_selection": [
-            {"kind": c[0], "C": c[1], "class_weight_power": c[2], "score": round(v, 6)}
-            for c, v in selection.items()
-        ],
+        "target_precision": config.target_precision,
         "unseen_test_labels": int((~seen).sum()),
         "per_class": {
             c: {
@@ -662,44 +692,57 @@ def _train_head(  # noqa: C901
             for i, c in enumerate(classes)
         },
     }
-    if n_classes == 2 and "true" in index:
-        metrics["roc_auc"] = roc_auc(proba[:, index["true"]], y_test == index["true"])
+    if ordinal := _ordinal_errors(name, classes, y_test, pred):
+        metrics["ordinal"] = ordinal
+    if n_classes == 2 and "true" in classes:
+        t = classes.index("true")
+        metrics["roc_auc"] = roc_auc(proba[:, t], y_test == t)
+    return metrics
 
-    # Baselines on the same split (trained on the whole training part, above).
-    if corpus.x_text is None:
-        svc["features"] = "metadata (no text in the data)"
-    baselines = {
-        "majority": majority_baseline(y_train, y_eval, n_classes + 1),
-        "tfidf_linearsvc": svc,
+
+# A threshold no calibrated probability reaches: the head always abstains.
+NO_SIGNAL_THRESHOLD = 1.01
+# Priority classes from most to least urgent: errors are reported by distance.
+PRIORITY_ORDER = ("urgent", "critical", "high", "medium", "normal", "low")
+
+
+def _test_summary(logits: np.ndarray, y_eval: np.ndarray, index: dict[str, int]) -> dict[str, Any]:
+    """A baseline's test-split figures from its logits (as `baselines._summary`)."""
+    n_classes = len(index)
+    cls = classification_metrics(y_eval, logits.argmax(axis=1), n_classes + 1)
+    out: dict[str, Any] = {
+        "accuracy": cls["accuracy"],
+        "macro_f1": cls["macro_f1"],
+        "per_class_f1": [round(float(f), 6) for f in cls["f1"]],
     }
-    report = HeadReport(
-        name=name,
-        field=fld,
-        classes=classes,
-        temperature=temperature,
-        thresholds=[float(t) for t in thresholds],
-        global_threshold=global_t,
-        metrics=metrics,
-        baselines=baselines,
-        n_train=len(train_rows),
-        n_calibration=len(cal_rows),
-        n_test=len(test_rows),
-        test_ids=[corpus.tickets[i].id for i in test_rows],
-        y_true=y_test,
-        proba=proba,
-        abstained=abstained,
-    )
-    everyone = np.arange(len(corpus.tickets))
-    held_out = softmax(logits(everyone), temperature)
-    held_out[train_rows] = softmax(oof, temperature)
-    report.held_out_proba = held_out.astype(np.float32)
-    return report, model
+    if n_classes == 2 and "true" in index:
+        t = index["true"]
+        out["roc_auc"] = roc_auc(logits[:, t] - logits[:, 1 - t], y_eval == t)
+    return out
 
 
-def _selection_score(head: str, logits: np.ndarray, y: np.ndarray) -> float:
-    """How well a candidate's held-out scores rank: ROC-AUC for escalation, else macro-F1."""
-    if head == "escalation" and logits.shape[1] == 2:
-        auc = roc_auc(logits[:, 1] - logits[:, 0], y == 1)
-        if auc is not None:
-            return auc
-    return classification_metrics(y, logits.argmax(axis=1), logits.shape[1])["macro_f1"]
+def _ordinal_errors(
+    name: str, classes: list[str], y: np.ndarray, pred: np.ndarray
+) -> dict[str, Any] | None:
+    """For priority: how many levels off the errors are (0 = right, 1 = adjacent level...)."""
+    if name != "priority" or not set(classes) <= set(PRIORITY_ORDER):
+        return None
+    rank = np.array([PRIORITY_ORDER.index(c) for c in classes])
+    ordered = np.argsort(np.argsort(rank))  # class index → position among this head's levels
+    seen = y >= 0
+    distance = np.abs(ordered[y[seen]] - ordered[pred[seen]])
+    counts = np.bincount(distance, minlength=len(classes))
+    return {
+        "order": [classes[i] for i in np.argsort(rank)],
+        "errors_by_distance": {str(d): int(n) for d, n in enumerate(counts) if d > 0},
+        "mean_distance": float(distance.mean()) if len(distance) else 0.0,
+    }
+
+
+def in_memory_proba(model: LinearHead, temperature: float, x_text, x_emb, x_meta) -> np.ndarray:
+    """Calibrated probabilities from the in-memory head (the parity reference)."""
+    return softmax(model.logits(x_text, x_emb, x_meta), temperature)
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else value

@@ -20,12 +20,15 @@ import logging
 import math
 import re
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from triage.files import sha256_file
+from triage.promotion import compare_head
 from triage.registry import (
     CHAMPION,
     ModelRegistry,
@@ -254,8 +257,13 @@ def publish_bundle(
     experiment: str | None = None,
     track: bool = True,
     promote: bool = True,
+    rescore: Callable[[ModelVersion, str], float | None] | None = None,
 ) -> PublishResult:
     """Register a freshly built bundle, track it in MLflow, and promote it if the gate allows.
+
+    `rescore(champion, head)`: the champion's macro-F1 for `head` on this bundle's test
+    split; called when the champion is a version of the same model, so the gate compares
+    both on the same tickets.
 
     Order matters: the file registry first (so nothing MLflow does can lose the bundle),
     then the MLflow run and model version, then the promotion gate, then the MLflow alias.
@@ -303,8 +311,22 @@ def publish_bundle(
                 registered_version=tracked.registered_version,
             )
     if promote:
+        rescored = None
+        current = registry.current(CHAMPION)
+        if rescore is not None and current is not None and current != version:
+            champion = registry.get(current)
+            head = compare_head(result.version, champion)
+            if champion.model_name == result.version.model_name and head is not None:
+                try:
+                    rescored = rescore(champion, head)
+                except Exception as exc:  # the gate then refuses to compare, never guesses
+                    log.warning("re-scoring champion %s failed: %s", current, exc, exc_info=True)
+                    result.warnings.append(
+                        f"champion {current} could not be re-scored on this test split "
+                        f"({type(exc).__name__}: {exc})"
+                    )
         try:
-            result.decision = registry.promote(version)
+            result.decision = registry.promote(version, champion_rescored=rescored)
         except PromotionRefusedError as exc:
             result.decision = exc.decision
         if result.promoted and result.tracked is not None and (warning := sync_alias(registry)):
@@ -401,6 +423,37 @@ def publish_training_run(
             experiment=experiment,
             track=track,
             promote=promote,
+            rescore=lambda champion, head: rescore_champion(report, champion, head),
         )
     result.warnings[:0] = warnings
     return result
+
+
+def rescore_champion(report: TrainingReport, champion: ModelVersion, head: str) -> float | None:
+    """The champion bundle's macro-F1 for `head` on the report's test tickets.
+
+    Labels are mapped onto the candidate's classes as training scored them: a test label
+    unseen in training is its own never-predicted class, a champion label the candidate
+    does not know is a wrong answer of its own.
+    """
+    from training.evaluation import classification_metrics
+    from triage.dataset import iter_tickets
+    from triage.predictor import OnnxTriager
+
+    ours = report.heads.get(head)
+    if ours is None or not ours.test_ids:
+        return None
+    wanted = set(ours.test_ids)
+    tickets = {t.id: t for t in iter_tickets(report.data_path) if t.id in wanted}
+    batch = [tickets[i] for i in ours.test_ids]
+    triager = OnnxTriager.from_path(champion.path)
+    index = {c: i for i, c in enumerate(ours.classes)}
+    n = len(ours.classes)
+    pred = []
+    for start in range(0, len(batch), 256):
+        for result in triager.triage_batch(batch[start : start + 256]):
+            prediction = getattr(result, head, None)
+            label = prediction.top_k[0].label if prediction and prediction.top_k else None
+            pred.append(index.get(label, n + 1) if label is not None else n + 1)
+    y = np.where(ours.y_true >= 0, ours.y_true, n)
+    return float(classification_metrics(y, np.array(pred, dtype=np.int64), n + 2)["macro_f1"])

@@ -1,10 +1,24 @@
-"""The promotion gate: whether a newly registered version may replace the champion.
+"""The promotion gate: may a newly registered version replace the champion?
 
-A version becomes `champion` only if its macro-F1 on its evaluation set is at most
-`PROMOTION_TOLERANCE` (one point, 0.01) below the current champion's. The compared head
-is the *primary head*: `category` when both versions have it, otherwise the first head of
-the champion's manifest that the candidate also has. Pure functions over `ModelVersion`
-records: `triage.registry` reads and writes the registry file around them.
+The gate compares like with like (issue 15):
+
+- A bundle whose primary head has **no signal** (training found nothing beyond chance)
+  is never promoted.
+- Two bundles are the **same model** only when their `model_name` matches: a fingerprint
+  of the data source and of the primary head's field and label set, written by training
+  into the manifest. Figures of different models are never compared: promoting across
+  models takes `--force` (audited by the registry).
+- For the same model, the champion's figure is its **re-score on the candidate's test
+  split** when the caller has it (training does, see `training.tracking`); stored figures
+  are compared only when both were measured on the same test tickets (same split
+  fingerprint). Otherwise the gate refuses rather than compare different tickets.
+
+Within those rules a candidate may be at most `PROMOTION_TOLERANCE` (one macro-F1 point)
+below the champion. Bundles from before model names (no `model_name` on either side)
+keep the old rule: stored macro-F1 of the shared primary head.
+
+Pure functions over `ModelVersion` records: `triage.registry` reads and writes the
+registry file around them.
 """
 
 from __future__ import annotations
@@ -30,6 +44,13 @@ class ModelVersion:
     macro_f1: dict[str, float]
     heads: list[str]
     mlflow: dict[str, str] = field(default_factory=dict)
+    # The model this version is of (data source and label set, see the module docstring),
+    # its manifest's primary head, the heads training found no signal in, and a
+    # fingerprint of the primary head's test tickets. None / empty for older bundles.
+    model_name: str | None = None
+    primary: str | None = None
+    no_signal: tuple[str, ...] = ()
+    test_split: str | None = None
     # sha256 of the bundle's manifest.json when it was registered ("" in registry files
     # written before issue 14: such entries are trusted as they are until re-registered).
     manifest_sha256: str = ""
@@ -56,6 +77,9 @@ class PromotionDecision:
     candidate_macro_f1: float | None = None
     champion_macro_f1: float | None = None
     forced: bool = False
+    # How the champion's figure was obtained: "rescored" on the candidate's test split,
+    # "stored" (same split), or None when nothing was compared.
+    basis: str | None = None
 
 
 def compare_head(candidate: ModelVersion, champion: ModelVersion) -> str | None:
@@ -69,10 +93,44 @@ def compare_head(candidate: ModelVersion, champion: ModelVersion) -> str | None:
     return None
 
 
-def gate(
-    candidate: ModelVersion, champion: ModelVersion | None, *, force: bool = False
+def _refuse_or_force(
+    candidate: ModelVersion,
+    champion: ModelVersion | None,
+    reason: str,
+    force: bool,
+    head: str | None = None,
 ) -> PromotionDecision:
-    """Decide whether `candidate` may replace `champion` (pure: reads and writes nothing)."""
+    previous = champion.version if champion is not None else None
+    if force:
+        return PromotionDecision(
+            candidate.version, True, f"forced: {reason}", previous, head=head, forced=True
+        )
+    return PromotionDecision(
+        candidate.version, False, f"refused: {reason}; use --force to promote anyway", previous
+    )
+
+
+def gate(
+    candidate: ModelVersion,
+    champion: ModelVersion | None,
+    *,
+    force: bool = False,
+    champion_rescored: float | None = None,
+) -> PromotionDecision:
+    """Decide whether `candidate` may replace `champion` (pure: reads and writes nothing).
+
+    `champion_rescored`: the champion's macro-F1 on the candidate's test split, for the
+    head `compare_head` picks (the caller re-scored it; see `training.tracking`).
+    """
+    primary = candidate.primary or (candidate.heads[0] if candidate.heads else None)
+    if primary is not None and primary in candidate.no_signal:
+        return _refuse_or_force(
+            candidate,
+            champion,
+            f"{candidate.version}'s primary head {primary} has no signal (it does not beat "
+            "the majority and chance baselines beyond the bootstrap interval)",
+            force,
+        )
     if champion is None:
         return PromotionDecision(
             candidate.version, True, f"{candidate.version} is the first champion"
@@ -84,27 +142,47 @@ def gate(
             f"{candidate.version} is already the champion",
             previous_champion=champion.version,
         )
+    new_name, old_name = (
+        candidate.model_name,
+        champion.model_name,
+    )
+    if (new_name or old_name) and new_name != old_name:
+        return _refuse_or_force(
+            candidate,
+            champion,
+            f"{candidate.version} is model {new_name or 'unnamed'} and champion "
+            f"{champion.version} is model {old_name or 'unnamed'} (different data source or "
+            "label set), so their figures are not compared",
+            force,
+        )
     head = compare_head(candidate, champion)
     if head is None:
         reason = (
             f"{candidate.version} shares no evaluated head with champion {champion.version} "
             f"(candidate heads: {', '.join(candidate.heads) or 'none'}; "
-            f"champion heads: {', '.join(champion.heads) or 'none'}), so the gate "
-            "cannot compare them"
+            f"champion heads: {', '.join(champion.heads) or 'none'}), "
+            "so the gate cannot compare them"
         )
-        if force:
-            return PromotionDecision(
-                candidate.version, True, f"forced: {reason}", champion.version, forced=True
-            )
-        return PromotionDecision(
-            candidate.version,
-            False,
-            f"refused: {reason}; use --force to promote anyway",
-            champion.version,
+        return _refuse_or_force(candidate, champion, reason, force)
+    new = candidate.macro_f1[head]
+    if champion_rescored is not None:
+        old, basis = champion_rescored, "rescored"
+        where = f"champion {champion.version} re-scored on the candidate's test split"
+    elif new_name is None or candidate.test_split == champion.test_split:
+        old, basis = champion.macro_f1[head], "stored"
+        where = f"champion {champion.version}"
+    else:
+        return _refuse_or_force(
+            candidate,
+            champion,
+            f"{candidate.version} and champion {champion.version} were evaluated on different "
+            "test tickets and the champion was not re-scored on the candidate's (train with "
+            "`triage train`, which re-scores it)",
+            force,
+            head,
         )
-    new, old = candidate.macro_f1[head], champion.macro_f1[head]
     numbers = (
-        f"{head} macro-F1 {new:.4f} vs champion {champion.version} {old:.4f} "
+        f"{head} macro-F1 {new:.4f} vs {where} {old:.4f} "
         f"(delta {new - old:+.4f}, allowed drop {PROMOTION_TOLERANCE:.2f})"
     )
     allowed = new + _EPSILON >= old - PROMOTION_TOLERANCE
@@ -126,4 +204,5 @@ def gate(
         candidate_macro_f1=new,
         champion_macro_f1=old,
         forced=force and not allowed,
+        basis=basis,
     )

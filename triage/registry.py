@@ -72,6 +72,21 @@ def _read_manifest(bundle_dir: Path) -> dict[str, Any]:
     return manifest
 
 
+def _identity(manifest: dict[str, Any]) -> dict[str, Any]:
+    """What the gate needs beyond the figures: model name, primary head, no-signal heads."""
+    evaluation = manifest.get("evaluation") or {}
+    return {
+        "model_name": manifest.get("model_name"),
+        "primary": manifest.get("primary_head"),
+        "no_signal": [
+            h["name"]
+            for h in manifest.get("heads") or []
+            if isinstance(h, dict) and h.get("no_signal")
+        ],
+        "test_split": evaluation.get("test_split"),
+    }
+
+
 def _head_scores(manifest: dict[str, Any]) -> tuple[list[str], dict[str, float]]:
     """Heads in manifest order and their macro-F1; `auto_reply` and friends have none."""
     heads: list[str] = []
@@ -112,6 +127,10 @@ class ModelRegistry:
             macro_f1=dict(record.get("macro_f1", {})),
             heads=list(record.get("heads", [])),
             mlflow=dict(record.get("mlflow", {})),
+            model_name=record.get("model_name"),
+            primary=record.get("primary"),
+            no_signal=tuple(record.get("no_signal", ())),
+            test_split=record.get("test_split"),
             manifest_sha256=str(record.get("manifest_sha256", "")),
         )
 
@@ -256,6 +275,7 @@ class ModelRegistry:
                 "macro_f1": scores,
                 "heads": heads,
                 "mlflow": (old or {}).get("mlflow", {}),
+                **_identity(manifest),
                 "manifest_sha256": digest,
             }
             record = data["versions"][version]
@@ -272,22 +292,44 @@ class ModelRegistry:
             record.setdefault("mlflow", {}).update({k: str(v) for k, v in info.items()})
         return self._entry(version, record)
 
-    def check(self, version: str, *, force: bool = False) -> PromotionDecision:
+    def check(
+        self, version: str, *, force: bool = False, champion_rescored: float | None = None
+    ) -> PromotionDecision:
         """What `promote` would decide right now, without changing anything."""
         data = self._load()
-        return self._decide(data, version, force)
+        return self._decide(data, version, force, champion_rescored)
 
-    def _decide(self, data: dict[str, Any], version: str, force: bool) -> PromotionDecision:
+    def audit(self) -> list[dict[str, Any]]:
+        """Every promotion and refusal, oldest first (forced ones flagged)."""
+        return list(self._load().get("audit", []))
+
+    def _decide(
+        self,
+        data: dict[str, Any],
+        version: str,
+        force: bool,
+        champion_rescored: float | None = None,
+    ) -> PromotionDecision:
         record = data["versions"].get(version)
         if record is None:
             raise UnknownModelVersionError(self._unknown(version))
         champion_version = data["aliases"].get(CHAMPION)
         champion_record = data["versions"].get(champion_version) if champion_version else None
         champion = self._entry(champion_version, champion_record) if champion_record else None
-        return gate(self._entry(version, record), champion, force=force)
+        return gate(
+            self._entry(version, record),
+            champion,
+            force=force,
+            champion_rescored=champion_rescored,
+        )
 
     def promote(
-        self, version: str, *, force: bool = False, signing_key: str | None = None
+        self,
+        version: str,
+        *,
+        force: bool = False,
+        champion_rescored: float | None = None,
+        signing_key: str | None = None,
     ) -> PromotionDecision:
         """Make `version` the champion if the gate allows (or `force`); raise otherwise.
 
@@ -304,14 +346,26 @@ class ModelRegistry:
         if verify_bundle(path, signing_key) != expected and expected:
             raise BundleError(f"{path}: manifest.json changed since the bundle was registered")
         with self._locked() as data:
-            decision = self._decide(data, version, force)
-            if not decision.promoted:
-                raise PromotionRefusedError(decision)
+            decision = self._decide(data, version, force, champion_rescored)
+            data.setdefault("audit", []).append(
+                {
+                    "at": _now(),
+                    "version": version,
+                    "champion": data["aliases"].get(CHAMPION),
+                    "promoted": decision.promoted,
+                    "forced": decision.forced,
+                    "basis": decision.basis,
+                    "message": decision.message,
+                }
+            )
+            # The refusal is raised after the lock wrote the audit entry.
             old = data["aliases"].get(CHAMPION)
-            if old != version:
+            if decision.promoted and old != version:
                 if old is not None:
                     data["history"].setdefault(CHAMPION, []).append(old)
                 data["aliases"][CHAMPION] = version
+        if not decision.promoted:
+            raise PromotionRefusedError(decision)
         return decision
 
     def set_challenger(self, version: str) -> str | None:

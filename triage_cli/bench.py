@@ -13,6 +13,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from triage_cli.progress import LineStages
+
 app = typer.Typer(no_args_is_help=True)
 # The summary columns a terminal fits; report.html and summary.md carry all of them.
 TERMINAL_COLUMNS = (
@@ -151,7 +153,8 @@ def accuracy(
     settings = get_settings()
     chosen = encoder if encoder is not None else settings.encoder
     with _progress() as bar:
-        sink = _BenchProgress(bar)
+        # A log or a pipe gets one line per stage; a live bar would show only at the end.
+        sink = _BenchProgress(bar) if _err.is_terminal else LineStages()
         run = run_accuracy(
             specs,
             out or new_run_dir("accuracy"),

@@ -71,6 +71,8 @@ def list_models(
                 "champion": v.version == champion,
                 "created_at": v.created_at,
                 "macro_f1": v.macro_f1,
+                "model_name": v.model_name,
+                "no_signal": list(v.no_signal),
                 "path": str(v.path),
                 "mlflow": v.mlflow,
             }
@@ -90,7 +92,13 @@ def list_models(
     table.add_column("macro-F1 per head", no_wrap=True)
     table.add_column("path", overflow="fold", min_width=10)
     for v in versions:
-        scores = "\n".join(f"{head} {v.macro_f1[head]:.3f}" for head in v.heads) or "-"
+        scores = (
+            "\n".join(
+                f"{head} {v.macro_f1[head]:.3f}" + (" (no signal)" if head in v.no_signal else "")
+                for head in v.heads
+            )
+            or "-"
+        )
         table.add_row(
             "*" if v.version == champion else "",
             v.version,

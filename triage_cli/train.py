@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from triage_cli.progress import RichStages
+from triage_cli.progress import LineStages, RichStages
 
 _out = Console(width=140)
 
@@ -56,6 +56,13 @@ def print_report(report) -> None:  # type: ignore[no-untyped-def]
             _fmt(m.get("roc_auc")),
         )
     _out.print(table)
+    _out.print(f"split: {report.split['kind']} ({report.split.get('reason', '')})", highlight=False)
+    inputs = getattr(report, "inputs", {}) or {}
+    for key, title in (("labels", "labels"), ("features", "learned from"), ("ignored", "ignored")):
+        if inputs.get(key):
+            _out.print(f"{title}: {'; '.join(inputs[key])}", highlight=False, soft_wrap=True)
+    for line in selection_lines(report):
+        _out.print(line, highlight=False, soft_wrap=True)
     ar = report.auto_reply
     if ar:
         line = (
@@ -75,6 +82,38 @@ def print_report(report) -> None:  # type: ignore[no-untyped-def]
     _out.print(
         f"bundle written to {report.bundle_dir} (languages: {', '.join(report.languages) or '–'})"
     )
+
+
+def _signed(m: dict) -> str:
+    return f"{m['margin']:+.3f} [{m['low']:+.3f}, {m['high']:+.3f}]"
+
+
+def selection_lines(report) -> list[str]:  # type: ignore[no-untyped-def]
+    """Per head: the winner out of fold, its margins (bootstrap 95%), test figures, verdict."""
+    lines = []
+    for name, head in report.heads.items():
+        sel = head.metrics.get("selection")
+        if not sel:
+            continue
+        metric = "AUC" if sel["metric"] == "roc_auc" else "macro-F1"
+        margins = ", ".join(f"{_signed(m)} over {other}" for other, m in sel["margins"].items())
+        m, b = head.metrics, head.baselines
+        key = "roc_auc" if sel["metric"] == "roc_auc" else "macro_f1"
+        test = [f"ours {_fmt(m.get(key))}"] + [
+            f"{base} {_fmt(v.get(key))}" for base, v in b.items() if v.get(key) is not None
+        ]
+        lines.append(
+            f"{name}: winner {sel['winner']} (out-of-fold {metric} "
+            f"{sel['oof'][sel['winner']]:.3f}; {margins}); test {metric}: {', '.join(test)}"
+        )
+        if sel["verdict"] == "no_signal":
+            lines.append(
+                f"{name}: NO SIGNAL: it does not beat the majority and chance baselines beyond "
+                "the bootstrap interval; the bundle marks it no_signal and it always abstains"
+            )
+    for warning in getattr(report, "warnings", []):
+        lines.append(f"warning: {warning}")
+    return lines
 
 
 def train(
@@ -101,6 +140,13 @@ def train(
     ),
     seed: int = typer.Option(42, "--seed"),
     target_precision: float = typer.Option(0.9, "--target-precision", min=0.5, max=0.999),
+    split: str = typer.Option(
+        "auto",
+        "--split",
+        help="time (newest tickets are the test split), stratified, or auto (time when 90% of "
+        "tickets have a timestamp spanning 14 days or more)",
+    ),
+    track: bool = typer.Option(True, "--track/--no-track", help="log the run to MLflow"),
 ) -> None:
     """Train category, priority, routing and escalation heads plus the auto-reply matcher."""
     if db == (data is not None):
@@ -108,6 +154,8 @@ def train(
             "give exactly one source: --data F.parquet, or --db for the help desk's store",
             param_hint="--data / --db",
         )
+    if split not in ("time", "stratified", "auto"):
+        raise typer.BadParameter("one of time, stratified, auto", param_hint="--split")
     if database_url is not None and not db:
         raise typer.BadParameter(
             "goes with --db (the store to train on)", param_hint="--database-url"
@@ -126,17 +174,24 @@ def train(
         encoder=None if chosen.lower() == "none" else chosen,
         seed=seed,
         target_precision=target_precision,
+        split=split,
         embedding_cache_dir=settings.embedding_cache_dir,
         encoder_cache_dir=settings.encoder_cache_dir,
         bundle_name=out.name,
     )
-    columns = (TextColumn("{task.description:<16}"), BarColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
-        sink = RichStages(bar)
-        report = run_training(data, out, config, sink)
-        sink.finish()
+    err = Console(stderr=True)
+    if not err.is_terminal:
+        lines = LineStages()
+        report = run_training(data, out, config, lines)
+        lines.finish()
+    else:
+        columns = (TextColumn("{task.description:<16}"), BarColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=err, transient=False) as bar:
+            sink = RichStages(bar)
+            report = run_training(data, out, config, sink)
+            sink.finish()
     print_report(report)
-    _publish(report, settings, experiment)
+    _publish(report, settings, experiment, track)
 
 
 def _export_store(database_url: str, out: Path) -> Path:
@@ -158,11 +213,11 @@ def _export_store(database_url: str, out: Path) -> Path:
     return path
 
 
-def _publish(report, settings, experiment: str | None) -> None:  # type: ignore[no-untyped-def]
+def _publish(report, settings, experiment: str | None, track: bool = True) -> None:  # type: ignore[no-untyped-def]
     """Register the bundle, log the MLflow run, and promote it to champion if the gate allows."""
     from training.tracking import publish_training_run
 
-    result = publish_training_run(report, settings, experiment=experiment)
+    result = publish_training_run(report, settings, experiment=experiment, track=track)
     err = Console(stderr=True)
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)

@@ -80,3 +80,21 @@ def test_unknown_version_exits_2(monkeypatch, capsys, models: Path) -> None:
         monkeypatch, capsys, "models", "promote", "v9", "--models-dir", str(models)
     )
     assert code == 2 and "unknown model version or alias 'v9'" in err
+
+
+def test_list_marks_a_no_signal_head_and_promote_refuses_it(
+    monkeypatch, capsys, tmp_path: Path
+) -> None:
+    from tests.triage.test_gate import bundle
+
+    root = tmp_path / "models"
+    ModelRegistry(root).register(bundle(root, "noise", 0.2, no_signal=True))
+    code, out, _ = run_cli(monkeypatch, capsys, "models", "list", "--models-dir", str(root))
+    assert code == 0 and "category 0.200 (no signal)" in out
+    code, _, err = run_cli(monkeypatch, capsys, "models", "promote", "noise", "--models-dir", root)
+    assert code == 2 and "no signal" in err
+    code, out, _ = run_cli(
+        monkeypatch, capsys, "models", "promote", "noise", "--force", "--models-dir", root
+    )
+    assert code == 0 and "forced" in out
+    assert [e["forced"] for e in ModelRegistry(root).audit()] == [False, True]

@@ -82,3 +82,19 @@ def test_wilson_bound_keeps_a_thin_cut_from_passing() -> None:
     many = np.r_[np.arange(300) % 33 != 0, np.zeros(50, bool)]
     conf = np.linspace(1.0, 0.0, len(many))
     assert _lowest_threshold(conf, many, 0.9, z=1.0) is not None
+
+
+def test_platt_scaling_brings_the_mean_risk_to_the_base_rate() -> None:
+    import numpy as np
+
+    from training.calibration import fit_platt, softmax
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(4000) < 0.14).astype(int)
+    # Margins that over-state the positive class (a class-weighted fit does this).
+    logits = np.c_[np.zeros(4000), rng.normal(0, 1, 4000) + 1.2 * y + 0.8]
+    assert softmax(logits)[:, 1].mean() > 0.5
+    temperature, shift = fit_platt(logits, y)
+    risk = softmax(logits + np.array([0.0, shift]), temperature)[:, 1]
+    assert abs(risk.mean() - y.mean()) < 0.01
+    assert fit_platt(logits, np.zeros(4000, dtype=int)) is None

@@ -65,7 +65,9 @@ def test_manifest_carries_metrics_and_hashes(demo_training) -> None:
     assert manifest["model_version"].startswith("demo-")
     category = manifest["metrics"]["category"]
     assert {"accuracy", "macro_f1", "coverage_at_target_precision", "baselines"} <= set(category)
-    assert set(category["baselines"]) == {"majority", "tfidf_linearsvc"}
+    assert set(category["baselines"]) == {"majority", "tfidf_linearsvc", "fields"}
+    assert category["selection"]["verdict"] == "signal"
+    assert category["realized_precision"] is not None
     assert {"recall_at_1", "recall_at_5"} <= set(manifest["metrics"]["auto_reply"])
     assert "encoder/model.onnx" in manifest["files"]
     assert set(manifest["languages"]) >= {"en", "de", "ru"}
@@ -105,7 +107,8 @@ def test_each_head_records_the_model_its_held_out_fold_chose(demo_training) -> N
 
     candidates = TrainConfig().candidates
     for name, head in demo_training.heads.items():
-        chosen = head.metrics["model"]
+        chosen = head.metrics["stacked_model"]
+        assert head.metrics["model"]["family"] == head.metrics["selection"]["winner"], name
         scores = {
             (s["kind"], s["C"], s["class_weight_power"]): s["score"]
             for s in head.metrics["model_selection"]

@@ -24,6 +24,8 @@ class Head:
     temperature: float
     thresholds: np.ndarray
     parents: dict[str, str] | None
+    # Training found nothing beyond chance (issue 15): the head always abstains.
+    no_signal: bool = False
 
 
 class Heads:
@@ -41,6 +43,7 @@ class Heads:
                 temperature=float(h["temperature"]),
                 thresholds=np.asarray(h["thresholds"], dtype=np.float64),
                 parents=h.get("parents"),
+                no_signal=bool(h.get("no_signal", False)),
             )
             for h in specs
         ]
@@ -106,7 +109,7 @@ class Heads:
             top = order[0]
             tops.append(top)
             confidence = values[0]
-            abstained = bool(unsupported or confidence < head.thresholds[top])
+            abstained = bool(unsupported or head.no_signal or confidence < head.thresholds[top])
             classes = head.classes
             top_k = [
                 LabelScore.model_construct(label=classes[j], probability=v)

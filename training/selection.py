@@ -1,0 +1,197 @@
+"""Model selection per head: the stacked models and the baselines compete out of fold.
+
+A head's candidates are families of linear models over the same feature blocks and the
+same folds of the training part:
+
+- `stacked`: TF-IDF ⊕ embedding ⊕ structured fields (the best of `TrainConfig.candidates`
+  on the first fold),
+- `tfidf_svc`: the TF-IDF + LinearSVC baseline (C=1, text block only),
+- `fields`: a logistic regression on the structured fields only (one-hot categoricals with
+  a rare bucket, scaled numerics with missing indicators, hour and weekday).
+
+Every family is a `LinearHead`, so whichever wins exports to the same ONNX graphs and
+serves without torch or scikit-learn. The winner is the family with the best out-of-fold
+score (macro-F1; ROC-AUC for escalation), so the shipped head is never worse than a
+baseline on the validation folds. Margins over each baseline come with a paired bootstrap
+95% interval over the training tickets.
+
+Two chance-level references decide whether a head learned anything at all: `majority`
+(always the most frequent class) and `chance` (a seeded draw from the training labels'
+distribution, whose macro-F1 is what random guessing scores). A head whose winner does
+not beat both beyond the interval is `no_signal`: serving always abstains on it and the
+registry never promotes a bundle whose primary head has no signal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import rankdata
+
+from training.evaluation import classification_metrics
+
+BASELINES = ("tfidf_svc", "fields")
+CHANCE = ("majority", "chance")
+BOOTSTRAP_ROUNDS = 300
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One family's model: a `LinearHead` recipe (kind, C, class-weight power, blocks)."""
+
+    family: str
+    kind: str
+    C: float
+    class_weight_power: float
+    blocks: tuple[str, ...]
+    meta_weight: float | None = None  # None: the config's
+
+    def describe(self) -> dict:
+        """The recipe as the report and the manifest record it."""
+        return {
+            "family": self.family,
+            "kind": self.kind,
+            "C": self.C,
+            "class_weight_power": self.class_weight_power,
+            "blocks": list(self.blocks),
+        }
+
+
+def stacked(kind: str, C: float, power: float) -> Candidate:
+    """A stacked candidate over every block the data has."""
+    return Candidate("stacked", kind, C, power, ("text", "emb", "meta"))
+
+
+TFIDF_SVC = Candidate("tfidf_svc", "svm", 1.0, 0.0, ("text",))
+# Structured fields alone: unscaled (weight 1), logistic regression for calibrated odds.
+FIELDS = Candidate("fields", "logreg", 1.0, 0.0, ("meta",), meta_weight=1.0)
+
+
+def scores_of(logits: np.ndarray, auc: bool) -> np.ndarray:
+    """What a metric reads from logits: the positive margin (AUC) or the arg-max class."""
+    if auc:
+        return logits[:, 1] - logits[:, 0]
+    return logits.argmax(axis=1)
+
+
+def metric(y: np.ndarray, scores: np.ndarray, n_classes: int, auc: bool) -> float:
+    """Macro-F1 of predicted classes, or ROC-AUC of positive scores (0.5 when undefined)."""
+    if auc:
+        return fast_auc(scores, y == 1)
+    return classification_metrics(y, scores.astype(np.int64), n_classes)["macro_f1"]
+
+
+def fast_auc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """ROC-AUC by average ranks (ties count half); 0.5 when a class is missing."""
+    n_pos = int(positive.sum())
+    n_neg = len(positive) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return 0.5
+    ranks = rankdata(scores)
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def chance_scores(
+    y_fit_by_fold: list[tuple[np.ndarray, np.ndarray]], n: int, auc: bool, seed: int
+) -> dict[str, np.ndarray]:
+    """Out-of-fold scores of the two chance references.
+
+    `y_fit_by_fold`: per fold, (the held-out positions, the labels the fold trained on).
+    """
+    rng = np.random.default_rng(seed)
+    majority = np.zeros(n)
+    chance = np.zeros(n)
+    for held, y_fit in y_fit_by_fold:
+        counts = np.bincount(y_fit)
+        if auc:
+            majority[held] = 0.0  # a constant score ranks nothing
+            chance[held] = rng.random(len(held))
+        else:
+            majority[held] = counts.argmax()
+            chance[held] = rng.choice(len(counts), size=len(held), p=counts / counts.sum())
+    return {"majority": majority, "chance": chance}
+
+
+def bootstrap_margin(
+    y: np.ndarray,
+    ours: np.ndarray,
+    other: np.ndarray,
+    n_classes: int,
+    auc: bool,
+    seed: int,
+    rounds: int = BOOTSTRAP_ROUNDS,
+) -> dict[str, float]:
+    """Paired bootstrap of metric(ours) − metric(other) over the same resampled tickets."""
+    point = metric(y, ours, n_classes, auc) - metric(y, other, n_classes, auc)
+    if np.array_equal(ours, other):
+        return {"margin": 0.0, "low": 0.0, "high": 0.0}
+    rng = np.random.default_rng(seed)
+    diffs = np.empty(rounds)
+    for r in range(rounds):
+        idx = rng.integers(0, len(y), len(y))
+        diffs[r] = metric(y[idx], ours[idx], n_classes, auc) - metric(
+            y[idx], other[idx], n_classes, auc
+        )
+    low, high = np.quantile(diffs, [0.025, 0.975])
+    return {"margin": float(point), "low": float(low), "high": float(high)}
+
+
+@dataclass
+class Selection:
+    """What model selection decided for one head."""
+
+    metric: str  # "macro_f1" or "roc_auc"
+    winner: Candidate
+    oof_scores: dict[str, float]  # family (and chance reference) → out-of-fold score
+    margins: dict[str, dict[str, float]]  # other → {margin, low, high}
+    no_signal: bool
+
+    def to_dict(self) -> dict:
+        """JSON-able summary (report, manifest, MLflow)."""
+        return {
+            "metric": self.metric,
+            "winner": self.winner.family,
+            "model": self.winner.describe(),
+            "oof": {k: round(v, 6) for k, v in self.oof_scores.items()},
+            "margins": {
+                k: {m: round(v, 6) for m, v in values.items()} for k, values in self.margins.items()
+            },
+            "verdict": "no_signal" if self.no_signal else "signal",
+        }
+
+
+def select(
+    y: np.ndarray,
+    oof_logits: dict[Candidate, np.ndarray],
+    references: dict[str, np.ndarray],
+    n_classes: int,
+    auc: bool,
+    seed: int,
+) -> Selection:
+    """Pick the family with the best out-of-fold score and judge its margins.
+
+    Ties go to the earlier candidate in `oof_logits` (the stacked model first). The head
+    has no signal unless the winner beats every chance reference with the bootstrap
+    interval's low end above zero.
+    """
+    scores = {c: scores_of(z, auc) for c, z in oof_logits.items()}
+    values = {c: metric(y, s, n_classes, auc) for c, s in scores.items()}
+    order = list(oof_logits)
+    winner = max(order, key=lambda c: (values[c], -order.index(c)))
+    oof_scores = {c.family: values[c] for c in order}
+    oof_scores.update({k: metric(y, s, n_classes, auc) for k, s in references.items()})
+    margins: dict[str, dict[str, float]] = {}
+    for c in order:
+        if c.family != winner.family:
+            margins[c.family] = bootstrap_margin(y, scores[winner], scores[c], n_classes, auc, seed)
+    for k, s in references.items():
+        margins[k] = bootstrap_margin(y, scores[winner], s, n_classes, auc, seed)
+    no_signal = any(margins[k]["low"] <= 0.0 for k in references)
+    return Selection(
+        metric="roc_auc" if auc else "macro_f1",
+        winner=winner,
+        oof_scores=oof_scores,
+        margins=margins,
+        no_signal=no_signal,
+    )
