@@ -7,6 +7,7 @@ Each chart is a `<figure>` with an `<svg role="img">` whose `<title>` names it, 
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 _ROW = 26
 _LABEL_W = 240
@@ -56,3 +57,62 @@ def bar_chart(
             )
     parts.append("</svg></figure>")
     return "".join(parts)
+
+
+def dashboard_charts(board: Any, t: Any) -> list[str]:
+    """The dashboard's charts, from the same `Dashboard` that `GET /v1/dashboard` returns."""
+    teams = sorted(set(board.open_by_team))
+    out = [
+        bar_chart(
+            t("SLA compliance"),
+            [("%", board.sla_compliance_pct or 0.0)],
+            maximum=100.0,
+            unit="%",
+            chart_id="sla",
+        ),
+        bar_chart(
+            t("Open tickets by team"),
+            [(team, board.open_by_team[team]) for team in teams],
+            chart_id="backlog",
+        ),
+        bar_chart(
+            t("Breached, open"), [(t("Breached, open"), board.breached_open)], chart_id="breached"
+        ),
+        bar_chart(
+            t("Agent load against capacity"),
+            [(a.id, a.load) for a in board.agents],
+            marks=[a.capacity for a in board.agents],
+            chart_id="load",
+        ),
+        bar_chart(
+            t("Auto-reply outcomes"),
+            [
+                (t("sent"), board.auto_replies_sent),
+                (t("resolved"), board.auto_replies_resolved),
+                (t("reopened"), board.auto_replies_reopened),
+            ],
+            chart_id="autoreply",
+        ),
+        bar_chart(
+            t("CSAT"),
+            [
+                (t("sent"), board.csat_sent),
+                (t("answered"), board.csat_answered),
+                (t("average"), board.csat_average or 0.0),
+                (t("follow-ups"), board.csat_followups),
+            ],
+            chart_id="csat",
+        ),
+    ]
+    heads = []
+    for version in board.model_health.versions if board.model_health else []:
+        for head in version.heads:
+            if head.acceptance_rate is not None:
+                label = f"{version.model_version} · {head.head}"
+                heads.append((label, round(100 * head.acceptance_rate, 2)))
+    out.append(
+        bar_chart(
+            t("Acceptance rate per head"), heads, maximum=100.0, unit="%", chart_id="acceptance"
+        )
+    )
+    return out

@@ -391,65 +391,6 @@ def reply(ticket_id: str, desk: DeskDep, user: User, form: Form) -> RedirectResp
 # -- the manager's dashboard -------------------------------------------------------------
 
 
-def dashboard_charts(board: Any, t: Any) -> list[str]:
-    """The dashboard's charts, from the same `Dashboard` that `GET /v1/dashboard` returns."""
-    teams = sorted(set(board.open_by_team))
-    out = [
-        charts.bar_chart(
-            t("SLA compliance"),
-            [("%", board.sla_compliance_pct or 0.0)],
-            maximum=100.0,
-            unit="%",
-            chart_id="sla",
-        ),
-        charts.bar_chart(
-            t("Open tickets by team"),
-            [(team, board.open_by_team[team]) for team in teams],
-            chart_id="backlog",
-        ),
-        charts.bar_chart(
-            t("Breached, open"), [(t("Breached, open"), board.breached_open)], chart_id="breached"
-        ),
-        charts.bar_chart(
-            t("Agent load against capacity"),
-            [(a.id, a.load) for a in board.agents],
-            marks=[a.capacity for a in board.agents],
-            chart_id="load",
-        ),
-        charts.bar_chart(
-            t("Auto-reply outcomes"),
-            [
-                (t("sent"), board.auto_replies_sent),
-                (t("resolved"), board.auto_replies_resolved),
-                (t("reopened"), board.auto_replies_reopened),
-            ],
-            chart_id="autoreply",
-        ),
-        charts.bar_chart(
-            t("CSAT"),
-            [
-                (t("sent"), board.csat_sent),
-                (t("answered"), board.csat_answered),
-                (t("average"), board.csat_average or 0.0),
-                (t("follow-ups"), board.csat_followups),
-            ],
-            chart_id="csat",
-        ),
-    ]
-    heads = []
-    for version in board.model_health.versions if board.model_health else []:
-        for head in version.heads:
-            if head.acceptance_rate is not None:
-                label = f"{version.model_version} · {head.head}"
-                heads.append((label, round(100 * head.acceptance_rate, 2)))
-    out.append(
-        charts.bar_chart(
-            t("Acceptance rate per head"), heads, maximum=100.0, unit="%", chart_id="acceptance"
-        )
-    )
-    return out
-
-
 @router.get("/dashboard")
 def dashboard_page(request: Request, desk: DeskDep, user: User) -> HTMLResponse:
     """The manager's dashboard: the figures of `GET /v1/dashboard`, drawn."""
@@ -464,5 +405,5 @@ def dashboard_page(request: Request, desk: DeskDep, user: User) -> HTMLResponse:
         "dashboard.html",
         user,
         board=board,
-        charts=dashboard_charts(board, translator(lang)),
+        charts=charts.dashboard_charts(board, translator(lang)),
     )
