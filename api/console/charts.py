@@ -71,6 +71,13 @@ def dashboard_charts(board: Any, t: Any) -> list[str]:
             chart_id="sla",
         ),
         bar_chart(
+            t("SLA compliance over time"),
+            [(d.day.strftime("%m-%d"), d.compliance_pct) for d in board.sla_by_day],
+            maximum=100.0,
+            unit="%",
+            chart_id="sla-days",
+        ),
+        bar_chart(
             t("Open tickets by team"),
             [(team, board.open_by_team[team]) for team in teams],
             chart_id="backlog",

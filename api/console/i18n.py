@@ -81,6 +81,11 @@ _CATALOGUE: dict[str, tuple[str, str, str]] = {
     "Audit trail": ("Журнал изменений", "Historia zmian", "Änderungsprotokoll"),
     "None": ("Нет", "Brak", "Keine"),
     "SLA compliance": ("Соблюдение SLA", "Zgodność z SLA", "SLA-Einhaltung"),
+    "SLA compliance over time": (
+        "Соблюдение SLA по дням",
+        "Zgodność z SLA w czasie",
+        "SLA-Einhaltung im Verlauf",
+    ),
     "Open tickets by team": (
         "Открытые заявки по командам",
         "Otwarte zgłoszenia wg zespołu",

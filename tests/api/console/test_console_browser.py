@@ -176,6 +176,10 @@ def test_an_agent_works_a_ticket_in_the_browser(
         )
         assert dict(drawn["backlog"]) == board["open_by_team"]
         assert drawn["sla"][0][1] == (board["sla_compliance_pct"] or 0)
+        assert drawn["sla-days"] == [
+            [d["day"][5:], d["compliance_pct"]] for d in board["sla_by_day"]
+        ]
+        assert drawn["sla-days"], "the ticket solved above is on today's bar"
         assert drawn["breached"][0][1] == board["breached_open"]
         assert dict(drawn["load"]) == {a["id"]: a["load"] for a in board["agents"]}
         assert [v for _, v in drawn["autoreply"]] == [

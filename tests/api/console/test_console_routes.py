@@ -227,6 +227,21 @@ def test_the_dashboard_draws_the_api_figures(console: Console) -> None:
     backlog = page.text.split('id="backlog"')[1].split("</figure>")[0]
     drawn = dict(re.findall(r'data-label="([^"]+)" data-value="([^"]+)"', backlog))
     assert {k: int(v) for k, v in drawn.items()} == board["open_by_team"]
+    # SLA compliance over time: one bar per day with solved tickets.
+    csrf = csrf_of(page.text)
+    refund = console.client.get("/v1/tickets", headers=console.api(console.admin)).json()
+    [routed] = [t for t in refund["items"] if t["team"] == "finance"]
+    console.client.post(
+        f"/console/tickets/{routed['id']}/status", data={"csrf": csrf, "status": "solved"}
+    )
+    page = console.client.get("/console/dashboard")
+    board = console.client.get("/v1/dashboard", headers=console.api(console.agent)).json()
+    days = page.text.split('id="sla-days"')[1].split("</figure>")[0]
+    drawn_days = re.findall(r'data-label="([^"]+)" data-value="([^"]+)"', days)
+    assert [(d, float(v)) for d, v in drawn_days] == [
+        (day["day"][5:], day["compliance_pct"]) for day in board["sla_by_day"]
+    ]
+    assert len(drawn_days) == 1
 
 
 def test_ui_strings_are_translated(console: Console) -> None:
