@@ -14,6 +14,11 @@ _LABEL_W = 240
 _BAR_W = 320
 
 
+def _short(label: str, limit: int = 34) -> str:
+    """A label that fits the label column: its end (where model versions differ)."""
+    return label if len(label) <= limit else "…" + label[-(limit - 1) :]
+
+
 def _fmt(value: float) -> str:
     return f"{value:g}" if float(value).is_integer() else f"{value:.2f}"
 
@@ -43,7 +48,8 @@ def bar_chart(
         y = 4 + i * _ROW
         length = _BAR_W * value / top
         parts.append(
-            f'<text x="{_LABEL_W - 6}" y="{y + 15}" text-anchor="end">{escape(label)}</text>'
+            f'<text x="{_LABEL_W - 6}" y="{y + 15}" text-anchor="end">'
+            f"<title>{escape(label)}</title>{escape(_short(label))}</text>"
             f'<rect class="bar" x="{_LABEL_W}" y="{y + 3}" width="{length:.1f}" height="16" '
             f'data-label="{escape(label)}" data-value="{_fmt(value)}"/>'
             f'<text x="{_LABEL_W + length + 4:.1f}" y="{y + 15}">{_fmt(value)}{escape(unit)}</text>'
