@@ -125,6 +125,11 @@ def _worker_app(settings: Settings) -> Any:
 def log_config(level: str) -> dict[str, Any]:
     """uvicorn's logging config plus our `triage` loggers on the same handler."""
     config = copy.deepcopy(LOGGING_CONFIG)
+    # Customer link tokens never reach the access log (`api.access_log`).
+    config.setdefault("filters", {})["redact_tokens"] = {
+        "()": "api.access_log.TokenRedactingFilter"
+    }
+    config["handlers"]["access"]["filters"] = ["redact_tokens"]
     config["loggers"]["triage"] = {
         "handlers": ["default"],
         "level": level.upper(),

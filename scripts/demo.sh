@@ -49,6 +49,11 @@ curl -fsS "http://127.0.0.1:$PORT/v1/triage" \
   | python -m json.tool
 
 step "6/6 replay the 200 newest demo tickets (held out from training) through the desk"
+# Auto-replies send knowledge-base articles, and only the answer templates a person
+# approved. The demo mines templates from the past agent replies as proposals for review
+# (`triage replies templates list|approve|retire`) and approves none: its past replies
+# say what the agent did for one customer ("I have refunded it"), so only KB articles go out.
+triage replies templates mine "$OUT/demo.parquet" --database-url "sqlite:///$OUT/replay.db"
 TRIAGE_TRIAGER_URL="http://127.0.0.1:$PORT" TRIAGE_TRIAGER_API_KEY="$KEY" \
   triage desk replay "$OUT/demo.parquet" --limit 200 --show 15 \
   --database-url "sqlite:///$OUT/replay.db"

@@ -135,6 +135,9 @@ class ReplaySummary:
     priority_unconfirmed: int = 0
     queued: int = 0
     auto_replied: int = 0
+    # Auto-replies with the KB article the history's agent answered with (a replay's
+    # stand-in for a confirmation: nobody clicks the links in a replay).
+    auto_replied_as_history: int = 0
     assigned: int = 0
     escalated: int = 0
     breached: int = 0
@@ -161,6 +164,9 @@ class ReplaySummary:
         self.priority_unconfirmed += t.priority_unconfirmed
         self.queued += t.triage_state.value == "queued"
         self.auto_replied += t.auto_reply_id is not None
+        self.auto_replied_as_history += (
+            bool(t.auto_reply_id) and t.auto_reply_id == source.kb_article_id
+        )
         for name in ("category", "priority", "team"):
             truth, got = getattr(source, name), getattr(t, name)
             if name == "priority" and t.priority_unconfirmed:

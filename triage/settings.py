@@ -143,7 +143,30 @@ class Settings(BaseSettings):
     close_after_days: float = Field(default=4.0, gt=0)
     retriage_backoff_s: float = Field(default=60.0, gt=0)
     auto_reply_enabled: bool = Field(
-        default=True, description="send auto-replies the model marks safe to send"
+        default=True,
+        description="send auto-replies (KB articles and approved templates) the policy allows",
+    )
+    auto_reply_blocked_priorities: list[str] = Field(
+        default_factory=lambda: ["urgent", "high"],
+        description="priorities (predicted or set) never answered automatically",
+    )
+    auto_reply_always_human: list[str] | None = Field(
+        default=None,
+        description="categories or subcategories always answered by a person (JSON list); "
+        "default: the demo desk's security, privacy/legal and billing-dispute names",
+    )
+    auto_reply_languages: list[str] = Field(
+        default_factory=list,
+        description="languages auto-replies may be sent in; empty: those the model supports",
+    )
+    auto_reply_confirm_hours: float = Field(
+        default=48.0,
+        gt=0,
+        description="an auto-replied ticket the customer has not confirmed returns to its "
+        "team's queue after this many hours",
+    )
+    customer_token_days: float = Field(
+        default=14.0, gt=0, description="how long a CSAT or confirm link stays valid"
     )
     route_without_priority: bool = Field(
         default=True,

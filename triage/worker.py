@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from triage.desk import Desk, Direction, Status, TriageState, outbox
+from triage.desk import Desk, Direction, Status, TriageState, auto_replies, outbox
 from triage.desk.reference import format_reference, subject_tag
 from triage.desk.status import ACTIVE
 from triage.store.models import MessageRow, OutboxRow, TeamRow, TicketRow
@@ -49,6 +49,7 @@ class WorkerReport:
     assigned: int = 0
     breached: int = 0
     reminded: int = 0
+    auto_reply_unanswered: int = 0
     closed: int = 0
     delivered: int = 0
     delivery_failed: int = 0
@@ -89,6 +90,8 @@ class Worker:
         report = WorkerReport(now=now)
         self.retriage(report)
         self.escalate(report)
+        # Before assigning: a ticket whose auto-reply went unanswered is assigned this pass.
+        self.return_unanswered(report)
         self.assign(report)
         self.remind_pending(report)
         self.close_solved(report)
@@ -233,6 +236,22 @@ class Worker:
                 if self.desk.assign_locked(session, row, now, self.actor):
                     report.assigned += 1
                     report.note("assigned", row.id)
+
+    def return_unanswered(self, report: WorkerReport) -> None:
+        """Tickets whose auto-reply the customer did not confirm in time go back to
+        their team's queue (with a note), to be assigned like any other."""
+        now = report.now
+        with self.desk.sessions.begin() as session:
+            rows = self._pick(
+                session,
+                select(TicketRow).where(
+                    TicketRow.auto_reply_due_at <= now, TicketRow.auto_reply_outcome.is_(None)
+                ),
+            )
+            for row in rows:
+                if auto_replies.return_unanswered(session, row, self.actor, now):
+                    report.auto_reply_unanswered += 1
+                    report.note("auto_reply_unanswered", row.id)
 
     def remind_pending(self, report: WorkerReport) -> None:
         """Tickets pending past their reminder time: remind the customer and hand the

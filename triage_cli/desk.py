@@ -48,6 +48,7 @@ def replay_command(
     from collections import deque
     from datetime import UTC, datetime
 
+    from triage.auto_reply_report import auto_reply_report
     from triage.dataset import iter_tickets
     from triage.demo.roster import agents_path_for, load_roster
     from triage.desk import Desk
@@ -88,6 +89,7 @@ def replay_command(
             rows.append(t)
 
     summary = replay(desk, clock, tickets, on_ticket=on_ticket, follow_history=follow_history)
+    replies = auto_reply_report(desk)
     engine.dispose()
     totals = {
         "tickets": summary.tickets,
@@ -97,6 +99,8 @@ def replay_command(
         "priority_to_confirm": summary.priority_unconfirmed,
         "queued_for_retriage": summary.queued,
         "auto_replied": summary.auto_replied,
+        "auto_replied_kb_as_history": summary.auto_replied_as_history,
+        "auto_replies": replies.model_dump(mode="json"),
         "assigned": summary.assigned,
         "answered_as_in_history": summary.history_replies,
         "solved_as_in_history": summary.history_solves,
@@ -122,4 +126,13 @@ def replay_command(
         _out.print(escape(line), soft_wrap=True)
         for reason in t.why:
             _out.print(escape(f"    - {reason}"), soft_wrap=True)
-    _out.print(json.dumps(totals, indent=2))
+    _out.print(json.dumps({k: v for k, v in totals.items() if k != "auto_replies"}, indent=2))
+    for line in replies.lines():
+        _out.print(escape(line), soft_wrap=True)
+    _out.print(
+        escape(
+            f"  KB replies sent {replies.sent_kb}; with the article the history's agent used: "
+            f"{summary.auto_replied_as_history} (stand-in for confirmations in a replay)"
+        ),
+        soft_wrap=True,
+    )

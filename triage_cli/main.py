@@ -19,6 +19,7 @@ from triage_cli import data
 from triage_cli import desk as desk_cli
 from triage_cli import models as models_cli
 from triage_cli import monitor as monitor_cli
+from triage_cli import replies as replies_cli
 from triage_cli import rescore as rescore_cli
 from triage_cli import serve as serve_cli
 from triage_cli import train as train_cli
@@ -45,6 +46,11 @@ app.command("monitor")(monitor_cli.monitor)
 app.add_typer(worker_cli.db_app, name="db", help="Create or upgrade the lifecycle database schema.")
 app.add_typer(
     desk_cli.app, name="desk", help="Run ticket histories through the help desk (replay)."
+)
+app.add_typer(
+    replies_cli.app,
+    name="replies",
+    help="Answer templates: mine past replies, approve or retire what auto-replies may send.",
 )
 app.add_typer(
     models_cli.app,

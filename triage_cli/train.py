@@ -75,9 +75,14 @@ def print_report(report) -> None:  # type: ignore[no-untyped-def]
         if "kb_only" in ar:
             kb = ar["kb_only"]
             line += (
-                f"; KB only, all {kb['n_eval']} tickets with a gold article: recall@1 "
-                f"{_fmt(kb['recall_at_1'])}, recall@5 {_fmt(kb['recall_at_5'])}"
+                f"; KB only, the test part's {kb['n_eval']} tickets with a gold article: "
+                f"recall@1 {_fmt(kb['recall_at_1'])}, recall@5 {_fmt(kb['recall_at_5'])}"
             )
+            if "recall_at_1_training_part" in kb:
+                line += (
+                    f" (training part, where its weights were tuned: recall@1 "
+                    f"{_fmt(kb['recall_at_1_training_part'])})"
+                )
         _out.print(line)
     _out.print(
         f"bundle written to {report.bundle_dir} (languages: {', '.join(report.languages) or '–'})"

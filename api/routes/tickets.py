@@ -75,6 +75,11 @@ def install_desk(app: FastAPI, settings: Settings, *, migrate_schema: bool = Fal
 
         attach_shadow(app, desk, settings)
     app.include_router(router)
+    # Imported here: they build on this module's dependencies.
+    from api.routes import customer, templates
+
+    app.include_router(customer.router)
+    app.include_router(templates.router)
     return desk
 
 

@@ -215,6 +215,13 @@ def _config(name: str, expected: Callable[[Settings], Any]) -> Probe:
     return probe
 
 
+def _policy(name: str, expected: Callable[[Settings], Any]) -> Probe:
+    def probe(s: Served) -> None:
+        assert getattr(s.app.state.desk.config.reply_policy, name) == expected(s.given)
+
+    return probe
+
+
 def _rate_limit(s: Served) -> None:
     limiter = s.app.state.auth.limiter
     assert (limiter.rate, limiter.burst) == (s.given.rate_limit_per_s, s.given.rate_limit_burst)
@@ -290,6 +297,23 @@ ROWS: dict[str, Row] = {
         11.0, "13", _config("retriage_backoff", lambda g: timedelta(seconds=g.retriage_backoff_s))
     ),
     "auto_reply_enabled": Row(False, "true", _config("auto_reply", lambda g: False)),
+    "auto_reply_blocked_priorities": Row(
+        ["p1"],
+        '["urgent"]',
+        _policy("blocked_priorities", lambda g: frozenset({"p1"})),
+    ),
+    "auto_reply_always_human": Row(
+        ["Legal"], '["Security"]', _policy("always_human", lambda g: frozenset({"Legal"}))
+    ),
+    "auto_reply_languages": Row(
+        ["en"], '["de"]', _policy("languages", lambda g: frozenset({"en"}))
+    ),
+    "auto_reply_confirm_hours": Row(
+        5.0, "7", _config("auto_reply_confirm_within", lambda g: timedelta(hours=5))
+    ),
+    "customer_token_days": Row(
+        3.0, "9", _config("customer_token_ttl", lambda g: timedelta(days=3))
+    ),
     "route_without_priority": Row(
         False, "true", _config("route_without_priority", lambda g: False)
     ),

@@ -107,6 +107,16 @@ def test_auto_reply_recall_curve_agrees_with_recall_at_1_and_5(accuracy_run) -> 
         assert curve[4] == pytest.approx(figures["recall_at_5"])
 
 
+def test_kb_only_recall_is_measured_on_the_test_part_only(accuracy_run) -> None:
+    """The KB weights are tuned on the training part's questions: scoring those too made
+    the demo's KB-only recall@1 1.000 (issue 13)."""
+    demo = result_of(accuracy_run, "demo")
+    kb = demo["auto_reply"]["kb_only"]
+    assert kb["evaluated_on"] == "test part"
+    assert 0 < kb["n_eval"] <= demo["split"]["test"]
+    assert kb["n_eval_training_part"] > 0 and 0.0 <= kb["recall_at_1_training_part"] <= 1.0
+
+
 def test_a_dataset_never_seen_works_from_its_config_entry_alone(accuracy_run) -> None:
     """The odd CSV export: generic importer, column map, day-first dates, a time split."""
     odd = result_of(accuracy_run, "odd_export")

@@ -44,7 +44,8 @@ class ScriptedTriager:
     triagers are exercised end to end against a trained bundle elsewhere.
     Text containing "refund" → billing/high/finance, confident; "printer" → IT,
     but the team head abstains; "password" → account/low/support with a safe
-    auto-reply; "poison" raises (a ticket the model cannot score); anything else:
+    auto-reply (a KB article); "invoice" → billing/low/finance with a safe past agent
+    reply; "poison" raises (a ticket the model cannot score); anything else:
     every head abstains. `down = True`
     makes it raise like an unreachable service.
     """
@@ -86,6 +87,17 @@ class ScriptedTriager:
                 kind="kb",
                 text="Use the 'Forgot password' link to reset it.",
                 score=0.93,
+                safe_to_send=True,
+            )
+        if "invoice" in text:
+            # A past agent reply (not a KB article): sent only once its template is approved.
+            heads = {"category": head("billing"), "priority": head("low"), "team": head("finance")}
+            reply = AutoReply(
+                answer_id="answer-7",
+                kind="answer",
+                text="Hi Anna,\n\nYou can download every invoice under Settings > Billing."
+                "\n\nBest regards,\nTom",
+                score=0.91,
                 safe_to_send=True,
             )
         return TriageResult(

@@ -164,6 +164,10 @@ def assign_locked(
         return row.assignee
     if row.status not in {s.value for s in ACTIVE} or row.triage_state != TriageState.done.value:
         return None
+    if row.auto_reply_due_at is not None and row.auto_reply_outcome is None:
+        # The customer is deciding whether the auto-reply solved it: the ticket waits
+        # in its team's queue until they answer or the window ends (the worker).
+        return None
     choice, excluded = pick_agent(session, row, now, desk.config.weights)
     if choice is None:
         # A desk without agents (triage only) does not assign: nothing to explain.

@@ -7,11 +7,9 @@ change is audited in the same transaction.
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from triage.desk import outbox
@@ -21,8 +19,9 @@ from triage.desk.queries import get
 from triage.desk.records import TicketChanges, TicketView, TriageState
 from triage.desk.reference import format_reference, parse_ticket_id
 from triage.desk.status import ACTIVE, PAUSED, Status, check_transition
-from triage.errors import Conflict, NotFound, TriageError
-from triage.store.models import CorrectionRow, CsatRow, TagRow, TicketRow
+from triage.desk.tokens import CSAT, new_token, redeem
+from triage.errors import Conflict, TriageError
+from triage.store.models import CorrectionRow, TagRow, TicketRow
 
 # What an update changed, audited as its `updated` entry: field -> {"old", "new"[, ...]}.
 Changed = dict[str, dict[str, Any]]
@@ -219,8 +218,7 @@ def _send_survey(
     desk: DeskContext, session: Session, row: TicketRow, actor: str, now: datetime
 ) -> None:
     """A CSAT survey for a solved ticket, announced with the `ticket.solved` event."""
-    token = secrets.token_urlsafe(24)
-    session.add(CsatRow(ticket_id=row.id, token=token, sent_at=now))
+    token = new_token(desk, session, row.id, CSAT, now)
     survey = desk.config.survey_url.format(token=token)
     payload = {
         "reference": format_reference(row.id),
@@ -273,9 +271,7 @@ def rate(desk: DeskContext, token: str, rating: int, comment: str | None = None)
         raise TriageError(f"rating {rating}: expected 1 to 5")
     now = desk.clock()
     with desk.sessions.begin() as session:
-        survey = session.scalar(select(CsatRow).where(CsatRow.token == token).with_for_update())
-        if survey is None:
-            raise NotFound("no such survey")
+        survey = redeem(session, token, CSAT, now)
         if survey.rating is not None:
             raise Conflict("this survey was already answered")
         row = lock(session, survey.ticket_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from triage.desk.reply_policy import AutoReplyPolicy
 from triage.settings import Settings
 
 
@@ -29,8 +30,13 @@ class DeskConfig:
     escalation_risk_threshold: float = 0.7
     # Pick an agent as soon as a ticket is routed (triaged with a team).
     auto_assign: bool = True
-    # Send auto-replies the model marks safe, and set the ticket pending.
+    # Send the auto-replies the policy allows (KB articles, approved templates).
     auto_reply: bool = True
+    reply_policy: AutoReplyPolicy = field(default_factory=AutoReplyPolicy)
+    # An auto-replied ticket the customer has not confirmed goes back to its team's queue.
+    auto_reply_confirm_within: timedelta = timedelta(hours=48)
+    # How long a customer's CSAT or confirm link works.
+    customer_token_ttl: timedelta = timedelta(days=14)
     # When only the priority head abstains (category and team are known), route the
     # ticket to its team with a fallback priority flagged for a person to confirm,
     # instead of holding it in the human triage queue (see `fallback_priority`).
@@ -39,12 +45,30 @@ class DeskConfig:
     default_priority: str | None = None
     # Where the customer rates a solved ticket; `{token}` is the survey's token.
     survey_url: str = "http://localhost:8000/v1/csat/{token}"
+    # Where the customer says whether an auto-reply solved the request.
+    confirm_url: str = "http://localhost:8000/v1/confirm/{token}"
     weights: AssignmentWeights = field(default_factory=AssignmentWeights)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeskConfig:
         """The lifecycle timers configured through `TRIAGE_*` settings."""
+        policy = AutoReplyPolicy(
+            enabled=settings.auto_reply_enabled,
+            blocked_priorities=frozenset(settings.auto_reply_blocked_priorities),
+            escalation_risk_threshold=settings.escalation_risk_threshold,
+            languages=frozenset(settings.auto_reply_languages),
+            **(
+                {"always_human": frozenset(settings.auto_reply_always_human)}
+                if settings.auto_reply_always_human is not None
+                else {}
+            ),
+        )
+        base = settings.public_url.rstrip("/")
         return cls(
+            reply_policy=policy,
+            auto_reply_confirm_within=timedelta(hours=settings.auto_reply_confirm_hours),
+            customer_token_ttl=timedelta(days=settings.customer_token_days),
+            confirm_url=base + "/v1/confirm/{token}",
             pending_reminder=timedelta(hours=settings.pending_reminder_hours),
             close_after=timedelta(days=settings.close_after_days),
             retriage_backoff=timedelta(seconds=settings.retriage_backoff_s),
@@ -52,5 +76,5 @@ class DeskConfig:
             auto_reply=settings.auto_reply_enabled,
             route_without_priority=settings.route_without_priority,
             default_priority=settings.default_priority,
-            survey_url=settings.public_url.rstrip("/") + "/v1/csat/{token}",
+            survey_url=base + "/v1/csat/{token}",
         )

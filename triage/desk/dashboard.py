@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from triage.desk.agents import loads
-from triage.desk.records import AgentLoad, Dashboard, SlaDay
+from triage.desk.records import AgentLoad, AutoReplyOutcome, Dashboard, SlaDay
 from triage.desk.status import Status
+from triage.desk.tokens import CSAT
 from triage.health.quality import measure_quality
 from triage.store.models import AgentRow, CsatRow, TicketRow
 
@@ -47,6 +48,35 @@ def sla_by_day(session: Session, now: datetime, days: int = SLA_DAYS) -> list[Sl
     ]
 
 
+def auto_reply_outcomes(session: Session) -> list[AutoReplyOutcome]:
+    """Outcomes of the automatic replies per KB article and per template, most sent first."""
+    rows = session.execute(
+        select(TicketRow.auto_reply_id, TicketRow.auto_reply_outcome, func.count())
+        .where(TicketRow.auto_reply_id.is_not(None))
+        .group_by(TicketRow.auto_reply_id, TicketRow.auto_reply_outcome)
+    ).all()
+    by_id: dict[str, dict[str | None, int]] = {}
+    for answer_id, outcome, n in rows:
+        by_id.setdefault(str(answer_id), {})[outcome] = int(n)
+    out = []
+    for answer_id, counts in by_id.items():
+        sent = sum(counts.values())
+        waiting = counts.get(None, 0)
+        confirmed = counts.get("resolved", 0)
+        out.append(
+            AutoReplyOutcome(
+                answer_id=answer_id,
+                sent=sent,
+                confirmed=confirmed,
+                reopened=counts.get("reopened", 0),
+                no_answer=counts.get("no_answer", 0),
+                waiting=waiting,
+                confirmed_rate=_ratio(confirmed, sent - waiting),
+            )
+        )
+    return sorted(out, key=lambda o: (-o.sent, o.answer_id))
+
+
 def build_dashboard(session: Session, now: datetime) -> Dashboard:
     """Counts over the whole desk at `now`."""
 
@@ -63,11 +93,15 @@ def build_dashboard(session: Session, now: datetime) -> Dashboard:
     sent = count(TicketRow.auto_reply_id.is_not(None))
     resolved = count(TicketRow.auto_reply_outcome == "resolved")
     reopened = count(TicketRow.auto_reply_outcome == "reopened")
-    csat_sent = int(session.scalar(select(func.count(CsatRow.id))) or 0)
+    surveys = CsatRow.purpose == CSAT
+    csat_sent = int(session.scalar(select(func.count(CsatRow.id)).where(surveys)) or 0)
     answered = int(
-        session.scalar(select(func.count(CsatRow.id)).where(CsatRow.rating.is_not(None))) or 0
+        session.scalar(select(func.count(CsatRow.id)).where(surveys, CsatRow.rating.is_not(None)))
+        or 0
     )
-    average = session.scalar(select(func.avg(CsatRow.rating)).where(CsatRow.rating.is_not(None)))
+    average = session.scalar(
+        select(func.avg(CsatRow.rating)).where(surveys, CsatRow.rating.is_not(None))
+    )
     counts = loads(session)
     agents = [
         AgentLoad(
@@ -92,6 +126,8 @@ def build_dashboard(session: Session, now: datetime) -> Dashboard:
         auto_replies_resolved=resolved,
         auto_replies_reopened=reopened,
         auto_reply_resolution_rate=_ratio(resolved, resolved + reopened),
+        auto_replies_no_answer=count(TicketRow.auto_reply_outcome == "no_answer"),
+        auto_reply_outcomes=auto_reply_outcomes(session),
         csat_sent=csat_sent,
         csat_answered=answered,
         csat_average=None if average is None else round(float(average), 2),

@@ -13,7 +13,7 @@ its webhook events, so the log and the outbox never disagree with the tickets.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -21,7 +21,16 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from triage.contract import HeadPrediction
-from triage.desk import assignment, held, intake, queries, scoring
+from triage.desk import (
+    assignment,
+    auto_replies,
+    held,
+    intake,
+    queries,
+    scoring,
+    templates,
+    tokens,
+)
 from triage.desk import changes as changes_
 from triage.desk.config import DeskConfig
 from triage.desk.ledger import record, utcnow
@@ -183,7 +192,40 @@ class Desk:
 
     def answer_auto_reply(self, ticket_id: int | str, solved: bool, *, actor: str) -> TicketView:
         """The customer's answer to an auto-reply: solved, or reopened for an agent."""
-        return scoring.answer_auto_reply(self, ticket_id, solved, actor=actor)
+        return auto_replies.answer_auto_reply(self, ticket_id, solved, actor=actor)
+
+    def confirm_auto_reply(self, token: str, solved: bool) -> TicketView:
+        """The customer's answer from the confirm link under an auto-reply."""
+        return auto_replies.confirm(self, token, solved)
+
+    def link(self, token: str, purpose: str) -> tokens.LinkView:
+        """What a customer's CSAT or confirm link opens (NotFound: invalid or expired)."""
+        return tokens.describe(self, token, purpose)
+
+    # -- answer templates (triage.desk.templates) --------------------------------------
+
+    def mine_templates(
+        self, replies: Iterable[tuple[str, str | None]], *, min_uses: int = 3
+    ) -> templates.MineReport:
+        """Propose templates from past replies (`(text, language)` pairs)."""
+        return templates.mine(self, replies, min_uses=min_uses)
+
+    def list_templates(
+        self, status: templates.TemplateStatus | None = None
+    ) -> list[templates.TemplateView]:
+        """Answer templates, most used first."""
+        return templates.list_templates(self, status)
+
+    def review_template(
+        self,
+        template_id: int,
+        status: templates.TemplateStatus,
+        *,
+        actor: str,
+        text: str | None = None,
+    ) -> templates.TemplateView:
+        """Approve (optionally with a reviewed text) or retire a template."""
+        return templates.review(self, template_id, status, actor=actor, text=text)
 
     # -- changes and transitions (triage.desk.changes) ---------------------------------
 

@@ -295,9 +295,11 @@ def _append(
     details = {"direction": message.direction.value, "message_id": message.message_id}
     record(session, row, actor, "message_added", details, now)
     if message.direction is Direction.inbound:
-        if row.auto_reply_id is not None and row.auto_reply_outcome is None:
-            # Writing back after an auto-reply means it did not settle it.
+        if row.auto_reply_id is not None and row.auto_reply_outcome in (None, "no_answer"):
+            # Writing back after an auto-reply means it did not settle it: the ticket
+            # goes to an agent now, not after the confirmation window.
             row.auto_reply_outcome = "reopened"
+            row.auto_reply_due_at = None
         if row.status in (Status.pending.value, Status.solved.value):
             transition(desk, session, row, Status.reopened, actor, "customer replied", now)
     else:

@@ -21,6 +21,7 @@ EVENTS = frozenset(
         "ticket.assigned",
         "ticket.escalated",
         "ticket.auto_replied",
+        "ticket.auto_reply_unanswered",
         "ticket.solved",
         "ticket.reminder",
         "csat.received",

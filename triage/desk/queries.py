@@ -271,6 +271,7 @@ def view(
         escalation_risk=row.escalation_risk,
         auto_reply_id=row.auto_reply_id,
         auto_reply_outcome=row.auto_reply_outcome,
+        auto_reply_due_at=row.auto_reply_due_at,
         priority_unconfirmed=row.priority_unconfirmed,
         messages=messages,
     )

@@ -175,6 +175,8 @@ class TicketView(BaseModel):
     escalation_risk: float | None
     auto_reply_id: str | None
     auto_reply_outcome: str | None
+    # While an auto-reply waits for the customer: when the ticket returns to its team.
+    auto_reply_due_at: datetime | None = None
     # Routed with a fallback priority because the priority head abstained: a person
     # should confirm it (setting the priority, even to the same value, does).
     priority_unconfirmed: bool = False
@@ -279,6 +281,20 @@ class SlaDay(BaseModel):
     compliance_pct: float
 
 
+class AutoReplyOutcome(BaseModel):
+    """What customers did with one KB article or approved template sent automatically:
+    confirmed it solved their request, said it did not (or wrote back), or said nothing
+    (`waiting` while the confirmation window is open)."""
+
+    answer_id: str  # the KB article's id, or "template-<id>"
+    sent: int
+    confirmed: int
+    reopened: int
+    no_answer: int
+    waiting: int
+    confirmed_rate: float | None  # confirmed / (sent - waiting)
+
+
 class Dashboard(BaseModel):
     """The desk at a glance."""
 
@@ -296,6 +312,9 @@ class Dashboard(BaseModel):
     auto_replies_resolved: int
     auto_replies_reopened: int
     auto_reply_resolution_rate: float | None
+    auto_replies_no_answer: int = 0
+    # Per KB article and per approved template, most sent first.
+    auto_reply_outcomes: list[AutoReplyOutcome] = Field(default_factory=list)
     csat_sent: int
     csat_answered: int
     csat_average: float | None

@@ -1,6 +1,6 @@
 """Scoring: a queued ticket goes to the triage service and its result is applied (the
-predicted fields, the routing, the SLA targets of a predicted priority, a safe
-auto-reply); and the customer's answer to that auto-reply.
+predicted fields, the routing, the SLA targets of a predicted priority, and the
+auto-reply policy's decision on the matched answer, `triage.desk.auto_replies`).
 
 The triage service is called outside any transaction: a ticket is committed first
 (`triage_state = queued`) and only then scored, so a slow or dead triage service never
@@ -10,22 +10,18 @@ loses a ticket; the worker re-triages whatever stayed queued.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from triage.contract import AutoReply, HeadPrediction, TriageResult
-from triage.desk import outbox
-from triage.desk.changes import transition
+from triage.contract import HeadPrediction, TriageResult
+from triage.desk import auto_replies
 from triage.desk.ledger import PREDICTED_FIELDS, ROUTING_FIELDS, DeskContext, lock, record
-from triage.desk.queries import as_contract_ticket, get, messages_of, view
-from triage.desk.records import Direction, TicketView, TriageState
-from triage.desk.reference import format_reference, parse_ticket_id, subject_tag
-from triage.desk.status import Status
-from triage.errors import Conflict, NotFound, RemoteUnavailableError
-from triage.store.models import MessageRow, TicketRow
+from triage.desk.queries import as_contract_ticket
+from triage.desk.records import TriageState
+from triage.desk.reference import format_reference
+from triage.errors import NotFound, RemoteUnavailableError
+from triage.store.models import TicketRow
 
 log = logging.getLogger(__name__)
 
@@ -121,15 +117,9 @@ def _apply_triage(desk: DeskContext, ticket_id: int, result: TriageResult) -> No
         details["queue"] = "human_triage" if missing else None
         details["escalation_risk"] = row.escalation_risk
         record(session, row, "model", "triaged", details, now, result.model_version)
-        reply = result.auto_reply
-        if (
-            desk.config.auto_reply
-            and reply is not None
-            and reply.safe_to_send
-            and row.status == Status.new.value
-            and row.auto_reply_id is None
-        ):
-            _send_auto_reply(desk, session, row, reply, now)
+        # The policy decides on the matched answer (and audits why); a reply is sent
+        # only when it allows (`triage.desk.auto_replies`).
+        auto_replies.consider(desk, session, row, result, abstained, now)
 
 
 def _fill_predictions(row: TicketRow, result: TriageResult) -> tuple[dict[str, str], list[str]]:
@@ -194,13 +184,20 @@ def fallback_priority(desk: DeskContext, head: HeadPrediction | None) -> dict[st
     An unsure model never lowers a ticket below the default, but one leaning towards
     "urgent" is taken seriously: a missed SLA costs more than early attention. Returns
     the audit entry's details: the priority, its source, and the guess.
+
+    A default the model never produces ("medium" beside its low/normal/high/urgent) is
+    mapped to the model's label with the same SLA targets (`_model_label`), so the
+    fallback is one of the model's own labels.
     """
     # Spelled as the SLA policies spell it (TRIAGE_DEFAULT_PRIORITY=High is accepted):
     # a person confirming it as is must not add a "High" class beside "high".
-    default = (desk.config.default_priority or desk.sla.default).strip().lower()
+    configured = (desk.config.default_priority or desk.sla.default).strip().lower()
     scores = list(head.top_k) if head is not None else []
     guess = max(scores, key=lambda s: s.probability) if scores else None
+    default = _model_label(desk, configured, [s.label for s in scores])
     chosen: dict[str, Any] = {"priority": default, "source": "default", "default": default}
+    if default != configured:
+        chosen["configured_default"] = configured
     if guess is not None:
         chosen["guess"] = guess.label
         chosen["guess_probability"] = round(guess.probability, 4)
@@ -210,54 +207,13 @@ def fallback_priority(desk: DeskContext, head: HeadPrediction | None) -> dict[st
     return chosen
 
 
-def _send_auto_reply(
-    desk: DeskContext, session: Session, row: TicketRow, reply: AutoReply, now: datetime
-) -> None:
-    actor = "system:auto-reply"
-    subject = f"{subject_tag(row.id, row.reply_token)} {row.subject}".strip()
-    session.add(
-        MessageRow(
-            ticket_id=row.id,
-            direction=Direction.outbound.value,
-            channel=row.channel,
-            author=actor,
-            subject=subject,
-            body=reply.text,
-            kind="auto_reply",
-            created_at=now,
-        )
-    )
-    row.auto_reply_id = reply.answer_id
-    details = {"answer_id": reply.answer_id, "kind": reply.kind, "score": round(reply.score, 4)}
-    record(session, row, actor, "auto_replied", details, now)
-    # The event carries the message itself: the webhook receiver delivers it.
-    message = outbox.outbound_message(row, subject, reply.text)
-    outbox.enqueue(session, "ticket.auto_replied", row.id, {**details, **message}, now)
-    transition(desk, session, row, Status.pending, actor, "auto-reply sent", now)
-
-
-def answer_auto_reply(
-    desk: DeskContext, ticket_id: int | str, solved: bool, *, actor: str
-) -> TicketView:
-    """The customer's answer to an auto-reply: solved, or still needs an agent
-    (reopened, and the worker assigns it)."""
-    number = parse_ticket_id(ticket_id)
-    now = desk.clock()
-    outcome = "resolved" if solved else "reopened"
-    with desk.sessions.begin() as session:
-        row = lock(session, number)
-        if row.auto_reply_id is None:
-            raise Conflict(f"{format_reference(number)} got no auto-reply")
-        if row.auto_reply_outcome is not None:
-            if row.auto_reply_outcome == outcome:
-                return view(row, messages_of(session, row.id))
-            raise Conflict(
-                f"{format_reference(number)}: the auto-reply was already marked "
-                f"{row.auto_reply_outcome}"
-            )
-        row.auto_reply_outcome = outcome
-        record(session, row, actor, "auto_reply_answered", {"outcome": outcome}, now)
-        target = Status.solved if solved else Status.reopened
-        if row.status != target.value:
-            transition(desk, session, row, target, actor, f"auto-reply {outcome}", now)
-    return get(desk, number)
+def _model_label(desk: DeskContext, default: str, labels: list[str]) -> str:
+    """`default` when the model uses it (or names no labels); else the model's label with
+    the same SLA targets: "medium" becomes "normal" for a low/normal/high/urgent model.
+    A default no model label matches stays (set `TRIAGE_DEFAULT_PRIORITY` to one)."""
+    known = [label.strip().lower() for label in labels]
+    if not known or default in known:
+        return default
+    policy = desk.sla.policy(default)
+    same = [label for label in known if desk.sla.policy(label) == policy]
+    return min(same, key=desk.sla.rank) if same else default

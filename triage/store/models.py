@@ -113,6 +113,8 @@ class TicketRow(Base):
     # the customer still needed an agent ("reopened"); null while undecided.
     auto_reply_id: Mapped[str | None] = mapped_column(String(200))
     auto_reply_outcome: Mapped[str | None] = mapped_column(String(20))
+    # When an unconfirmed auto-reply hands the ticket back to its team's queue.
+    auto_reply_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
     tags: Mapped[list[TagRow]] = relationship(
         back_populates="ticket", cascade="all, delete-orphan", lazy="selectin"
@@ -234,10 +236,34 @@ class CsatRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     token: Mapped[str] = mapped_column(String(64))
+    # What the token may do: "csat" (rate a solved ticket) or "confirm" (answer an
+    # auto-reply); a token of one purpose is refused by the other's route.
+    purpose: Mapped[str] = mapped_column(String(20), default="csat")
     sent_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
     rating: Mapped[int | None] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None]
+
+
+class ReplyTemplateRow(Base):
+    """An answer template mined from past agent replies, with placeholders for customer
+    details. Only an approved one may be sent automatically (`triage.desk.templates`)."""
+
+    __tablename__ = "reply_templates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # Hash of the normalised template text: how a matched past reply finds its template.
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    placeholders: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    language: Mapped[str | None] = mapped_column(String(20))
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    # proposed (mined, not reviewed), approved, retired.
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    created_at: Mapped[datetime]
+    reviewed_by: Mapped[str | None] = mapped_column(String(320))
+    reviewed_at: Mapped[datetime | None]
 
 
 class ShadowRow(Base):

@@ -151,3 +151,24 @@ def test_an_unknown_default_priority_is_a_clear_error(engine) -> None:  # type: 
     assert desk.config.default_priority == "High" and desk.config.route_without_priority
     # Stored as the policies spell it: confirmed as is, it is the model's "high" class.
     assert desk.fallback_priority(None)["priority"] == "high"
+
+
+def test_the_fallback_is_one_of_the_models_own_labels(desk: Desk, triager) -> None:  # type: ignore[no-untyped-def]
+    """The SLA policies' default "medium" is no label of a low/normal/high/urgent model:
+    the fallback is the model's label with the same SLA targets, "normal"."""
+    scripted = triager.triage
+
+    def answer(ticket):  # type: ignore[no-untyped-def]
+        top = [
+            LabelScore(label=label, probability=p)
+            for label, p in (("low", 0.4), ("normal", 0.3), ("high", 0.2), ("urgent", 0.1))
+        ]
+        unsure = HeadPrediction(label=None, confidence=0.4, abstained=True, top_k=top)
+        return scripted(ticket).model_copy(update={"priority": unsure})
+
+    triager.triage = answer
+    t = desk.intake(_refund()).ticket
+    assert (t.priority, t.priority_unconfirmed) == ("normal", True)
+    [triaged] = [e for e in desk.audit(t.id) if e.action == "triaged"]
+    fallback = triaged.details["priority_fallback"]
+    assert (fallback["priority"], fallback["configured_default"]) == ("normal", "medium")

@@ -150,7 +150,7 @@ def test_stepwise_upgrade_keeps_existing_tickets(tmp_path) -> None:  # type: ign
     with session_factory(engine)() as session:
         row = session.scalars(select(TicketRow)).one()
         assert row.subject == "s" and row.auto_reply_id is None
-        assert row.priority_unconfirmed is False
+        assert row.priority_unconfirmed is False and row.auto_reply_due_at is None
     engine.dispose()
 
 

@@ -2,7 +2,7 @@
 their CC list; e-mails from strangers are held for an agent.
 
 Revision ID: 0005
-Revises: 0003 (the lead re-chains this onto issue 13's 0004 at merge)
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
