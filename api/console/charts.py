@@ -103,6 +103,7 @@ def dashboard_charts(board: Any, t: Any) -> list[str]:
                 (t("sent"), board.auto_replies_sent),
                 (t("resolved"), board.auto_replies_resolved),
                 (t("reopened"), board.auto_replies_reopened),
+                (t("no answer"), board.auto_replies_no_answer),
             ],
             chart_id="autoreply",
         ),

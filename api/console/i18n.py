@@ -111,6 +111,7 @@ _CATALOGUE: dict[str, tuple[str, str, str]] = {
     "sent": ("отправлено", "wysłane", "gesendet"),
     "resolved": ("решено", "rozwiązane", "gelöst"),
     "reopened": ("переоткрыто", "ponownie otwarte", "wiedereröffnet"),
+    "no answer": ("без ответа", "bez odpowiedzi", "keine Antwort"),
     "answered": ("с ответом", "z odpowiedzią", "beantwortet"),
     "average": ("среднее", "średnia", "Durchschnitt"),
     "follow-ups": ("на контроле", "do wyjaśnienia", "Nachfassen"),

@@ -37,6 +37,7 @@ from triage.desk import Desk, NewMessage, Status, TicketChanges
 from triage.desk.agents import Directory
 from triage.desk.records import Direction
 from triage.desk.status import TRANSITIONS
+from triage.desk.templates import TemplateStatus
 from triage.errors import NotFound, TriageError
 from triage.settings import Settings
 
@@ -326,8 +327,9 @@ def ticket_page(
         heads=views.head_rows(ticket, stored),
         risk=(stored or {}).get("escalation"),
         explanation=(fresh or {}).get("explanation"),
-        replies=views.suggestions(
-            (stored or {}).get("auto_reply"), (fresh or {}).get("auto_reply")
+        replies=views.suggestions((stored or {}).get("auto_reply"), (fresh or {}).get("auto_reply"))
+        + views.template_suggestions(
+            desk.list_templates(TemplateStatus.approved), ticket.language, ticket.reference
         ),
         moves=sorted(TRANSITIONS[ticket.status]),
         audit=desk.audit(ticket.id),

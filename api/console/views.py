@@ -156,6 +156,27 @@ class Suggestion:
     score: float
 
 
+# Approved templates offered on a ticket page, most used first.
+TEMPLATES_SHOWN = 3
+
+
+def template_suggestions(
+    templates: list[Any], language: str | None, reference: str
+) -> list[Suggestion]:
+    """Approved templates in the ticket's language (every one while the language is
+    unknown), filled in for this ticket, most used first."""
+    from triage.desk.templates import fill
+
+    fitting = [t for t in templates if language is None or t.language in (None, language)]
+    fitting = fitting[:TEMPLATES_SHOWN]
+    return [
+        Suggestion(
+            "template", f"template-{t.id}", fill(t.text, customer_name=None, ticket=reference), 0.0
+        )
+        for t in fitting
+    ]
+
+
 def suggestions(*auto_replies: dict[str, Any] | None) -> list[Suggestion]:
     """The suggested replies of the stored and the fresh triage results, once each."""
     seen: set[str] = set()

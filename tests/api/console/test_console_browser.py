@@ -186,6 +186,7 @@ def test_an_agent_works_a_ticket_in_the_browser(
             board["auto_replies_sent"],
             board["auto_replies_resolved"],
             board["auto_replies_reopened"],
+            board["auto_replies_no_answer"],
         ]
         assert [v for _, v in drawn["csat"]] == [
             board["csat_sent"],

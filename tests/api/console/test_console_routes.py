@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.triage.conftest import ScriptedTriager
+from triage.desk.templates import TemplateStatus
 from triage.keys import create_key, revoke_key
 from triage.settings import Settings
 
@@ -204,6 +205,14 @@ def test_reply_and_status_moves_use_the_desk_rules(console: Console) -> None:
     csrf = console.sign_in(console.agent)
     page = console.client.get(f"/console/tickets/{t['id']}").text
     assert "Forgot password" in page  # the knowledge-base suggestion, not sent
+    # Approved templates are suggested too, filled in for this ticket.
+    desk = console.client.app.state.desk  # type: ignore[attr-defined]
+    desk.mine_templates([(f"Hello, see {t['reference']} for the steps.", "en")] * 3, min_uses=3)
+    [proposed] = desk.list_templates()
+    reviewed = "Hello, see {ticket} for the steps."
+    desk.review_template(proposed.id, TemplateStatus.approved, actor="boss", text=reviewed)
+    page = console.client.get(f"/console/tickets/{t['id']}").text
+    assert f"template-{proposed.id}" in page and f"see {t['reference']} for the steps" in page
     base = f"/console/tickets/{t['id']}"
     r = console.client.post(f"{base}/reply", data={"csrf": csrf, "body": "Use Forgot password."})
     assert r.status_code == 200 and "Use Forgot password." in r.text
