@@ -136,6 +136,17 @@ def may_see(key: KeyRecord | None, inbox: str | None, team: str | None) -> bool:
     return "tickets" in key.scopes and key.inbox is not None and inbox == key.inbox
 
 
+def may_set_presence(key: KeyRecord | None, agent_id: str, agent_team: str | None) -> bool:
+    """Whether the caller may take this agent on or off line: an admin (or auth off), the
+    agent's own key (named after the agent), or an agent key of the agent's team."""
+    if is_unscoped(key):
+        return True
+    assert key is not None
+    if "agent" not in key.scopes:
+        return False
+    return key.name == agent_id or (agent_team is not None and agent_team in key.teams)
+
+
 def actor_of(key: KeyRecord | None, x_actor: str | None) -> str:
     """Who acted, for the audit log: `X-Actor` only from a key with the `act-as` scope
     (or with auth off), else the key's own name."""

@@ -40,6 +40,7 @@ from triage.desk import Desk, Status, TicketChanges
 from triage.desk.config import DeskConfig
 from triage.health.shadow import ShadowScorer
 from triage.health.trigger import retrain_reason
+from triage.health.versions import is_version, of_version
 from triage.health.window import DriftMonitor
 from triage.replay import MovableClock, intake_of
 from triage.store import connect, migrate
@@ -277,7 +278,7 @@ def run_loop(config: LoopConfig, work: Path) -> LoopResult:  # noqa: C901 - the 
         rows = session.execute(
             select(TicketRow.id, TicketRow.predicted_category, ShadowRow.category)
             .join(ShadowRow, ShadowRow.ticket_id == TicketRow.id)
-            .where(TicketRow.id.in_(shadow_ids), ShadowRow.model_version == challenger)
+            .where(TicketRow.id.in_(shadow_ids), of_version(ShadowRow.model_version, challenger))
         ).all()
         health = measure_quality(session)
     new_rows = [r for r in rows if truths[r[0]].category == NEW_CATEGORY]
@@ -298,7 +299,7 @@ def run_loop(config: LoopConfig, work: Path) -> LoopResult:  # noqa: C901 - the 
     figures["champion_live_quality"] = [
         h.model_dump(mode="json")
         for v in health.versions
-        if v.model_version == champion
+        if is_version(v.model_version, champion)
         for h in v.heads
         if h.head == "category"
     ]

@@ -190,6 +190,9 @@ def start_server(
         "TRIAGE_API_KEYS_FILE": str(keys_file),
         "TRIAGE_ONNX_THREADS": str(threads),
         "TRIAGE_MODEL_WATCH_INTERVAL_S": "0",
+        # One key drives every level of the sweep: the per-key rate limit would answer 429
+        # and measure the limiter, not the service (benchmarks/security_overhead.py does that).
+        "TRIAGE_RATE_LIMIT_PER_S": "0",
     }
     command = [
         sys.executable,

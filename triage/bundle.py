@@ -162,8 +162,13 @@ class Bundle:
     def model_version(self) -> str:
         """The version recorded at training time plus the content's digest
         (`<version>+<12 hex>`), so that any change to any file changes it."""
-        version = str(self.manifest["model_version"])
-        return f"{version}+{self.content_sha256[:12]}" if self.content_sha256 else version
+        return served_version(str(self.manifest["model_version"]), self.content_sha256)
+
+
+def served_version(version: str, content_sha256: str) -> str:
+    """The name a bundle is served under: its training-time `version` plus the first 12 hex of
+    its manifest's sha256 (the version alone for a bundle built in memory)."""
+    return f"{version}+{content_sha256[:12]}" if content_sha256 else version
 
 
 def session_options(threads: int, spinning: bool | None):
@@ -281,3 +286,16 @@ def load_bundle(
         except ValueError as exc:
             raise BundleError(f"{path / AUTO_REPLY_TARGETS}: unreadable ({exc})") from exc
     return bundle
+
+
+def check_manifest(path: Path, expected: str) -> None:
+    """The bundle's manifest still has the sha256 recorded at registration (`BundleError`
+    otherwise); an empty `expected` (a pre-issue-14 entry) checks nothing."""
+    if not expected:
+        return
+    try:
+        actual = sha256_file(path / "manifest.json")
+    except OSError as exc:
+        raise BundleError(f"{path}: no readable manifest.json") from exc
+    if actual != expected:
+        raise BundleError(f"{path}: manifest.json changed since the bundle was registered")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 PRIMARY_HEAD = "category"
 # Largest macro-F1 drop (absolute, 1 point) a new champion may have against the current one.
@@ -206,3 +207,29 @@ def gate(
         forced=force and not allowed,
         basis=basis,
     )
+
+
+def gate_identity(manifest: dict[str, Any]) -> dict[str, Any]:
+    """What the gate needs beyond the figures: model name, primary head, no-signal heads."""
+    evaluation = manifest.get("evaluation") or {}
+    return {
+        "model_name": manifest.get("model_name"),
+        "primary": manifest.get("primary_head"),
+        "no_signal": [
+            h["name"]
+            for h in manifest.get("heads") or []
+            if isinstance(h, dict) and h.get("no_signal")
+        ],
+        "test_split": evaluation.get("test_split"),
+    }
+
+
+def head_scores(manifest: dict[str, Any]) -> tuple[list[str], dict[str, float]]:
+    """Heads in manifest order and their macro-F1; `auto_reply` and friends have none."""
+    heads: list[str] = []
+    scores: dict[str, float] = {}
+    for name, value in (manifest.get("metrics") or {}).items():
+        if isinstance(value, dict) and isinstance(value.get("macro_f1"), int | float):
+            heads.append(name)
+            scores[name] = float(value["macro_f1"])
+    return heads, scores

@@ -31,7 +31,7 @@ from typing import Any
 
 from triage.errors import BundleError, TriageError
 from triage.files import read_json_object, sha256_file, write_atomically
-from triage.promotion import ModelVersion, PromotionDecision, gate
+from triage.promotion import ModelVersion, PromotionDecision, gate, gate_identity, head_scores
 
 REGISTRY_FILE = "registry.json"
 CHAMPION = "champion"
@@ -70,32 +70,6 @@ def _read_manifest(bundle_dir: Path) -> dict[str, Any]:
     if not manifest.get("model_version"):
         raise RegistryError(f"{path}: manifest has no 'model_version'")
     return manifest
-
-
-def _identity(manifest: dict[str, Any]) -> dict[str, Any]:
-    """What the gate needs beyond the figures: model name, primary head, no-signal heads."""
-    evaluation = manifest.get("evaluation") or {}
-    return {
-        "model_name": manifest.get("model_name"),
-        "primary": manifest.get("primary_head"),
-        "no_signal": [
-            h["name"]
-            for h in manifest.get("heads") or []
-            if isinstance(h, dict) and h.get("no_signal")
-        ],
-        "test_split": evaluation.get("test_split"),
-    }
-
-
-def _head_scores(manifest: dict[str, Any]) -> tuple[list[str], dict[str, float]]:
-    """Heads in manifest order and their macro-F1; `auto_reply` and friends have none."""
-    heads: list[str] = []
-    scores: dict[str, float] = {}
-    for name, value in (manifest.get("metrics") or {}).items():
-        if isinstance(value, dict) and isinstance(value.get("macro_f1"), int | float):
-            heads.append(name)
-            scores[name] = float(value["macro_f1"])
-    return heads, scores
 
 
 class ModelRegistry:
@@ -176,6 +150,8 @@ class ModelRegistry:
         version = data["aliases"].get(alias_or_version, alias_or_version)
         path = self.resolve(alias_or_version)
         expected = str(data["versions"][version].get("manifest_sha256", ""))
+        from triage.bundle import check_manifest  # numpy and onnxruntime: only when serving
+
         check_manifest(path, expected)
         return path, expected
 
@@ -244,7 +220,7 @@ class ModelRegistry:
         bundle_dir = Path(bundle_dir)
         manifest = _read_manifest(bundle_dir)
         version = str(manifest["model_version"])
-        heads, scores = _head_scores(manifest)
+        heads, scores = head_scores(manifest)
         stored = self._stored_path(bundle_dir)
         digest = sha256_file(bundle_dir / "manifest.json")
         with self._locked() as data:
@@ -275,7 +251,7 @@ class ModelRegistry:
                 "macro_f1": scores,
                 "heads": heads,
                 "mlflow": (old or {}).get("mlflow", {}),
-                **_identity(manifest),
+                **gate_identity(manifest),
                 "manifest_sha256": digest,
             }
             record = data["versions"][version]
@@ -400,16 +376,3 @@ class ModelRegistry:
             previous = history.pop()
             data["aliases"][CHAMPION] = previous
         return current, previous
-
-
-def check_manifest(path: Path, expected: str) -> None:
-    """The bundle's manifest still has the sha256 recorded at registration (`BundleError`
-    otherwise); an empty `expected` (a pre-issue-14 entry) checks nothing."""
-    if not expected:
-        return
-    try:
-        actual = sha256_file(path / "manifest.json")
-    except OSError as exc:
-        raise BundleError(f"{path}: no readable manifest.json") from exc
-    if actual != expected:
-        raise BundleError(f"{path}: manifest.json changed since the bundle was registered")

@@ -26,9 +26,16 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.dependencies import AdminKey, DeskKey, IntakeKey, StaffKey
-from api.errors import BODY_ERRORS, error_responses, unavailable
+from api.errors import BODY_ERRORS, error_responses, forbidden, unavailable
 from api.holder import HeldTriager
-from api.security import actor_of, inbox_of, may_see, scoped_idempotency_key, teams_of
+from api.security import (
+    actor_of,
+    inbox_of,
+    may_see,
+    may_set_presence,
+    scoped_idempotency_key,
+    teams_of,
+)
 from triage.contract import StoredModel
 from triage.desk import Desk, NewMessage, NewTicket, Status, TicketChanges, TicketQuery, TicketView
 from triage.desk.agents import AgentSpec, AgentView, Directory
@@ -466,8 +473,12 @@ class Presence(BaseModel):
     responses=error_responses(*_KEYED, _AGENT, *BODY_ERRORS),
 )
 def set_presence(agent_id: str, presence: Presence, desk: DeskDep, key: StaffKey) -> AgentView:
-    """Mark an agent online or offline."""
-    return Directory(desk.sessions, desk.readers).set_online(agent_id, presence.online)
+    """Mark an agent online or offline: an admin, the agent's own key, or an agent key of
+    the agent's team (any other key would take a colleague off the desk)."""
+    directory = Directory(desk.sessions, desk.readers)
+    if not may_set_presence(key, agent_id, directory.get_agent(agent_id).team):
+        raise forbidden("an agent key sets the presence of its own team's agents only")
+    return directory.set_online(agent_id, presence.online)
 
 
 class TeamSpec(StoredModel):

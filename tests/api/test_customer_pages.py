@@ -184,7 +184,7 @@ def test_admin_template_routes(client: TestClient) -> None:
 
 def test_tokens_never_reach_the_access_log() -> None:
     assert redact("/v1/csat/Ab-9_x") == "/v1/csat/***"
-    assert redact("/v1/confirm/Ab-9_x/form?x=1") == "/v1/confirm/***/form?x=1"
+    assert redact("/v1/confirm/Ab-9_x/form?x=1") == "/v1/confirm/***/form?x=***"
     assert redact("/v1/tickets/12") == "/v1/tickets/12"
     record = logging.LogRecord(
         "uvicorn.access",
@@ -199,3 +199,26 @@ def test_tokens_never_reach_the_access_log() -> None:
     assert "secret-token" not in record.getMessage() and "/v1/confirm/***" in record.getMessage()
     config = log_config("info")
     assert config["handlers"]["access"]["filters"] == ["redact_tokens"]
+
+
+def test_query_values_never_reach_the_access_log() -> None:
+    # Canary personal data in a query string: an e-mail, an IBAN, a card number.
+    path = (
+        "/v1/tickets?assignee=jane.roe%40example.com&q=DE89370400440532013000"
+        "&limit=5&x=4111111111111111"
+    )
+    assert redact(path) == "/v1/tickets?assignee=***&q=***&limit=***&x=***"
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", path, "1.1", 200),
+        None,
+    )
+    assert TokenRedactingFilter().filter(record)
+    message = record.getMessage()
+    for canary in ("jane.roe", "DE89370400440532013000", "4111111111111111"):
+        assert canary not in message
+    assert "/v1/tickets?assignee=***" in message

@@ -198,3 +198,22 @@ def test_docs_pages_load_local_assets_with_security_headers(keyed) -> None:
         assert r.headers["x-content-type-options"] == "nosniff"
     for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js"):
         assert client.get(f"/docs-assets/{asset}").status_code == 200
+
+
+def test_an_agent_key_sets_presence_only_in_its_team(keyed) -> None:
+    client, headers = keyed
+    agent, admin = headers["agent"], headers["admin"]  # the agent key is "ada", team billing
+    for name, team in (("ada", "it"), ("cy", "billing"), ("bob", "it")):
+        r = client.put(
+            f"/v1/agents/{name}", json={"id": name, "team": team, "capacity": 2}, headers=admin
+        )
+        assert r.status_code == 200, r.text
+    off = {"online": False}
+    # Its own presence (the key is named after the agent) and its team's agents: yes.
+    assert client.put("/v1/agents/ada/presence", json=off, headers=agent).status_code == 200
+    assert client.put("/v1/agents/cy/presence", json=off, headers=agent).status_code == 200
+    # Another team's agent: no, and the agent stays online.
+    r = client.put("/v1/agents/bob/presence", json=off, headers=agent)
+    assert r.status_code == 403
+    assert client.get("/v1/agents/bob", headers=admin).json()["online"] is True
+    assert client.put("/v1/agents/bob/presence", json=off, headers=admin).status_code == 200

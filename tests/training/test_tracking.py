@@ -12,6 +12,8 @@ from PIL import Image
 from training import plots
 from training.pipeline import HeadReport, TrainingReport
 from training.tracking import artifact_location, flatten_metrics, publish_bundle
+from triage.bundle import FORMAT_VERSION
+from triage.files import sha256_file
 from triage.registry import CHAMPION, ModelRegistry
 from triage.settings import Settings
 
@@ -39,9 +41,14 @@ def write_bundle(root: Path, version: str, category_f1: float) -> Path:
         "auto_reply": {"recall_at_1": 0.52, "recall_at_5": 0.83},
     }
     manifest = {
+        "format_version": FORMAT_VERSION,
         "model_version": version,
         "created_at": "2026-11-22T00:00:00+00:00",
         "metrics": metrics,
+        "heads": {"category": {"labels": ["a", "b"]}},
+        "meta": {},
+        # promote verifies every file of a bundle before moving an alias
+        "files": {"heads/category.onnx": sha256_file(bundle / "heads" / "category.onnx")},
     }
     (bundle / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return bundle

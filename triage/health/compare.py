@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from triage.health.quality import SETTLED_STATUSES
+from triage.health.versions import of_version
 from triage.store.models import CorrectionRow, ShadowRow, TicketRow
 
 _Z95 = 1.959964
@@ -83,7 +84,10 @@ def compare_models(
     final = getattr(TicketRow, head)
     shadow = getattr(ShadowRow, head)
     corrected = select(CorrectionRow.ticket_id).where(CorrectionRow.field == head)
-    where = [ShadowRow.model_version == challenger, TicketRow.model_version == champion]
+    where = [
+        of_version(ShadowRow.model_version, challenger),
+        of_version(TicketRow.model_version, champion),
+    ]
     if since is not None:
         where.append(TicketRow.created_at >= since)
     rows = session.execute(

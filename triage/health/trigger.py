@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from triage.health.drift import DriftReport
 from triage.health.quality import ModelHealth
+from triage.health.versions import is_version
 
 
 def retrain_reason(
@@ -28,7 +29,7 @@ def retrain_reason(
     if health is None:
         return None
     for version in health.versions:
-        if model_version is not None and version.model_version != model_version:
+        if model_version is not None and not is_version(version.model_version, model_version):
             continue
         for head in version.heads:
             if (

@@ -16,6 +16,7 @@ from triage.health.drift import (
     read_reference,
     read_vocabulary,
 )
+from triage.health.versions import of_version
 from triage.store.models import TicketRow
 
 
@@ -34,7 +35,7 @@ def window_signals(
     if up_to_id is not None:
         where.append(TicketRow.id <= up_to_id)
     if model_version is not None:
-        where.append(TicketRow.model_version == model_version)
+        where.append(of_version(TicketRow.model_version, model_version))
     rows = session.scalars(
         select(TicketRow).where(*where).order_by(TicketRow.id.desc()).limit(size)
     ).all()

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from triage.bundle import MANIFEST, read_manifest, verify_files
+from triage.bundle import MANIFEST, read_manifest, served_version, verify_files
 from triage.encoder import DEFAULT_SPINNING
 from triage.errors import InputFileError, TriageError
 from triage.files import sha256_file, write_json
@@ -109,10 +109,12 @@ def rescore(options: RescoreOptions, progress: Progress | None = None) -> Rescor
     manifest = read_manifest(bundle)
     # Verified here once, before anything is staged or any worker starts.
     verify_files(bundle, manifest)
+    digest = sha256_file(bundle / MANIFEST)
     bundle_record = {
         "path": str(bundle),
-        "model_version": str(manifest["model_version"]),
-        "manifest_sha256": sha256_file(bundle / MANIFEST),
+        # the name the service gives this bundle's answers (the content's digest included)
+        "model_version": served_version(str(manifest["model_version"]), digest),
+        "manifest_sha256": digest,
     }
     heads = head_names(manifest)
     source_record = options.source.fingerprint()

@@ -550,9 +550,13 @@ def test_confident_triage_fills_routing_and_an_agent_takes_it(run: Scenario) -> 
     s.threshold = (g_risk + max((r for r in below if r < g_risk), default=0.0)) / 2
     desk.worker_env["TRIAGE_ESCALATION_RISK_THRESHOLD"] = repr(s.threshold)
 
+    # Routing (category and team) is what this path is about. The small test desk's
+    # priority head earns no confident answer at the target precision (issue 15's honest
+    # thresholds), so the ticket's priority is the model's where it is confident and the
+    # desk's fallback otherwise; the fallback path itself is the next test's.
     s.a_src, s.a_pred = pick.take(
-        "confident on category, priority and team",
-        lambda r: routed(r) and confident(r, "priority"),
+        "confident on category and team",
+        routed,
         prefer=lambda c: c["source"].channel.value == "email",
     )
     s.thread_id = "<a-1@customer.example>"
@@ -562,13 +566,20 @@ def test_confident_triage_fills_routing_and_an_agent_takes_it(run: Scenario) -> 
     assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
     a = first.json()
     s.team_x = team_x = s.a_pred["team"]["label"]
+    [triaged] = desk.audit(a["id"], "triaged")
+    priority_confident = confident(s.a_pred, "priority")
+    model_priority = (
+        s.a_pred["priority"]["label"]
+        if priority_confident
+        else triaged["details"]["priority_fallback"]["priority"]
+    )
     assert (a["category"], a["priority"], a["team"]) == (
         s.a_pred["category"]["label"],
-        s.a_pred["priority"]["label"],
+        model_priority,
         team_x,
     )
     assert (a["triage_state"], a["status"], a["model_version"]) == ("done", "new", version)
-    assert a["priority_unconfirmed"] is False
+    assert a["priority_unconfirmed"] is not priority_confident
     a_created = datetime.fromisoformat(a["created_at"])
     assert datetime.fromisoformat(a["first_response_due_at"]) == sla.first_response_due(
         a["priority"], a_created
@@ -576,7 +587,6 @@ def test_confident_triage_fills_routing_and_an_agent_takes_it(run: Scenario) -> 
     assert datetime.fromisoformat(a["resolution_due_at"]) == sla.resolution_due(
         a["priority"], a_created
     )
-    [triaged] = desk.audit(a["id"], "triaged")
     assert triaged["model_version"] == version and triaged["actor"] == "model"
     assert triaged["details"]["filled"]["team"] == team_x
     # The team's day agent takes it; the night agent is off shift.
