@@ -177,6 +177,9 @@ def create_app(settings: Settings, *, load: Loader | None = None) -> FastAPI:
         from api.routes.tickets import install_desk
 
         install_desk(app, settings, migrate_schema=True)
+        from api.console.pages import install_console
+
+        install_console(app, settings)
     # Innermost: an unexpected exception becomes a 500 that the layers below count.
     app.add_middleware(UnexpectedErrorMiddleware)
     # Added last = outermost: the size check runs before anything reads the body, and

@@ -59,3 +59,17 @@ TRIAGE_TRIAGER_URL="http://127.0.0.1:$PORT" TRIAGE_TRIAGER_API_KEY="$KEY" \
   --database-url "sqlite:///$OUT/replay.db"
 
 printf '\nDone. Bundle: models/demo   registry: triage models list   MLflow: mlflow ui --backend-store-uri sqlite:///mlflow.db\n'
+
+# The console on the replayed desk: an agent of the demo roster signs in with an agent key
+# named after them and bound to their team (so "Mine" and "My team" are theirs, and they
+# see their team's tickets); the admin key sees every ticket.
+read -r AGENT TEAM < <(python -c "import json,sys; a=json.load(open(sys.argv[1]))['agents'][0]; \
+print(a['id'], a['team'])" "$OUT/demo.agents.json")
+AGENT_KEY=$(triage keys create --scopes agent --teams "$TEAM" --name "$AGENT" 2>/dev/null)
+printf '\nOpen the console on the demo desk (the 200 replayed tickets):\n'
+printf '  TRIAGE_API_KEYS_FILE=%s TRIAGE_DATABASE_URL=sqlite:///%s/replay.db \\\n' \
+  "$TRIAGE_API_KEYS_FILE" "$OUT"
+printf '    .venv/bin/triage serve --model champion --port %s --desk\n' "$PORT"
+printf '  then browse http://127.0.0.1:%s/console and sign in as %s with the API key\n' "$PORT" "$AGENT"
+printf '    %s\n' "$AGENT_KEY"
+printf '  (an admin: %s)\n' "$KEY"

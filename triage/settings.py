@@ -120,6 +120,18 @@ class Settings(BaseSettings):
         "the schema is upgraded at start-up",
     )
     database_url: str = "sqlite:///triage.db"
+    # The browser console (/console, served with the desk).
+    console_secret: str | None = Field(
+        default=None,
+        description="HMAC secret of the console's session cookies; unset, one is generated "
+        "per process (sessions end when the server restarts; set it with several workers)",
+    )
+    console_session_hours: float = Field(
+        default=12.0, gt=0.0, description="console sign-in lifetime"
+    )
+    console_refresh_s: int = Field(
+        default=15, ge=0, description="how often a console queue refreshes itself; 0: never"
+    )
     webhook_url: str | None = None
     webhook_secret: str | None = None
     business_hours: str = Field(

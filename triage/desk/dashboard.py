@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from triage.desk.agents import loads
-from triage.desk.records import AgentLoad, AutoReplyOutcome, Dashboard
+from triage.desk.records import AgentLoad, AutoReplyOutcome, Dashboard, SlaDay
 from triage.desk.status import Status
 from triage.desk.tokens import CSAT
 from triage.health.quality import measure_quality
@@ -17,10 +17,35 @@ from triage.store.models import AgentRow, CsatRow, TicketRow
 
 _OPEN = [s.value for s in Status if s is not Status.closed and s is not Status.solved]
 _DONE = [Status.solved.value, Status.closed.value]
+# How far back the dashboard's "SLA compliance over time" looks.
+SLA_DAYS = 14
 
 
 def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
+def sla_by_day(session: Session, now: datetime, days: int = SLA_DAYS) -> list[SlaDay]:
+    """SLA compliance per day (UTC) of the tickets solved in the last `days` days, oldest
+    first; days without a solved ticket are left out. Bucketed here, not in SQL: date
+    functions differ between SQLite and PostgreSQL, and a fortnight's solved tickets
+    are few."""
+    rows = session.execute(
+        select(TicketRow.solved_at, TicketRow.sla_breached).where(
+            TicketRow.status.in_(_DONE), TicketRow.solved_at >= now - timedelta(days=days)
+        )
+    ).all()
+    decided: dict[Any, list[int]] = {}
+    for solved_at, breached in rows:
+        if solved_at is None:
+            continue
+        counts = decided.setdefault(solved_at.date(), [0, 0])
+        counts[0] += 1
+        counts[1] += 0 if breached else 1
+    return [
+        SlaDay(day=day, decided=n, met=met, compliance_pct=round(100.0 * met / n, 2))
+        for day, (n, met) in sorted(decided.items())
+    ]
 
 
 def auto_reply_outcomes(session: Session) -> list[AutoReplyOutcome]:
@@ -107,5 +132,6 @@ def build_dashboard(session: Session, now: datetime) -> Dashboard:
         csat_answered=answered,
         csat_average=None if average is None else round(float(average), 2),
         csat_followups=count(TicketRow.needs_followup.is_(True)),
+        sla_by_day=sla_by_day(session, now),
         model_health=measure_quality(session),
     )

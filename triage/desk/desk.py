@@ -294,6 +294,10 @@ class Desk:
         """One ticket, with its thread unless `messages=False`."""
         return queries.get(self, ticket_id, messages=messages)
 
+    def prediction(self, ticket_id: int | str) -> dict[str, Any] | None:
+        """The stored triage result of a ticket (heads, confidences, auto-reply), or None."""
+        return queries.stored_prediction(self, ticket_id)
+
     def audit(self, ticket_id: int | str) -> list[AuditEntry]:
         """A ticket's history, oldest first."""
         return queries.audit(self, ticket_id)

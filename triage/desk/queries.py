@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import case, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from triage.contract import Ticket
 from triage.desk.dashboard import build_dashboard
@@ -38,6 +38,17 @@ def get(desk: DeskContext, ticket_id: int | str, *, messages: bool = True) -> Ti
         return view(row, messages_of(session, number) if messages else None)
 
 
+def stored_prediction(desk: DeskContext, ticket_id: int | str) -> dict[str, Any] | None:
+    """The triage result stored when the ticket was scored (every head with its confidence
+    and top labels, the auto-reply; not the explanation), or None when never scored."""
+    number = parse_ticket_id(ticket_id)
+    with desk.readers() as session:
+        row = session.get(TicketRow, number)
+        if row is None:
+            raise NotFound(f"no ticket {format_reference(number)}")
+        return row.prediction
+
+
 def list_tickets(desk: DeskContext, query: TicketQuery) -> TicketPage:
     """Tickets matching `query`, most urgent priority first, then the tickets whose
     clocks run (new, open, reopened) by their next due time (the first response while
@@ -51,8 +62,20 @@ def list_tickets(desk: DeskContext, query: TicketQuery) -> TicketPage:
             .order_by(*_urgency_order(list(desk.sla.policies)))
             .limit(query.limit)
             .offset(query.offset)
+            # The page's tags in one plain query below: filling 500 ORM collections
+            # cost more than the rest of a 500-ticket page (the console's queue).
+            .options(lazyload(TicketRow.tags))
         ).all()
-        return TicketPage(total=total, items=[view(r, None) for r in rows])
+        tags: dict[int, list[str]] = {}
+        if rows:
+            pairs = session.execute(
+                select(TagRow.ticket_id, TagRow.tag).where(
+                    TagRow.ticket_id.in_([r.id for r in rows])
+                )
+            ).all()
+            for ticket_id, tag in pairs:
+                tags.setdefault(ticket_id, []).append(tag)
+        return TicketPage(total=total, items=[view(r, None, tags.get(r.id, [])) for r in rows])
 
 
 def _conditions(query: TicketQuery) -> list[Any]:
@@ -202,8 +225,11 @@ def messages_of(session: Session, ticket_id: int) -> list[MessageView]:
     ]
 
 
-def view(row: TicketRow, messages: list[MessageView] | None) -> TicketView:
-    """A stored ticket as the API shows it (`messages=None`: without its thread)."""
+def view(
+    row: TicketRow, messages: list[MessageView] | None, tags: list[str] | None = None
+) -> TicketView:
+    """A stored ticket as the API shows it (`messages=None`: without its thread; `tags`:
+    its tags when the caller loaded them, else read from the row)."""
     return TicketView(
         id=row.id,
         reference=format_reference(row.id),
@@ -214,7 +240,7 @@ def view(row: TicketRow, messages: list[MessageView] | None) -> TicketView:
         requester=row.requester,
         customer_tier=row.customer_tier,
         language=row.language,
-        tags=sorted(t.tag for t in row.tags),
+        tags=sorted(tags if tags is not None else (t.tag for t in row.tags)),
         external_id=row.external_id,
         inbox=row.inbox,
         reply_tag=subject_tag(row.id, row.reply_token) if row.reply_token else None,

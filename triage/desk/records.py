@@ -5,7 +5,7 @@ The HTTP API uses these same models as request and response bodies.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -272,6 +272,15 @@ class AgentLoad(BaseModel):
     capacity: int
 
 
+class SlaDay(BaseModel):
+    """SLA compliance of the tickets solved on one day (UTC)."""
+
+    day: date
+    decided: int
+    met: int
+    compliance_pct: float
+
+
 class AutoReplyOutcome(BaseModel):
     """What customers did with one KB article or approved template sent automatically:
     confirmed it solved their request, said it did not (or wrote back), or said nothing
@@ -310,5 +319,7 @@ class Dashboard(BaseModel):
     csat_answered: int
     csat_average: float | None
     csat_followups: int
+    # SLA compliance over time: the last 14 days with solved tickets, oldest first.
+    sla_by_day: list[SlaDay] = Field(default_factory=list)
     # Live quality per model version and head (triage.health.quality).
     model_health: ModelHealth | None = None

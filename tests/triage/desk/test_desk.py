@@ -368,6 +368,11 @@ def test_a_late_first_reply_or_solve_is_a_breach_without_a_worker_pass(desk: Des
     desk.update(late_reply.id, TicketChanges(status=Status.solved), actor=AGENT)
     d = desk.dashboard()
     assert (d.sla_decided, d.sla_met, d.sla_compliance_pct) == (3, 1, 33.33)
+    # Over time: per day solved (UTC), within the last fortnight.
+    by_day = [(s.day.isoformat(), s.decided, s.met, s.compliance_pct) for s in d.sla_by_day]
+    assert by_day == [("2026-01-05", 3, 1, 33.33)]
+    clock.now = datetime(2026, 1, 25, tzinfo=UTC)
+    assert desk.dashboard().sla_by_day == []
 
 
 def test_unknown_tickets_are_not_found(desk: Desk) -> None:

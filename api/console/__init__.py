@@ -1,0 +1,1 @@
+"""The browser console: the agents' queues and ticket page, the manager's dashboard."""
