@@ -160,3 +160,18 @@ def test_a_slow_client_is_disconnected_after_the_header_timeout() -> None:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_startup_objects_are_frozen_out_of_the_collectors_view() -> None:
+    import gc
+
+    from api.server import freeze_startup_objects
+
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    try:
+        freeze_startup_objects()
+        # Everything alive at start-up (this test process's modules included) is frozen.
+        assert gc.get_freeze_count() > 1000
+    finally:
+        gc.unfreeze()
