@@ -215,6 +215,25 @@ def _config(name: str, expected: Callable[[Settings], Any]) -> Probe:
     return probe
 
 
+def _console_signs_with_the_given_secret(s: Served) -> None:
+    # A cookie signed with the given secret verifies; the environment's secret would not.
+    from api.console.session import SessionSigner
+
+    assert s.given.console_secret is not None
+    ours = SessionSigner(s.given.console_secret, 3600)
+    theirs = s.app.state.console_signer
+    assert theirs._mac(b"probe") == ours._mac(b"probe")
+
+
+def _console_session_lifetime(s: Served) -> None:
+    assert s.app.state.console_signer.lifetime_s == s.given.console_session_hours * 3600
+
+
+def _console_refresh(s: Served) -> None:
+    # The queue page reads the refresh period from the settings the app was given.
+    assert s.app.state.settings.console_refresh_s == s.given.console_refresh_s
+
+
 def _policy(name: str, expected: Callable[[Settings], Any]) -> Probe:
     def probe(s: Served) -> None:
         assert getattr(s.app.state.desk.config.reply_policy, name) == expected(s.given)
@@ -334,6 +353,11 @@ ROWS: dict[str, Row] = {
     "shadow_min_tickets": Row(50, "70", None, HEALTH),
     "shadow_min_days": Row(2.0, "3", None, HEALTH),
     "auto_promote": Row(False, "true", None, HEALTH),
+    "console_secret": Row(
+        "given-console-secret", "env-secret", _console_signs_with_the_given_secret
+    ),
+    "console_session_hours": Row(3.0, "9", _console_session_lifetime),
+    "console_refresh_s": Row(7, "11", _console_refresh),
 }
 
 
