@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import ValidationError
 
 from api.console import charts, views
 from api.console.i18n import LANG_COOKIE, LANGUAGES, pick_language, translator
@@ -350,7 +351,13 @@ def set_field(ticket_id: str, desk: DeskDep, user: User, form: Form) -> Redirect
     ticket = desk.get(ticket_id, messages=False)
     user.check_visible(ticket)
     try:
-        desk.update(ticket.id, TicketChanges(**{field: value}), actor=user.actor)
+        changes = TicketChanges(**{field: value})
+    except ValidationError as exc:
+        # Too long for its column, a NUL byte...: shown on the page, nothing stored.
+        reasons = "; ".join(e["msg"] for e in exc.errors())
+        return _back(f"/console/tickets/{ticket.id}", f"{field}: {reasons}")
+    try:
+        desk.update(ticket.id, changes, actor=user.actor)
     except TriageError as exc:
         return _back(f"/console/tickets/{ticket.id}", str(exc))
     return _back(f"/console/tickets/{ticket.id}")
@@ -380,9 +387,13 @@ def reply(ticket_id: str, desk: DeskDep, user: User, form: Form) -> RedirectResp
     if not body:
         return _back(f"/console/tickets/{ticket.id}", "body: the reply is empty")
     channel = ticket.channel if ticket.channel in Channel.__members__ else Channel.email
-    message = NewMessage(
-        direction=Direction.outbound, channel=Channel(channel), author=user.name, body=body
-    )
+    try:
+        message = NewMessage(
+            direction=Direction.outbound, channel=Channel(channel), author=user.name, body=body
+        )
+    except ValidationError as exc:
+        reasons = "; ".join(e["msg"] for e in exc.errors())
+        return _back(f"/console/tickets/{ticket.id}", f"body: {reasons}")
     try:
         desk.add_message(ticket.id, message, actor=user.actor)
     except TriageError as exc:

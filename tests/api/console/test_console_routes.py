@@ -262,3 +262,26 @@ def test_ui_strings_are_translated(console: Console) -> None:
     console.client.cookies.clear()
     assert "Войти" in console.client.get("/console/login", headers={"Accept-Language": "ru"}).text
     assert "Zaloguj" in console.client.get("/console/login?lang=pl").text
+
+
+def test_bad_form_values_are_refused_never_a_500(console: Console) -> None:
+    t = console.ticket("Printer jams", "the printer on floor 2 jams")
+    csrf = console.sign_in(console.admin)
+    base = f"/console/tickets/{t['id']}"
+    for path, data in (
+        ("set", {"field": "category", "value": "x" * 300}),  # longer than the column
+        ("set", {"field": "team", "value": "it\x00"}),
+        ("reply", {"body": "hello\x00there"}),
+        ("status", {"status": "x" * 100}),
+    ):
+        r = console.client.post(f"{base}/{path}", data={"csrf": csrf, **data})
+        assert r.status_code < 500, (path, data, r.status_code)
+    ticket = console.client.get(f"/v1/tickets/{t['id']}", headers=console.api(console.admin))
+    assert ticket.json()["category"] != "x" * 300 and ticket.json()["team"] != "it\x00"
+    for key in ("tt_\x00", "k" * 100_000, ""):
+        r = console.client.post("/console/login", data={"key": key, "next": "/console"})
+        assert 400 <= r.status_code < 500, (key[:10], r.status_code)
+    r = console.client.post(f"{base}/nope", data={"csrf": csrf})
+    assert r.status_code in (404, 405)
+    r = console.client.post("/console/tickets/99999999999999999999/status", data={"csrf": csrf})
+    assert 400 <= r.status_code < 500
