@@ -42,6 +42,7 @@ from triage.bundle import (
 from triage.encoder import EncoderSpec
 from triage.features import MAX_TEXT_CHARS, MetaSpec
 from triage.files import sha256_file
+from triage.ordinal import EXPECTED_COST
 
 OPSET = 18
 # Dimensions of the neighbours' first-pass projection: 5,000 × 64 floats is a GEMV of 1.3 MB
@@ -362,6 +363,11 @@ def write_bundle(  # noqa: C901
             entry["no_signal"] = True
         if "selection" in head.metrics:
             entry["model"] = head.metrics["selection"]["model"]
+        ordinal = head.metrics.get("ordinal") or {}
+        if ordinal.get("decision") == EXPECTED_COST:
+            # Serving answers the expected-cost level over this order (`triage.ordinal`).
+            entry["decision"] = EXPECTED_COST
+            entry["order"] = ordinal["order"]
         heads_manifest.append(entry)
 
     files = {}

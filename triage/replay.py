@@ -13,6 +13,7 @@ are kept beside the outcome to compare.
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -26,6 +27,7 @@ from triage.desk.desk import Desk
 from triage.desk.records import Direction, NewMessage, NewTicket, TicketChanges, TicketView
 from triage.desk.status import Status
 from triage.errors import IllegalTransition
+from triage.escalation import FIRST_RESPONSE, RESOLUTION, history_escalations
 from triage.sla import BusinessCalendar, SlaPolicies, SlaPolicy
 from triage.store.models import AuditRow
 from triage.worker import Worker
@@ -145,6 +147,11 @@ class ReplaySummary:
     history_solves: int = 0
     history_breached: int = 0
     history_escalated: int = 0
+    # Tickets escalated, by the rule of their first escalation (resolution, risk, ...).
+    escalated_by: dict[str, int] = field(default_factory=dict)
+    # What the escalation policy's SLA rules give on the history's own priorities and
+    # times (`triage.escalation.history_escalations`): the policy checked without a model.
+    policy_on_history: dict[str, int] = field(default_factory=dict)
     worker_passes: int = 0
     correct: dict[str, int] = field(
         default_factory=lambda: {"category": 0, "priority": 0, "team": 0}
@@ -174,6 +181,27 @@ class ReplaySummary:
             if truth is not None and got is not None:
                 self.labelled[name] += 1
                 self.correct[name] += truth == got
+
+    def escalation_line(self) -> str:
+        """One line: the replay's escalations against the history's, by rule."""
+        by = ", ".join(f"{k} {v}" for k, v in sorted(self.escalated_by.items())) or "none"
+        ratio = (
+            f" ({self.escalated / self.history_escalated - 1:+.0%})"
+            if self.history_escalated
+            else ""
+        )
+        policy = self.policy_on_history
+        on_history = (
+            f"; the SLA rules on the history's own times: "
+            f"{sum(v for k, v in policy.items() if k in (RESOLUTION, FIRST_RESPONSE))}"
+            if policy
+            else ""
+        )
+        return (
+            f"escalated {self.escalated} vs {self.history_escalated} in history{ratio} "
+            f"[by rule: {by}]; SLA breached {self.breached} vs {self.history_breached} "
+            f"in history{on_history}"
+        )
 
     def accuracy(self) -> dict[str, float | None]:
         """Share of filled routing fields that match the history's label (fallback
@@ -330,6 +358,8 @@ def replay(
     """
     worker = Worker(desk, name="replay-worker")
     summary = ReplaySummary()
+    tickets = list(tickets)
+    summary.policy_on_history = dict(history_escalations(tickets, desk.sla, desk.config.escalation))
     actions: list[HistoryAction] = []
     last_pass: datetime | None = None
 
@@ -394,3 +424,11 @@ def _count_outcomes(desk: Desk, summary: ReplaySummary) -> None:
         summary.assigned = tickets_with("assigned")
         summary.escalated = tickets_with("escalated")
         summary.breached = tickets_with("sla_breached")
+        first_rule: dict[int, str] = {}
+        for ticket_id, details in session.execute(
+            select(AuditRow.ticket_id, AuditRow.details)
+            .where(AuditRow.action == "escalated")
+            .order_by(AuditRow.id)
+        ):
+            first_rule.setdefault(ticket_id, (details or {}).get("rule", "other"))
+        summary.escalated_by = dict(Counter(first_rule.values()))

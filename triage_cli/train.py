@@ -63,6 +63,10 @@ def print_report(report) -> None:  # type: ignore[no-untyped-def]
             _out.print(f"{title}: {'; '.join(inputs[key])}", highlight=False, soft_wrap=True)
     for line in selection_lines(report):
         _out.print(line, highlight=False, soft_wrap=True)
+    from training.ordinal import ordinal_lines
+
+    for line in ordinal_lines(report):
+        _out.print(line, highlight=False, soft_wrap=True)
     ar = report.auto_reply
     if ar:
         line = (
