@@ -26,6 +26,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from training.auto_reply import PRIOR_FLOOR
+from training.ordinal import manifest_entry as ordinal_manifest_entry
 from training.reference import add_reference
 from triage.bundle import (
     AUTO_REPLY_ARRAYS,
@@ -42,7 +43,6 @@ from triage.bundle import (
 from triage.encoder import EncoderSpec
 from triage.features import MAX_TEXT_CHARS, MetaSpec
 from triage.files import sha256_file
-from triage.ordinal import EXPECTED_COST
 
 OPSET = 18
 # Dimensions of the neighbours' first-pass projection: 5,000 × 64 floats is a GEMV of 1.3 MB
@@ -363,11 +363,8 @@ def write_bundle(  # noqa: C901
             entry["no_signal"] = True
         if "selection" in head.metrics:
             entry["model"] = head.metrics["selection"]["model"]
-        ordinal = head.metrics.get("ordinal") or {}
-        if ordinal.get("decision") == EXPECTED_COST:
-            # Serving answers the expected-cost level over this order (`triage.ordinal`).
-            entry["decision"] = EXPECTED_COST
-            entry["order"] = ordinal["order"]
+        # An ordered head answered by expected cost: its decision and order.
+        entry.update(ordinal_manifest_entry(head.metrics))
         heads_manifest.append(entry)
 
     files = {}

@@ -112,6 +112,16 @@ class PriorityDecision:
         return out
 
 
+def manifest_entry(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The keys a head's manifest entry gets from its metrics: `decision` and `order`
+    when serving must answer the expected-cost level (`triage.inference.heads` reads
+    them); nothing for arg-max, so older bundles and other heads read as before."""
+    ordinal = metrics.get("ordinal") or {}
+    if ordinal.get("decision") != EXPECTED_COST:
+        return {}
+    return {"decision": EXPECTED_COST, "order": list(ordinal["order"])}
+
+
 def ordinal_lines(report: Any) -> list[str]:
     """What `triage train` prints for an ordered head: the rule chosen and why, and both
     rules' errors by distance on the test split."""
