@@ -27,9 +27,14 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from triage.contract import Ticket
 from triage.sla import SlaPolicies
+from triage.store.models import AuditRow
 
 # Escalation reasons, as the audit and the replay's breakdown name them.
 RESOLUTION = "resolution"
@@ -101,3 +106,34 @@ def history_escalations(
         elif first_late and policy.escalate_first_response:
             counts[FIRST_RESPONSE] += 1
     return counts
+
+
+def escalations_by_rule(session: Session) -> dict[str, int]:
+    """Tickets escalated, by the rule of their first escalation (from the audit log)."""
+    first: dict[int | None, str] = {}
+    for ticket_id, details in session.execute(
+        select(AuditRow.ticket_id, AuditRow.details)
+        .where(AuditRow.action == "escalated")
+        .order_by(AuditRow.id)
+    ):
+        first.setdefault(ticket_id, (details or {}).get("rule", "other"))
+    return dict(Counter(first.values()))
+
+
+def replay_line(summary: Any) -> str:
+    """A replay's escalations against the history's, by rule, beside the SLA rules on the
+    history's own times (`triage.replay.ReplaySummary`)."""
+    by = ", ".join(f"{k} {v}" for k, v in sorted(summary.escalated_by.items())) or "none"
+    history = summary.history_escalated
+    ratio = f" ({summary.escalated / history - 1:+.0%})" if history else ""
+    policy = summary.policy_on_history
+    on_history = (
+        "; the SLA rules on the history's own times: "
+        f"{policy.get(RESOLUTION, 0) + policy.get(FIRST_RESPONSE, 0)}"
+        if policy
+        else ""
+    )
+    return (
+        f"escalated {summary.escalated} vs {history} in history{ratio} [by rule: {by}]; "
+        f"SLA breached {summary.breached} vs {summary.history_breached} in history{on_history}"
+    )

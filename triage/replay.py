@@ -13,7 +13,6 @@ are kept beside the outcome to compare.
 from __future__ import annotations
 
 import heapq
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -27,7 +26,7 @@ from triage.desk.desk import Desk
 from triage.desk.records import Direction, NewMessage, NewTicket, TicketChanges, TicketView
 from triage.desk.status import Status
 from triage.errors import IllegalTransition
-from triage.escalation import FIRST_RESPONSE, RESOLUTION, history_escalations
+from triage.escalation import escalations_by_rule, history_escalations, replay_line
 from triage.sla import BusinessCalendar, SlaPolicies, SlaPolicy
 from triage.store.models import AuditRow
 from triage.worker import Worker
@@ -184,24 +183,7 @@ class ReplaySummary:
 
     def escalation_line(self) -> str:
         """One line: the replay's escalations against the history's, by rule."""
-        by = ", ".join(f"{k} {v}" for k, v in sorted(self.escalated_by.items())) or "none"
-        ratio = (
-            f" ({self.escalated / self.history_escalated - 1:+.0%})"
-            if self.history_escalated
-            else ""
-        )
-        policy = self.policy_on_history
-        on_history = (
-            f"; the SLA rules on the history's own times: "
-            f"{sum(v for k, v in policy.items() if k in (RESOLUTION, FIRST_RESPONSE))}"
-            if policy
-            else ""
-        )
-        return (
-            f"escalated {self.escalated} vs {self.history_escalated} in history{ratio} "
-            f"[by rule: {by}]; SLA breached {self.breached} vs {self.history_breached} "
-            f"in history{on_history}"
-        )
+        return replay_line(self)
 
     def accuracy(self) -> dict[str, float | None]:
         """Share of filled routing fields that match the history's label (fallback
@@ -424,11 +406,4 @@ def _count_outcomes(desk: Desk, summary: ReplaySummary) -> None:
         summary.assigned = tickets_with("assigned")
         summary.escalated = tickets_with("escalated")
         summary.breached = tickets_with("sla_breached")
-        first_rule: dict[int, str] = {}
-        for ticket_id, details in session.execute(
-            select(AuditRow.ticket_id, AuditRow.details)
-            .where(AuditRow.action == "escalated")
-            .order_by(AuditRow.id)
-        ):
-            first_rule.setdefault(ticket_id, (details or {}).get("rule", "other"))
-        summary.escalated_by = dict(Counter(first_rule.values()))
+        summary.escalated_by = escalations_by_rule(session)
