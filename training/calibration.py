@@ -78,7 +78,11 @@ def _lowest_threshold(
 
 
 def fit_thresholds(
-    proba: np.ndarray, y: np.ndarray, target_precision: float, min_support: int = 30
+    proba: np.ndarray,
+    y: np.ndarray,
+    target_precision: float,
+    min_support: int = 30,
+    pred: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
     """Per-class thresholds from held-out calibrated probabilities.
 
@@ -86,11 +90,13 @@ def fit_thresholds(
     `target_precision`. Classes predicted fewer than `min_support` times on held-out data
     use the global threshold (the same rule over all predictions pooled). A class whose
     predictions never reach the target gets a threshold above 1: it always abstains.
-    Returns (per-class thresholds, global threshold).
+    `pred`: the answered class per row when the head's decision is not arg-max (the
+    expected-cost priority); its probability is the confidence. Returns (per-class
+    thresholds, global threshold).
     """
     n_classes = proba.shape[1]
-    pred = proba.argmax(axis=1)
-    conf = proba.max(axis=1)
+    pred = proba.argmax(axis=1) if pred is None else pred
+    conf = proba[np.arange(len(pred)), pred]
     correct = pred == y
     global_t = _lowest_threshold(conf, correct, target_precision)
     global_t = 1.01 if global_t is None else global_t
@@ -104,10 +110,13 @@ def fit_thresholds(
     return thresholds, float(global_t)
 
 
-def abstain_mask(proba: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """True where the top class's probability is below that class's threshold."""
-    pred = proba.argmax(axis=1)
-    return proba.max(axis=1) < thresholds[pred]
+def abstain_mask(
+    proba: np.ndarray, thresholds: np.ndarray, pred: np.ndarray | None = None
+) -> np.ndarray:
+    """True where the answered class's probability (the top class unless `pred` says
+    otherwise) is below that class's threshold."""
+    pred = proba.argmax(axis=1) if pred is None else pred
+    return proba[np.arange(len(pred)), pred] < thresholds[pred]
 
 
 def fit_platt(logits: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:

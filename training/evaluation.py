@@ -117,11 +117,13 @@ def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float | None:
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def coverage_report(proba: np.ndarray, y: np.ndarray, abstained: np.ndarray) -> dict:
-    """Coverage (share answered) and the precision of the answered predictions."""
+def coverage_report(
+    proba: np.ndarray, y: np.ndarray, abstained: np.ndarray, pred: np.ndarray | None = None
+) -> dict:
+    """Coverage (share answered) and the precision of the answered predictions (`pred`:
+    the answers when the decision is not arg-max)."""
     answered = ~abstained
     coverage = float(answered.mean()) if len(y) else 0.0
-    precision = (
-        float(np.mean(proba.argmax(axis=1)[answered] == y[answered])) if answered.any() else None
-    )
+    pred = proba.argmax(axis=1) if pred is None else pred
+    precision = float(np.mean(pred[answered] == y[answered])) if answered.any() else None
     return {"coverage": coverage, "precision": precision}

@@ -26,6 +26,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from training.auto_reply import PRIOR_FLOOR
+from training.ordinal import manifest_entry as ordinal_manifest_entry
 from training.reference import add_reference
 from triage.bundle import (
     AUTO_REPLY_ARRAYS,
@@ -362,6 +363,8 @@ def write_bundle(  # noqa: C901
             entry["no_signal"] = True
         if "selection" in head.metrics:
             entry["model"] = head.metrics["selection"]["model"]
+        # An ordered head answered by expected cost: its decision and order.
+        entry.update(ordinal_manifest_entry(head.metrics))
         heads_manifest.append(entry)
 
     files = {}

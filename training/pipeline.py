@@ -42,11 +42,13 @@ from training.evaluation import (
 )
 from training.features import describe_inputs, fit_meta_spec, fit_text_vectorizer
 from training.heads import LinearHead
+from training.ordinal import PriorityDecision
 from triage.checkout import commit_sha
 from triage.contract import KBArticle, Ticket
 from triage.dataset import iter_articles, iter_tickets, kb_path_for
 from triage.errors import InputFileError, TriageError
 from triage.features import MetaEncoder, normalize_text
+from triage.ordinal import PRIORITY_ORDER
 from triage.progress import Progress, Silent
 from triage.settings import Settings
 from triage.splits import plan_split
@@ -141,11 +143,13 @@ class HeadReport:
     # it: out-of-fold for the labelled training part, the final head elsewhere. The
     # auto-reply matcher's category prior is tuned on these.
     held_out_proba: np.ndarray | None = None
+    # The answered class per test ticket when the decision is not arg-max (priority).
+    decided: np.ndarray | None = None
 
     @property
     def y_pred(self) -> np.ndarray:
-        """Arg-max class index per test ticket."""
-        return self.proba.argmax(axis=1)
+        """The answered class index per test ticket (arg-max unless decided otherwise)."""
+        return self.proba.argmax(axis=1) if self.decided is None else self.decided
 
 
 @dataclass
@@ -552,15 +556,27 @@ def _train_head(
     outcome = compete(data, train_rows, recent)
     selection, model = outcome.selection, outcome.model
     temperature, shift, thresholds, global_t = _calibrate(outcome, n_classes, config)
+    # Priority is ordered: arg-max or the expected-cost level (`training.ordinal`).
+    ordered = PriorityDecision.for_head(name, classes)
+    if ordered is not None:
+        oof_proba = softmax(outcome.oof[selection.winner], temperature)
+        ordered.choose(oof_proba, y_train, config.seed)
+        cal = softmax(outcome.cal_logits, temperature)
+        fitted = ordered.fit_thresholds(cal, outcome.y_cal, config.target_precision, thresholds)
+        if fitted is not None and not selection.no_signal:
+            thresholds, global_t = fitted
 
     def logits(rows: np.ndarray) -> np.ndarray:
         return data.logits(model, rows)
 
     proba = softmax(logits(test_rows), temperature)
-    abstained = abstain_mask(proba, thresholds)
+    decided = ordered.predict(proba) if ordered is not None else proba.argmax(axis=1)
+    abstained = abstain_mask(proba, thresholds, decided)
     # Test labels never seen in training count as errors (an extra, never-predicted class).
     y_eval = np.where(y_test >= 0, y_test, n_classes)
-    metrics = _head_metrics(name, classes, proba, y_test, abstained, thresholds, config)
+    metrics = _head_metrics(name, classes, proba, y_test, abstained, thresholds, config, decided)
+    if ordered is not None:
+        metrics["ordinal"] |= ordered.evidence | {"test": ordered.test_figures(proba, y_test)}
     metrics.update(
         {
             "calibrated_on": "newest training slice" if outcome.recent_slice else "out-of-fold",
@@ -617,6 +633,7 @@ def _train_head(
         y_true=y_test,
         proba=proba,
         abstained=abstained,
+        decided=decided,
     )
     everyone = np.arange(len(corpus.tickets))
     held_out = softmax(logits(everyone), temperature)
@@ -664,14 +681,16 @@ def _head_metrics(
     abstained: np.ndarray,
     thresholds: np.ndarray,
     config: TrainConfig,
+    pred: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """The shipped head's test-split figures (unseen test labels count as errors)."""
+    """The shipped head's test-split figures (unseen test labels count as errors);
+    `pred`: its answers when its decision is not arg-max."""
     n_classes = len(classes)
-    pred = proba.argmax(axis=1)
+    pred = proba.argmax(axis=1) if pred is None else pred
     y_eval = np.where(y_test >= 0, y_test, n_classes)
     cls = classification_metrics(y_eval, pred, n_classes + 1)
     seen = y_test >= 0
-    cover = coverage_report(proba, y_eval, abstained)
+    cover = coverage_report(proba, y_eval, abstained, pred)
     metrics: dict[str, Any] = {
         "accuracy": cls["accuracy"],
         "macro_f1": cls["macro_f1"],
@@ -702,8 +721,6 @@ def _head_metrics(
 
 # A threshold no calibrated probability reaches: the head always abstains.
 NO_SIGNAL_THRESHOLD = 1.01
-# Priority classes from most to least urgent: errors are reported by distance.
-PRIORITY_ORDER = ("urgent", "critical", "high", "medium", "normal", "low")
 
 
 def _test_summary(logits: np.ndarray, y_eval: np.ndarray, index: dict[str, int]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from triage.desk.desk import Desk
 from triage.desk.records import Direction, NewMessage, NewTicket, TicketChanges, TicketView
 from triage.desk.status import Status
 from triage.errors import IllegalTransition
+from triage.escalation import escalations_by_rule, history_escalations, replay_line
 from triage.sla import BusinessCalendar, SlaPolicies, SlaPolicy
 from triage.store.models import AuditRow
 from triage.worker import Worker
@@ -145,6 +146,11 @@ class ReplaySummary:
     history_solves: int = 0
     history_breached: int = 0
     history_escalated: int = 0
+    # Tickets escalated, by the rule of their first escalation (resolution, risk, ...).
+    escalated_by: dict[str, int] = field(default_factory=dict)
+    # What the escalation policy's SLA rules give on the history's own priorities and
+    # times (`triage.escalation.history_escalations`): the policy checked without a model.
+    policy_on_history: dict[str, int] = field(default_factory=dict)
     worker_passes: int = 0
     correct: dict[str, int] = field(
         default_factory=lambda: {"category": 0, "priority": 0, "team": 0}
@@ -174,6 +180,10 @@ class ReplaySummary:
             if truth is not None and got is not None:
                 self.labelled[name] += 1
                 self.correct[name] += truth == got
+
+    def escalation_line(self) -> str:
+        """One line: the replay's escalations against the history's, by rule."""
+        return replay_line(self)
 
     def accuracy(self) -> dict[str, float | None]:
         """Share of filled routing fields that match the history's label (fallback
@@ -330,6 +340,8 @@ def replay(
     """
     worker = Worker(desk, name="replay-worker")
     summary = ReplaySummary()
+    tickets = list(tickets)
+    summary.policy_on_history = dict(history_escalations(tickets, desk.sla, desk.config.escalation))
     actions: list[HistoryAction] = []
     last_pass: datetime | None = None
 
@@ -394,3 +406,4 @@ def _count_outcomes(desk: Desk, summary: ReplaySummary) -> None:
         summary.assigned = tickets_with("assigned")
         summary.escalated = tickets_with("escalated")
         summary.breached = tickets_with("sla_breached")
+        summary.escalated_by = escalations_by_rule(session)

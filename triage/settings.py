@@ -138,7 +138,28 @@ class Settings(BaseSettings):
         default="mon-fri 09:00-17:00", description="SLA calendar: days and local opening hours"
     )
     business_timezone: str = "UTC"
-    escalation_risk_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
+    escalation_risk_threshold: float = Field(
+        default=0.7,
+        ge=0.0,
+        le=1.0,
+        description="a tier-1 ticket whose predicted escalation probability (calibrated on "
+        "the history's base rate) reaches this escalates; auto-replies are held from it too",
+    )
+    escalation_immediate_priorities: list[str] = Field(
+        default_factory=lambda: ["urgent", "critical"],
+        description="priorities whose missed resolution target escalates at once",
+    )
+    escalation_grace: float = Field(
+        default=0.5,
+        ge=0.0,
+        description="other priorities escalate once a missed resolution target stayed missed "
+        "for this share of the target (0: at once)",
+    )
+    escalate_on_first_response: bool = Field(
+        default=False,
+        description="a missed first-response target escalates too (default: marked and "
+        "notified through the ticket.sla_breached webhook only)",
+    )
     pending_reminder_hours: float = Field(default=72.0, gt=0)
     close_after_days: float = Field(default=4.0, gt=0)
     retriage_backoff_s: float = Field(default=60.0, gt=0)

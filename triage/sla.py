@@ -215,6 +215,10 @@ class SlaPolicies:
         policy = self.policy(priority)
         return self._add(policy, created_at, policy.resolution)
 
+    def after(self, priority: str | None, moment: datetime, duration: timedelta) -> datetime:
+        """`duration` of the priority's clock (business or calendar time) after `moment`."""
+        return self._add(self.policy(priority), moment, duration)
+
     def remaining(self, priority: str | None, now: datetime, due: datetime) -> timedelta:
         """Clock time left until `due` (negative once breached), kept while paused."""
         return self._elapsed(self.policy(priority), now, due)

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
+from triage import escalation
 from triage.desk import Desk, Direction, Status, TriageState, auto_replies, outbox
 from triage.desk.reference import format_reference, subject_tag
 from triage.desk.status import ACTIVE
@@ -137,60 +138,98 @@ class Worker:
                 report.note("retriaged", ticket_id)
 
     def escalate(self, report: WorkerReport) -> None:
-        """Mark SLA breaches and escalate due or predicted-to-breach tickets a tier up
-        (L1 → L2 → L3), notifying the team's manager through the webhook outbox.
+        """Mark SLA breaches (notifying the team) and escalate the tickets the desk's
+        `EscalationPolicy` says should go a tier up (L1 → L2 → L3), notifying the team's
+        manager through the webhook outbox.
 
         A ticket escalates again only after the next tier had the policy's
         first-response target to act, so one breach does not jump straight to L3.
         """
         now = report.now
-        threshold = self.desk.config.escalation_risk_threshold
+        policy = self.desk.config.escalation
         first_response_late = and_(
             TicketRow.first_response_at.is_(None), TicketRow.first_response_due_at <= now
         )
         resolution_late = TicketRow.resolution_due_at <= now
-        at_risk = and_(TicketRow.escalation_risk >= threshold, TicketRow.tier == 1)
+        may_escalate = and_(
+            TicketRow.tier < MAX_TIER,
+            or_(TicketRow.next_escalation_at.is_(None), TicketRow.next_escalation_at <= now),
+        )
+        due = (
+            or_(first_response_late, resolution_late)
+            if policy.escalate_first_response
+            else resolution_late
+        )
+        at_risk = and_(TicketRow.escalation_risk >= policy.risk_threshold, TicketRow.tier == 1)
         with self.desk.sessions.begin() as session:
             rows = self._pick(
                 session,
                 select(TicketRow).where(
                     TicketRow.status.in_([s.value for s in ACTIVE]),
-                    or_(first_response_late, resolution_late, at_risk),
-                    or_(TicketRow.tier < MAX_TIER, TicketRow.sla_breached.is_(False)),
-                    # Tickets whose current tier still has time are not picked at all,
-                    # so they cannot crowd the batch and starve the others.
                     or_(
-                        TicketRow.next_escalation_at.is_(None),
-                        TicketRow.next_escalation_at <= now,
-                        TicketRow.sla_breached.is_(False),
+                        # A breach to mark (once).
+                        and_(
+                            TicketRow.sla_breached.is_(False),
+                            or_(first_response_late, resolution_late),
+                        ),
+                        # Tickets whose escalation is not due yet (a grace period, the
+                        # next tier's time) are not picked at all, so they cannot crowd
+                        # the batch and starve the others.
+                        and_(may_escalate, or_(due, at_risk)),
                     ),
                 ),
             )
             for row in rows:
-                self._escalate_one(session, row, now, threshold, report)
+                self._escalate_one(session, row, now, report)
+
+    def _escalation_reason(
+        self, row: TicketRow, late: list[str], now: datetime
+    ) -> tuple[str, str] | None:
+        """The rule that escalates `row` now and why, or None (then, for a resolution breach
+        still in its grace period, `next_escalation_at` is set to when it ends)."""
+        policy = self.desk.config.escalation
+        if "resolution" in late and row.resolution_due_at is not None:
+            at = policy.resolution_escalates_at(self.desk.sla, row.priority, row.resolution_due_at)
+            if at <= now:
+                grace = "" if at == row.resolution_due_at else ", past the grace period"
+                return escalation.RESOLUTION, f"resolution due ({row.priority or '-'}{grace})"
+            if row.next_escalation_at is None or row.next_escalation_at < at:
+                row.next_escalation_at = at
+        if "first_response" in late and policy.escalate_first_response:
+            return escalation.FIRST_RESPONSE, "first_response due"
+        if policy.at_risk(row.escalation_risk, row.tier):
+            return escalation.RISK, (
+                f"predicted escalation (risk {row.escalation_risk:.2f} >= "
+                f"{policy.risk_threshold:.2f})"
+            )
+        return None
 
     def _escalate_one(
         self,
         session: Session,
         row: TicketRow,
         now: datetime,
-        threshold: float,
         report: WorkerReport,
     ) -> None:
         late = self.desk.late_clocks(row, now)
         if self.desk.mark_breached(session, row, now, self.actor, late):
             report.breached += 1
             report.note("breached", row.id)
+            outbox.enqueue(
+                session,
+                "ticket.sla_breached",
+                row.id,
+                {"reference": format_reference(row.id), "clocks": late, "team": row.team},
+                now,
+            )
         if row.tier >= MAX_TIER:
-            return
-        if late:
-            reason = f"{' and '.join(late)} due"
-        elif row.escalation_risk is not None and row.escalation_risk >= threshold and row.tier == 1:
-            reason = f"predicted breach (risk {row.escalation_risk:.2f} >= {threshold:.2f})"
-        else:
             return
         if row.next_escalation_at is not None and row.next_escalation_at > now:
             return
+        decided = self._escalation_reason(row, late, now)
+        if decided is None:
+            return
+        rule, reason = decided
         old_tier = row.tier
         row.tier += 1
         row.escalated = True
@@ -206,6 +245,7 @@ class Worker:
             "from_tier": f"L{old_tier}",
             "to_tier": f"L{row.tier}",
             "reason": reason,
+            "rule": rule,
             "manager": manager,
         }
         self.desk.record(session, row, self.actor, "escalated", details, now)

@@ -108,6 +108,8 @@ def replay_command(
         "sla_breached_in_history": summary.history_breached,
         "escalated": summary.escalated,
         "escalated_in_history": summary.history_escalated,
+        "escalated_by_rule": summary.escalated_by,
+        "escalation_policy_on_history": summary.policy_on_history,
         "worker_passes": summary.worker_passes,
         "accuracy_vs_history": summary.accuracy(),
     }
@@ -127,6 +129,7 @@ def replay_command(
         for reason in t.why:
             _out.print(escape(f"    - {reason}"), soft_wrap=True)
     _out.print(json.dumps({k: v for k, v in totals.items() if k != "auto_replies"}, indent=2))
+    _out.print(escape(summary.escalation_line()), soft_wrap=True)
     for line in replies.lines():
         _out.print(escape(line), soft_wrap=True)
     _out.print(

@@ -61,7 +61,13 @@ def print_report(report) -> None:  # type: ignore[no-untyped-def]
     for key, title in (("labels", "labels"), ("features", "learned from"), ("ignored", "ignored")):
         if inputs.get(key):
             _out.print(f"{title}: {'; '.join(inputs[key])}", highlight=False, soft_wrap=True)
+    for line in label_source_lines(getattr(report, "data_path", None)):
+        _out.print(line, highlight=False, soft_wrap=True)
     for line in selection_lines(report):
+        _out.print(line, highlight=False, soft_wrap=True)
+    from training.ordinal import ordinal_lines
+
+    for line in ordinal_lines(report):
         _out.print(line, highlight=False, soft_wrap=True)
     ar = report.auto_reply
     if ar:
@@ -91,6 +97,39 @@ def print_report(report) -> None:  # type: ignore[no-untyped-def]
 
 def _signed(m: dict) -> str:
     return f"{m['margin']:+.3f} [{m['low']:+.3f}, {m['high']:+.3f}]"
+
+
+def label_source_lines(path: Path | None) -> list[str]:
+    """Where the labels came from when `triage data import` wrote the file (its stored
+    decisions), and the label-named columns it kept as structured fields instead."""
+    from triage.ingest.mapping import LABEL_BY_NAME
+    from triage.ingest.report import read_provenance
+
+    try:
+        provenance = read_provenance(path) if path is not None else None
+    except Exception:  # a file from elsewhere: nothing recorded to show
+        return []
+    if not provenance:
+        return []
+    lines = []
+    labels = provenance.get("labels") or {}
+    if labels:
+        shown = ", ".join(
+            f"{name} <- {', '.join(repr(c) for c in v['columns']) or '(history)'} ({v['how']})"
+            for name, v in labels.items()
+        )
+        lines.append(f"label columns (as imported, {provenance.get('format')}): {shown}")
+    kept = [
+        f"{name} (column {', '.join(repr(c) for c in v['columns'])})"
+        for name, v in (provenance.get("fields") or {}).items()
+        if v.get("how") == LABEL_BY_NAME
+    ]
+    if kept:
+        lines.append(
+            f"named like labels but not labels (never by name): {', '.join(kept)}; "
+            "import with --map FIELD=COLUMN to learn one"
+        )
+    return lines
 
 
 def selection_lines(report) -> list[str]:  # type: ignore[no-untyped-def]

@@ -234,6 +234,13 @@ def _console_refresh(s: Served) -> None:
     assert s.app.state.settings.console_refresh_s == s.given.console_refresh_s
 
 
+def _escalation(name: str, expected: Callable[[Settings], Any]) -> Probe:
+    def probe(s: Served) -> None:
+        assert getattr(s.app.state.desk.config.escalation, name) == expected(s.given)
+
+    return probe
+
+
 def _policy(name: str, expected: Callable[[Settings], Any]) -> Probe:
     def probe(s: Served) -> None:
         assert getattr(s.app.state.desk.config.reply_policy, name) == expected(s.given)
@@ -304,7 +311,14 @@ ROWS: dict[str, Row] = {
     "business_hours": Row("tue-sat 10:00-16:00", "sun-sun 01:00-02:00", _hours),
     "business_timezone": Row("Asia/Tokyo", "Europe/Paris", _timezone),
     "escalation_risk_threshold": Row(
-        0.55, "0.9", _config("escalation_risk_threshold", lambda g: g.escalation_risk_threshold)
+        0.55, "0.9", _escalation("risk_threshold", lambda g: g.escalation_risk_threshold)
+    ),
+    "escalation_immediate_priorities": Row(
+        ["P1"], '["urgent"]', _escalation("immediate", lambda g: frozenset({"p1"}))
+    ),
+    "escalation_grace": Row(0.25, "2", _escalation("grace", lambda g: 0.25)),
+    "escalate_on_first_response": Row(
+        True, "false", _escalation("escalate_first_response", lambda g: True)
     ),
     "pending_reminder_hours": Row(
         5.0, "7", _config("pending_reminder", lambda g: timedelta(hours=g.pending_reminder_hours))

@@ -135,19 +135,32 @@ def test_on_error_skip_prints_counts_and_keeps_personal_data_out(
     assert code == 2 and "expected one of first, last" in " ".join(stderr.split())
 
 
-def test_the_map_unmaps_a_label(tmp_path: Path, monkeypatch, capsys) -> None:
+def test_a_label_needs_a_map(tmp_path: Path, monkeypatch, capsys) -> None:
     src = write_csv(tmp_path / "t.csv", [["subject", "team"], ["vpn", "Network"]])
     code, stdout, _ = run_cli(monkeypatch, capsys, "data", "import", src, "-f", "csv", "--dry-run")
-    assert (
-        code == 0
-        and "labels: team <- 'team' (same name); leave one out with --map FIELD=" in stdout
-    )
-    code, stdout, _ = run_cli(
-        monkeypatch, capsys, "data", "import", src, "-f", "csv", "--dry-run", "--map", "team="
-    )
     assert code == 0 and "labels: none" in stdout
-    assert (
-        "not imported (1 column; add one with --map FIELD=COLUMN" in stdout and "'team'" in stdout
+    assert "not labels (named like one, never a label by name): 'team' -> extra.team" in stdout
+    code, stdout, _ = run_cli(
+        monkeypatch, capsys, "data", "import", src, "-f", "csv", "--dry-run", "--map", "team=team"
     )
+    assert code == 0
+    assert "labels: team <- 'team' (map); leave one out with --map FIELD=" in stdout
     assert "time range: no created_at" in stdout
     assert "auto: 0% of 1 tickets have a timestamp" in stdout
+
+
+def test_train_says_where_the_labels_came_from(tmp_path: Path, monkeypatch, capsys) -> None:
+    from triage_cli.train import label_source_lines
+
+    src = write_csv(
+        tmp_path / "t.csv", [["subject", "team", "Kind"], ["vpn", "Network", "Incident"]]
+    )
+    out = tmp_path / "t.parquet"
+    args = ("data", "import", src, "-f", "csv", "-o", out, "--map", "category=Kind")
+    assert run_cli(monkeypatch, capsys, *args)[0] == 0
+    assert label_source_lines(out) == [
+        "label columns (as imported, csv): category <- 'Kind' (map)",
+        "named like labels but not labels (never by name): extra.team (column 'team'); "
+        "import with --map FIELD=COLUMN to learn one",
+    ]
+    assert label_source_lines(tmp_path / "missing.parquet") == []

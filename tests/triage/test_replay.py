@@ -81,6 +81,34 @@ def test_replay_follows_the_tickets_clock_and_is_idempotent(demo: Path, engine, 
     assert sum(len(desk.get(s.id).messages or []) for s in stored.values()) == messages
 
 
+def test_replay_escalates_by_the_policy_and_counts_by_rule(demo: Path, engine, triager) -> None:  # type: ignore[no-untyped-def]
+    from triage.escalation import history_escalations
+
+    tickets = list(iter_tickets(demo))[-60:]
+    clock = MovableClock(tickets[0].created_at)
+    desk = Desk(engine, triager, clock=clock)
+    desk.sla = roster_policies(load_roster(demo.with_name("demo.agents.json")))
+    summary = replay(desk, clock, tickets)
+    assert summary.policy_on_history == dict(
+        history_escalations(tickets, desk.sla, desk.config.escalation)
+    )
+    assert summary.policy_on_history["tickets"] == 60
+    assert sum(summary.escalated_by.values()) == summary.escalated
+    # A missed first reply is marked, never escalated, under the default policy.
+    assert "first_response" not in summary.escalated_by
+    for t in desk.list(TicketQuery(limit=100)).items:
+        audit = desk.audit(t.id)
+        rules = [e.details["rule"] for e in audit if e.action == "escalated"]
+        breaches = [e.details["clocks"] for e in audit if e.action == "sla_breached"]
+        if rules[:1] == ["resolution"]:
+            assert t.sla_breached and breaches, t.reference
+    line = summary.escalation_line()
+    assert line.startswith(
+        f"escalated {summary.escalated} vs {summary.history_escalated} in history"
+    )
+    assert "[by rule: " in line and "the SLA rules on the history's own times: " in line
+
+
 def test_replay_without_the_history_leaves_tickets_unanswered(demo: Path, engine, triager) -> None:  # type: ignore[no-untyped-def]
     tickets = list(iter_tickets(demo))[-4:]
     clock = MovableClock(tickets[0].created_at)

@@ -95,19 +95,39 @@ def test_escalation_through_the_tiers(desk: Desk, clock) -> None:  # type: ignor
     with desk.sessions.begin() as session:
         session.add(TeamRow(name="finance", manager="carol@example.com"))
     worker = Worker(desk)
-    t = desk.intake(_ticket()).ticket  # high: first response due Monday 13:00
+    t = desk.intake(_ticket()).ticket  # high: first response due 13:00, resolution 17:00
     clock.now = datetime(2026, 1, 5, 12, 59, tzinfo=UTC)
-    assert worker.run_once().escalated == 0
+    assert worker.run_once().breached == 0
+    # A missed first response is marked and notified, not escalated.
     clock.now = datetime(2026, 1, 5, 13, 0, tzinfo=UTC)
     report = worker.run_once()
-    assert (report.escalated, report.breached) == (1, 1)
+    assert (report.escalated, report.breached) == (0, 1)
+    t = desk.get(t.id)
+    assert (t.tier, t.escalated, t.sla_breached) == (1, False, True)
+    with desk.sessions() as session:
+        notice = session.scalars(
+            select(OutboxRow).where(OutboxRow.event == "ticket.sla_breached")
+        ).one()
+        assert notice.payload["clocks"] == ["first_response"]
+        assert notice.payload["team"] == "finance"
+    assert worker.run_once().breached == 0
+    # A missed resolution of a high ticket escalates once the breach lasted half its
+    # 8-hour target: 4 business hours after Monday 17:00.
+    clock.now = datetime(2026, 1, 5, 17, 0, tzinfo=UTC)
+    assert worker.run_once().escalated == 0
+    clock.now = datetime(2026, 1, 6, 12, 59, tzinfo=UTC)
+    assert worker.run_once().escalated == 0
+    clock.now = datetime(2026, 1, 6, 13, 0, tzinfo=UTC)
+    report = worker.run_once()
+    assert (report.escalated, report.breached) == (1, 0)
     t = desk.get(t.id)
     assert (t.tier, t.escalated, t.sla_breached) == (2, True, True)
     escalated = [e for e in desk.audit(t.id) if e.action == "escalated"]
     assert escalated[0].details == {
         "from_tier": "L1",
         "to_tier": "L2",
-        "reason": "first_response due",
+        "reason": "resolution due (high, past the grace period)",
+        "rule": "resolution",
         "manager": "carol@example.com",
     }
     with desk.sessions() as session:
@@ -115,16 +135,75 @@ def test_escalation_through_the_tiers(desk: Desk, clock) -> None:  # type: ignor
             select(OutboxRow).where(OutboxRow.event == "ticket.escalated")
         ).one()
         assert event.payload["manager"] == "carol@example.com" and event.payload["to_tier"] == "L2"
-    # L2 gets the first-response target (4 business hours) before L3.
-    clock.advance(hours=3, minutes=59)
+    # L2 gets the first-response target (4 business hours: Tuesday 17:00) before L3.
+    clock.now = datetime(2026, 1, 6, 16, 59, tzinfo=UTC)
     assert worker.run_once().escalated == 0
-    clock.advance(minutes=1)
+    clock.now = datetime(2026, 1, 6, 17, 0, tzinfo=UTC)
     assert worker.run_once().escalated == 1
     assert desk.get(t.id).tier == 3
     clock.advance(days=3)
     assert worker.run_once().escalated == 0
     assert _count(desk, AuditRow, action="escalated") == 2
     assert _count(desk, AuditRow, action="sla_breached") == 1
+
+
+def test_a_low_ticket_escalates_after_its_grace_period(desk: Desk, clock) -> None:  # type: ignore[no-untyped-def]
+    worker = Worker(desk)
+    t = desk.intake(_ticket(subject="Invoice copy", body="where is my invoice")).ticket
+    assert t.priority == "low"  # resolution: 40 business hours, due Friday 17:00
+    clock.now = datetime(2026, 1, 9, 17, 0, tzinfo=UTC)
+    report = worker.run_once()
+    assert (report.escalated, report.breached) == (0, 1)
+    # Half the target (20 business hours) later: Wednesday 13:00 of the next week.
+    clock.now = datetime(2026, 1, 14, 12, 59, tzinfo=UTC)
+    assert worker.run_once().escalated == 0
+    clock.now = datetime(2026, 1, 14, 13, 0, tzinfo=UTC)
+    report = worker.run_once()
+    assert report.escalated == 1
+    [entry] = [e for e in desk.audit(t.id) if e.action == "escalated"]
+    assert entry.details["rule"] == "resolution"
+    assert entry.details["reason"] == "resolution due (low, past the grace period)"
+
+
+def test_immediate_priorities_escalate_when_the_resolution_is_missed(desk: Desk, clock) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from triage.escalation import EscalationPolicy
+
+    policy = EscalationPolicy(immediate=frozenset({"high"}), risk_threshold=0.95)
+    desk.config = replace(desk.config, escalation=policy)
+    worker = Worker(desk)
+    risky = desk.intake(_ticket(subject="Refund after outage", body="refund for the outage"))
+    assert risky.ticket.escalation_risk == 0.9  # below 0.95: no early escalation
+    late = desk.intake(_ticket()).ticket
+    assert worker.run_once().escalated == 0
+    clock.now = datetime(2026, 1, 5, 13, 0, tzinfo=UTC)
+    assert (worker.run_once().escalated, desk.get(late.id).sla_breached) == (0, True)
+    clock.now = datetime(2026, 1, 5, 17, 0, tzinfo=UTC)
+    assert worker.run_once().escalated == 2
+    [entry] = [e for e in desk.audit(late.id) if e.action == "escalated"]
+    assert (entry.details["rule"], entry.details["reason"]) == (
+        "resolution",
+        "resolution due (high)",
+    )
+
+
+def test_a_first_response_breach_escalates_when_configured(desk: Desk, clock) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from triage.escalation import EscalationPolicy
+
+    desk.config = replace(desk.config, escalation=EscalationPolicy(escalate_first_response=True))
+    worker = Worker(desk)
+    late = desk.intake(_ticket()).ticket
+    clock.now = datetime(2026, 1, 5, 13, 0, tzinfo=UTC)
+    report = worker.run_once()
+    assert (report.escalated, report.breached) == (1, 1)
+    [entry] = [e for e in desk.audit(late.id) if e.action == "escalated"]
+    assert (entry.details["rule"], entry.details["reason"]) == (
+        "first_response",
+        "first_response due",
+    )
 
 
 def test_predicted_breach_escalates_once_before_the_deadline(desk: Desk) -> None:
@@ -134,7 +213,8 @@ def test_predicted_breach_escalates_once_before_the_deadline(desk: Desk) -> None
     report = worker.run_once()
     assert report.escalated == 1 and report.breached == 0
     [entry] = [e for e in desk.audit(t.id) if e.action == "escalated"]
-    assert entry.details["reason"].startswith("predicted breach (risk 0.90")
+    assert entry.details["rule"] == "risk"
+    assert entry.details["reason"] == "predicted escalation (risk 0.90 >= 0.70)"
     assert worker.run_once().escalated == 0
     assert desk.get(t.id).sla_breached is False
 

@@ -34,6 +34,14 @@ def test_worker_once_moves_time_with_now(desk: Desk, database_url: str) -> None:
     )
     assert late.exit_code == 0, late.output
     report = json.loads(late.stdout.strip().splitlines()[-1])
+    # A missed first reply is marked (and notified), not escalated.
+    assert (report["breached"], report["escalated"]) == (1, 0)
+    # The resolution (due Monday 17:00) missed for half its 8 business hours: escalated.
+    later = runner.invoke(
+        app, ["worker", "--once", "--now", "2026-01-06T13:00:00Z", "--database-url", database_url]
+    )
+    assert later.exit_code == 0, later.output
+    report = json.loads(later.stdout.strip().splitlines()[-1])
     assert report["escalated"] == 1 and report["tickets"]["escalated"] == [t.reference]
     got = desk.get(t.id)
     assert got.tier == 2 and got.status is Status.new

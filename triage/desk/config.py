@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from triage.desk.reply_policy import AutoReplyPolicy
+from triage.escalation import EscalationPolicy
 from triage.settings import Settings
 
 
@@ -27,7 +28,8 @@ class DeskConfig:
     pending_reminder: timedelta = timedelta(hours=72)
     close_after: timedelta = timedelta(days=4)
     retriage_backoff: timedelta = timedelta(seconds=60)
-    escalation_risk_threshold: float = 0.7
+    # Which late or risky tickets go up a tier (`triage.escalation`).
+    escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
     # Pick an agent as soon as a ticket is routed (triaged with a team).
     auto_assign: bool = True
     # Send the auto-replies the policy allows (KB articles, approved templates).
@@ -72,7 +74,12 @@ class DeskConfig:
             pending_reminder=timedelta(hours=settings.pending_reminder_hours),
             close_after=timedelta(days=settings.close_after_days),
             retriage_backoff=timedelta(seconds=settings.retriage_backoff_s),
-            escalation_risk_threshold=settings.escalation_risk_threshold,
+            escalation=EscalationPolicy(
+                immediate=frozenset(p.lower() for p in settings.escalation_immediate_priorities),
+                grace=settings.escalation_grace,
+                escalate_first_response=settings.escalate_on_first_response,
+                risk_threshold=settings.escalation_risk_threshold,
+            ),
             auto_reply=settings.auto_reply_enabled,
             route_without_priority=settings.route_without_priority,
             default_priority=settings.default_priority,

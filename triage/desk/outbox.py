@@ -20,6 +20,7 @@ EVENTS = frozenset(
         "ticket.created",
         "ticket.assigned",
         "ticket.escalated",
+        "ticket.sla_breached",
         "ticket.auto_replied",
         "ticket.auto_reply_unanswered",
         "ticket.solved",

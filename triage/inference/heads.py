@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from triage.contract import EscalationPrediction, HeadPrediction, LabelScore
+from triage.ordinal import EXPECTED_COST, distance_matrix, expected_cost_choice
 
 TOP_K = 5
 
@@ -26,6 +27,8 @@ class Head:
     parents: dict[str, str] | None
     # Training found nothing beyond chance (issue 15): the head always abstains.
     no_signal: bool = False
+    # Ordered levels answered by expected cost (`triage.ordinal`): levels apart per pair.
+    cost: np.ndarray | None = None
 
 
 class Heads:
@@ -44,6 +47,11 @@ class Heads:
                 thresholds=np.asarray(h["thresholds"], dtype=np.float64),
                 parents=h.get("parents"),
                 no_signal=bool(h.get("no_signal", False)),
+                cost=(
+                    distance_matrix(h["classes"], h["order"])
+                    if h.get("decision") == EXPECTED_COST
+                    else None
+                ),
             )
             for h in specs
         ]
@@ -95,9 +103,10 @@ class Heads:
     def predict(
         self, proba: np.ndarray, unsupported: bool
     ) -> tuple[dict[str, HeadPrediction], list[int]]:
-        """Every head's prediction from one calibrated row, and each head's top class index.
+        """Every head's prediction from one calibrated row, and each head's answered class
+        index (the top class, or the expected-cost level of an ordered head).
 
-        A head abstains below its threshold for the top class, and every head abstains on
+        A head abstains below its threshold for the answered class, and every head abstains on
         a text in an unsupported language; the hierarchy rule runs last.
         """
         preds: dict[str, HeadPrediction] = {}
@@ -106,9 +115,11 @@ class Heads:
             p = proba[head.start : head.stop]
             order = np.argsort(-p)[:TOP_K].tolist()
             values = p[order].tolist()
-            top = order[0]
+            # The answered class: the most probable, or the expected-cost level; its
+            # probability is the confidence its threshold was fitted on.
+            top = order[0] if head.cost is None else int(expected_cost_choice(p, head.cost)[0])
             tops.append(top)
-            confidence = values[0]
+            confidence = float(p[top])
             abstained = bool(unsupported or head.no_signal or confidence < head.thresholds[top])
             classes = head.classes
             top_k = [

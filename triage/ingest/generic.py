@@ -20,7 +20,14 @@ from triage.errors import RowError
 from triage.ingest.base import ImportOptions, ImportReport, text_of, validate_ticket
 from triage.ingest.convert import Converters, OutsideEnum, scalar, tags
 from triage.ingest.identity import IdGuard
-from triage.ingest.mapping import CONTRACT_FIELDS, Plan, Step, parse_mapping, plan_columns
+from triage.ingest.mapping import (
+    CONTRACT_FIELDS,
+    LABEL_BY_NAME,
+    Plan,
+    Step,
+    parse_mapping,
+    plan_columns,
+)
 from triage.ingest.presets import PRESETS, Preset, RowContext
 from triage.ingest.presets.jira import LANGUAGE_NAMES
 from triage.ingest.rows import Record, clean_cell, row_position
@@ -164,6 +171,9 @@ def record_plan(report: ImportReport, plan: Plan, preset: Preset | None, header:
             )
         if preset is not None and step.target in preset.value_notes:
             note = preset.value_notes[step.target]
+        if step.how == LABEL_BY_NAME:
+            label = step.target.removeprefix("extra.")
+            note = f"--map {label}={step.column} to learn it as the {label} label"
         report.use(step.target, [header[i] for i in step.positions], step.how, note)
     for derivation in plan.derivations:
         columns = [header[i] for r in derivation.reads(plan.roles) for i in plan.roles[r]]

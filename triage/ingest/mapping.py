@@ -1,10 +1,13 @@
 """Which column fills which ticket field: `--map`, a preset, or the same name.
 
 Precedence, lowest first: a column named exactly like a contract field (`subject`,
-`team`, `extra.region`) maps to it; a preset's names for the field override that; the
-user's `--map FIELD=COLUMN` overrides both, and `--map FIELD=` leaves the field out
-whatever would have filled it (a preset, a same-name column, a derivation). Only then is
-the file checked for ticket text, so a map can always rescue a preset.
+`created_at`, `extra.region`) maps to it, except the label fields (`team`, `category`,
+`priority`, ...: `contract.LABEL_FIELDS`), which a plain column fills only through
+`--map` or a preset and otherwise becomes `extra.NAME`; a preset's names for the field
+override that; the user's `--map FIELD=COLUMN` overrides both, and `--map FIELD=` leaves
+the field out whatever would have filled it (a preset, a same-name column, a
+derivation). Only then is the file checked for ticket text, so a map can always rescue
+a preset.
 """
 
 from __future__ import annotations
@@ -13,13 +16,15 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from triage.contract import Ticket
+from triage.contract import LABEL_FIELDS, Ticket
 from triage.errors import InputFileError
 from triage.ingest.dates import fold
 from triage.ingest.presets import Derivation, Preset
 from triage.ingest.rows import missing_column
 
 CONTRACT_FIELDS: tuple[str, ...] = tuple(f for f in Ticket.model_fields if f != "extra")
+# How a label-named column that no map or preset made a label is reported.
+LABEL_BY_NAME = "same name, not a label"
 _SPACES = re.compile(r"\s+")
 
 
@@ -109,15 +114,35 @@ class _Header:
 
 
 def _same_name(head: _Header) -> dict[str, Step]:
+    """Columns named like a contract field fill it, except the labels: a column named
+    `team` (or `category`, `priority`, ...) in a plain table is a structured field,
+    `extra.team`, until `--map team=team` (or a preset's documented mapping) says it is
+    the label to learn. Which column the models learn to predict is never implicit."""
     steps: dict[str, Step] = {}
+    labels: list[tuple[str, list[int]]] = []
     for name in CONTRACT_FIELDS:
         found = head.exact(name)
-        if found:
+        if found and name in LABEL_FIELDS:
+            labels.append((name, found))
+        elif found:
             steps[name] = Step(name, name, found, "same name")
     for i, name in enumerate(head.header):
         if name.startswith("extra.") and len(name) > 6 and name not in steps:
             steps[name] = Step(name, name, [i], "same name")
+    for name, found in labels:
+        target = f"extra.{name}"
+        if target not in steps:
+            steps[target] = Step(target, name, found, LABEL_BY_NAME)
     return steps
+
+
+def _drop_shadowed(steps: dict[str, Step]) -> None:
+    """A label column kept as `extra.NAME` by its name is not also a structured field
+    once a map or a preset makes it a label."""
+    chosen = {i for s in steps.values() if s.how != LABEL_BY_NAME for i in s.positions}
+    for target in [t for t, s in steps.items() if s.how == LABEL_BY_NAME]:
+        if set(steps[target].positions) & chosen:
+            del steps[target]
 
 
 def _preset_steps(head: _Header, preset: Preset, steps: dict[str, Step]) -> None:
@@ -185,6 +210,7 @@ def plan_columns(
         if not found:
             raise missing_column(name, column, header)
         steps[target] = Step(target, header[found[0]], found, "map")
+    _drop_shadowed(steps)
     if preset is not None:
         for derivation in preset.derivations:
             target = derivation.target

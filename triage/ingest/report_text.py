@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from triage.ingest.mapping import LABEL_BY_NAME
 from triage.ingest.outcomes import OUTCOME_EXTRA_KEYS
 
 if TYPE_CHECKING:
@@ -40,6 +41,15 @@ def _fields(report: ImportReport) -> list[str]:
         source = use.source() or "(history)"
         lines.append(f"  {source:<{width}} -> {use.field} ({use.how}{note}){label}")
     return lines
+
+
+def _not_labels(report: ImportReport) -> list[str]:
+    """Label-named columns kept as structured fields (no map or preset made them labels)."""
+    kept = [c for c in report.columns if c.how == LABEL_BY_NAME]
+    if not kept:
+        return []
+    shown = ", ".join(f"{c.source()} -> {c.field}" for c in kept)
+    return [f"not labels (named like one, never a label by name): {shown}; --map FIELD=COLUMN"]
 
 
 def _labels(report: ImportReport) -> str:
@@ -94,6 +104,7 @@ def report_lines(report: ImportReport) -> list[str]:
     if report.columns:
         lines += _fields(report)
     lines.append(_labels(report))
+    lines += _not_labels(report)
     lines += _unmapped(report)
     lines += [f"derived: {d}" for d in report.derivations]
     lines += _time(report)

@@ -27,7 +27,8 @@ Paths, in the order the tests below drive them:
   an illegal move is a 409, solved closes after N days, a reply to a closed ticket opens
   a follow-up; a pending reminder reopens a ticket with its SLA clock resumed, not lost;
 - corrections (who, when, old and new value, model version) through `/v1/corrections`;
-- SLA: a breach escalates L1 → L2 → L3 and notifies the team's manager; a predicted breach
+- SLA: a breach (a missed first reply, as this desk's worker is configured) escalates
+  L1 → L2 → L3 and notifies the team's manager; a predicted breach
   (risk ≥ threshold) escalates before any deadline; every late clock is marked breached;
 - CSAT: the survey link arrives with `ticket.solved`, a rating of 2 flags a follow-up;
 - the server is killed mid-run: tickets taken in meanwhile are stored and queued, a client
@@ -374,6 +375,9 @@ def desk(
             "TRIAGE_BUSINESS_HOURS": hours,
             "TRIAGE_BUSINESS_TIMEZONE": zone,
             "TRIAGE_PUBLIC_URL": PUBLIC_URL,
+            # This desk escalates a missed first reply too (the default only marks and
+            # notifies it), so the urgent ticket climbs a tier per pass.
+            "TRIAGE_ESCALATE_ON_FIRST_RESPONSE": "true",
         }
     )
     desk = RunningDesk(
@@ -792,7 +796,7 @@ def test_a_predicted_breach_escalates_before_any_deadline(run: Scenario) -> None
     g = desk.ticket(s.g["id"])
     assert (g["tier"], g["escalated"], g["sla_breached"]) == (2, True, False)
     [escalated] = desk.audit(g["id"], "escalated")
-    assert escalated["details"]["reason"].startswith("predicted breach (risk")
+    assert escalated["details"]["rule"] == "risk"
     assert escalated["details"]["manager"] == s.manager_of.get(g["team"])
     # A's agent is free again (A is solved): the worker gives A2 to them.
     assert g["reference"] in r1["tickets"]["escalated"]

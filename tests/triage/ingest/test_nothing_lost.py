@@ -101,10 +101,10 @@ def test_on_error_skip_writes_the_rejects_and_counts_them(tmp_path: Path) -> Non
         ],
     )
     with pytest.raises(RowError) as err:  # the default stays fail-fast
-        _import(src)
+        _import(src, "csv", "escalated=escalated")
     assert err.value.row == 2
     assert not rejects_path_for(tmp_path / "out.parquet").exists()
-    report, tickets = _import(src, on_error="skip")
+    report, tickets = _import(src, "csv", "escalated=escalated", on_error="skip")
     assert [t.subject for t in tickets] == ["ok", "ok too"]
     assert report.rows_rejected == 4 and report.rejects_out == tmp_path / "out.rejects.csv"
     with report.rejects_out.open(newline="", encoding="utf-8") as fh:
@@ -142,23 +142,34 @@ def test_archives_ignore_macosx_and_dotfiles(tmp_path: Path) -> None:
         archive.writestr("__MACOSX/export/._tickets.csv", b"\x00\x05\x16\x07")
         archive.writestr("export/.~lock.tickets.csv#", "lock")
         archive.writestr("export/.hidden.csv", "subject\nnot me\n")
-    _, (ticket,) = _import(path)
+    _, (ticket,) = _import(path, "csv", "category=category")
     assert (ticket.subject, ticket.category) == ("vpn", "Network")
 
 
-def test_labels_are_named_and_can_be_left_out(tmp_path: Path) -> None:
-    """A column called `team` becomes a routing label by its name; the report says so, and
-    `--map team=` leaves it out."""
+def test_a_label_comes_only_from_a_map_never_from_a_name(tmp_path: Path) -> None:
+    """A column called `team` is not a routing label by its name: it is kept as the
+    structured field `extra.team`, the report says how to make it the label, and
+    `--map team=team` does."""
     src = write_csv(
         tmp_path / "l.csv", [["subject", "team", "Kind"], ["vpn", "Network", "Incident"]]
     )
     report, (ticket,) = _import(src, "csv", "category=Kind")
+    assert (ticket.team, ticket.extra["team"], ticket.category) == (None, "Network", "Incident")
+    assert {c.field: (c.columns, c.how) for c in report.labels} == {"category": (["Kind"], "map")}
+    text = "\n".join(report.lines())
+    assert (
+        "-> extra.team (same name, not a label; --map team=team to learn it as the team label)"
+        in text
+    )
+    assert "not labels (named like one, never a label by name): 'team' -> extra.team" in text
+    report, (ticket,) = _import(src, "csv", "category=Kind", "team=team")
+    assert (ticket.team, "team" in ticket.extra) == ("Network", False)
     labels = {c.field: (c.columns, c.how) for c in report.labels}
-    assert labels == {"team": (["team"], "same name"), "category": (["Kind"], "map")}
-    assert "team <- 'team' (same name)" in "\n".join(report.lines())
+    assert labels == {"team": (["team"], "map"), "category": (["Kind"], "map")}
+    assert "not labels" not in "\n".join(report.lines())
+    # Leaving the label out keeps the column as the structured field it was.
     report, (ticket,) = _import(src, "csv", "category=Kind", "team=")
-    assert ticket.team is None and [c.field for c in report.labels] == ["category"]
-    assert "'team'" in report.unmapped
+    assert ticket.team is None and ticket.extra["team"] == "Network"
 
 
 @pytest.mark.parametrize("days", [3, 30])
