@@ -207,7 +207,7 @@ class OnnxEncoder:
         self._fingerprint = digest.hexdigest()
         self._callers: ThreadPoolExecutor | None = None
 
-    def _set_window(self, tokenizer, max_tokens: int) -> None:  # type: ignore[no-untyped-def]
+    def _set_window(self, tokenizer, max_tokens: int) -> None:
         """Read the special tokens the tokenizer adds around a text, for `with_specials`."""
         if max_tokens < 8:
             raise EncoderError(f"max_tokens must be at least 8, got {max_tokens}")
