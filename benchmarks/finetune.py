@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument("--head", default="category")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument("--budget", type=float, default=480.0, help="fine-tuning seconds")
     parser.add_argument("--max-tokens", default="auto")
     parser.add_argument("--work", type=Path, default=Path("/tmp/finetune-bench"))
     args = parser.parse_args()
@@ -71,6 +72,7 @@ def main() -> None:
     config = TrainConfig(
         finetune="off",
         finetune_steps=args.steps,
+        finetune_budget_s=args.budget,
         max_tokens=args.max_tokens if args.max_tokens == "auto" else int(args.max_tokens),
         embedding_cache_dir=ROOT / ".cache" / "embeddings",
         encoder_cache_dir=ROOT / ".cache" / "encoders",
@@ -104,7 +106,7 @@ def main() -> None:
         config.encoder,
         [raw[i] for i in fit_rows],
         judge.labels[fit_rows].tolist(),
-        max_tokens=n,
+        max_tokens=min(n, config.finetune_max_tokens),
         seed=config.seed,
         cache_dir=config.encoder_cache_dir,
         progress=progress,

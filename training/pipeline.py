@@ -124,6 +124,8 @@ class TrainConfig:
     # kept when it wins beyond the bootstrap interval) or "on" (kept when it scores higher).
     finetune: str = "off"
     finetune_steps: int = 300
+    # Tokens a text is read with while fine-tuning (at most the serving window).
+    finetune_max_tokens: int = 64
     finetune_budget_s: float = 480.0
 
 
