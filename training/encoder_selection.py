@@ -50,6 +50,10 @@ class EncoderDecision:
     max_tokens: int | None = None
     length: dict[str, Any] = field(default_factory=dict)
     finetune: dict[str, Any] = field(default_factory=dict)
+    # The sentence-transformers model the shipped graph was exported from (a name, or the
+    # fine-tuned folder in the cache): what a static encoder is distilled from. Not in the
+    # manifest (a local path).
+    source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The manifest's `encoder` additions (`max_tokens`, `length`, `finetune`)."""
@@ -322,7 +326,7 @@ def run_encoder_stage(
     from training.embedding_cache import embed_texts
     from triage.encoder import TEXT_KIND, EncoderSpec, OnnxEncoder
 
-    decision = EncoderDecision()
+    decision = EncoderDecision(source=str(config.encoder))
     spec = EncoderSpec.read(encoder_dir)
     cache = config.embedding_cache_dir
     if spec.kind == TEXT_KIND:
@@ -430,5 +434,6 @@ def run_encoder_stage(
 
         for name in (MODEL_FILE, TOKENIZER_FILE, SPEC_FILE):
             shutil.copyfile(exported.model_dir / name, encoder_dir / name)
+        decision.source = str(tuner.model_dir_)
         return tuned, decision
     return vectors, decision

@@ -183,6 +183,9 @@ class TrainingReport:
     # The encoder stage's choices (`encoder_selection.EncoderDecision.to_dict`): the
     # manifest's `encoder.max_tokens`, `encoder.length`, `encoder.finetune`.
     encoder: dict[str, Any] = field(default_factory=dict)
+    # The sentence-transformers model behind the shipped encoder (the fine-tuned folder
+    # when one was kept): what the static encoder of the cascade is distilled from.
+    encoder_source: str | None = None
 
     def flat_metrics(self) -> dict[str, float]:
         """Numeric metrics as flat keys (`category.macro_f1`,
@@ -408,6 +411,7 @@ def train(
 
     encoder_dir = None
     encoder_choice: dict[str, Any] = {}
+    encoder_source = None
     if has_text and config.encoder is not None and str(config.encoder).lower() != "none":
         progress.stage("embedding")
         from training.encoder_selection import run_encoder_stage
@@ -427,6 +431,7 @@ def train(
             progress,
         )
         encoder_choice = decision.to_dict()
+        encoder_source = decision.source
         corpus.x_emb = vectors[: len(tickets)]
         if articles:
             corpus.kb_emb = vectors[len(tickets) : len(tickets) + len(articles)]
@@ -487,6 +492,7 @@ def train(
         },
         heads=reports,
         encoder=encoder_choice,
+        encoder_source=encoder_source,
         auto_reply=auto_reply,
         languages=languages,
         timings=timings,

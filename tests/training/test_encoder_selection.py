@@ -135,6 +135,7 @@ def test_train_records_the_window_and_the_fine_tune_and_serving_applies_them(
     assert ft["validation_rows"] + ft["fit_rows"] == report.heads["category"].n_train
     shipped = json.loads((out / "encoder" / "encoder.json").read_text())["name"]
     assert shipped.startswith("finetuned-") == ft["kept"]
+    assert (report.encoder_source != str(tiny)) == ft["kept"]  # what a static model distils
     lines = encoder_lines(report)
     assert any(line.startswith("encoder window:") for line in lines)
     assert any(("KEPT" if ft["kept"] else "DISCARDED") in line for line in lines)
