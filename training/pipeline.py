@@ -121,7 +121,7 @@ class TrainConfig:
     max_tokens: int | str = "auto"
     # Contrastive fine-tuning of the encoder on the primary head's labels
     # (`training.encoder_selection`): "off", "auto" (desks with enough labelled tickets,
-    # kept when it wins beyond the bootstrap interval) or "on" (kept when it scores higher).
+    # kept when it wins beyond the bootstrap interval) or "on" (any desk, same keep rule).
     finetune: str = "off"
     finetune_steps: int = 300
     # Tokens a text is read with while fine-tuning (at most the serving window).

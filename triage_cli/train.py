@@ -196,7 +196,7 @@ def train(
         help="fine-tune the encoder contrastively on the primary head's labels (train extra): "
         "off; auto (desks with 400+ labelled training tickets, kept only when it beats the "
         "frozen encoder beyond the bootstrap interval on a held-out quarter of the training "
-        "part); on (any desk, kept when it scores higher there). Up to ~10 min on 2 cores",
+        "part); on (any desk, same keep rule). Up to ~10 min on 2 cores",
     ),
     max_tokens: str = typer.Option(
         "auto",

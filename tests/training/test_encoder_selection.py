@@ -54,7 +54,7 @@ def test_a_fine_tune_that_loses_is_discarded_and_the_summary_says_so() -> None:
     assert "margin -" in line and "validation slice" in line and "30 steps" in line
 
 
-def test_a_tie_is_not_a_win() -> None:
+def test_a_margin_inside_the_noise_is_not_a_win() -> None:
     judge, informative, _ = _judge(seed=2)
     fit, val = validation_split(judge.rows, judge.labels, None, seed=1)
     same = compare_finetuned(judge, informative, informative.copy(), fit, val, "on")
