@@ -239,7 +239,11 @@ def bench_interleaved(
     manifest = read_manifest(bundle)
     encoder = None
     if manifest.get("encoder"):
-        encoder = OnnxEncoder(bundle / manifest["encoder"]["folder"], threads=threads)
+        encoder = OnnxEncoder(
+            bundle / manifest["encoder"]["folder"],
+            threads=threads,
+            max_tokens=manifest["encoder"].get("max_tokens"),
+        )
     text = f"{TICKET['subject']}\n{TICKET['body']}"
     request = client.request_bytes("/v1/triage", json.dumps(TICKET).encode())
     for _ in range(20):  # warm both paths

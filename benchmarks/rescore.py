@@ -110,11 +110,11 @@ def _texts(path: Path, limit: int) -> list[str]:
 _encoder = None
 
 
-def _load_encoder(folder: str, threads: int) -> None:
+def _load_encoder(folder: str, threads: int, max_tokens: int | None = None) -> None:
     global _encoder
     from triage.encoder import OnnxEncoder
 
-    _encoder = OnnxEncoder(folder, threads=threads, spinning=False)
+    _encoder = OnnxEncoder(folder, threads=threads, spinning=False, max_tokens=max_tokens)
     _encoder.encode(["warm up"], batch_size=1)
 
 
@@ -126,12 +126,17 @@ def _encode(args: tuple[list[str], int]) -> int:
 
 
 def encoder_throughput(
-    folder: Path, texts: list[str], workers: int, threads: int, batch_size: int
+    folder: Path,
+    texts: list[str],
+    workers: int,
+    threads: int,
+    batch_size: int,
+    max_tokens: int | None = None,
 ) -> float:
     """Texts/s of the bare encoder over `texts` split across `workers` processes (loading
-    excluded), the rescore's layout."""
+    excluded), the rescore's layout; `max_tokens`: the bundle's window."""
     if workers == 1:
-        _load_encoder(str(folder), threads)
+        _load_encoder(str(folder), threads, max_tokens)
         started = time.perf_counter()
         _encode((texts, batch_size))
         return len(texts) / (time.perf_counter() - started)
@@ -139,7 +144,9 @@ def encoder_throughput(
 
     context = multiprocessing.get_context("spawn")
     shards = [(texts[i::workers], batch_size) for i in range(workers)]
-    with context.Pool(workers, initializer=_load_encoder, initargs=(str(folder), threads)) as pool:
+    with context.Pool(
+        workers, initializer=_load_encoder, initargs=(str(folder), threads, max_tokens)
+    ) as pool:
         pool.map(_encode, [(["warm up"], 1)] * workers * 2)  # every worker loaded
         started = time.perf_counter()
         pool.map(_encode, shards, chunksize=1)
@@ -357,16 +364,17 @@ def main(argv: list[str] | None = None) -> int:
 
     manifest = read_manifest(bundle)
     encoder_folder = bundle / manifest["encoder"]["folder"]
+    window = manifest["encoder"].get("max_tokens")
     texts = _texts(backlogs[args.embedding_n], args.embedding_n)
     layouts = []
     for workers, threads in _layouts(args.layouts):
         workers, threads = default_layout(workers, threads)
-        floor_before = encoder_throughput(encoder_folder, texts, workers, threads, 1)
+        floor_before = encoder_throughput(encoder_folder, texts, workers, threads, 1, window)
         scored = rescore_throughput(
             bundle, backlogs[args.embedding_n], work, workers, threads, args.chunk_rows
         )
-        floor_after = encoder_throughput(encoder_folder, texts, workers, threads, 1)
-        padded = encoder_throughput(encoder_folder, texts, workers, threads, 32)
+        floor_after = encoder_throughput(encoder_folder, texts, workers, threads, 1, window)
+        padded = encoder_throughput(encoder_folder, texts, workers, threads, 32, window)
         floor = (floor_before + floor_after) / 2
         steady = scored["steady_tickets_per_s"] or 0.0
         layouts.append(

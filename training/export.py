@@ -343,6 +343,8 @@ def write_bundle(  # noqa: C901
     if encoder_dir is not None:
         spec = EncoderSpec.read(encoder_dir)
         encoder_info = {"folder": encoder_dir.name, "name": spec.name, "dim": spec.dim}
+        # max_tokens (the window serving reads), length and finetune (how they were chosen).
+        encoder_info.update(getattr(report, "encoder", {}) or {})
 
     heads_manifest = []
     for name in names:

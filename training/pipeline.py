@@ -117,6 +117,20 @@ class TrainConfig:
         default_factory=lambda: Settings.model_fields["encoder_cache_dir"].default
     )
     bundle_name: str = "model"
+    # Tokens the encoder reads, head and tail (`triage.token_window`): "auto" picks the
+    # smallest of encoder_selection.LENGTHS within noise of the longest on the primary head's
+    # out-of-fold score; an int fixes it. Recorded as the manifest's `encoder.max_tokens`.
+    max_tokens: int | str = "auto"
+    # Contrastive fine-tuning of the encoder on the primary head's labels
+    # (`training.encoder_selection`): "off", "auto" (desks with enough labelled tickets,
+    # kept when it wins beyond the bootstrap interval) or "on" (any desk, same keep rule).
+    finetune: str = "off"
+    finetune_steps: int = 300
+    # Tokens a text is read with while fine-tuning (at most the serving window).
+    finetune_max_tokens: int = 64
+    # A safety stop on training time; with the export and the embeddings the stage stays
+    # within ~10 minutes on 2 cores for 10,000 tickets.
+    finetune_budget_s: float = 360.0
 
 
 @dataclass
@@ -170,6 +184,12 @@ class TrainingReport:
     warnings: list[str] = field(default_factory=list)
     # What the heads learned from and what was ignored (`features.describe_inputs`).
     inputs: dict[str, list[str]] = field(default_factory=dict)
+    # The encoder stage's choices (`encoder_selection.EncoderDecision.to_dict`): the
+    # manifest's `encoder.max_tokens`, `encoder.length`, `encoder.finetune`.
+    encoder: dict[str, Any] = field(default_factory=dict)
+    # The sentence-transformers model behind the shipped encoder (the fine-tuned folder
+    # when one was kept): what the static encoder of the cascade is distilled from.
+    encoder_source: str | None = None
 
     def flat_metrics(self) -> dict[str, float]:
         """Numeric metrics as flat keys (`category.macro_f1`,
@@ -385,30 +405,42 @@ def train(
             )
         lap("tfidf")
 
-    encoder_dir = None
-    if has_text and config.encoder is not None and str(config.encoder).lower() != "none":
-        progress.stage("embedding")
-        from training.embedding_cache import embed_texts
-        from triage.encoder import OnnxEncoder
-
-        encoder_dir = resolve_encoder_folder(
-            config.encoder, out / "encoder", config.encoder_cache_dir
-        )
-        encoder = OnnxEncoder(encoder_dir, threads=0)
-        raw = [t.text for t in tickets] + [a.title for a in articles] + [a.body for a in articles]
-        vectors = embed_texts(encoder, raw, config.embedding_cache_dir, progress=False)
-        corpus.x_emb = vectors[: len(tickets)]
-        if articles:
-            corpus.kb_emb = vectors[len(tickets) : len(tickets) + len(articles)]
-            corpus.kb_body_emb = vectors[len(tickets) + len(articles) :]
-        lap("embedding")
-
+    # Before the embeddings: the encoder stage scores heads, which read the fields too.
     progress.stage("metadata")
     meta_spec = fit_meta_spec([tickets[i] for i in train_idx])
     meta_encoder = MetaEncoder(meta_spec)
     corpus.x_meta = meta_encoder.matrix(tickets)
     languages = supported_languages(tickets, texts, config.seed) if has_text else []
     lap("metadata")
+
+    encoder_dir = None
+    encoder_choice: dict[str, Any] = {}
+    encoder_source = None
+    if has_text and config.encoder is not None and str(config.encoder).lower() != "none":
+        progress.stage("embedding")
+        from training.encoder_selection import run_encoder_stage
+
+        encoder_dir = resolve_encoder_folder(
+            config.encoder, out / "encoder", config.encoder_cache_dir
+        )
+        raw = [t.text for t in tickets] + [a.title for a in articles] + [a.body for a in articles]
+        vectors, decision = run_encoder_stage(
+            encoder_dir,
+            raw,
+            (primary, heads_spec[primary][1]),
+            corpus,
+            train_idx,
+            stamps if split_kind == "time" else None,
+            config,
+            progress,
+        )
+        encoder_choice = decision.to_dict()
+        encoder_source = decision.source
+        corpus.x_emb = vectors[: len(tickets)]
+        if articles:
+            corpus.kb_emb = vectors[len(tickets) : len(tickets) + len(articles)]
+            corpus.kb_body_emb = vectors[len(tickets) + len(articles) :]
+        lap("embedding")
 
     # Heads.
     reports: dict[str, HeadReport] = {}
@@ -463,6 +495,8 @@ def train(
             "seed": config.seed,
         },
         heads=reports,
+        encoder=encoder_choice,
+        encoder_source=encoder_source,
         auto_reply=auto_reply,
         languages=languages,
         timings=timings,

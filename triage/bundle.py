@@ -260,7 +260,11 @@ def load_bundle(
 
         try:
             encoder = OnnxEncoder(
-                path / manifest["encoder"]["folder"], threads=threads, spinning=spinning
+                path / manifest["encoder"]["folder"],
+                threads=threads,
+                spinning=spinning,
+                # The window the heads were trained on; absent in older bundles (head cut).
+                max_tokens=manifest["encoder"].get("max_tokens"),
             )
         except EncoderError as exc:
             raise BundleError(f"{path}: encoder: {exc}") from exc

@@ -27,6 +27,7 @@ import numpy as np
 
 from triage.errors import EncoderError
 from triage.files import read_versioned_json, sha256_file
+from triage.token_window import DEFAULT_HEAD_SHARE, with_specials
 
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -107,6 +108,7 @@ class OnnxEncoder:
         model_file: str = MODEL_FILE,
         verify_sha256: bool = True,
         spinning: bool | None = DEFAULT_SPINNING,
+        max_tokens: int | None = None,
     ) -> None:
         """Load `folder`.
 
@@ -116,6 +118,10 @@ class OnnxEncoder:
         `encoder.json` is refused. `spinning` sets onnxruntime's
         `session.intra_op.allow_spinning` (None keeps onnxruntime's default, on). A
         server passes `settings.onnx_threads` and `settings.onnx_allow_spinning`.
+        `max_tokens` (a bundle's `encoder.max_tokens`): read at most that many tokens of a
+        text, special tokens included, its head and tail (`triage.token_window`); None
+        keeps the spec's `max_length` cut at the head (bundles written before the key).
+        A text graph ignores it (it tokenizes inside).
         """
         import onnxruntime as ort
 
@@ -164,6 +170,7 @@ class OnnxEncoder:
             raise EncoderError(f"{self.folder}: cannot load the encoder ({exc})") from exc
         self._input_names = [i.name for i in self._session.get_inputs()]
         fingerprint_parts = [self.model_sha256, self.spec.kind, str(self.spec.max_length)]
+        self.max_tokens: int | None = None
         if self._text_graph:
             if len(self._input_names) != 1:
                 raise EncoderError(
@@ -183,7 +190,12 @@ class OnnxEncoder:
             padding = tokenizer.padding or {}
             self._pad_id = int(padding.get("pad_id") or tokenizer.token_to_id("[PAD]") or 0)
             tokenizer.no_padding()
-            tokenizer.enable_truncation(max_length=self.spec.max_length)
+            if max_tokens is None:
+                tokenizer.enable_truncation(max_length=self.spec.max_length)
+            else:
+                self._set_window(tokenizer, max_tokens)
+                # Only a windowed encoder's key changes: old caches stay valid.
+                fingerprint_parts.append(f"head-tail:{self.max_tokens}:{DEFAULT_HEAD_SHARE}")
             self._tokenizer = tokenizer
             unknown = set(self._input_names) - {"input_ids", "attention_mask", "token_type_ids"}
             if unknown:
@@ -194,6 +206,30 @@ class OnnxEncoder:
             digest.update(part.encode() + b"\0")
         self._fingerprint = digest.hexdigest()
         self._callers: ThreadPoolExecutor | None = None
+
+    def _set_window(self, tokenizer, max_tokens: int) -> None:
+        """Read the special tokens the tokenizer adds around a text, for `with_specials`."""
+        if max_tokens < 8:
+            raise EncoderError(f"max_tokens must be at least 8, got {max_tokens}")
+        tokenizer.no_truncation()
+        probe = tokenizer.encode("a")
+        plain = tokenizer.encode("a", add_special_tokens=False).ids
+        ids = probe.ids
+        start = next((i for i in range(len(ids)) if ids[i : i + len(plain)] == plain), None)
+        if start is None:
+            raise EncoderError(f"{self.folder}: cannot locate the text among its special tokens")
+        self._prefix = ids[:start]
+        self._suffix = ids[start + len(plain) :]
+        # Never more than the graph's position embeddings (the spec's max_length).
+        self.max_tokens = min(int(max_tokens), self.spec.max_length)
+
+    def _ids(self, text: str) -> list[int]:
+        """The token ids the graph reads for `text`: the spec's head cut, or the window."""
+        assert self._tokenizer is not None  # a token-id graph always has one
+        if self.max_tokens is None:
+            return self._tokenizer.encode(text).ids
+        content = self._tokenizer.encode(text, add_special_tokens=False).ids
+        return with_specials(content, self.max_tokens, self._prefix, self._suffix)
 
     @property
     def name(self) -> str:
@@ -224,8 +260,7 @@ class OnnxEncoder:
         (a `text` graph tokenizes inside: there, its whitespace-separated words)."""
         if self._text_graph:
             return len(text[: self.spec.max_length].split())
-        assert self._tokenizer is not None  # a token-id graph always has one
-        return len(self._tokenizer.encode(text).ids)
+        return len(self._ids(text))
 
     def encode_one(self, text: str) -> np.ndarray:
         """Embed one text without padding: the latency path for a single ticket (shape `dim`)."""
@@ -233,12 +268,12 @@ class OnnxEncoder:
             raise TypeError(f"expected str, got {type(text).__name__}")
         if self._text_graph:
             return self._run_texts([text])[0]
-        assert self._tokenizer is not None  # a token-id graph always has one
-        enc = self._tokenizer.encode(text)
+        ids = np.asarray([self._ids(text)], dtype=np.int64)
+        # One text, no padding: every position is attended to, all of segment 0.
         feeds = {
-            "input_ids": np.asarray([enc.ids], dtype=np.int64),
-            "attention_mask": np.asarray([enc.attention_mask], dtype=np.int64),
-            "token_type_ids": np.asarray([enc.type_ids], dtype=np.int64),
+            "input_ids": ids,
+            "attention_mask": np.ones_like(ids),
+            "token_type_ids": np.zeros_like(ids),
         }
         return self._run(feeds)[0]
 
@@ -278,8 +313,14 @@ class OnnxEncoder:
                 out[start : start + batch_size] = self._run_texts(texts[start : start + batch_size])
             return out
         assert self._tokenizer is not None  # a token-id graph always has one
-        encodings = self._tokenizer.encode_batch(texts)
-        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(texts))
+        if self.max_tokens is None:
+            encodings = [e.ids for e in self._tokenizer.encode_batch(texts)]
+        else:
+            content = self._tokenizer.encode_batch(texts, add_special_tokens=False)
+            encodings = [
+                with_specials(e.ids, self.max_tokens, self._prefix, self._suffix) for e in content
+            ]
+        lengths = np.fromiter((len(e) for e in encodings), dtype=np.int64, count=len(texts))
         order = np.argsort(lengths, kind="stable")
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
@@ -288,11 +329,10 @@ class OnnxEncoder:
             mask = np.zeros((len(rows), width), dtype=np.int64)
             types = np.zeros((len(rows), width), dtype=np.int64)
             for j, row in enumerate(rows):
-                enc = encodings[row]
-                n = len(enc.ids)
-                ids[j, :n] = enc.ids
+                row_ids = encodings[row]
+                n = len(row_ids)
+                ids[j, :n] = row_ids
                 mask[j, :n] = 1
-                types[j, :n] = enc.type_ids
             out[rows] = self._run(
                 {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
             )

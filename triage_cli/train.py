@@ -63,7 +63,7 @@ def print_report(report) -> None:  # type: ignore[no-untyped-def]
             _out.print(f"{title}: {'; '.join(inputs[key])}", highlight=False, soft_wrap=True)
     for line in label_source_lines(getattr(report, "data_path", None)):
         _out.print(line, highlight=False, soft_wrap=True)
-    for line in selection_lines(report):
+    for line in encoder_lines(report) + selection_lines(report):
         _out.print(line, highlight=False, soft_wrap=True)
     from training.ordinal import ordinal_lines
 
@@ -132,6 +132,44 @@ def label_source_lines(path: Path | None) -> list[str]:
     return lines
 
 
+def encoder_lines(report) -> list[str]:  # type: ignore[no-untyped-def]
+    """The encoder stage: the window it reads and whether it was fine-tuned, with margins."""
+    enc = getattr(report, "encoder", None) or {}
+    lines = []
+    length = enc.get("length") or {}
+    if "oof" in length:
+        metric = "AUC" if length["metric"] == "roc_auc" else "macro-F1"
+        scores = ", ".join(f"{n}: {v:.3f}" for n, v in length["oof"].items())
+        margins = ", ".join(
+            f"{n} {_signed(m)}" for n, m in length.get("margins_vs_longest", {}).items()
+        )
+        lines.append(
+            f"encoder window: {length['chosen']} tokens, head and tail ({length['head']} "
+            f"out-of-fold {metric} by window: {scores}; vs the longest: {margins}; "
+            f"{length.get('seconds', 0):.0f} s)"
+        )
+    elif enc.get("max_tokens"):
+        lines.append(f"encoder window: {enc['max_tokens']} tokens, head and tail (fixed)")
+    ft = enc.get("finetune") or {}
+    if ft:
+        if "margin" not in ft:
+            lines.append(f"fine-tuning ({ft['mode']}): not run: {ft.get('reason', '')}")
+        else:
+            metric = "AUC" if ft["metric"] == "roc_auc" else "macro-F1"
+            verdict = "KEPT" if ft["kept"] else "DISCARDED (the frozen encoder ships)"
+            why = f"; {ft['reason']}" if ft.get("reason") else ""
+            cached = ", cached" if ft["from_cache"] else ""
+            lines.append(
+                f"fine-tuning ({ft['mode']}): {verdict}: {ft['head']} {metric} on the "
+                f"validation slice {ft['finetuned']:.3f} fine-tuned vs {ft['frozen']:.3f} "
+                f"frozen, margin {_signed(ft['margin'])} (keep rule: {ft['rule']}){why}; "
+                f"{ft['steps']} steps ({ft['stopped_by']}{cached}), "
+                f"{ft['seconds']:.0f} s; int8 parity cosine mean {ft['parity']['mean']:.4f}, "
+                f"min {ft['parity']['min']:.4f}; {ft['validation']}"
+            )
+    return lines
+
+
 def selection_lines(report) -> list[str]:  # type: ignore[no-untyped-def]
     """Per head: the winner out of fold, its margins (bootstrap 95%), test figures, verdict."""
     lines = []
@@ -191,6 +229,20 @@ def train(
         "tickets have a timestamp spanning 14 days or more)",
     ),
     track: bool = typer.Option(True, "--track/--no-track", help="log the run to MLflow"),
+    finetune: str = typer.Option(
+        "off",
+        "--finetune",
+        help="fine-tune the encoder contrastively on the primary head's labels (train extra): "
+        "off; auto (desks with 400+ labelled training tickets, kept only when it beats the "
+        "frozen encoder beyond the bootstrap interval on a held-out quarter of the training "
+        "part); on (any desk, same keep rule). Up to ~10 min on 2 cores",
+    ),
+    max_tokens: str = typer.Option(
+        "auto",
+        "--max-tokens",
+        help="tokens the encoder reads, head and tail of the text: auto (the smallest of 64, "
+        "128, 256 within noise of the longest out of fold) or a number",
+    ),
 ) -> None:
     """Train category, priority, routing and escalation heads plus the auto-reply matcher."""
     if db == (data is not None):
@@ -200,6 +252,10 @@ def train(
         )
     if split not in ("time", "stratified", "auto"):
         raise typer.BadParameter("one of time, stratified, auto", param_hint="--split")
+    if finetune not in ("auto", "on", "off"):
+        raise typer.BadParameter("one of auto, on, off", param_hint="--finetune")
+    if max_tokens != "auto" and not (max_tokens.isdigit() and int(max_tokens) >= 8):
+        raise typer.BadParameter("auto or a number of tokens, 8 or more", param_hint="--max-tokens")
     if database_url is not None and not db:
         raise typer.BadParameter(
             "goes with --db (the store to train on)", param_hint="--database-url"
@@ -222,6 +278,8 @@ def train(
         embedding_cache_dir=settings.embedding_cache_dir,
         encoder_cache_dir=settings.encoder_cache_dir,
         bundle_name=out.name,
+        finetune=finetune,
+        max_tokens=max_tokens if max_tokens == "auto" else int(max_tokens),
     )
     err = Console(stderr=True)
     if not err.is_terminal:
