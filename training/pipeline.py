@@ -115,6 +115,12 @@ class TrainConfig:
         default_factory=lambda: Settings.model_fields["encoder_cache_dir"].default
     )
     bundle_name: str = "model"
+    # The cascade (issue 17): a cheap stage over TF-IDF and a static encoder distilled from
+    # the sentence encoder answers the tickets it is sure of (`training.cascade_stage`).
+    cascade: bool = True
+    # What the static encoder is distilled from (None: `encoder`); the fine-tune stage
+    # points it at the fine-tuned sentence-transformers folder.
+    cascade_source: str | None = None
 
 
 @dataclass
@@ -166,6 +172,8 @@ class TrainingReport:
     warnings: list[str] = field(default_factory=list)
     # What the heads learned from and what was ignored (`features.describe_inputs`).
     inputs: dict[str, list[str]] = field(default_factory=dict)
+    # The cascade stage's summary lines (`training.cascade_stage.describe`); None: no cascade.
+    cascade: list[str] | None = None
 
     def flat_metrics(self) -> dict[str, float]:
         """Numeric metrics as flat keys (`category.macro_f1`,
@@ -421,6 +429,14 @@ def train(
         reports["subcategory"].parents = _parents(heads_spec)
     lap("heads")
 
+    cascade, cascade_warning = None, None
+    if config.cascade and encoder_dir is not None:
+        progress.stage("cascade")
+        cascade, cascade_warning = _cascade_stage(
+            out, corpus, heads_spec, reports, (fit_idx, cal_idx, train_idx, test_idx), config
+        )
+        lap("cascade")
+
     progress.stage("auto-reply")
     from training.auto_reply import PRIOR_HEADS, build_matcher
 
@@ -462,7 +478,8 @@ def train(
         auto_reply=auto_reply,
         languages=languages,
         timings=timings,
-        warnings=precision_warnings(reports, config.target_precision),
+        warnings=precision_warnings(reports, config.target_precision)
+        + ([cascade_warning] if cascade_warning else []),
         inputs=describe_inputs(
             [tickets[i] for i in train_idx],
             meta_spec,
@@ -470,6 +487,7 @@ def train(
             has_text=has_text,
             encoder=str(config.encoder) if encoder_dir is not None else None,
         ),
+        cascade=None if cascade is None else _describe_cascade(cascade),
     )
     report.manifest = write_bundle(
         out,
@@ -485,9 +503,28 @@ def train(
         created_at=created,
         git_sha=commit_sha(),
         config=config,
+        cascade=cascade,
     )
     lap("export")
     return report
+
+
+def _cascade_stage(out, corpus, heads_spec, reports, split, config):  # type: ignore[no-untyped-def]
+    """(the cascade stage, None) or (None, why it was left out)."""
+    from training.cascade_stage import fit_cascade, static_source
+    from triage.errors import EncoderError
+
+    try:
+        source = config.cascade_source or static_source(config.encoder, out / "encoder")
+        return fit_cascade(source, out, corpus, heads_spec, reports, split, config), None
+    except EncoderError as exc:
+        return None, f"cascade left out (every ticket takes the transformer): {exc}"
+
+
+def _describe_cascade(stage) -> list[str]:  # type: ignore[no-untyped-def]
+    from training.cascade_stage import describe
+
+    return describe(stage)
 
 
 # Realized precision this far below the target on the test split is worth a warning.
