@@ -478,8 +478,7 @@ def train(
         auto_reply=auto_reply,
         languages=languages,
         timings=timings,
-        warnings=precision_warnings(reports, config.target_precision)
-        + ([cascade_warning] if cascade_warning else []),
+        warnings=precision_warnings(reports, config.target_precision),
         inputs=describe_inputs(
             [tickets[i] for i in train_idx],
             meta_spec,
@@ -487,7 +486,9 @@ def train(
             has_text=has_text,
             encoder=str(config.encoder) if encoder_dir is not None else None,
         ),
-        cascade=None if cascade is None else _describe_cascade(cascade),
+        cascade=[cascade_warning]
+        if cascade_warning
+        else (None if cascade is None else _describe_cascade(cascade)),
     )
     report.manifest = write_bundle(
         out,
