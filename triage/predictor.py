@@ -17,8 +17,10 @@ auto-reply); `OnnxTriager` builds them from the bundle and runs them in order.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -30,6 +32,9 @@ from triage.inference.cascade import CHEAP, FULL, CheapStage
 from triage.inference.explanation import Explainer, NeighbourQuery
 from triage.inference.heads import Heads
 from triage.inference.text import Lap, TextFeatures, TextStage
+
+# Which stage of a cascade answered (`TriageResult.path`).
+Path_ = Literal["cheap", "full"]
 
 # Tickets per micro-batch in `triage_batch`: bounds the memory of a call. A 256-ticket
 # batch grew the worker by ~170 MB with 32 per call, ~65 MB with 8, at the same throughput
@@ -364,7 +369,7 @@ class OnnxTriager:
         *,
         heads: Heads | None = None,
         explainer: Explainer | None = None,
-        path: str | None = None,
+        path: Path_ | None = None,
     ) -> TriageResult:
         heads = heads or self._heads
         explainer = explainer or self._explainer
@@ -380,7 +385,12 @@ class OnnxTriager:
             if self._auto_reply is not None and ar_text is not None
             else None
         )
-        if auto_reply is not None and path == CHEAP and self._auto_reply.with_embedding:
+        if (
+            auto_reply is not None
+            and path == CHEAP
+            and self._auto_reply is not None
+            and self._auto_reply.with_embedding
+        ):
             auto_reply.safe_to_send = False
         lap("auto_reply")
         timing = shared_ms + (time.perf_counter() - t0) * 1000.0
@@ -405,12 +415,17 @@ class OnnxTriager:
         return result
 
 
-def _per_ticket(scores, rows: np.ndarray) -> np.ndarray | None:  # type: ignore[no-untyped-def]
+def _per_ticket(
+    scores: Callable[[np.ndarray], np.ndarray | None], rows: np.ndarray
+) -> np.ndarray | None:
     """`scores` (an index's scores, index rows × tickets) of each row alone, side by side."""
-    parts = [scores(rows[i : i + 1]) for i in range(len(rows))]
-    if not parts or parts[0] is None:
-        return None
-    return np.hstack(parts)
+    parts = []
+    for i in range(len(rows)):
+        part = scores(rows[i : i + 1])
+        if part is None:
+            return None
+        parts.append(part)
+    return np.hstack(parts) if parts else None
 
 
 _blas_limited = False

@@ -18,7 +18,7 @@ import math
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
@@ -27,8 +27,8 @@ from triage.inference.explanation import Explainer
 from triage.inference.heads import Heads
 from triage.inference.text import TextFeatures
 
-CHEAP = "cheap"
-FULL = "full"
+CHEAP: Final = "cheap"
+FULL: Final = "full"
 
 
 class CheapStage:
