@@ -196,7 +196,7 @@ class OnnxTriager:
         started = time.perf_counter()
         n = len(tickets)
         raw = [t.text for t in tickets]
-        texts, languages, ar_text = self._text.run(raw, lap)
+        texts, languages, ar_text = self._text.run(raw, lap, contributions=False)
         assert texts is not None
         meta = self._meta.matrix(tickets)
         lap("meta")
@@ -249,7 +249,7 @@ class OnnxTriager:
                     self._result(
                         ticket,
                         probas[i],
-                        cheap_stage.explained(texts[i]),
+                        cheap_stage.explainer.explained(texts[i]),
                         languages[i],
                         ar_text[i] if ar_text is not None else None,
                         None,
@@ -269,7 +269,7 @@ class OnnxTriager:
                 self._result(
                     ticket,
                     probas[i],
-                    texts[i],
+                    self._explainer.explained(texts[i]),
                     languages[i],
                     ar_text[i] if ar_text is not None else None,
                     ar_emb[:, j] if ar_emb is not None else None,

@@ -15,7 +15,6 @@ choice and the numbers of a ticket do not depend on the batch it came in.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Final
@@ -90,7 +89,6 @@ class CheapStage:
             n_word=n_word,
             details=details,
         )
-        self._coef_word = self.explainer.coef_word
 
     @property
     def never(self) -> bool:
@@ -115,11 +113,3 @@ class CheapStage:
         for start, stop, threshold in self._gates:
             cheap &= proba[:, start:stop].max(axis=1) >= threshold
         return cheap
-
-    def explained(self, text: TextFeatures | None) -> TextFeatures | None:
-        """`text` with its word contributions under the cheap heads' coefficients."""
-        if text is None or self._coef_word is None:
-            return text
-        return replace(
-            text, word_contributions=text.word_values[:, None] * self._coef_word[text.word_cols]
-        )
