@@ -18,7 +18,9 @@ share of tickets the cheap path answered.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import math
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -55,7 +57,9 @@ class CheapHead:
     temperature: float
     thresholds: list[float]  # per-class abstention thresholds (the twin's own calibration)
     choice: CascadeChoice  # the cascade threshold chosen on the slice
-    gating: bool  # False: a head with no signal always abstains, it never holds a ticket back
+    # False: the head never holds a ticket back (no signal: it always abstains; or its winner
+    # reads no embedding, so the twin is the head itself)
+    gating: bool
 
 
 @dataclass
@@ -101,6 +105,7 @@ def fit_cascade(
     reports: dict[str, Any],
     split: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     config: Any,
+    models: dict[str, LinearHead] | None = None,
 ) -> CascadeStage:
     """Distil, fit, calibrate and gate the cheap stage of every head in `reports`.
 
@@ -126,6 +131,8 @@ def fit_cascade(
     cheap_corpus = dataclasses.replace(corpus, x_emb=x_emb, kb_emb=kb_emb)
 
     def one(name: str) -> CheapHead:
+        if models is not None and "emb" not in _blocks(reports[name]):
+            return _same_head(reports[name], models[name], x_emb.shape[1])
         fld, values = labels[name]
         return _fit_head(
             name, values, reports[name], cheap_corpus, fit_idx, cal_idx, train_idx, config
@@ -137,6 +144,20 @@ def fit_cascade(
     stage = CascadeStage(static_dir, spec, heads, x_emb)
     stage.summary = _summary(stage, cheap_corpus, labels, reports, cal_idx, test_idx)
     return stage
+
+
+def _blocks(report: Any) -> list[str]:
+    """The blocks the shipped head reads (its winner's recipe)."""
+    return list((report.metrics.get("model") or {}).get("blocks", ["text", "emb", "meta"]))
+
+
+def _same_head(report: Any, model: LinearHead, static_dim: int) -> CheapHead:
+    """A head whose winner reads no embedding (TF-IDF or the fields alone) needs no
+    transformer: its cheap twin is the head itself, and it never holds a ticket back."""
+    twin = copy.copy(model)
+    twin.W_emb_ = np.zeros((static_dim, len(report.classes)), dtype=np.float32)
+    choice = CascadeChoice(0.0, 1.0, math.nan, math.nan, 0)
+    return CheapHead(twin, float(report.temperature), list(report.thresholds), choice, False)
 
 
 def _fit_head(
@@ -259,7 +280,7 @@ def describe(stage: CascadeStage) -> list[str]:
     for name, head in stage.heads.items():
         t = test.get("heads", {}).get(name, {})
         threshold = "never" if np.isinf(head.choice.threshold) else f"{head.choice.threshold:.3f}"
-        gate = "" if head.gating else " (no signal: not gating)"
+        gate = "" if head.gating else " (not gating: no signal, or it reads no embedding)"
         lines.append(
             f"  {name}: threshold {threshold}{gate}; test macro-F1 full "
             f"{t.get('macro_f1_full', float('nan')):.4f}, cascade "

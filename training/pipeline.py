@@ -433,7 +433,13 @@ def train(
     if config.cascade and encoder_dir is not None:
         progress.stage("cascade")
         cascade, cascade_warning = _cascade_stage(
-            out, corpus, heads_spec, reports, (fit_idx, cal_idx, train_idx, test_idx), config
+            out,
+            corpus,
+            heads_spec,
+            reports,
+            (fit_idx, cal_idx, train_idx, test_idx),
+            config,
+            models,
         )
         lap("cascade")
 
@@ -510,14 +516,15 @@ def train(
     return report
 
 
-def _cascade_stage(out, corpus, heads_spec, reports, split, config):  # type: ignore[no-untyped-def]
+def _cascade_stage(out, corpus, heads_spec, reports, split, config, models):  # type: ignore[no-untyped-def]
     """(the cascade stage, None) or (None, why it was left out)."""
     from training.cascade_stage import fit_cascade, static_source
     from triage.errors import EncoderError
 
     try:
         source = config.cascade_source or static_source(config.encoder, out / "encoder")
-        return fit_cascade(source, out, corpus, heads_spec, reports, split, config), None
+        stage = fit_cascade(source, out, corpus, heads_spec, reports, split, config, models)
+        return stage, None
     except EncoderError as exc:
         return None, f"cascade left out (every ticket takes the transformer): {exc}"
 
