@@ -269,6 +269,7 @@ def run_dataset(
             if name not in spec.heads
         },
         "auto_reply": report.auto_reply,
+        "cascade": cascade_result(report.manifest.get("cascade")),
         "timings_s": report.timings,
         "import_s": round(t_import, 2),
         "pipeline_wall_s": round(pipeline_wall, 2),
@@ -286,6 +287,21 @@ def run_dataset(
         }
     result["wall_s"] = round(time.perf_counter() - started, 2)
     return result
+
+
+def cascade_result(section: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Full vs cascade per head on the test split, and the cheap path's share (issue 17);
+    None for a bundle without a cascade."""
+    if not section:
+        return None
+    test = section.get("test") or {}
+    return {
+        "cheap_share": test.get("cheap_share"),
+        "validation_cheap_share": (section.get("validation") or {}).get("cheap_share"),
+        "static_encoder": section["encoder"]["name"],
+        "thresholds": {h["name"]: h.get("cascade_threshold") for h in section["heads"]},
+        "heads": test.get("heads", {}),
+    }
 
 
 def mlflow_metrics(results: list[dict[str, Any]]) -> dict[str, float]:

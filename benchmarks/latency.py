@@ -10,7 +10,9 @@ subprocess and measures, in this order:
 2. the bare encoder (tokenize + ONNX, this process, same thread count) and the
    service at concurrency 1 on a ~100-word ticket, interleaved in rounds so that both
    see the same machine load (targets: p50 ≤ 10 ms, p99 ≤ 25 ms, p50 ≤ 1.3 × encoder);
-3. batch endpoint throughput, 256 tickets per call (target ≥ 150 tickets/s);
+3. the cascade's paths (issue 17): `path_tickets` varied tickets (a generated demo desk,
+   or `--tickets`) at concurrency 1, the share each path answered and p50/p99 per path;
+   then batch endpoint throughput, 256 tickets per call (target ≥ 150 tickets/s);
 4. `--duration` seconds at concurrency 32 (target: zero errors; req/s and p99);
 5. the worker's resident memory after all of it (target ≤ 400 MB);
 6. throughput against concurrency: `--sweep-duration` seconds at each of `--sweep`
@@ -274,6 +276,61 @@ def bench_interleaved(
     return result, {"service": http_s, "encoder": enc_s}
 
 
+def path_tickets(n: int, tickets_file: Path | None = None, seed: int = 99) -> list[dict]:
+    """`n` tickets as request bodies: the first of `tickets_file` (the common Parquet
+    format), or a freshly generated demo desk (the distribution the demo bundle knows)."""
+    from triage.dataset import iter_tickets
+
+    def body(t) -> dict:  # type: ignore[no-untyped-def]
+        keep = ("id", "subject", "body", "channel", "customer_tier", "language")
+        return {k: getattr(t, k) for k in keep if getattr(t, k, None) is not None}
+
+    if tickets_file is not None:
+        out = []
+        for t in iter_tickets(tickets_file):
+            out.append(body(t))
+            if len(out) >= n:
+                break
+        return out
+    from triage.demo import write_demo
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "desk.parquet"
+        write_demo(path, tickets=max(n, 50), seed=seed)
+        return [body(t) for t in list(iter_tickets(path))[:n]]
+
+
+def bench_paths(client: RawClient, tickets: list[dict]) -> tuple[dict, dict[str, list[float]]]:
+    """Each ticket once at concurrency 1: which path answered it (the response's `path`)
+    and the latency per path. A bundle without a cascade answers every ticket on `none`."""
+    requests = [client.request_bytes("/v1/triage", json.dumps(t).encode()) for t in tickets]
+    for request in requests[:10]:  # warm up
+        _ok(client.send(request))
+    by_path: dict[str, list[float]] = {}
+    server: dict[str, list[float]] = {}
+    for request in requests:
+        t0 = time.perf_counter()
+        answer = client.send(request)
+        elapsed = time.perf_counter() - t0
+        result = json.loads(_ok(answer))
+        path = result.get("path") or "none"
+        by_path.setdefault(path, []).append(elapsed)
+        server.setdefault(path, []).append(result["timing_ms"])
+    n = len(requests)
+    summary = {
+        "tickets": n,
+        "paths": {
+            path: {
+                "share": round(len(samples) / n, 4),
+                **_percentiles(samples),
+                "server_timing_p50_ms": round(statistics.median(server[path]), 3),
+            }
+            for path, samples in sorted(by_path.items())
+        },
+    }
+    return summary, {f"path_{p}": v for p, v in by_path.items()}
+
+
 def _ok(answer: tuple[int, bytes]) -> bytes:
     status, body = answer
     if status != 200:
@@ -387,6 +444,9 @@ class LatencyOptions:
     concurrency: int = 32
     sweep: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
     sweep_duration: float = 10.0
+    # The cascade's paths (issue 17): varied tickets at concurrency 1, latency per path.
+    path_tickets: int = 400
+    tickets_file: Path | None = None  # default: a generated demo desk
     quick: bool = False
 
 
@@ -400,6 +460,7 @@ QUICK = LatencyOptions(
     concurrency=4,
     sweep=(1, 2, 4),
     sweep_duration=1.0,
+    path_tickets=40,
     quick=True,
 )
 
@@ -440,6 +501,11 @@ def measure(
                     raw["encoder"],
                 )
                 memory_single = _rss_mb(process.pid)
+                progress.stage(f"paths of {options.path_tickets} tickets")
+                paths, raw_paths = bench_paths(
+                    client, path_tickets(options.path_tickets, options.tickets_file)
+                )
+                samples.update(raw_paths)
                 progress.stage(f"batch of {options.batch_size}")
                 batch = bench_batch(client, options.batch_calls, options.batch_size)
                 memory_batch = _rss_mb(process.pid)
@@ -485,6 +551,7 @@ def measure(
         "startup": {"ready_s": round(ready_s, 3), **memory_ready},
         "single": single,
         "p50_over_encoder_p50": ratio,
+        "paths": paths,
         "batch": batch,
         "concurrent": loaded,
         "sweep": sweep,
@@ -502,6 +569,10 @@ def measure(
             # Not applicable (None) to a bundle without an encoder (TF-IDF only).
             "p50<=1.3x_encoder": None if ratio is None else ratio <= 1.3,
             "batch>=150/s": batch["tickets_per_s"] >= 150,
+            # Issue 17's targets (the cascade).
+            "p50_ms<=6": service["p50_ms"] <= 6,
+            "p99_ms<=15": service["p99_ms"] <= 15,
+            "batch>=300/s": batch["tickets_per_s"] >= 300,
             "concurrent_zero_errors": loaded["errors"] == 0,
             "rss<=400MB": memory_after["peak_rss_mb"] <= 400,
             "ready<=3s": ready_s <= 3,
@@ -528,6 +599,10 @@ def mlflow_metrics(report: dict[str, Any]) -> dict[str, float]:
             if isinstance(values, dict)
         },
         "p50_over_encoder_p50": report["p50_over_encoder_p50"],
+        "paths": {
+            p: {k: v for k, v in values.items() if k in keep or k == "share"}
+            for p, values in report.get("paths", {}).get("paths", {}).items()
+        },
         "batch": {"tickets_per_s": report["batch"]["tickets_per_s"]},
         "concurrent": {k: v for k, v in report["concurrent"].items() if k in keep},
         "sweep": {
@@ -632,6 +707,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="results folder (default: benchmarks/results/latency-<timestamp>)",
     )
+    parser.add_argument(
+        "--path-tickets", type=int, default=defaults.path_tickets, help="tickets of the path split"
+    )
+    parser.add_argument(
+        "--tickets", type=Path, default=None, help="tickets for the path split (default: demo)"
+    )
     parser.add_argument("--no-track", action="store_true", help="do not log the run to MLflow")
     args = parser.parse_args(argv)
 
@@ -650,6 +731,8 @@ def main(argv: list[str] | None = None) -> int:
             concurrency=args.concurrency,
             sweep=tuple(int(c) for c in args.sweep.split(",") if c.strip()),
             sweep_duration=args.sweep_duration,
+            path_tickets=args.path_tickets,
+            tickets_file=args.tickets,
         )
     )
     from triage.settings import get_settings

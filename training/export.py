@@ -31,6 +31,7 @@ from training.reference import add_reference
 from triage.bundle import (
     AUTO_REPLY_ARRAYS,
     AUTO_REPLY_TARGETS,
+    CASCADE_DIR,
     ENCODER_DIR,
     EXPLAIN_FILE,
     FORMAT_VERSION,
@@ -210,6 +211,7 @@ def write_bundle(  # noqa: C901
     created_at: datetime,
     git_sha: str | None,
     config,
+    cascade=None,
 ) -> dict:
     """Write every file of the bundle into `out` and return the manifest written."""
     out = Path(out)
@@ -227,6 +229,8 @@ def write_bundle(  # noqa: C901
         (out / stale).unlink(missing_ok=True)
     if encoder_dir is None and (out / ENCODER_DIR).exists():
         shutil.rmtree(out / ENCODER_DIR)
+    if cascade is None and (out / CASCADE_DIR).exists():
+        shutil.rmtree(out / CASCADE_DIR)
 
     names = list(report.heads)
     offsets, start = {}, 0
@@ -308,6 +312,11 @@ def write_bundle(  # noqa: C901
         )
         neighbour_kind = "tfidf"
     np.savez(out / NEIGHBOURS_FILE, **neighbours)
+    cascade_info = None
+    if cascade is not None:
+        from training.cascade_stage import write_cascade
+
+        cascade_info = write_cascade(out, cascade, names, keep)
 
     auto_reply = None
     if matcher is not None:
@@ -388,6 +397,7 @@ def write_bundle(  # noqa: C901
             "stem_features": vectorizer.n_stem if vectorizer is not None else 0,
         },
         "encoder": encoder_info,
+        "cascade": cascade_info,
         "meta": {"spec": meta_spec.to_dict(), "names": meta_names},
         "heads": heads_manifest,
         "primary_head": primary,

@@ -131,6 +131,12 @@ class TrainConfig:
     # A safety stop on training time; with the export and the embeddings the stage stays
     # within ~10 minutes on 2 cores for 10,000 tickets.
     finetune_budget_s: float = 360.0
+    # The cascade (issue 17): a cheap stage over TF-IDF and a static encoder distilled from
+    # the sentence encoder answers the tickets it is sure of (`training.cascade_stage`).
+    cascade: bool = True
+    # What the static encoder is distilled from (None: `encoder`); the fine-tune stage
+    # points it at the fine-tuned sentence-transformers folder.
+    cascade_source: str | None = None
 
 
 @dataclass
@@ -190,6 +196,8 @@ class TrainingReport:
     # The sentence-transformers model behind the shipped encoder (the fine-tuned folder
     # when one was kept): what the static encoder of the cascade is distilled from.
     encoder_source: str | None = None
+    # The cascade stage's summary lines (`training.cascade_stage.describe`); None: no cascade.
+    cascade: list[str] | None = None
 
     def flat_metrics(self) -> dict[str, float]:
         """Numeric metrics as flat keys (`category.macro_f1`,
@@ -457,6 +465,21 @@ def train(
         reports["subcategory"].parents = _parents(heads_spec)
     lap("heads")
 
+    cascade, cascade_warning = None, None
+    if config.cascade and encoder_dir is not None:
+        progress.stage("cascade")
+        cascade, cascade_warning = _cascade_stage(
+            out,
+            corpus,
+            heads_spec,
+            reports,
+            (fit_idx, cal_idx, train_idx, test_idx),
+            config,
+            models,
+            encoder_source if encoder_source != str(config.encoder) else None,
+        )
+        lap("cascade")
+
     progress.stage("auto-reply")
     from training.auto_reply import PRIOR_HEADS, build_matcher
 
@@ -508,6 +531,9 @@ def train(
             has_text=has_text,
             encoder=str(config.encoder) if encoder_dir is not None else None,
         ),
+        cascade=[cascade_warning]
+        if cascade_warning
+        else (None if cascade is None else _describe_cascade(cascade)),
     )
     report.manifest = write_bundle(
         out,
@@ -523,9 +549,34 @@ def train(
         created_at=created,
         git_sha=commit_sha(),
         config=config,
+        cascade=cascade,
     )
     lap("export")
     return report
+
+
+def _cascade_stage(out, corpus, heads_spec, reports, split, config, models, encoder_source):  # type: ignore[no-untyped-def]
+    """(the cascade stage, None) or (None, why it was left out)."""
+    from training.cascade_stage import fit_cascade, static_source
+    from triage.errors import EncoderError
+
+    try:
+        # A kept fine-tune ships its own encoder: the static model is distilled from it.
+        source = (
+            config.cascade_source
+            or encoder_source
+            or static_source(config.encoder, out / "encoder")
+        )
+        stage = fit_cascade(source, out, corpus, heads_spec, reports, split, config, models)
+        return stage, None
+    except EncoderError as exc:
+        return None, f"cascade left out (every ticket takes the transformer): {exc}"
+
+
+def _describe_cascade(stage) -> list[str]:  # type: ignore[no-untyped-def]
+    from training.cascade_stage import describe
+
+    return describe(stage)
 
 
 # Realized precision this far below the target on the test split is worth a warning.

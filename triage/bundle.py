@@ -13,6 +13,9 @@ Layout (every file but the manifest is listed with its sha256 in `manifest.json`
     auto_reply.npz     the matcher's entries (char TF-IDF CSR, embeddings), targets grouping
     auto_reply.json    the answers / KB articles the matcher can suggest
     encoder/           ONNX sentence encoder, tokenizer.json, encoder.json (absent: TF-IDF only)
+    cascade/           the cheap stage (absent: no cascade): encoder/ (a static encoder),
+                       heads.onnx, heads_text.onnx, explain.npz, neighbours.npz; thresholds
+                       and calibration in the manifest's `cascade` section
 
 `load_bundle` verifies before it builds anything: format version, every listed file
 present and matching its sha256, and, when the operator set a signing key, the HMAC in
@@ -54,6 +57,9 @@ NEIGHBOURS_FILE = "neighbours.npz"
 AUTO_REPLY_ARRAYS = "auto_reply.npz"
 AUTO_REPLY_TARGETS = "auto_reply.json"
 ENCODER_DIR = "encoder"
+# The cascade's cheap stage (issue 17): static encoder, its heads graphs, explanation
+# coefficients and neighbour vectors (`triage.inference.cascade`).
+CASCADE_DIR = "cascade"
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -265,6 +265,11 @@ class TriageResult(BaseModel):
     explanation: Explanation = Field(default_factory=Explanation)
     model_version: str
     timing_ms: float = Field(ge=0.0, description="server-side time to score this ticket")
+    path: Literal["cheap", "full"] | None = Field(
+        None,
+        description="which stage of a cascade bundle answered: 'cheap' (TF-IDF and a static "
+        "embedding, confident enough) or 'full' (the sentence encoder); null without a cascade",
+    )
 
 
 class KBArticle(BaseModel):

@@ -17,8 +17,10 @@ auto-reply); `OnnxTriager` builds them from the bundle and runs them in order.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -26,9 +28,13 @@ from triage.bundle import Bundle, load_bundle
 from triage.contract import EscalationPrediction, Explanation, Language, Ticket, TriageResult
 from triage.features import MetaEncoder, MetaSpec
 from triage.inference.auto_reply import AutoReplyIndex
+from triage.inference.cascade import CHEAP, FULL, CheapStage
 from triage.inference.explanation import Explainer, NeighbourQuery
 from triage.inference.heads import Heads
 from triage.inference.text import Lap, TextFeatures, TextStage
+
+# Which stage of a cascade answered (`TriageResult.path`).
+Path_ = Literal["cheap", "full"]
 
 # Tickets per micro-batch in `triage_batch`: bounds the memory of a call. A 256-ticket
 # batch grew the worker by ~170 MB with 32 per call, ~65 MB with 8, at the same throughput
@@ -58,8 +64,13 @@ def _no_lap(stage: str) -> None:
 class OnnxTriager:
     """`Triager` over a verified bundle. Safe to share across threads."""
 
-    def __init__(self, bundle: Bundle, *, warm_up: bool = True, details: bool = True) -> None:
+    def __init__(
+        self, bundle: Bundle, *, warm_up: bool = True, details: bool = True, cascade: bool = True
+    ) -> None:
         """Wrap a loaded bundle.
+
+        `cascade=False` ignores the bundle's cheap stage: every ticket takes the transformer
+        (the reference `triage bench accuracy` compares the cascade with).
 
         `details=False` leaves out the explanation, the similar tickets and the auto-reply
         (and the indexes they read): the heads, the escalation risk and the language only,
@@ -94,6 +105,16 @@ class OnnxTriager:
             if details
             else None
         )
+        # The cascade's cheap stage (issue 17), when the bundle has one and `cascade` is on.
+        self._cheap = None
+        if cascade and m.get("cascade") and self._encoder is not None:
+            self._cheap = CheapStage(
+                bundle,
+                m["cascade"],
+                word_terms=vectorizer.word_terms if vectorizer is not None else [],
+                n_word=n_word,
+                details=details,
+            )
         self._text = TextStage(
             vectorizer,
             bundle.text_heads,
@@ -162,6 +183,107 @@ class OnnxTriager:
     # -- internals -------------------------------------------------------------------
 
     def _score(self, tickets: list[Ticket], lap: Lap) -> list[TriageResult]:
+        if self._cheap is not None and self._text.enabled and not self._cheap.never:
+            return self._score_cascade(tickets, lap)
+        return self._score_full(tickets, lap)
+
+    def _score_cascade(self, tickets: list[Ticket], lap: Lap) -> list[TriageResult]:
+        """The cascade: the cheap stage for every ticket, the transformer for the tickets
+        it is not sure of. Each ticket is scored alone by every graph, so its path and its
+        numbers are those it gets in any batch."""
+        cheap_stage = self._cheap
+        assert cheap_stage is not None and self._encoder is not None
+        started = time.perf_counter()
+        n = len(tickets)
+        raw = [t.text for t in tickets]
+        texts, languages, ar_text = self._text.run(raw, lap, contributions=False)
+        assert texts is not None
+        meta = self._meta.matrix(tickets)
+        lap("meta")
+        static = cheap_stage.embed(raw)
+        lap("static")
+        dense = np.hstack([static, meta])
+        logits = np.vstack(
+            [
+                cheap_stage.heads.logits(dense[i : i + 1], cheap_stage.text_logits(texts[i]))
+                for i in range(n)
+            ]
+        )
+        probas = cheap_stage.heads.calibrate(logits)
+        cheap = cheap_stage.answers(probas)
+        lap("cascade")
+        full = np.flatnonzero(~cheap)
+        emb = None
+        if len(full):
+            emb = np.vstack([self._encoder.encode_one(raw[i]) for i in full])
+        lap("encode")
+        if emb is not None:
+            dense_full = np.hstack([emb, meta[full]])
+            full_logits = np.vstack(
+                [
+                    self._heads.logits(dense_full[j : j + 1], texts[i].logits)
+                    for j, i in enumerate(full)
+                ]
+            )
+            probas[full] = self._heads.calibrate(full_logits)
+        lap("heads")
+        # Per ticket, not one GEMM for the call: a GEMM's sums may round differently from a
+        # GEMV's, and a ticket must get the same numbers alone as in a batch of 32.
+        ar_emb = nb_full = None
+        if emb is not None:
+            if self._auto_reply is not None:
+                ar_emb = _per_ticket(self._auto_reply.embedding_scores, emb)
+            nb_full = _per_ticket(self._explainer.candidates, emb)
+        nb_cheap = _per_ticket(cheap_stage.explainer.candidates, static)
+        lap("similar")
+        shared = (time.perf_counter() - started) * 1000.0 / n
+        slot = {int(i): j for j, i in enumerate(full)}
+        out = []
+        for i, ticket in enumerate(tickets):
+            t0 = time.perf_counter()
+            j = slot.get(i)
+            if j is None:
+                # The auto-reply's safe threshold was tuned with the transformer's half of
+                # the score: the cheap path suggests from the text half and never sends.
+                out.append(
+                    self._result(
+                        ticket,
+                        probas[i],
+                        cheap_stage.explainer.explained(texts[i]),
+                        languages[i],
+                        ar_text[i] if ar_text is not None else None,
+                        None,
+                        (nb_cheap[:, i], static[i]) if nb_cheap is not None else None,
+                        meta[i],
+                        shared,
+                        t0,
+                        lap,
+                        heads=cheap_stage.heads,
+                        explainer=cheap_stage.explainer,
+                        path=CHEAP,
+                    )
+                )
+                continue
+            assert emb is not None
+            out.append(
+                self._result(
+                    ticket,
+                    probas[i],
+                    self._explainer.explained(texts[i]),
+                    languages[i],
+                    ar_text[i] if ar_text is not None else None,
+                    ar_emb[:, j] if ar_emb is not None else None,
+                    (nb_full[:, j], emb[j]) if nb_full is not None else None,
+                    meta[i],
+                    shared,
+                    t0,
+                    lap,
+                    path=FULL,
+                )
+            )
+        return out
+
+    def _score_full(self, tickets: list[Ticket], lap: Lap) -> list[TriageResult]:
         started = time.perf_counter()
         n = len(tickets)
         raw = [t.text for t in tickets]
@@ -225,6 +347,8 @@ class OnnxTriager:
                     shared,
                     t0,
                     lap,
+                    # A cascade bundle whose cheap stage can never answer: every ticket full.
+                    path=FULL if self._cheap is not None else None,
                 )
             )
         return out
@@ -242,19 +366,32 @@ class OnnxTriager:
         shared_ms: float,
         t0: float,
         lap: Lap,
+        *,
+        heads: Heads | None = None,
+        explainer: Explainer | None = None,
+        path: Path_ | None = None,
     ) -> TriageResult:
+        heads = heads or self._heads
+        explainer = explainer or self._explainer
         unsupported = language is not None and not language.supported
-        preds, tops = self._heads.predict(proba, unsupported)
+        preds, tops = heads.predict(proba, unsupported)
         lap("result")
-        terms = self._explainer.terms(tops, text, meta)
+        terms = explainer.terms(tops, text, meta)
         lap("explain")
-        similar = self._explainer.similar(text, nb_query)
+        similar = explainer.similar(text, nb_query)
         lap("similar")
         auto_reply = (
             self._auto_reply.match(ar_text, ar_emb, proba, unsupported)
             if self._auto_reply is not None and ar_text is not None
             else None
         )
+        if (
+            auto_reply is not None
+            and path == CHEAP
+            and self._auto_reply is not None
+            and self._auto_reply.with_embedding
+        ):
+            auto_reply.safe_to_send = False
         lap("auto_reply")
         timing = shared_ms + (time.perf_counter() - t0) * 1000.0
         # Heads.predict builds the escalation head as an EscalationPrediction.
@@ -272,9 +409,23 @@ class OnnxTriager:
             explanation=Explanation.model_construct(terms=terms, similar_tickets=similar),
             model_version=self._model_version,
             timing_ms=timing,
+            path=path,
         )
         lap("result")
         return result
+
+
+def _per_ticket(
+    scores: Callable[[np.ndarray], np.ndarray | None], rows: np.ndarray
+) -> np.ndarray | None:
+    """`scores` (an index's scores, index rows × tickets) of each row alone, side by side."""
+    parts = []
+    for i in range(len(rows)):
+        part = scores(rows[i : i + 1])
+        if part is None:
+            return None
+        parts.append(part)
+    return np.hstack(parts) if parts else None
 
 
 _blas_limited = False

@@ -105,6 +105,15 @@ def print_accuracy(data: dict) -> None:
     for row in summary_rows(data):
         table.add_row(*(format_cell(key, row[key]) for key in TERMINAL_COLUMNS))
     _out.print(table)
+    from benchmarks.report import cascade_rows
+
+    for dataset, head, full, mixed, share, ok in cascade_rows(data):
+        _out.print(
+            f"cascade {dataset} {head}: macro-F1 full {full:.4f}, cascade {mixed:.4f} "
+            f"({(mixed - full) * 100:+.2f} points), cheap path {share:.1%} of test tickets"
+            + ("" if ok else " [red]beyond 0.3 points[/]"),
+            highlight=False,
+        )
     for dataset, metric, value, bound, met in target_rows(data):
         if not met:
             _out.print(
@@ -201,6 +210,15 @@ def latency(
     threads: int = typer.Option(
         2, "--threads", min=1, help="onnxruntime threads (server, encoder)"
     ),
+    tickets: Path | None = typer.Option(
+        None,
+        "--tickets",
+        help="tickets (common Parquet format) for the cascade's path split (default: a "
+        "generated demo desk)",
+    ),
+    path_tickets: int = typer.Option(
+        400, "--path-tickets", min=1, help="tickets of the path split (each sent once, c=1)"
+    ),
     track: bool = typer.Option(True, "--track/--no-track", help="log the run to MLflow"),
     experiment: str | None = typer.Option(None, "--experiment", help="MLflow experiment"),
 ) -> None:
@@ -230,7 +248,7 @@ def latency(
     if not levels or min(levels) < 1:
         raise typer.BadParameter(f"{sweep!r}: expected levels of 1 or more", param_hint="--sweep")
     options = (
-        replace(QUICK, threads=threads)
+        replace(QUICK, threads=threads, tickets_file=tickets)
         if quick
         else LatencyOptions(
             threads=threads,
@@ -238,6 +256,8 @@ def latency(
             concurrency=concurrency,
             sweep=levels,
             sweep_duration=sweep_duration,
+            path_tickets=path_tickets,
+            tickets_file=tickets,
         )
     )
     with _progress() as bar:

@@ -42,6 +42,9 @@ def test_quick_run_keeps_its_keys_and_adds_the_sweep(latency_run, bench_work) ->
     assert data["batch"]["batch_size"] == QUICK.batch_size
     assert data["concurrent"]["concurrency"] == QUICK.concurrency
     assert data["concurrent"]["errors"] == 0
+    # A bundle without a cascade answers every ticket of the path split on no path.
+    assert data["paths"]["tickets"] == QUICK.path_tickets
+    assert data["paths"]["paths"]["none"]["share"] == 1.0
     sweep = data["sweep"]
     assert [level["concurrency"] for level in sweep] == list(QUICK.sweep)
     for level in sweep:

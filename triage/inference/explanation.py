@@ -4,6 +4,7 @@ most similar past tickets (embedding neighbours, or word TF-IDF without an encod
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,15 @@ class Explainer:
         self._projected = f32(nb["projected"]) if details and "projected" in nb else None
         self._csr = (
             (nb["indptr"], nb["indices"], f32(nb["data"])) if details and "indptr" in nb else None
+        )
+
+    def explained(self, text: TextFeatures | None) -> TextFeatures | None:
+        """`text` with its word contributions under this explainer's coefficients (every
+        class: the explanation then picks the predicted classes' columns)."""
+        if text is None or self.coef_word is None:
+            return text
+        return replace(
+            text, word_contributions=text.word_values[:, None] * self.coef_word[text.word_cols]
         )
 
     def candidates(self, emb: np.ndarray) -> np.ndarray | None:

@@ -79,8 +79,10 @@ class TextStage:
         self._auto_reply = auto_reply
         self._coef_word = coef_word
 
-    def run(self, raw: list[str], lap: Lap) -> TextStageOutput:
-        """Per ticket: TF-IDF non-zeros, language, the auto-reply entries' TF-IDF scores."""
+    def run(self, raw: list[str], lap: Lap, contributions: bool = True) -> TextStageOutput:
+        """Per ticket: TF-IDF non-zeros, language, the auto-reply entries' TF-IDF scores;
+        `contributions=False` leaves the word contributions to the caller (the cascade
+        computes them under the coefficients of the path that answers)."""
         if not self.enabled:
             return None, [None] * len(raw), None
         texts = [
@@ -95,7 +97,7 @@ class TextStage:
             ar_text = [self._auto_reply.tfidf_scores(x.char_cols, x.char_values) for x in texts]
         lap("auto_reply")
         for x in texts:
-            if self._coef_word is not None:
+            if contributions and self._coef_word is not None:
                 # Every class's word contributions, so that after the encoder the explanation
                 # only picks the predicted classes' columns (the gather from the coefficient
                 # matrix is the costly part, and it needs only the text).

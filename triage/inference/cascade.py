@@ -1,0 +1,115 @@
+"""The cascade's cheap stage (issue 17): TF-IDF plus a static embedding, answering the
+tickets it is sure of so that the transformer runs only for the rest.
+
+The bundle's `cascade/` folder holds a static encoder (one table lookup per token, an
+ordinary encoder folder `OnnxEncoder` reads), the cheap heads' two graphs (the same layout
+as the full heads: a TF-IDF half and a dense half), their coefficients for the explanation
+and the static vectors of the bundle's neighbour tickets. The manifest's `cascade` section
+gives each head's calibration (temperature, abstention thresholds) and cascade threshold.
+
+A ticket takes the cheap path when every gating head's calibrated top probability reaches
+its cascade threshold (`answers`). Everything here runs one ticket at a time, so the
+choice and the numbers of a ticket do not depend on the batch it came in.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Final
+
+import numpy as np
+
+from triage.errors import BundleError, EncoderError
+from triage.inference.explanation import Explainer
+from triage.inference.heads import Heads
+from triage.inference.text import TextFeatures
+
+CHEAP: Final = "cheap"
+FULL: Final = "full"
+
+
+class CheapStage:
+    """The cheap stage of a bundle with a `cascade` section."""
+
+    def __init__(
+        self,
+        bundle: Any,
+        section: dict[str, Any],
+        *,
+        word_terms: list[str],
+        n_word: int,
+        details: bool,
+    ) -> None:
+        from triage.bundle import _arrays, _session
+        from triage.encoder import OnnxEncoder
+
+        m = bundle.manifest
+        path = Path(bundle.path)
+        folder = path / section["folder"]
+        files = m["files"]
+        prefix = section["folder"] + "/"
+        by_name = {h["name"]: h for h in section["heads"]}
+        specs = []
+        for h in m["heads"]:
+            cheap = by_name[h["name"]]
+            specs.append(dict(h, temperature=cheap["temperature"], thresholds=cheap["thresholds"]))
+        graph = _session(folder / "heads.onnx", 1, False)
+        self.heads = Heads(specs, m.get("primary_head"), graph)
+        self.text_heads = (
+            _session(folder / "heads_text.onnx", 1, False)
+            if prefix + "heads_text.onnx" in files
+            else None
+        )
+        # Per gating head: its column slice and threshold (None in the manifest: never).
+        self._gates = []
+        for head in self.heads.heads:
+            cheap = by_name[head.name]
+            if not cheap.get("gating", True):
+                continue
+            t = cheap.get("cascade_threshold")
+            self._gates.append((head.start, head.stop, math.inf if t is None else float(t)))
+        try:
+            # One thread: a lookup and a mean, far below what a pool's wake-up costs.
+            self.encoder = OnnxEncoder(path / section["encoder"]["folder"], threads=1)
+        except EncoderError as exc:
+            raise BundleError(f"{path}: cascade encoder: {exc}") from exc
+        nb = dict(bundle.neighbours)
+        for key in ("vectors", "projection", "projected"):
+            nb.pop(key, None)
+        if prefix + "neighbours.npz" in files:
+            nb.update(_arrays(folder / "neighbours.npz"))
+        explain = _arrays(folder / "explain.npz") if prefix + "explain.npz" in files else {}
+        self.explainer = Explainer(
+            SimpleNamespace(explain=explain, neighbours=nb),
+            self.heads,
+            word_terms=word_terms,
+            meta_names=m["meta"]["names"],
+            n_word=n_word,
+            details=details,
+        )
+
+    @property
+    def never(self) -> bool:
+        """No ticket can take the cheap path (a gating head's threshold is infinite)."""
+        return any(math.isinf(t) for _, _, t in self._gates)
+
+    def embed(self, raw: list[str]) -> np.ndarray:
+        """Static embeddings, one text at a time (N × dim)."""
+        return np.vstack([self.encoder.encode_one(t) for t in raw])
+
+    def text_logits(self, text: TextFeatures) -> np.ndarray:
+        """The cheap heads' TF-IDF half for one ticket (1 × outputs)."""
+        assert self.text_heads is not None
+        (logits,) = self.text_heads.run(
+            None, {"tfidf_col": text.cols, "tfidf_weight": text.values[None, :]}
+        )
+        return logits
+
+    def answers(self, proba: np.ndarray) -> np.ndarray:
+        """True per ticket (rows of calibrated cheap probabilities) the cheap path answers."""
+        cheap = np.ones(len(proba), dtype=bool)
+        for start, stop, threshold in self._gates:
+            cheap &= proba[:, start:stop].max(axis=1) >= threshold
+        return cheap
