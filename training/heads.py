@@ -91,6 +91,24 @@ class LinearHead:
         if x_text is None and x_emb is None and x_meta is None:
             raise ValueError(f"none of the blocks {self.blocks} is present")
         x = stack_blocks(x_text, x_emb, x_meta, self.emb_weight, self.meta_weight)
+        widths = [None if b is None else b.shape[1] for b in (x_text, x_emb, x_meta)]
+        return self.fit_stacked(x, widths, shapes, y)
+
+    def fit_stacked(
+        self,
+        x: sp.csr_matrix,
+        widths: list[int | None],
+        shapes: list[int | None],
+        y: np.ndarray,
+    ) -> LinearHead:
+        """Fit on a design matrix `stack_blocks` already built (block weights applied).
+
+        `widths`: the columns of the text, embedding and metadata blocks in `x` (None for a
+        block left out); `shapes`: every block's width at serve time (None when absent).
+        Building the matrix once per head and slicing rows is what the competition does,
+        since every fold and candidate over the same blocks shares it.
+        """
+        n_text, n_emb, n_meta = widths
         if self.kind in ("svm", "nbsvm"):
             model = LinearSVC(
                 C=self.C,
@@ -108,8 +126,8 @@ class LinearHead:
             )
         if len(np.unique(y)) < 2:
             raise ValueError("a head needs at least two classes in its training rows")
-        if self.kind == "nbsvm" and x_text is not None:
-            seen, coef, intercept = self._fit_nbsvm(x, x_text.shape[1], y)
+        if self.kind == "nbsvm" and n_text is not None:
+            seen, coef, intercept = self._fit_nbsvm(x, n_text, y)
         else:
             with warnings.catch_warnings():
                 # A capped iteration count is a deliberate time budget, not a bug.
@@ -128,18 +146,14 @@ class LinearHead:
         bias[seen] = intercept
         start = 0
         self.W_text_ = self.W_emb_ = self.W_meta_ = None
-        if x_text is not None:
-            self.W_text_ = weights[start : start + x_text.shape[1]].astype(np.float32)
-            start += x_text.shape[1]
-        if x_emb is not None:
-            self.W_emb_ = (weights[start : start + x_emb.shape[1]] * self.emb_weight).astype(
-                np.float32
-            )
-            start += x_emb.shape[1]
-        if x_meta is not None:
-            self.W_meta_ = (weights[start : start + x_meta.shape[1]] * self.meta_weight).astype(
-                np.float32
-            )
+        if n_text is not None:
+            self.W_text_ = weights[start : start + n_text].astype(np.float32)
+            start += n_text
+        if n_emb is not None:
+            self.W_emb_ = (weights[start : start + n_emb] * self.emb_weight).astype(np.float32)
+            start += n_emb
+        if n_meta is not None:
+            self.W_meta_ = (weights[start : start + n_meta] * self.meta_weight).astype(np.float32)
         self.b_ = bias.astype(np.float32)
         self.classes_ = seen
         # Left-out blocks that exist at serve time get zero weights.

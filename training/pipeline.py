@@ -30,7 +30,7 @@ from training.calibration import (
     fit_thresholds,
     softmax,
 )
-from training.competition import HeadData, Outcome, compete
+from training.competition import Designs, Head, HeadData, Outcome, compete
 from training.evaluation import (
     brier_score,
     classification_metrics,
@@ -41,7 +41,6 @@ from training.evaluation import (
     stratified_indices,
 )
 from training.features import describe_inputs, fit_meta_spec, fit_text_vectorizer
-from training.heads import LinearHead
 from triage.checkout import commit_sha
 from triage.contract import KBArticle, Ticket
 from triage.dataset import iter_articles, iter_tickets, kb_path_for
@@ -83,6 +82,9 @@ class TrainConfig:
     C: float = 1.0
     # Threads for a head's independent fits (0: one per CPU).
     n_jobs: int = 0
+    # The gradient-boosted structured-fields candidate (`training.boosted`) for heads with
+    # few classes; it ships only when it wins out of fold.
+    boosted: bool = True
     # Class weights (n / (k * count))^power: 0 = none, 1 = "balanced". A partial power lifts
     # the long tail's recall (macro-F1) without giving away the frequent classes' accuracy.
     class_weight_power: float = 0.0
@@ -408,11 +410,23 @@ def train(
 
     # Heads.
     reports: dict[str, HeadReport] = {}
-    models: dict[str, LinearHead] = {}
+    models: dict[str, Head] = {}
     progress.stage("heads", total=len(heads_spec))
+    # Every head's candidates slice rows out of the same stacked matrices.
+    designs = Designs(corpus, config.emb_weight)
     for name, (fld, labels) in heads_spec.items():
         report, model = _train_head(
-            name, fld, labels, corpus, fit_idx, cal_idx, train_idx, test_idx, config, split_kind
+            name,
+            fld,
+            labels,
+            corpus,
+            fit_idx,
+            cal_idx,
+            train_idx,
+            test_idx,
+            config,
+            split_kind,
+            designs=designs,
         )
         reports[name] = report
         models[name] = model
@@ -538,13 +552,14 @@ def _train_head(
     test_idx: np.ndarray,
     config: TrainConfig,
     split_kind: str = "stratified",
-) -> tuple[HeadReport, LinearHead]:
+    designs: Designs | None = None,
+) -> tuple[HeadReport, Head]:
     label_arr = np.array(labels, dtype=object)
     known = np.array([v is not None for v in labels])
     train_rows = train_idx[known[train_idx]]
     test_rows = test_idx[known[test_idx]]
     classes = sorted(set(label_arr[train_rows].tolist()))
-    data = HeadData(name, label_arr, classes, corpus, config)
+    data = HeadData(name, label_arr, classes, corpus, config, designs=designs)
     n_classes = data.n_classes
     y_train, y_test = data.codes(train_rows), data.codes(test_rows)
     # Time split: calibration and thresholds from the newest training slice.
@@ -590,8 +605,8 @@ def _train_head(
         "majority": majority_baseline(y_train, y_eval, n_classes + 1)
     }
     for c, m in outcome.models.items():
-        if c.family in ("tfidf_svc", "fields"):
-            key = "tfidf_linearsvc" if c.family == "tfidf_svc" else "fields"
+        if c.family in ("tfidf_svc", "fields", "hgb"):
+            key = "tfidf_linearsvc" if c.family == "tfidf_svc" else c.family
             baselines[key] = _test_summary(data.logits(m, test_rows), y_eval, data.index)
     if "tfidf_linearsvc" not in baselines:
         # No text in the data: the LinearSVC baseline reads the metadata.
@@ -739,7 +754,7 @@ def _ordinal_errors(
     }
 
 
-def in_memory_proba(model: LinearHead, temperature: float, x_text, x_emb, x_meta) -> np.ndarray:
+def in_memory_proba(model: Head, temperature: float, x_text, x_emb, x_meta) -> np.ndarray:
     """Calibrated probabilities from the in-memory head (the parity reference)."""
     return softmax(model.logits(x_text, x_emb, x_meta), temperature)
 

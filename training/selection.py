@@ -7,10 +7,13 @@ same folds of the training part:
   on the first fold),
 - `tfidf_svc`: the TF-IDF + LinearSVC baseline (C=1, text block only),
 - `fields`: a logistic regression on the structured fields only (one-hot categoricals with
-  a rare bucket, scaled numerics with missing indicators, hour and weekday).
+  a rare bucket, scaled numerics with missing indicators, hour and weekday),
+- `hgb`: gradient-boosted trees on the same structured fields (`training.boosted`), for
+  heads whose signal is in the fields and their interactions (heads with few classes).
 
-Every family is a `LinearHead`, so whichever wins exports to the same ONNX graphs and
-serves without torch or scikit-learn. The winner is the family with the best out-of-fold
+Every linear family is a `LinearHead`, so whichever wins exports to the same ONNX graphs;
+a boosted winner adds its tree graph beside them. Both serve without torch or
+scikit-learn. The winner is the family with the best out-of-fold
 score (macro-F1; ROC-AUC for escalation), so the shipped head is never worse than a
 baseline on the validation folds. Margins over each baseline come with a paired bootstrap
 95% interval over the training tickets.
@@ -32,6 +35,8 @@ from scipy.stats import rankdata
 from training.evaluation import classification_metrics
 
 BASELINES = ("tfidf_svc", "fields")
+# Families that are not baselines but compete beside them.
+CHALLENGERS = ("hgb",)
 CHANCE = ("majority", "chance")
 BOOTSTRAP_ROUNDS = 300
 
@@ -66,6 +71,8 @@ def stacked(kind: str, C: float, power: float) -> Candidate:
 TFIDF_SVC = Candidate("tfidf_svc", "svm", 1.0, 0.0, ("text",))
 # Structured fields alone: unscaled (weight 1), logistic regression for calibrated odds.
 FIELDS = Candidate("fields", "logreg", 1.0, 0.0, ("meta",), meta_weight=1.0)
+# Gradient-boosted trees on the structured fields (C and class weights unused).
+HGB = Candidate("hgb", "hgb", 0.0, 0.0, ("meta",), meta_weight=1.0)
 
 
 def scores_of(logits: np.ndarray, auc: bool) -> np.ndarray:
