@@ -54,7 +54,8 @@ class BoostedHead:
         self.seed = seed
 
     def fit(self, x_text, x_emb, x_meta, y: np.ndarray) -> BoostedHead:
-        """Fit the trees on the metadata block only (the other blocks get zero weights)."""
+        """Fit the trees on the metadata block only; the other blocks (only their widths
+        are read, so whole matrices do) get zero weights."""
         if x_meta is None:
             raise ValueError("a boosted head needs the structured-field block")
         if len(np.unique(y)) < 2:

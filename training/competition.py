@@ -152,8 +152,10 @@ class HeadData:
         config = self.config
         y = self.codes(rows)
         if candidate.family == "hgb":
+            c = self.corpus
+            # The text and embedding blocks only give the widths of their zero weights.
             return BoostedHead(self.n_classes, seed=config.seed).fit(
-                None, None, self.corpus.x_meta[rows], y
+                c.x_text, c.x_emb, c.x_meta[rows], y
             )
         meta_weight = config.meta_weight if candidate.meta_weight is None else candidate.meta_weight
         assert self.designs is not None
