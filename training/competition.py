@@ -175,6 +175,7 @@ class HeadData:
             seed=config.seed,
             class_weight=class_weights(y, candidate.class_weight_power),
             blocks=candidate.blocks,
+            tol=config.svm_tol,
         ).fit_stacked(x, widths, shapes, y)
 
     def logits(self, model: Head, rows: np.ndarray) -> np.ndarray:
@@ -255,24 +256,37 @@ def compete(
     def held_out(k: int, candidate: Candidate) -> np.ndarray:
         return data.logits(data.fit(train_rows[fold != k], candidate), train_rows[fold == k])
 
+    slice_rows = None
+    if recent is not None:
+        older, newest = recent
+        if len(newest) >= 2 and len(np.unique(data.codes(older))) >= 2:
+            slice_rows = older
     choice, scores = recipes[0], {}
     oof: dict[Candidate, np.ndarray] = {}
     with ThreadPoolExecutor(max_workers=config.n_jobs or os.cpu_count() or 1) as pool:
-        first: dict[Candidate, np.ndarray] = {}
+        # Every fit is queued as soon as what it depends on is known, the longest first, so
+        # both cores stay busy: the stacked recipes on the first usable fold (which pick the
+        # recipe), then the baselines' fits on every fold and on the whole training part
+        # (they do not depend on the recipe), then the chosen recipe's other folds, its
+        # refit and, on a time split, its fit on the older rows (used when it wins).
+        first = {c: pool.submit(held_out, folds[0], c) for c in recipes} if folds else {}
+        family_parts = {(k, c): pool.submit(held_out, k, c) for k in folds for c in families}
+        finals = {c: pool.submit(data.fit, train_rows, c) for c in families}
+        if folds and len(recipes) > 1:
+            held_y = y[fold == folds[0]]
+            scores = {c: selection_score(data.name, first[c].result(), held_y) for c in recipes}
+            choice = max(recipes, key=lambda c: (scores[c], -recipes.index(c)))
+        parts = {(k, choice): pool.submit(held_out, k, choice) for k in folds[1:]}
         if folds:
-            # The first usable fold picks the stacked recipe; every family is scored on it.
-            todo = recipes + families
-            first = dict(zip(todo, pool.map(lambda c: held_out(folds[0], c), todo), strict=True))
-            if len(recipes) > 1:
-                held_y = y[fold == folds[0]]
-                scores = {c: selection_score(data.name, first[c], held_y) for c in recipes}
-                choice = max(recipes, key=lambda c: (scores[c], -recipes.index(c)))
+            parts[(folds[0], choice)] = first[choice]
+        parts.update(family_parts)
+        finals = {choice: pool.submit(data.fit, train_rows, choice), **finals}
+        slices = {}
+        if slice_rows is not None:
+            slices[choice] = pool.submit(data.fit, slice_rows, choice)
         entrants = [choice, *families]
-        parts = {(k, c): pool.submit(held_out, k, c) for k in folds[1:] for c in entrants}
         for c in entrants:
             oof[c] = np.zeros((len(train_rows), n))
-            if folds:
-                oof[c][fold == folds[0]] = first[c]
         for (k, c), part in parts.items():
             oof[c][fold == k] = part.result()
         evaluated = np.isin(fold, folds)
@@ -286,12 +300,13 @@ def compete(
         selection = select(
             y[evaluated], {c: z[evaluated] for c, z in oof.items()}, references, n, auc, config.seed
         )
-        finals = {c: pool.submit(data.fit, train_rows, c) for c in entrants}
         slice_fit = None
-        if recent is not None:
-            older, newest = recent
-            if len(newest) >= 2 and len(np.unique(data.codes(older))) >= 2:
-                slice_fit = pool.submit(data.fit, older, selection.winner)
+        if slice_rows is not None:
+            winner = selection.winner
+            if winner not in slices:
+                slices[choice].cancel()  # the stacked model lost: its slice fit is not needed
+                slices[winner] = pool.submit(data.fit, slice_rows, winner)
+            slice_fit = slices[winner]
         models = {c: f.result() for c, f in finals.items()}
         if slice_fit is not None and recent is not None:
             cal_rows = recent[1]

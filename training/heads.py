@@ -7,6 +7,10 @@ temperature scaling (`training.calibration`). On the demo desk and the shared da
 beat multinomial logistic regression by 2–4 macro-F1 points at a fraction of the fit
 time, and the tempered softmax of its margins calibrates as well (ECE ~0.07).
 
+The SVMs stop at liblinear's own default tolerance for its dual solvers (0.1) rather than
+scikit-learn's 1e-4: on the demo desk that halved the iterations and the fit time and left
+every head's held-out macro-F1 unchanged to the third decimal.
+
 `kind="nbsvm"` is the NB-SVM of Wang & Manning (2012): each one-vs-rest problem sees the
 TF-IDF block scaled by that class's naive-Bayes log-count ratios |log(p_c / q_c)|, which
 lifts the terms that tell the class apart. It gained 1.2 macro-F1 points over the plain
@@ -66,6 +70,7 @@ class LinearHead:
         class_weight: str | dict[int, float] | None = None,
         seed: int = 42,
         blocks: tuple[str, ...] = ("text", "emb", "meta"),
+        tol: float = 0.1,
     ) -> None:
         self.n_classes = n_classes
         self.C = C
@@ -76,6 +81,7 @@ class LinearHead:
         self.class_weight = class_weight
         self.seed = seed
         self.blocks = blocks
+        self.tol = tol
 
     def fit(self, x_text, x_emb, x_meta, y: np.ndarray) -> LinearHead:
         """Fit on class indices `y` (0..n_classes-1; classes absent from `y` never win).
@@ -115,6 +121,7 @@ class LinearHead:
                 class_weight=self.class_weight,
                 random_state=self.seed,
                 max_iter=self.max_iter * 5,
+                tol=self.tol,
             )
         else:
             model = LogisticRegression(
@@ -203,7 +210,9 @@ class LinearHead:
                     ]
                 else:
                     weights = np.where(positive, self.class_weight.get(int(c), 1.0), 1.0)
-            svm = LinearSVC(C=self.C, random_state=self.seed, max_iter=self.max_iter * 5)
+            svm = LinearSVC(
+                C=self.C, random_state=self.seed, max_iter=self.max_iter * 5, tol=self.tol
+            )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 svm.fit(scaled, positive.astype(np.int64), sample_weight=weights)
