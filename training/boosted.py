@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
+from threadpoolctl import threadpool_limits
 
 # log(p) floor: a class the trees give (almost) no probability stays finite.
 PROBA_FLOOR = 1e-7
@@ -60,7 +61,22 @@ class BoostedHead:
             raise ValueError("a boosted head needs the structured-field block")
         if len(np.unique(y)) < 2:
             raise ValueError("a head needs at least two classes in its training rows")
-        self.model_ = HistGradientBoostingClassifier(
+        # One OpenMP thread: the competition already runs fits side by side on every core,
+        # and OpenMP threads spinning for a core another fit holds waste most of it.
+        with threadpool_limits(limits=1, user_api="openmp"):
+            self.model_ = self._classifier().fit(np.asarray(x_meta, dtype=np.float32), y)
+        self.classes_ = self.model_.classes_.astype(np.int64)
+
+        def zeros(x) -> np.ndarray | None:  # type: ignore[no-untyped-def]
+            return None if x is None else np.zeros((x.shape[1], self.n_classes), np.float32)
+
+        self.W_text_, self.W_emb_, self.W_meta_ = zeros(x_text), zeros(x_emb), zeros(x_meta)
+        self.b_ = np.full(self.n_classes, UNSEEN_BIAS, dtype=np.float32)
+        self.b_[self.classes_] = 0.0
+        return self
+
+    def _classifier(self) -> HistGradientBoostingClassifier:
+        return HistGradientBoostingClassifier(
             max_iter=self.max_iter,
             learning_rate=self.learning_rate,
             max_leaf_nodes=self.max_leaf_nodes,
@@ -71,16 +87,7 @@ class BoostedHead:
             # of the fold, and its fit time is already small.
             early_stopping=False,
             random_state=self.seed,
-        ).fit(np.asarray(x_meta, dtype=np.float32), y)
-        self.classes_ = self.model_.classes_.astype(np.int64)
-
-        def zeros(x) -> np.ndarray | None:  # type: ignore[no-untyped-def]
-            return None if x is None else np.zeros((x.shape[1], self.n_classes), np.float32)
-
-        self.W_text_, self.W_emb_, self.W_meta_ = zeros(x_text), zeros(x_emb), zeros(x_meta)
-        self.b_ = np.full(self.n_classes, UNSEEN_BIAS, dtype=np.float32)
-        self.b_[self.classes_] = 0.0
-        return self
+        )
 
     def tree_logits(self, x_meta) -> np.ndarray:
         """The trees' part of the logits: log-probabilities in the seen classes' columns."""

@@ -196,9 +196,8 @@ class LinearHead:
             q = 1.0 + total - class_sums[row]
             scale[:n_text] = np.abs(np.log((p / p.sum()) / (q / q.sum())))
             # New data array only: the indices and indptr are shared with `x`.
-            scaled = sp.csr_matrix(
-                (x.data * scale[x.indices].astype(np.float32), x.indices, x.indptr), shape=x.shape
-            )
+            # float64, what liblinear reads: scikit-learn would copy a float32 matrix.
+            scaled = sp.csr_matrix((x.data * scale[x.indices], x.indices, x.indptr), shape=x.shape)
             positive = y == c
             weights = None
             if weighted:
