@@ -62,10 +62,10 @@ class Heads:
         self._graph = graph
         # (session, input name, the logits columns its probabilities fill) per boosted head.
         self._trees = []
-        for h in specs:
-            session = (head_graphs or {}).get(h["name"])
+        for spec in specs:
+            session = (head_graphs or {}).get(spec["name"])
             if session is not None and n_meta:
-                columns = np.asarray(h["graph"]["columns"], dtype=np.intp) + h["offset"]
+                columns = np.asarray(spec["graph"]["columns"], dtype=np.intp) + spec["offset"]
                 self._trees.append((session, session.get_inputs()[0].name, columns))
         self._n_meta = n_meta
         self._inputs = {i.name for i in graph.get_inputs()}
