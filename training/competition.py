@@ -10,6 +10,7 @@ returns the winner refitted on the whole training part with what calibrates it.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,10 +18,12 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from training.boosted import BoostedHead
 from training.evaluation import classification_metrics, roc_auc
-from training.heads import LinearHead
+from training.heads import LinearHead, stack_blocks
 from training.selection import (
     FIELDS,
+    HGB,
     TFIDF_SVC,
     Candidate,
     Selection,
@@ -28,6 +31,12 @@ from training.selection import (
     select,
     stacked,
 )
+
+Head = LinearHead | BoostedHead
+# The boosted family fits one tree per class per round: past this many classes it cost more
+# than every linear candidate together (demo desk: 2 s a fit for team's 6 classes on 1,300
+# tickets) and the heads with many classes (category, team, assignee) are text heads.
+HGB_MAX_CLASSES = 4
 
 
 def _rows(x, idx):  # type: ignore[no-untyped-def]
@@ -54,6 +63,55 @@ def folds_of(y: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
     return fold
 
 
+class Designs:
+    """Design matrices (`stack_blocks` over every ticket and KB article), built once per
+    (blocks, metadata weight) and shared by every head, fold and candidate of a run.
+
+    Stacking the TF-IDF block beside the dense embedding and converting the whole to CSR
+    took longer than some fits; each fit now slices rows out of the shared matrix.
+    """
+
+    def __init__(self, corpus: Any, emb_weight: float) -> None:
+        self.corpus = corpus
+        self.emb_weight = emb_weight
+        self._cache: dict[tuple, tuple] = {}
+        self._lock = threading.Lock()
+
+    def get(self, blocks: tuple[str, ...], meta_weight: float) -> tuple:
+        """(tickets' matrix, KB articles' matrix or None, block widths, serve-time shapes)."""
+        key = (blocks, meta_weight)
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = self._build(blocks, meta_weight)
+            return self._cache[key]
+
+    def _build(self, blocks: tuple[str, ...], meta_weight: float) -> tuple:
+        c = self.corpus
+        full = (c.x_text, c.x_emb, c.x_meta)
+        shapes = [None if b is None else b.shape[1] for b in full]
+        used = [b if name in blocks else None for name, b in zip(BLOCKS, full, strict=True)]
+        if all(b is None for b in used):
+            raise ValueError(f"none of the blocks {blocks} is present")
+        widths = [None if b is None else b.shape[1] for b in used]
+        x = stack_blocks(*used, self.emb_weight, meta_weight)
+        x_kb = None
+        if c.articles and (c.kb_text is not None or c.kb_emb is not None):
+            kb = [
+                c.kb_text if used[0] is not None else None,
+                c.kb_emb if used[1] is not None else None,
+                # KB articles have no structured fields.
+                np.zeros((len(c.articles), shapes[2]), np.float32) if used[2] is not None else None,
+            ]
+            if all(
+                (u is None) == (k is None) for u, k in zip(used, kb, strict=True)
+            ):  # every used block exists for the articles too
+                x_kb = stack_blocks(*kb, self.emb_weight, meta_weight)
+        return x, x_kb, widths, shapes
+
+
+BLOCKS = ("text", "emb", "meta")
+
+
 @dataclass
 class HeadData:
     """A head's labels and the corpus' feature blocks, with the fit every candidate uses."""
@@ -63,25 +121,22 @@ class HeadData:
     classes: list[str]
     corpus: Any
     config: Any
-    x_kb: list = field(default_factory=lambda: [None, None, None])
+    designs: Designs | None = None
+    kb_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     y_kb: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def __post_init__(self) -> None:
         self.index = {c: i for i, c in enumerate(self.classes)}
         corpus = self.corpus
+        if self.designs is None:
+            self.designs = Designs(corpus, self.config.emb_weight)
         # KB articles are extra labelled examples for the category heads' text models.
         if self.name in ("category", "subcategory") and corpus.articles:
             kb_labels = [getattr(a, self.name) for a in corpus.articles]
-            kb_rows = np.array(
+            self.kb_rows = np.array(
                 [i for i, v in enumerate(kb_labels) if v in self.index], dtype=np.int64
             )
-            if len(kb_rows):
-                self.y_kb = np.array([self.index[kb_labels[i]] for i in kb_rows], dtype=np.int64)
-                self.x_kb = [
-                    _rows(corpus.kb_text, kb_rows),
-                    _rows(corpus.kb_emb, kb_rows),
-                    np.zeros((len(kb_rows), corpus.x_meta.shape[1]), dtype=np.float32),
-                ]
+            self.y_kb = np.array([self.index[kb_labels[i]] for i in self.kb_rows], dtype=np.int64)
 
     @property
     def n_classes(self) -> int:
@@ -92,40 +147,42 @@ class HeadData:
         """Class index per row (-1 for a label unseen in training)."""
         return np.array([self.index.get(v, -1) for v in self.labels[rows]], dtype=np.int64)
 
-    def fit(self, rows: np.ndarray, candidate: Candidate) -> LinearHead:
-        """`candidate`'s `LinearHead` fitted on `rows` (and the KB articles, for text models)."""
+    def fit(self, rows: np.ndarray, candidate: Candidate) -> Head:
+        """`candidate`'s head fitted on `rows` (and the KB articles, for text models)."""
+        config = self.config
+        y = self.codes(rows)
+        if candidate.family == "hgb":
+            c = self.corpus
+            # The text and embedding blocks only give the widths of their zero weights.
+            return BoostedHead(self.n_classes, seed=config.seed).fit(
+                c.x_text, c.x_emb, c.x_meta[rows], y
+            )
+        meta_weight = config.meta_weight if candidate.meta_weight is None else candidate.meta_weight
+        assert self.designs is not None
+        x_all, x_kb, widths, shapes = self.designs.get(candidate.blocks, meta_weight)
+        x = x_all[rows]
         # Not for the fields model: KB articles have no structured fields.
-        with_kb = len(self.y_kb) > 0 and candidate.family != "fields"
-        corpus, config = self.corpus, self.config
-        blocks = []
-        for x_all, x_extra in zip(
-            (corpus.x_text, corpus.x_emb, corpus.x_meta), self.x_kb, strict=True
-        ):
-            if x_all is None:
-                blocks.append(None)
-            elif not with_kb:
-                blocks.append(x_all[rows])
-            elif sp.issparse(x_all):
-                blocks.append(sp.vstack([x_all[rows], x_extra], format="csr"))
-            else:
-                blocks.append(np.vstack([x_all[rows], x_extra]))
-        y_fit = np.r_[self.codes(rows), self.y_kb if with_kb else []].astype(np.int64)
-        meta_weight = candidate.meta_weight
+        if len(self.y_kb) and candidate.family != "fields" and x_kb is not None:
+            x = sp.vstack([x, x_kb[self.kb_rows]], format="csr")
+            y = np.r_[y, self.y_kb].astype(np.int64)
         return LinearHead(
             self.n_classes,
             C=candidate.C,
             emb_weight=config.emb_weight,
-            meta_weight=config.meta_weight if meta_weight is None else meta_weight,
+            meta_weight=meta_weight,
             kind=candidate.kind,
             max_iter=config.max_iter,
             seed=config.seed,
-            class_weight=class_weights(y_fit, candidate.class_weight_power),
+            class_weight=class_weights(y, candidate.class_weight_power),
             blocks=candidate.blocks,
-        ).fit(*blocks, y_fit)
+            tol=config.svm_tol,
+        ).fit_stacked(x, widths, shapes, y)
 
-    def logits(self, model: LinearHead, rows: np.ndarray) -> np.ndarray:
+    def logits(self, model: Head, rows: np.ndarray) -> np.ndarray:
         """`model`'s raw scores of `rows`."""
         c = self.corpus
+        if isinstance(model, BoostedHead):
+            return model.logits(None, None, c.x_meta[rows])
         return model.logits(_rows(c.x_text, rows), _rows(c.x_emb, rows), _rows(c.x_meta, rows))
 
 
@@ -137,14 +194,14 @@ class Outcome:
     stacked_choice: Candidate
     stacked_scores: dict[Candidate, float]  # the first fold's score per stacked recipe
     oof: dict[Candidate, np.ndarray]  # out-of-fold logits per family, training rows
-    models: dict[Candidate, LinearHead]  # every family refitted on the training part
+    models: dict[Candidate, Head]  # every family refitted on the training part
     cal_logits: np.ndarray  # what calibrates the winner, and its labels
     y_cal: np.ndarray
     cal_rows: np.ndarray
     recent_slice: bool  # calibrated on the newest training slice (time split)
 
     @property
-    def model(self) -> LinearHead:
+    def model(self) -> Head:
         """The winner, refitted on the whole training part."""
         return self.models[self.selection.winner]
 
@@ -165,6 +222,8 @@ def _families(data: HeadData) -> list[Candidate]:
         out.append(TFIDF_SVC)
     if corpus.x_meta is not None and corpus.x_meta.shape[1] > 2:
         out.append(FIELDS)
+        if data.n_classes <= HGB_MAX_CLASSES and data.config.boosted:
+            out.append(HGB)
     return out
 
 
@@ -197,24 +256,37 @@ def compete(
     def held_out(k: int, candidate: Candidate) -> np.ndarray:
         return data.logits(data.fit(train_rows[fold != k], candidate), train_rows[fold == k])
 
+    slice_rows = None
+    if recent is not None:
+        older, newest = recent
+        if len(newest) >= 2 and len(np.unique(data.codes(older))) >= 2:
+            slice_rows = older
     choice, scores = recipes[0], {}
     oof: dict[Candidate, np.ndarray] = {}
     with ThreadPoolExecutor(max_workers=config.n_jobs or os.cpu_count() or 1) as pool:
-        first: dict[Candidate, np.ndarray] = {}
+        # Every fit is queued as soon as what it depends on is known, the longest first, so
+        # both cores stay busy: the stacked recipes on the first usable fold (which pick the
+        # recipe), then the baselines' fits on every fold and on the whole training part
+        # (they do not depend on the recipe), then the chosen recipe's other folds, its
+        # refit and, on a time split, its fit on the older rows (used when it wins).
+        first = {c: pool.submit(held_out, folds[0], c) for c in recipes} if folds else {}
+        family_parts = {(k, c): pool.submit(held_out, k, c) for k in folds for c in families}
+        finals = {c: pool.submit(data.fit, train_rows, c) for c in families}
+        if folds and len(recipes) > 1:
+            held_y = y[fold == folds[0]]
+            scores = {c: selection_score(data.name, first[c].result(), held_y) for c in recipes}
+            choice = max(recipes, key=lambda c: (scores[c], -recipes.index(c)))
+        parts = {(k, choice): pool.submit(held_out, k, choice) for k in folds[1:]}
         if folds:
-            # The first usable fold picks the stacked recipe; every family is scored on it.
-            todo = recipes + families
-            first = dict(zip(todo, pool.map(lambda c: held_out(folds[0], c), todo), strict=True))
-            if len(recipes) > 1:
-                held_y = y[fold == folds[0]]
-                scores = {c: selection_score(data.name, first[c], held_y) for c in recipes}
-                choice = max(recipes, key=lambda c: (scores[c], -recipes.index(c)))
+            parts[(folds[0], choice)] = first[choice]
+        parts.update(family_parts)
+        finals = {choice: pool.submit(data.fit, train_rows, choice), **finals}
+        slices = {}
+        if slice_rows is not None:
+            slices[choice] = pool.submit(data.fit, slice_rows, choice)
         entrants = [choice, *families]
-        parts = {(k, c): pool.submit(held_out, k, c) for k in folds[1:] for c in entrants}
         for c in entrants:
             oof[c] = np.zeros((len(train_rows), n))
-            if folds:
-                oof[c][fold == folds[0]] = first[c]
         for (k, c), part in parts.items():
             oof[c][fold == k] = part.result()
         evaluated = np.isin(fold, folds)
@@ -228,12 +300,13 @@ def compete(
         selection = select(
             y[evaluated], {c: z[evaluated] for c, z in oof.items()}, references, n, auc, config.seed
         )
-        finals = {c: pool.submit(data.fit, train_rows, c) for c in entrants}
         slice_fit = None
-        if recent is not None:
-            older, newest = recent
-            if len(newest) >= 2 and len(np.unique(data.codes(older))) >= 2:
-                slice_fit = pool.submit(data.fit, older, selection.winner)
+        if slice_rows is not None:
+            winner = selection.winner
+            if winner not in slices:
+                slices[choice].cancel()  # the stacked model lost: its slice fit is not needed
+                slices[winner] = pool.submit(data.fit, slice_rows, winner)
+            slice_fit = slices[winner]
         models = {c: f.result() for c, f in finals.items()}
         if slice_fit is not None and recent is not None:
             cal_rows = recent[1]

@@ -26,6 +26,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from training.auto_reply import PRIOR_FLOOR
+from training.boosted import BoostedHead, boosted_graph
 from training.ordinal import manifest_entry as ordinal_manifest_entry
 from training.reference import add_reference
 from triage.bundle import (
@@ -35,6 +36,7 @@ from triage.bundle import (
     ENCODER_DIR,
     EXPLAIN_FILE,
     FORMAT_VERSION,
+    HEAD_GRAPH_PREFIX,
     HEADS_FILE,
     MANIFEST,
     NEIGHBOURS_FILE,
@@ -227,6 +229,8 @@ def write_bundle(  # noqa: C901
         MANIFEST,
     ):
         (out / stale).unlink(missing_ok=True)
+    for stale in out.glob(HEAD_GRAPH_PREFIX + "*.onnx"):
+        stale.unlink()
     if encoder_dir is None and (out / ENCODER_DIR).exists():
         shutil.rmtree(out / ENCODER_DIR)
     if cascade is None and (out / CASCADE_DIR).exists():
@@ -257,6 +261,20 @@ def write_bundle(  # noqa: C901
     )
     if w_text is not None:
         (out / TEXT_HEADS_FILE).write_bytes(build_text_heads_graph(w_text).SerializeToString())
+    # A boosted head's trees: a graph of its own, whose log-probabilities serving adds to
+    # the head's slice of the logits (its weights in the graphs above are zeros).
+    head_graphs = {}
+    for name in names:
+        if isinstance(models[name], BoostedHead):
+            file = f"{HEAD_GRAPH_PREFIX}{name}.onnx"
+            graph = boosted_graph(models[name], len(meta_names))
+            (out / file).write_bytes(graph.SerializeToString())
+            head_graphs[name] = {
+                "kind": "hgb",
+                "file": file,
+                "input": "meta",
+                "columns": [int(c) for c in models[name].classes_],
+            }
 
     # Explanations: word-block and metadata coefficients (float16 halves the size).
     explain: dict[str, np.ndarray] = {
@@ -376,6 +394,8 @@ def write_bundle(  # noqa: C901
             entry["model"] = head.metrics["selection"]["model"]
         # An ordered head answered by expected cost: its decision and order.
         entry.update(ordinal_manifest_entry(head.metrics))
+        if name in head_graphs:
+            entry["graph"] = head_graphs[name]
         heads_manifest.append(entry)
 
     files = {}

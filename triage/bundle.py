@@ -16,6 +16,8 @@ Layout (every file but the manifest is listed with its sha256 in `manifest.json`
     cascade/           the cheap stage (absent: no cascade): encoder/ (a static encoder),
                        heads.onnx, heads_text.onnx, explain.npz, neighbours.npz; thresholds
                        and calibration in the manifest's `cascade` section
+    head_<name>.onnx   a boosted head's trees: metadata → class probabilities, which serving
+                       adds (as logs) to that head's logits (the manifest head's `graph`)
 
 `load_bundle` verifies before it builds anything: format version, every listed file
 present and matching its sha256, and, when the operator set a signing key, the HMAC in
@@ -51,6 +53,8 @@ MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 VECTORIZER_FILE = "vectorizer.npz"
 HEADS_FILE = "heads.onnx"
+# A head with a graph of its own (a boosted head's trees): head_<name>.onnx.
+HEAD_GRAPH_PREFIX = "head_"
 TEXT_HEADS_FILE = "heads_text.onnx"
 EXPLAIN_FILE = "explain.npz"
 NEIGHBOURS_FILE = "neighbours.npz"
@@ -163,6 +167,8 @@ class Bundle:
     auto_reply_targets: list[dict[str, Any]] = field(default_factory=list)
     # sha256 of manifest.json as loaded ("" for a bundle built in memory).
     content_sha256: str = ""
+    # Head name → the onnxruntime session of its own graph (the manifest head's `graph`).
+    head_graphs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def model_version(self) -> str:
@@ -274,6 +280,13 @@ def load_bundle(
             )
         except EncoderError as exc:
             raise BundleError(f"{path}: encoder: {exc}") from exc
+    head_graphs = {}
+    for head in manifest["heads"]:
+        graph = head.get("graph")
+        if graph:
+            if graph.get("file") not in files:
+                raise BundleError(f"{path}: head {head.get('name')!r}: its graph is not listed")
+            head_graphs[head["name"]] = _session(path / graph["file"], 1, spinning)
     bundle = Bundle(
         path=path,
         manifest=manifest,
@@ -282,6 +295,7 @@ def load_bundle(
         text_heads=text_heads,
         encoder=encoder,
         content_sha256=content,
+        head_graphs=head_graphs,
     )
     if EXPLAIN_FILE in files:
         bundle.explain = _arrays(path / EXPLAIN_FILE)

@@ -79,7 +79,13 @@ class OnnxTriager:
         self.bundle = bundle
         m = bundle.manifest
         self._model_version = bundle.model_version
-        self._heads = Heads(m["heads"], m.get("primary_head"), bundle.heads)
+        self._heads = Heads(
+            m["heads"],
+            m.get("primary_head"),
+            bundle.heads,
+            bundle.head_graphs,
+            n_meta=len(m["meta"]["names"]),
+        )
         self._meta = MetaEncoder(MetaSpec.from_dict(m["meta"]["spec"]))
         text = m.get("text") or {}
         n_word = int(text.get("word_features", 0))

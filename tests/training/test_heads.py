@@ -24,7 +24,7 @@ def _data(seed: int = 0):
 
 def test_nbsvm_folds_its_scaling_into_raw_feature_weights() -> None:
     text, emb, meta, y = _data()
-    head = LinearHead(4, C=0.7, emb_weight=1.0, meta_weight=0.3, kind="nbsvm").fit(
+    head = LinearHead(4, C=0.7, emb_weight=1.0, meta_weight=0.3, kind="nbsvm", tol=1e-4).fit(
         text, emb, meta, y
     )
     logits = head.logits(text, emb, meta)
@@ -48,7 +48,9 @@ def test_nbsvm_folds_its_scaling_into_raw_feature_weights() -> None:
 def test_nbsvm_binary_head_is_a_sigmoid_pair() -> None:
     text, emb, meta, y = _data(1)
     y = (y == 0).astype(np.int64)
-    head = LinearHead(2, kind="nbsvm", class_weight={0: 1.0, 1: 2.0}).fit(text, emb, meta, y)
+    head = LinearHead(2, kind="nbsvm", class_weight={0: 1.0, 1: 2.0}, tol=1e-4).fit(
+        text, emb, meta, y
+    )
     logits = head.logits(text, emb, meta)
     assert np.allclose(logits[:, 0], 0.0)
     assert np.mean((logits[:, 1] > 0) == (y == 1)) > 0.9

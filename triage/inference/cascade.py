@@ -56,7 +56,15 @@ class CheapStage:
             cheap = by_name[h["name"]]
             specs.append(dict(h, temperature=cheap["temperature"], thresholds=cheap["thresholds"]))
         graph = _session(folder / "heads.onnx", 1, False)
-        self.heads = Heads(specs, m.get("primary_head"), graph)
+        # A boosted head's trees read only the fields: the cheap path adds them as the full
+        # path does (its twin is the head itself, see training.cascade_stage._same_head).
+        self.heads = Heads(
+            specs,
+            m.get("primary_head"),
+            graph,
+            bundle.head_graphs,
+            n_meta=len(m["meta"]["names"]),
+        )
         self.text_heads = (
             _session(folder / "heads_text.onnx", 1, False)
             if prefix + "heads_text.onnx" in files

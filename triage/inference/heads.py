@@ -12,6 +12,8 @@ from triage.contract import EscalationPrediction, HeadPrediction, LabelScore
 from triage.ordinal import EXPECTED_COST, distance_matrix, expected_cost_choice
 
 TOP_K = 5
+# A boosted head's log-probability floor (training.boosted.PROBA_FLOOR).
+PROBA_FLOOR = 1e-7
 
 
 @dataclass
@@ -34,9 +36,18 @@ class Head:
 class Heads:
     """Every head of a bundle (its manifest's `heads`) over the heads graph."""
 
-    def __init__(self, specs: list[dict[str, Any]], primary: str | None, graph: Any) -> None:
+    def __init__(
+        self,
+        specs: list[dict[str, Any]],
+        primary: str | None,
+        graph: Any,
+        head_graphs: dict[str, Any] | None = None,
+        n_meta: int = 0,
+    ) -> None:
         """`specs`: the manifest's heads; `primary`: the head neighbours are labelled with
-        (default: the first); `graph`: the heads' onnxruntime session."""
+        (default: the first); `graph`: the heads' onnxruntime session; `head_graphs`: the
+        sessions of heads with a graph of their own (boosted trees over the last `n_meta`
+        columns of `dense`, the metadata)."""
         self.heads = [
             Head(
                 name=h["name"],
@@ -57,6 +68,14 @@ class Heads:
         ]
         self.primary = self.get(primary or self.heads[0].name)
         self._graph = graph
+        # (session, input name, the logits columns its probabilities fill) per boosted head.
+        self._trees = []
+        for spec in specs:
+            session = (head_graphs or {}).get(spec["name"])
+            if session is not None and n_meta:
+                columns = np.asarray(spec["graph"]["columns"], dtype=np.intp) + spec["offset"]
+                self._trees.append((session, session.get_inputs()[0].name, columns))
+        self._n_meta = n_meta
         self._inputs = {i.name for i in graph.get_inputs()}
         # Calibration for every head in one pass over the logits row: a per-column inverse
         # temperature, and each head's first column for the segment max / sum.
@@ -83,6 +102,12 @@ class Heads:
         if text_logits is not None and "text_logits" in self._inputs:
             feeds["text_logits"] = text_logits
         (logits,) = self._graph.run(None, feeds)
+        if self._trees:
+            meta = np.ascontiguousarray(dense[:, dense.shape[1] - self._n_meta :])
+            for session, name, columns in self._trees:
+                # skl2onnx's classifier outputs (label, probabilities), zipmap off.
+                proba = session.run(None, {name: meta})[1]
+                logits[:, columns] += np.log(np.maximum(proba, PROBA_FLOOR))
         return logits
 
     def calibrate(self, logits: np.ndarray) -> np.ndarray:
