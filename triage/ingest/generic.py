@@ -208,7 +208,13 @@ def iter_generic(
 ) -> Iterator[Ticket]:
     """Tickets from any supported table through a column mapping, validated row by row."""
     with open_table(path, fmt, options.encoding, flatten=True, on_bad_row=report.reject) as table:
-        plan = plan_columns(table.name, table.columns, preset, dict(options.mapping))
+        plan = plan_columns(
+            table.name,
+            table.columns,
+            preset,
+            dict(options.mapping),
+            common_format=is_common_format(path),
+        )
         record_plan(report, plan, preset, table.columns)
         rows = RowBuilder(plan, preset, options, table.name, table.columns, path.name.split(".")[0])
         ids = IdGuard(options.dedupe, report, table.name, plan.columns().get("id"))
@@ -250,3 +256,19 @@ def _ids(
                 (text_of(scalar(cell)).strip() if cell is not None else f"{stem}-{record.row}"),
                 record.row,
             )
+
+
+def is_common_format(path: Path) -> bool:
+    """A Parquet file with exactly the ticket schema (`triage.dataset.TICKET_SCHEMA`): a
+    file our own tools wrote, whose label columns are labels by the contract, not by name."""
+    if path.suffix.lower() not in (".parquet", ".pq"):
+        return False
+    import pyarrow.parquet as pq
+
+    from triage.dataset import TICKET_SCHEMA
+
+    try:
+        schema = pq.read_schema(path)
+    except Exception:  # not readable as Parquet: open_table reports it
+        return False
+    return schema.remove_metadata().equals(TICKET_SCHEMA)

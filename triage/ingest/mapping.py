@@ -113,7 +113,12 @@ class _Header:
         return out
 
 
-def _same_name(head: _Header) -> dict[str, Step]:
+# How a label column of a file in the common format (`triage.dataset.TICKET_SCHEMA`) is
+# reported: the file is the contract, so its label fields are labels by definition.
+LABEL_BY_CONTRACT = "the common format's label field"
+
+
+def _same_name(head: _Header, common_format: bool = False) -> dict[str, Step]:
     """Columns named like a contract field fill it, except the labels: a column named
     `team` (or `category`, `priority`, ...) in a plain table is a structured field,
     `extra.team`, until `--map team=team` (or a preset's documented mapping) says it is
@@ -122,7 +127,9 @@ def _same_name(head: _Header) -> dict[str, Step]:
     labels: list[tuple[str, list[int]]] = []
     for name in CONTRACT_FIELDS:
         found = head.exact(name)
-        if found and name in LABEL_FIELDS:
+        if found and name in LABEL_FIELDS and common_format:
+            steps[name] = Step(name, name, found, LABEL_BY_CONTRACT)
+        elif found and name in LABEL_FIELDS:
             labels.append((name, found))
         elif found:
             steps[name] = Step(name, name, found, "same name")
@@ -187,13 +194,16 @@ def plan_columns(
     *,
     require_text: bool = True,
     reserved: tuple[str, ...] = (),
+    common_format: bool = False,
 ) -> Plan:
     """Decide which column fills which field (module docstring), or say why none can.
 
-    `reserved` columns (an event log's case and time) fill nothing by their name.
+    `reserved` columns (an event log's case and time) fill nothing by their name;
+    `common_format`: the table is a ticket file of our own format (`triage data import`,
+    `triage data demo`), whose label columns are the contract's labels.
     """
     head = _Header(header)
-    steps = {t: s for t, s in _same_name(head).items() if s.column not in reserved}
+    steps = {t: s for t, s in _same_name(head, common_format).items() if s.column not in reserved}
     plan = Plan(steps)
     if preset is not None:
         _preset_steps(head, preset, steps)

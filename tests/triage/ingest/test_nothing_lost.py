@@ -172,6 +172,36 @@ def test_a_label_comes_only_from_a_map_never_from_a_name(tmp_path: Path) -> None
     assert ticket.team is None and ticket.extra["team"] == "Network"
 
 
+def test_a_file_in_the_common_format_keeps_its_labels_a_plain_parquet_does_not(
+    tmp_path: Path,
+) -> None:
+    """Our own ticket file (the exact ticket schema, as `triage data demo` writes it) is the
+    contract: its `team` column is the team label. A Parquet file from elsewhere with a
+    column called `team` is a plain table: the column stays `extra.team`."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from triage.contract import Ticket
+    from triage.dataset import write_tickets
+
+    ours = tmp_path / "ours.parquet"
+    write_tickets(
+        ours,
+        [Ticket(id="t1", subject="vpn down", body="it drops", team="Network", category="IT")],
+    )
+    report, (ticket,) = _import(ours, "parquet")
+    assert (ticket.team, ticket.category, "team" in ticket.extra) == ("Network", "IT", False)
+    hows = {c.field: c.how for c in report.labels}
+    assert {"team", "category"} <= set(hows)
+    assert set(hows.values()) == {"the common format's label field"}
+
+    plain = tmp_path / "plain.parquet"
+    pq.write_table(pa.table({"subject": ["vpn down"], "team": ["Network"]}), plain)
+    report, (ticket,) = _import(plain, "parquet")
+    assert (ticket.team, ticket.extra["team"]) == (None, "Network")
+    assert not report.labels
+
+
 @pytest.mark.parametrize("days", [3, 30])
 def test_the_split_line_is_the_trainers_rule(tmp_path: Path, days: int) -> None:
     """A file's own created_at decides the trainer's split: the report says which, by the
