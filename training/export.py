@@ -392,6 +392,9 @@ def write_bundle(  # noqa: C901
             entry["no_signal"] = True
         if "selection" in head.metrics:
             entry["model"] = head.metrics["selection"]["model"]
+        if "risk_threshold" in head.metrics:
+            # The desk's risk rule reads `value` (`training.risk_threshold`).
+            entry["risk_threshold"] = head.metrics["risk_threshold"]
         # An ordered head answered by expected cost: its decision and order.
         entry.update(ordinal_manifest_entry(head.metrics))
         if name in head_graphs:

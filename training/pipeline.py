@@ -716,6 +716,13 @@ def _train_head(
             "no_signal": selection.no_signal,
         }
     )
+    _add_risk_threshold(
+        metrics, outcome, (shift, temperature), classes, corpus.tickets, (train_rows, test_rows), fld
+    )
+    if "risk_threshold" in metrics:
+        metrics["risk_threshold"]["test_rate"] = float(
+            np.mean(proba[:, 1] >= metrics["risk_threshold"]["value"])
+        )
     # Baselines on the same split (trained on the whole training part).
     baselines: dict[str, dict[str, Any]] = {
         "majority": majority_baseline(y_train, y_eval, n_classes + 1)
@@ -758,6 +765,33 @@ def _train_head(
     held_out[train_rows] = softmax(oof, temperature)
     report.held_out_proba = held_out.astype(np.float32)
     return report, model
+
+
+def _add_risk_threshold(
+    metrics: dict[str, Any],
+    outcome: Outcome,
+    calibration: tuple[float | None, float],
+    classes: list[str],
+    tickets: list[Ticket],
+    rows: tuple[np.ndarray, np.ndarray],
+    fld: str,
+) -> None:
+    """The escalation head's rate-matched risk threshold (`training.risk_threshold`),
+    chosen on the calibration rows' calibrated probabilities (`calibration`: the Platt
+    shift or None, the temperature); heads that are not true/false: nothing."""
+    if classes != ["false", "true"]:
+        return
+    from training import risk_threshold
+
+    shift, temperature = calibration
+    cal_logits = outcome.cal_logits + (np.array([0.0, shift]) if shift is not None else 0.0)
+    metrics["risk_threshold"] = risk_threshold.choose(
+        tickets,
+        fld,
+        rows,
+        softmax(cal_logits, temperature)[:, 1],
+        bool(outcome.selection.no_signal),
+    )
 
 
 def _calibrate(

@@ -83,7 +83,8 @@ def auto_reply_report(desk: Desk) -> AutoReplyReport:
                 suggested.update(details.get("reasons") or [])
         report.decided = len(decisions)
         for row in session.scalars(select(TicketRow).where(TicketRow.auto_reply_id.is_not(None))):
-            _check_sent(report, row, blocked, always, policy.escalation_risk_threshold)
+            risk = policy.risk_threshold(row.escalation_risk_threshold)
+            _check_sent(report, row, blocked, always, risk)
         report.outcomes = auto_reply_outcomes(session)
     report.held_by_reason = dict(held)
     report.suggested_by_reason = dict(suggested)

@@ -206,6 +206,12 @@ class EscalationPrediction(HeadPrediction):
     """Escalation / SLA-breach risk; `risk` is the calibrated probability of a breach."""
 
     risk: float = Field(ge=0.0, le=1.0)
+    risk_threshold: float | None = Field(
+        None,
+        description="the risk at which the model's training flags a ticket as likely to "
+        "escalate (rate-matched to the history's escalations not explained by an SLA breach); "
+        "above 1 when the head has no signal; null for bundles trained before it was recorded",
+    )
 
 
 class AutoReply(BaseModel):

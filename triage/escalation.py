@@ -13,8 +13,12 @@ and escalate to the next level by separate rules with their own delays):
   of the priority's own resolution target (half of it by default: a low ticket three days
   late is a problem, an hour late is not);
 * **a predicted escalation escalates early**: a tier-1 ticket whose escalation risk (the
-  escalation head's probability, calibrated on the history's base rate) reaches
-  `risk_threshold` goes up before anything is late.
+  escalation head's probability, calibrated on the history's base rate) reaches its
+  threshold goes up before anything is late. The threshold is the one the model's training
+  chose (`training.risk_threshold`: the risk at which the share of tickets flagged equals
+  the history's rate of escalations not explained by a breach, stored per ticket as
+  `escalation_risk_threshold`), unless `risk_threshold` is configured, which then wins;
+  a model without one (older bundles) falls back to `DEFAULT_RISK_THRESHOLD`.
 
 `history_escalations` applies the SLA rules to a history's own priorities and times, so
 a desk can check the policy against what its people did before switching it on (the
@@ -29,17 +33,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from triage.contract import Ticket
 from triage.sla import SlaPolicies
-from triage.store.models import AuditRow
+from triage.store.models import AuditRow, TicketRow
 
 # Escalation reasons, as the audit and the replay's breakdown name them.
 RESOLUTION = "resolution"
 FIRST_RESPONSE = "first_response"
 RISK = "risk"
+# The risk threshold of a ticket whose model recorded none and no threshold is configured
+# (the setting's default before models chose their own).
+DEFAULT_RISK_THRESHOLD = 0.7
 
 
 @dataclass(frozen=True)
@@ -53,8 +60,9 @@ class EscalationPolicy:
     grace: float = 0.5
     # A first-response breach escalates too (default: it only notifies).
     escalate_first_response: bool = False
-    # A tier-1 ticket whose calibrated escalation probability reaches this escalates.
-    risk_threshold: float = 0.7
+    # A tier-1 ticket whose calibrated escalation probability reaches this escalates;
+    # None: the threshold its model's training chose (stored per ticket), else the default.
+    risk_threshold: float | None = None
 
     def resolution_escalates_at(
         self, sla: SlaPolicies, priority: str | None, due: datetime
@@ -65,9 +73,25 @@ class EscalationPolicy:
         target = sla.policy(priority).resolution
         return sla.after(priority, due, target * self.grace)
 
-    def at_risk(self, risk: float | None, tier: int) -> bool:
-        """True when the risk rule escalates a ticket at `tier` with this `risk`."""
-        return tier == 1 and risk is not None and risk >= self.risk_threshold
+    def threshold_for(self, model_threshold: float | None) -> float:
+        """The risk threshold for a ticket whose model chose `model_threshold` (None:
+        none recorded): the configured one wins, then the model's, then the default."""
+        if self.risk_threshold is not None:
+            return self.risk_threshold
+        return DEFAULT_RISK_THRESHOLD if model_threshold is None else model_threshold
+
+    def at_risk(self, risk: float | None, tier: int, model_threshold: float | None = None) -> bool:
+        """True when the risk rule escalates a ticket at `tier` with this `risk`, scored by
+        a model that chose `model_threshold`."""
+        return tier == 1 and risk is not None and risk >= self.threshold_for(model_threshold)
+
+    def at_risk_clause(self) -> ColumnElement[bool]:
+        """`at_risk` as a condition on the tickets table (the worker's query)."""
+        if self.risk_threshold is not None:
+            threshold: Any = self.risk_threshold
+        else:
+            threshold = func.coalesce(TicketRow.escalation_risk_threshold, DEFAULT_RISK_THRESHOLD)
+        return (TicketRow.escalation_risk >= threshold) & (TicketRow.tier == 1)
 
 
 def _late(ticket: Ticket, sla: SlaPolicies) -> tuple[bool, datetime | None]:

@@ -138,12 +138,14 @@ class Settings(BaseSettings):
         default="mon-fri 09:00-17:00", description="SLA calendar: days and local opening hours"
     )
     business_timezone: str = "UTC"
-    escalation_risk_threshold: float = Field(
-        default=0.7,
+    escalation_risk_threshold: float | None = Field(
+        default=None,
         ge=0.0,
         le=1.0,
         description="a tier-1 ticket whose predicted escalation probability (calibrated on "
-        "the history's base rate) reaches this escalates; auto-replies are held from it too",
+        "the history's base rate) reaches this escalates; auto-replies are held from it too. "
+        "Unset: the threshold the model's training chose (rate-matched to the history's "
+        "escalations not explained by an SLA breach), 0.7 for a model without one",
     )
     escalation_immediate_priorities: list[str] = Field(
         default_factory=lambda: ["urgent", "critical"],

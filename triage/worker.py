@@ -160,7 +160,7 @@ class Worker:
             if policy.escalate_first_response
             else resolution_late
         )
-        at_risk = and_(TicketRow.escalation_risk >= policy.risk_threshold, TicketRow.tier == 1)
+        at_risk = policy.at_risk_clause()
         with self.desk.sessions.begin() as session:
             rows = self._pick(
                 session,
@@ -197,10 +197,14 @@ class Worker:
                 row.next_escalation_at = at
         if "first_response" in late and policy.escalate_first_response:
             return escalation.FIRST_RESPONSE, "first_response due"
-        if policy.at_risk(row.escalation_risk, row.tier):
+        if policy.at_risk(row.escalation_risk, row.tier, row.escalation_risk_threshold):
+            threshold = policy.threshold_for(row.escalation_risk_threshold)
+            source = "configured" if policy.risk_threshold is not None else "model's"
+            if policy.risk_threshold is None and row.escalation_risk_threshold is None:
+                source = "default"
             return escalation.RISK, (
                 f"predicted escalation (risk {row.escalation_risk:.2f} >= "
-                f"{policy.risk_threshold:.2f})"
+                f"{threshold:.2f}, the {source} threshold)"
             )
         return None
 

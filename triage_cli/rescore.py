@@ -137,6 +137,7 @@ def rescore(
         StoreSource,
     )
     from triage.rescore import rescore as run_rescore
+    from triage.escalation import DEFAULT_RISK_THRESHOLD
     from triage.settings import get_settings
 
     if (bundle is None) == (model is None):
@@ -171,7 +172,13 @@ def rescore(
         chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS,
         checkpoint_dir=checkpoint_dir,
         ray_address=ray_address,
-        risk_threshold=settings.escalation_risk_threshold,
+        # The diff's "at risk" uses one threshold for both models: the configured one, else
+        # the former default (the models' own rate-matched thresholds are not compared yet).
+        risk_threshold=(
+            settings.escalation_risk_threshold
+            if settings.escalation_risk_threshold is not None
+            else DEFAULT_RISK_THRESHOLD
+        ),
         apply=apply,
     )
     columns = (

@@ -195,6 +195,10 @@ def selection_lines(report) -> list[str]:  # type: ignore[no-untyped-def]
                 f"{name}: NO SIGNAL: it does not beat the majority and chance baselines beyond "
                 "the bootstrap interval; the bundle marks it no_signal and it always abstains"
             )
+        if "risk_threshold" in head.metrics:
+            from training.risk_threshold import summary_line
+
+            lines.append(summary_line(head.metrics["risk_threshold"]))
     for warning in getattr(report, "warnings", []):
         lines.append(f"warning: {warning}")
     return lines

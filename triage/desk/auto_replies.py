@@ -103,6 +103,7 @@ def _facts(
         priority=row.priority,
         predicted_priority=predicted,
         escalation_risk=row.escalation_risk,
+        escalation_risk_threshold=row.escalation_risk_threshold,
         category=row.category,
         subcategory=row.subcategory,
         category_abstained="category" in abstained and row.category is None,

@@ -16,6 +16,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from triage.complaint import complaint_signals, follow_up_signals
+from triage.escalation import EscalationPolicy
 
 
 class ReplyAction(StrEnum):
@@ -56,6 +57,8 @@ class ReplyFacts(BaseModel):
     priority: str | None = None
     predicted_priority: str | None = None
     escalation_risk: float | None = None
+    # The scoring model's risk threshold (`triage.escalation`); None: none recorded.
+    escalation_risk_threshold: float | None = None
     category: str | None = None
     subcategory: str | None = None
     category_abstained: bool = False
@@ -89,7 +92,8 @@ class AutoReplyPolicy(BaseModel):
     enabled: bool = True
     # Priorities (predicted or set) that always get a person.
     blocked_priorities: frozenset[str] = frozenset({"urgent", "high"})
-    escalation_risk_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
+    # None: the threshold of the model that scored the ticket, as the escalation rule uses.
+    escalation_risk_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     # Categories or subcategories (case-insensitive) that always get a person. The
     # default names the demo desk's: security, privacy/legal, billing disputes.
     always_human: frozenset[str] = frozenset(
@@ -126,6 +130,14 @@ class AutoReplyPolicy(BaseModel):
             return ReplyDecision(action=ReplyAction.suggest, reasons=suggest)
         return ReplyDecision(action=ReplyAction.send)
 
+    def risk_threshold(self, model_threshold: float | None) -> float:
+        """The escalation risk that holds a reply for a ticket whose model chose
+        `model_threshold`: the configured one wins, then the model's, then the default
+        (the escalation rule's, `EscalationPolicy.threshold_for`)."""
+        return EscalationPolicy(risk_threshold=self.escalation_risk_threshold).threshold_for(
+            model_threshold
+        )
+
     def _holds(self, facts: ReplyFacts) -> tuple[list[str], dict[str, list[str]]]:
         """The "never" rules that apply, in a fixed order, and the phrases behind them."""
         reasons: list[HoldReason] = []
@@ -134,9 +146,8 @@ class AutoReplyPolicy(BaseModel):
         priorities = {(p or "").strip().lower() for p in (facts.priority, facts.predicted_priority)}
         if priorities & blocked:
             reasons.append(HoldReason.priority)
-        if (
-            facts.escalation_risk is not None
-            and facts.escalation_risk >= self.escalation_risk_threshold
+        if facts.escalation_risk is not None and facts.escalation_risk >= self.risk_threshold(
+            facts.escalation_risk_threshold
         ):
             reasons.append(HoldReason.escalation_risk)
         if self.complaint_signal:

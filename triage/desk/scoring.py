@@ -116,6 +116,8 @@ def _apply_triage(desk: DeskContext, ticket_id: int, result: TriageResult) -> No
         row.updated_at = now
         details["queue"] = "human_triage" if missing else None
         details["escalation_risk"] = row.escalation_risk
+        if row.escalation_risk_threshold is not None:
+            details["escalation_risk_threshold"] = row.escalation_risk_threshold
         record(session, row, "model", "triaged", details, now, result.model_version)
         # The policy decides on the matched answer (and audits why); a reply is sent
         # only when it allows (`triage.desk.auto_replies`).
@@ -143,6 +145,7 @@ def _fill_predictions(row: TicketRow, result: TriageResult) -> tuple[dict[str, s
             filled[name] = head.label
     if result.escalation is not None:
         row.escalation_risk = result.escalation.risk
+        row.escalation_risk_threshold = result.escalation.risk_threshold
     if row.language is None and result.language is not None:
         row.language = result.language.code
     row.model_version = result.model_version

@@ -31,6 +31,14 @@ class Head:
     no_signal: bool = False
     # Ordered levels answered by expected cost (`triage.ordinal`): levels apart per pair.
     cost: np.ndarray | None = None
+    # The escalation head's risk threshold (`training.risk_threshold`); None: not recorded.
+    risk_threshold: float | None = None
+
+
+def _risk_threshold(spec: dict[str, Any]) -> float | None:
+    """The manifest head's `risk_threshold.value` (None for older bundles)."""
+    value = (spec.get("risk_threshold") or {}).get("value")
+    return None if value is None else float(value)
 
 
 class Heads:
@@ -63,6 +71,7 @@ class Heads:
                     if h.get("decision") == EXPECTED_COST
                     else None
                 ),
+                risk_threshold=_risk_threshold(h),
             )
             for h in specs
         ]
@@ -161,6 +170,7 @@ class Heads:
                     abstained=abstained,
                     top_k=top_k,
                     risk=risk,
+                    risk_threshold=head.risk_threshold,
                     fallback_to_parent=False,
                 )
             else:

@@ -108,6 +108,9 @@ class TicketRow(Base):
     # routed with a fallback priority that a person should confirm (docs/lifecycle.md).
     priority_unconfirmed: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     escalation_risk: Mapped[float | None] = mapped_column(Float)
+    # The risk threshold the scoring model's training chose (None: the model had none);
+    # the risk rule uses it unless a threshold is configured (`triage.escalation`).
+    escalation_risk_threshold: Mapped[float | None] = mapped_column(Float)
     prediction: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Auto-reply: the answer sent, and whether it solved the request ("resolved") or
     # the customer still needed an agent ("reopened"); null while undecided.

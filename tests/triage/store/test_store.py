@@ -146,7 +146,7 @@ def test_stepwise_upgrade_keeps_existing_tickets(tmp_path) -> None:  # type: ign
             )
         )
     migrate(engine)
-    assert head_revision() == "0006" and current_revision(engine) == "0006"
+    assert head_revision() == "0007" and current_revision(engine) == "0007"
     with session_factory(engine)() as session:
         row = session.scalars(select(TicketRow)).one()
         assert row.subject == "s" and row.auto_reply_id is None
