@@ -56,6 +56,8 @@ class ScriptedTriager:
         self.down = False
         self.calls = 0
         self.batches = 0
+        # The escalation risk threshold the "model" chose in training (None: an older bundle).
+        self.risk_threshold: float | None = None
 
     def triage(self, ticket):  # type: ignore[no-untyped-def]
         from triage.contract import AutoReply, EscalationPrediction, HeadPrediction, TriageResult
@@ -105,7 +107,11 @@ class ScriptedTriager:
             **heads,
             auto_reply=reply,
             escalation=EscalationPrediction(
-                label=None, confidence=risk, abstained=False, risk=risk
+                label=None,
+                confidence=risk,
+                abstained=False,
+                risk=risk,
+                risk_threshold=self.risk_threshold,
             ),
             model_version=self.model_version,
             timing_ms=1.0,

@@ -214,9 +214,38 @@ def test_predicted_breach_escalates_once_before_the_deadline(desk: Desk) -> None
     assert report.escalated == 1 and report.breached == 0
     [entry] = [e for e in desk.audit(t.id) if e.action == "escalated"]
     assert entry.details["rule"] == "risk"
-    assert entry.details["reason"] == "predicted escalation (risk 0.90 >= 0.70)"
+    # A model without a threshold of its own (an older bundle): the former default.
+    assert entry.details["reason"] == "predicted escalation (risk 0.90 >= 0.70, the default threshold)"
     assert worker.run_once().escalated == 0
     assert desk.get(t.id).sla_breached is False
+
+
+def test_the_models_risk_threshold_escalates_when_none_is_configured(desk: Desk, triager) -> None:  # type: ignore[no-untyped-def]
+    triager.risk_threshold = 0.05  # the rate-matched threshold training chose
+    worker = Worker(desk)
+    plain = desk.intake(_ticket()).ticket  # risk 0.1: under 0.7, over the model's 0.05
+    [triaged] = [e for e in desk.audit(plain.id) if e.action == "triaged"]
+    assert triaged.details["escalation_risk_threshold"] == 0.05
+    assert worker.run_once().escalated == 1
+    [entry] = [e for e in desk.audit(plain.id) if e.action == "escalated"]
+    assert entry.details["rule"] == "risk"
+    assert entry.details["reason"] == "predicted escalation (risk 0.10 >= 0.05, the model's threshold)"
+
+
+def test_a_configured_risk_threshold_wins_over_the_models(desk: Desk, triager) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from triage.escalation import EscalationPolicy
+
+    triager.risk_threshold = 0.05
+    desk.config = replace(desk.config, escalation=EscalationPolicy(risk_threshold=0.5))
+    worker = Worker(desk)
+    plain = desk.intake(_ticket()).ticket  # risk 0.1: over the model's, under the setting
+    risky = desk.intake(_ticket(subject="Refund after outage", body="refund for the outage"))
+    assert worker.run_once().escalated == 1
+    assert not [e for e in desk.audit(plain.id) if e.action == "escalated"]
+    [entry] = [e for e in desk.audit(risky.ticket.id) if e.action == "escalated"]
+    assert entry.details["reason"] == "predicted escalation (risk 0.90 >= 0.50, the configured threshold)"
 
 
 def test_answered_paused_or_solved_tickets_do_not_escalate(desk: Desk, clock) -> None:  # type: ignore[no-untyped-def]

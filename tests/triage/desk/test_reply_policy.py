@@ -52,6 +52,17 @@ def test_never_at_or_above_the_escalation_risk_threshold() -> None:
     assert strict.decide(_facts(escalation_risk=0.3)).reasons == ["escalation_risk"]
 
 
+def test_the_models_risk_threshold_holds_unless_one_is_configured() -> None:
+    # Unset: the threshold the scoring model chose in training (here 0.2).
+    facts = _facts(escalation_risk=0.25, escalation_risk_threshold=0.2)
+    assert _held_for(facts) == ["escalation_risk"]
+    assert POLICY.decide(_facts(escalation_risk=0.19, escalation_risk_threshold=0.2)).action is (
+        ReplyAction.send
+    )
+    # A configured threshold wins over the model's.
+    assert AutoReplyPolicy(escalation_risk_threshold=0.5).decide(facts).action is ReplyAction.send
+
+
 @pytest.mark.parametrize(
     "body",
     [
