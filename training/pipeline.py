@@ -717,7 +717,13 @@ def _train_head(
         }
     )
     _add_risk_threshold(
-        metrics, outcome, (shift, temperature), classes, corpus.tickets, (train_rows, test_rows), fld
+        metrics,
+        outcome,
+        (shift, temperature),
+        classes,
+        corpus.tickets,
+        (train_rows, test_rows),
+        fld,
     )
     if "risk_threshold" in metrics:
         metrics["risk_threshold"]["test_rate"] = float(

@@ -129,6 +129,7 @@ def rescore(
         TimeRemainingColumn,
     )
 
+    from triage.escalation import DEFAULT_RISK_THRESHOLD
     from triage.rescore import (
         DEFAULT_CHUNK_ROWS,
         ENGINES,
@@ -137,7 +138,6 @@ def rescore(
         StoreSource,
     )
     from triage.rescore import rescore as run_rescore
-    from triage.escalation import DEFAULT_RISK_THRESHOLD
     from triage.settings import get_settings
 
     if (bundle is None) == (model is None):

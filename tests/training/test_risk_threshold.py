@@ -82,8 +82,8 @@ def test_training_records_the_rate_matched_threshold(tmp_path) -> None:
     config = TrainConfig(encoder=None, bundle_name="risk", n_jobs=1, cascade=False)
     report = train(path, tmp_path / "risk", config)
     entry = report.heads["escalation"].metrics["risk_threshold"]
-    train_rows = [tickets[i] for i in range(len(tickets)) if tickets[i].id not in
-                  set(report.heads["escalation"].test_ids)]
+    test_ids = set(report.heads["escalation"].test_ids)
+    train_rows = [t for t in tickets if t.id not in test_ids]
     expected = np.mean([t.escalated and not t.sla_breached for t in train_rows])
     assert entry["rule"] == "rate_matched"
     assert entry["rate"] == pytest.approx(expected)

@@ -215,7 +215,9 @@ def test_predicted_breach_escalates_once_before_the_deadline(desk: Desk) -> None
     [entry] = [e for e in desk.audit(t.id) if e.action == "escalated"]
     assert entry.details["rule"] == "risk"
     # A model without a threshold of its own (an older bundle): the former default.
-    assert entry.details["reason"] == "predicted escalation (risk 0.90 >= 0.70, the default threshold)"
+    assert entry.details["reason"] == (
+        "predicted escalation (risk 0.90 >= 0.70, the default threshold)"
+    )
     assert worker.run_once().escalated == 0
     assert desk.get(t.id).sla_breached is False
 
@@ -229,7 +231,9 @@ def test_the_models_risk_threshold_escalates_when_none_is_configured(desk: Desk,
     assert worker.run_once().escalated == 1
     [entry] = [e for e in desk.audit(plain.id) if e.action == "escalated"]
     assert entry.details["rule"] == "risk"
-    assert entry.details["reason"] == "predicted escalation (risk 0.10 >= 0.05, the model's threshold)"
+    assert entry.details["reason"] == (
+        "predicted escalation (risk 0.10 >= 0.05, the model's threshold)"
+    )
 
 
 def test_a_configured_risk_threshold_wins_over_the_models(desk: Desk, triager) -> None:  # type: ignore[no-untyped-def]
@@ -245,7 +249,9 @@ def test_a_configured_risk_threshold_wins_over_the_models(desk: Desk, triager) -
     assert worker.run_once().escalated == 1
     assert not [e for e in desk.audit(plain.id) if e.action == "escalated"]
     [entry] = [e for e in desk.audit(risky.ticket.id) if e.action == "escalated"]
-    assert entry.details["reason"] == "predicted escalation (risk 0.90 >= 0.50, the configured threshold)"
+    assert entry.details["reason"] == (
+        "predicted escalation (risk 0.90 >= 0.50, the configured threshold)"
+    )
 
 
 def test_answered_paused_or_solved_tickets_do_not_escalate(desk: Desk, clock) -> None:  # type: ignore[no-untyped-def]
