@@ -3,6 +3,7 @@ real server give identical results; HTTP failures become typed errors."""
 
 from __future__ import annotations
 
+import json
 import socket
 
 import pytest
@@ -72,6 +73,17 @@ def test_both_implement_the_protocol(local, remote):
 @pytest.mark.parametrize("ticket", CASES, ids=lambda t: t.id)
 def test_local_and_remote_agree(local, remote, ticket):
     assert _comparable(remote.triage(ticket)) == _comparable(local.triage(ticket))
+
+
+def test_the_escalation_risk_threshold_travels_to_a_remote_desk(remote, demo_bundle):
+    # The desk's risk rule reads it from the result, so a remote triager's desk gets the
+    # threshold the model's training chose, as an in-process one does.
+    manifest = json.loads((demo_bundle / "manifest.json").read_text())
+    [head] = [h for h in manifest["heads"] if h["name"] == "escalation"]
+    result = remote.triage(CASES[0])
+    assert result.escalation is not None
+    assert result.escalation.risk_threshold == head["risk_threshold"]["value"]
+    assert 0.0 < result.escalation.risk_threshold < 1.0
 
 
 def test_batches_agree(local, remote):
