@@ -361,12 +361,13 @@ def _choose_window(
 
     `embed(rows, n)`: the vectors of `raw[rows]` read at `n` tokens (through the cache).
     """
-    from training.window_decision import SAMPLE_MAX, DecisionStore, decision_key, window_sample
+    from training.sampling import stratified_sample
+    from training.window_decision import SAMPLE_MAX, DecisionStore, decision_key
     from triage.encoder import OnnxEncoder
 
     window = OnnxEncoder(encoder_dir, threads=0, max_tokens=top)
     n, k = judge.n_tickets, judge.n_articles
-    sample = window_sample(judge.rows, judge.labels, SAMPLE_MAX, judge.config.seed)
+    sample = stratified_sample(judge.rows, judge.labels, SAMPLE_MAX, judge.config.seed)
     small = judge.on_sample(sample)
     # The sample's tickets, then the KB titles (the judge's extra examples).
     sub_raw = np.r_[sample, n + np.arange(k)].astype(np.int64)

@@ -3,19 +3,19 @@
 `encoder_selection.choose_length` scores the primary head out of fold with the embeddings
 read at each candidate window. On a large desk that meant embedding every long ticket at
 every window and fitting 3 windows × 3 folds on the whole training part (47,837 Endava
-tickets: 3 embeddings of ~38,000 tickets and 9 fits on ~25,000 rows each), to decide one
-number.
+tickets: 9 fits on ~25,500 rows each), to decide one number.
 
-- **A stratified sample** (`window_sample`) of at most `SAMPLE_MAX` labelled training
-  tickets is enough. The comparison is paired (the same tickets and folds at every window;
-  a ticket within the shortest window has the same vector at all of them), so what varies
-  is only how the long tickets read. Its paired-bootstrap interval on macro-F1 is about
-  ±1 point at 4,000 tickets (endava sample, 4,346 tickets: 64 − 256 = +0.004 [−0.004,
-  +0.015]), the size of the test split's own noise on such desks: a smaller difference
-  between windows is not one a user would see, and a window that costs more than a point
-  is rejected on the sample too. A larger sample narrows the interval and so can only
-  reject a short window over a difference smaller than that. Only the sample is embedded
-  at the windows that lose; every other ticket is embedded once, at the chosen window.
+- **A stratified sample** (`training.sampling.stratified_sample`) of at most `SAMPLE_MAX`
+  labelled training tickets is enough. The comparison is paired (the same tickets and folds
+  at every window; a ticket within the shortest window has the same vector at all of them),
+  so what varies is only how the long tickets read. Its paired-bootstrap interval on
+  macro-F1 is about ±1 point at 4,000 tickets (endava sample, 4,346 tickets: 64 − 256 =
+  +0.004 [−0.004, +0.015]), the size of the test split's own noise on such desks: a smaller
+  difference between windows is not one a user would see, and a window that costs more
+  than a point is rejected on the sample too. A larger sample narrows the interval and so
+  can only reject a short window over a difference smaller than that. Only the sample is
+  embedded at the windows that lose; every other ticket is embedded once, at the chosen
+  window.
 - **A cache** (`DecisionStore`): the decision is a function of the sample's feature
   matrices, labels and texts, the encoder, the judge's recipe and the seed; its key hashes
   all of them, so a retrain on the same data reuses the decision and any change to the
@@ -38,28 +38,8 @@ log = logging.getLogger(__name__)
 
 # Labelled training tickets the window is judged on (the rest are not needed: see above).
 SAMPLE_MAX = 4_000
-# Tickets kept per class however small its share, so that each of the judge's 3 stratified
-# folds holds the class (a class with fewer tickets keeps them all).
-MIN_PER_CLASS = 3
 # Bumped when what a cached decision means changes (the rule, the sample, the record).
 DECISION_VERSION = "window-1"
-
-
-def window_sample(rows: np.ndarray, labels: np.ndarray, size: int, seed: int) -> np.ndarray:
-    """At most about `size` of `rows` (sorted), stratified on `labels[rows]`: each class in
-    proportion, at least `MIN_PER_CLASS` (or all it has). All of `rows` when they fit."""
-    rows = np.asarray(rows)
-    if len(rows) <= size:
-        return np.sort(rows)
-    rng = np.random.default_rng(seed)
-    share = size / len(rows)
-    keys = np.array([str(v) for v in labels[rows]], dtype=object)
-    taken: list[np.ndarray] = []
-    for c in sorted(set(keys.tolist())):
-        members = rows[keys == c]
-        take = min(len(members), max(round(len(members) * share), MIN_PER_CLASS))
-        taken.append(rng.choice(members, size=take, replace=False))
-    return np.sort(np.concatenate(taken))
 
 
 def decision_key(parts: dict[str, Any], arrays: list[Any]) -> str:

@@ -14,18 +14,14 @@ import scipy.sparse as sp
 
 from training.encoder_selection import Judge
 from training.pipeline import Corpus, TrainConfig
-from training.window_decision import (
-    MIN_PER_CLASS,
-    DecisionStore,
-    decision_key,
-    window_sample,
-)
+from training.sampling import MIN_PER_CLASS, stratified_sample
+from training.window_decision import DecisionStore, decision_key
 
 
 def test_a_large_training_part_is_sampled_per_class_and_a_small_one_kept_whole() -> None:
     labels = np.array(["a"] * 9_000 + ["b"] * 900 + ["c"] * 2 + [None] * 98, dtype=object)
     rows = np.arange(9_902)  # the labelled ones
-    sample = window_sample(rows, labels, 1_000, seed=5)
+    sample = stratified_sample(rows, labels, 1_000, seed=5)
     counts = Counter(labels[sample].tolist())
     assert abs(len(sample) - 1_000) <= 3 and len(set(sample.tolist())) == len(sample)
     assert set(sample.tolist()) <= set(rows.tolist()) and list(sample) == sorted(sample)
@@ -33,10 +29,10 @@ def test_a_large_training_part_is_sampled_per_class_and_a_small_one_kept_whole()
     # for its share keeps what it has, up to MIN_PER_CLASS.
     assert abs(counts["a"] - 909) <= 1 and abs(counts["b"] - 91) <= 1
     assert counts["c"] == min(2, MIN_PER_CLASS)
-    np.testing.assert_array_equal(sample, window_sample(rows, labels, 1_000, seed=5))
-    assert not np.array_equal(sample, window_sample(rows, labels, 1_000, seed=6))
+    np.testing.assert_array_equal(sample, stratified_sample(rows, labels, 1_000, seed=5))
+    assert not np.array_equal(sample, stratified_sample(rows, labels, 1_000, seed=6))
     small = np.array([7, 3, 5])
-    np.testing.assert_array_equal(window_sample(small, labels, 1_000, seed=5), [3, 5, 7])
+    np.testing.assert_array_equal(stratified_sample(small, labels, 1_000, seed=5), [3, 5, 7])
 
 
 def test_the_sample_judge_fits_only_the_sampled_tickets() -> None:
@@ -146,6 +142,7 @@ def test_train_judges_the_window_on_a_sample_and_reuses_the_decision(
     from training.pipeline import train
     from triage.dataset import write_tickets
     from triage.encoder import OnnxEncoder
+    from triage_cli.train import encoder_lines
 
     monkeypatch.setattr(window_decision, "SAMPLE_MAX", 90)
     data = tmp_path / "desk.parquet"
@@ -181,6 +178,8 @@ def test_train_judges_the_window_on_a_sample_and_reuses_the_decision(
     again = second.encoder["length"]
     assert again["from_cache"] is True and again["chosen"] == chosen
     assert again["oof"] == length["oof"] and again["key"] == length["key"]
+    (line,) = [x for x in encoder_lines(second) if x.startswith("encoder window:")]
+    assert f"of {n_train} training tickets" in line and "decision reused from the cache" in line
     manifest = json.loads((tmp_path / "two" / "manifest.json").read_text())
     assert manifest["encoder"]["max_tokens"] == chosen
     np.testing.assert_allclose(
