@@ -58,9 +58,7 @@ def _cheap_inputs(n: int = 900):
     return corpus, values, report, (rows[:600], rows[600:720], rows[:720])
 
 
-def test_a_large_desks_twin_is_fitted_once_on_a_sample_and_ships_as_calibrated(
-    monkeypatch,
-) -> None:
+def test_the_twin_ships_as_calibrated_and_a_large_fit_part_is_sampled(monkeypatch) -> None:
     from training import cascade_stage
     from training.cascade_stage import _fit_head
     from training.competition import HeadData
@@ -68,22 +66,23 @@ def test_a_large_desks_twin_is_fitted_once_on_a_sample_and_ships_as_calibrated(
     from training.sampling import stratified_sample
     from training.selection import stacked
 
-    corpus, values, report, (fit, cal, train) = _cheap_inputs()
+    corpus, values, report, (fit, cal, _) = _cheap_inputs()
     config = TrainConfig(encoder=None, n_jobs=1)
-    small = _fit_head("category", values, report, corpus, fit, cal, train, config)
-    assert small.rows == 720  # under the cap: refitted on the whole training part
+    labels = np.array(values, dtype=object)
+    data = HeadData("category", labels, report.classes, corpus, config)
+
+    def logits(model) -> np.ndarray:
+        return model.logits(None, corpus.x_emb, corpus.x_meta)
+
+    small = _fit_head("category", values, report, corpus, fit, cal, config)
+    assert small.rows == 600  # the fit part, not refitted on the calibration slice
+    expected = data.fit(fit, stacked("svm", 1.0, 0.0))
+    np.testing.assert_allclose(logits(small.model), logits(expected), atol=1e-6)
+    assert small.choice.threshold < 1.0  # a cheap stage this good still answers
 
     monkeypatch.setattr(cascade_stage, "TWIN_MAX_ROWS", 200)
-    big = _fit_head("category", values, report, corpus, fit, cal, train, config)
-    labels = np.array(values, dtype=object)
+    big = _fit_head("category", values, report, corpus, fit, cal, config)
     sample = stratified_sample(fit, labels, 200, config.seed)
     assert big.rows == len(sample) and abs(len(sample) - 200) <= 3
-    # The shipped twin is the one the slice calibrated: fitted on the sample, not refitted.
-    data = HeadData("category", labels, report.classes, corpus, config)
     expected = data.fit(sample, stacked("svm", 1.0, 0.0))
-    np.testing.assert_allclose(
-        big.model.logits(None, corpus.x_emb, corpus.x_meta),
-        expected.logits(None, corpus.x_emb, corpus.x_meta),
-        atol=1e-6,
-    )
-    assert big.choice.threshold < 1.0  # a cheap stage this good still answers
+    np.testing.assert_allclose(logits(big.model), logits(expected), atol=1e-6)
