@@ -140,3 +140,86 @@ def test_the_report_says_what_it_learned_from_and_what_it_ignored(tmp_path) -> N
     assert "created_at (hour and weekday)" in inputs["features"]
     assert any(i.startswith("extra.reassignment_count (an outcome") for i in inputs["ignored"])
     assert any(i.startswith("extra.once (") for i in inputs["ignored"])
+
+
+def _predictions(y: np.ndarray, right: float, rng: np.random.Generator) -> np.ndarray:
+    """One-hot logits right on a `right` share of the tickets, the next class elsewhere."""
+    pred = np.where(rng.random(len(y)) < right, y, (y + 1) % 3)
+    return np.eye(3)[pred]
+
+
+def _trade(logits: np.ndarray, y: np.ndarray, better: int, worse: int) -> np.ndarray:
+    """`logits` right on `better` more tickets and wrong on `worse` others: a small lead
+    that the paired bootstrap sees as noise."""
+    out = logits.copy()
+    right = logits.argmax(axis=1) == y
+    fix, spoil = np.flatnonzero(~right)[:better], np.flatnonzero(right)[:worse]
+    out[fix] = np.eye(3)[y[fix]]
+    out[spoil] = np.eye(3)[(y[spoil] + 1) % 3]
+    return out
+
+
+def _select(y: np.ndarray, logits: dict) -> object:
+    from training.selection import chance_scores, select
+
+    refs = chance_scores([(np.arange(len(y)), y)], len(y), auc=False, seed=0)
+    return select(y, logits, refs, 3, auc=False, seed=1)
+
+
+def test_a_challenger_within_noise_does_not_ship_and_the_summary_says_why() -> None:
+    from training.selection import HGB, TFIDF_SVC, stacked
+    from triage_cli.train import selection_lines
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 900)
+    base = _predictions(y, 0.70, rng)
+    ours = _trade(base, y, better=24, worse=20)
+    sel = _select(y, {stacked("svm", 1.0, 0.0): ours, TFIDF_SVC: base})
+    assert sel.oof_scores["stacked"] > sel.oof_scores["tfidf_svc"]  # ahead on the point...
+    assert sel.winner.family == "tfidf_svc"  # ...but inside the interval: the baseline ships
+    assert sel.steps[0]["challenger"] == "stacked" and not sel.steps[0]["replaced"]
+    assert "within noise" in sel.why and sel.why.endswith("tfidf_svc ships")
+
+    # The trees lead the stacked model by noise: the stacked model, a clear winner over the
+    # baseline, ships.
+    clear = _predictions(y, 0.90, rng)
+    trees = _trade(clear, y, better=12, worse=10)
+    sel = _select(y, {stacked("svm", 1.0, 0.0): clear, TFIDF_SVC: base, HGB: trees})
+    assert sel.oof_scores["hgb"] > sel.oof_scores["stacked"]
+    assert sel.winner.family == "stacked"
+    assert [(s["challenger"], s["replaced"]) for s in sel.steps] == [
+        ("stacked", True),
+        ("hgb", False),
+    ]
+    summary = sel.to_dict()
+    assert summary["steps"][0]["margin"]["low"] > 0 and "rule" in summary
+    report = type("Report", (), {})()
+    report.heads = {
+        "team": type(
+            "Head", (), {"metrics": {"selection": summary, "macro_f1": 0.9}, "baselines": {}}
+        )()
+    }
+    lines = selection_lines(report)
+    assert lines[0].startswith("team: winner stacked")
+    assert lines[1].startswith("team: why stacked: stacked beats tfidf_svc by +0.")
+    assert "hgb vs stacked" in lines[1] and "within noise" in lines[1]
+
+
+def test_a_clear_winner_ships_and_the_better_baseline_starts() -> None:
+    from training.selection import FIELDS, HGB, TFIDF_SVC, stacked
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 3, 900)
+    text, fields = _predictions(y, 0.60, rng), _predictions(y, 0.70, rng)
+    stacked_ = _predictions(y, 0.72, rng)  # beats text clearly, fields only by noise
+    trees = _predictions(y, 0.95, rng)
+    sel = _select(y, {stacked("svm", 1.0, 0.0): stacked_, TFIDF_SVC: text, FIELDS: fields})
+    assert sel.steps[0]["against"] == "fields"  # the better baseline is the one to beat
+    assert sel.winner.family == "fields"
+    sel = _select(
+        y, {stacked("svm", 1.0, 0.0): stacked_, TFIDF_SVC: text, FIELDS: fields, HGB: trees}
+    )
+    assert sel.winner.family == "hgb"
+    assert sel.steps[-1] == {**sel.steps[-1], "challenger": "hgb", "replaced": True}
+    # Every margin is now the winner's over the other families: all positive here.
+    assert all(sel.margins[f]["low"] > 0 for f in ("stacked", "tfidf_svc", "fields"))
