@@ -271,14 +271,10 @@ class Selection:
         }
 
 
-def _simplest_first(
-    order: list[Candidate], values: dict[Candidate, float]
-) -> list[Candidate]:
+def _simplest_first(order: list[Candidate], values: dict[Candidate, float]) -> list[Candidate]:
     """Candidates from the simplest family; within a rank the better point score first,
     then the earlier candidate."""
-    return sorted(
-        order, key=lambda c: (SIMPLICITY.get(c.family, 1), -values[c], order.index(c))
-    )
+    return sorted(order, key=lambda c: (SIMPLICITY.get(c.family, 1), -values[c], order.index(c)))
 
 
 def select(
