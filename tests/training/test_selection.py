@@ -12,6 +12,7 @@ from training.pipeline import TrainConfig, train
 from training.selection import bootstrap_margin, fast_auc
 from triage.contract import Ticket
 from triage.dataset import write_tickets
+from triage_cli.train import selection_lines
 
 WORDS = {
     "billing": "invoice refund charge payment card",
@@ -63,6 +64,13 @@ def test_the_shipped_head_is_never_worse_than_a_baseline_out_of_fold(tmp_path) -
     for other, m in sel["margins"].items():
         assert m["low"] <= m["margin"] <= m["high"], other
     assert "fields" in report.heads["category"].baselines
+    # The manifest says which rule chose the winner and why; so does the summary.
+    manifest = json.loads((report.bundle_dir / "manifest.json").read_text())
+    recorded = manifest["metrics"]["category"]["selection"]
+    assert recorded["rule"].startswith("simplest first")
+    assert recorded["why"].endswith(f"{sel['winner']} ships")
+    assert [s["challenger"] for s in recorded["steps"]] == ["stacked", "hgb"]
+    assert any(line.startswith("category: why ") for line in selection_lines(report))
 
 
 @pytest.mark.slow  # trains a (small, TF-IDF-only) bundle
@@ -168,7 +176,6 @@ def _select(y: np.ndarray, logits: dict) -> object:
 
 def test_a_challenger_within_noise_does_not_ship_and_the_summary_says_why() -> None:
     from training.selection import HGB, TFIDF_SVC, stacked
-    from triage_cli.train import selection_lines
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, 900)
