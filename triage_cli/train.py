@@ -191,7 +191,7 @@ def selection_lines(report) -> list[str]:  # type: ignore[no-untyped-def]
             f"{sel['oof'][sel['winner']]:.3f}; {margins}); test {metric}: {', '.join(test)}"
         )
         if sel.get("why"):
-            lines.append(f"{name}: why {sel['winner']}: {sel['why']} (simplest first)")
+            lines.append(f"{name}: why {sel['winner']}: {sel['why']}")
         if sel["verdict"] == "no_signal":
             lines.append(
                 f"{name}: NO SIGNAL: it does not beat the majority and chance baselines beyond "

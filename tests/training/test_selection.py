@@ -67,9 +67,9 @@ def test_the_shipped_head_is_never_worse_than_a_baseline_out_of_fold(tmp_path) -
     # The manifest says which rule chose the winner and why; so does the summary.
     manifest = json.loads((report.bundle_dir / "manifest.json").read_text())
     recorded = manifest["metrics"]["category"]["selection"]
-    assert recorded["rule"].startswith("simplest first")
+    assert recorded["rule"].startswith("in order tfidf_svc, stacked, fields, hgb")
     assert recorded["why"].endswith(f"{sel['winner']} ships")
-    assert [s["challenger"] for s in recorded["steps"]] == ["stacked", "hgb"]
+    assert [s["challenger"] for s in recorded["steps"]] == ["stacked", "fields", "hgb"]
     assert any(line.startswith("category: why ") for line in selection_lines(report))
 
 
@@ -212,17 +212,22 @@ def test_a_challenger_within_noise_does_not_ship_and_the_summary_says_why() -> N
     assert "hgb vs stacked" in lines[1] and "within noise" in lines[1]
 
 
-def test_a_clear_winner_ships_and_the_better_baseline_starts() -> None:
+def test_a_clear_winner_ships_and_the_fields_models_must_beat_the_text_models() -> None:
     from training.selection import FIELDS, HGB, TFIDF_SVC, stacked
 
     rng = np.random.default_rng(1)
     y = rng.integers(0, 3, 900)
-    text, fields = _predictions(y, 0.60, rng), _predictions(y, 0.70, rng)
-    stacked_ = _predictions(y, 0.72, rng)  # beats text clearly, fields only by noise
-    trees = _predictions(y, 0.95, rng)
+    text = _predictions(y, 0.60, rng)
+    stacked_ = _predictions(y, 0.75, rng)  # beats the text baseline clearly
+    fields = _trade(stacked_, y, better=12, worse=10)  # leads stacked by noise
     sel = _select(y, {stacked("svm", 1.0, 0.0): stacked_, TFIDF_SVC: text, FIELDS: fields})
-    assert sel.steps[0]["against"] == "fields"  # the better baseline is the one to beat
-    assert sel.winner.family == "fields"
+    assert sel.oof_scores["fields"] > sel.oof_scores["stacked"]
+    assert sel.winner.family == "stacked"
+    assert [(s["challenger"], s["against"], s["replaced"]) for s in sel.steps] == [
+        ("stacked", "tfidf_svc", True),
+        ("fields", "stacked", False),
+    ]
+    trees = _predictions(y, 0.95, rng)  # the fields' interactions: a clear winner
     sel = _select(
         y, {stacked("svm", 1.0, 0.0): stacked_, TFIDF_SVC: text, FIELDS: fields, HGB: trees}
     )
