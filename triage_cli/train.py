@@ -193,6 +193,8 @@ def selection_lines(report) -> list[str]:  # type: ignore[no-untyped-def]
             f"{name}: winner {sel['winner']} (out-of-fold {metric} "
             f"{sel['oof'][sel['winner']]:.3f}; {margins}); test {metric}: {', '.join(test)}"
         )
+        if sel.get("why"):
+            lines.append(f"{name}: why {sel['winner']}: {sel['why']}")
         if sel["verdict"] == "no_signal":
             lines.append(
                 f"{name}: NO SIGNAL: it does not beat the majority and chance baselines beyond "
