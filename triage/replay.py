@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from triage.contract import Channel, Ticket
 from triage.desk.agents import AgentSpec, Directory, Shift
 from triage.desk.desk import Desk
+from triage.desk.ledger import ROUTING_FIELDS
 from triage.desk.records import Direction, NewMessage, NewTicket, TicketChanges, TicketView
 from triage.desk.status import Status
 from triage.errors import IllegalTransition
@@ -146,6 +147,12 @@ class ReplaySummary:
     history_solves: int = 0
     history_breached: int = 0
     history_escalated: int = 0
+    # What the history's agents set on picking a ticket up (`_pick_up`): fallback
+    # priorities confirmed (as routed, or changed to the history's) and tickets they
+    # routed out of the human triage queue.
+    people_confirmed_priority: int = 0
+    people_changed_priority: int = 0
+    people_routed: int = 0
     # Tickets escalated, by the rule of their first escalation (resolution, risk, ...).
     escalated_by: dict[str, int] = field(default_factory=dict)
     # What the escalation policy's SLA rules give on the history's own priorities and
@@ -181,6 +188,16 @@ class ReplaySummary:
                 self.labelled[name] += 1
                 self.correct[name] += truth == got
 
+    def count_pick_up(self, changes: dict[str, tuple[str | None, str]]) -> None:
+        """Count what an agent set on picking a ticket up (`_pick_up`: field -> (old,
+        new)): a fallback priority confirmed (and changed), or a ticket routed out of
+        the human triage queue."""
+        old, new = changes.get("priority", (None, None))
+        if old is not None:
+            self.people_confirmed_priority += 1
+            self.people_changed_priority += old != new
+        self.people_routed += any(before is None for before, _ in changes.values())
+
     def escalation_line(self) -> str:
         """One line: the replay's escalations against the history's, by rule."""
         return replay_line(self)
@@ -203,6 +220,9 @@ class HistoryAction:
     kind: str = field(compare=False)  # "reply" or "solve"
     text: str = field(compare=False)
     agent: str | None = field(compare=False)
+    # On the agent's first action: the routing the history's people gave the ticket
+    # (category, team, priority), set where the desk still asks a person for it.
+    routing: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 class MovableClock:
@@ -282,7 +302,9 @@ def _why(desk: Desk, ticket_id: int) -> list[str]:
 
 
 def _history_actions(source: Ticket, ticket_id: int) -> list[HistoryAction]:
-    """What the history's agents did on a ticket: the first reply, then the solve."""
+    """What the history's agents did on a ticket: the first reply, then the solve. The
+    first of them also carries the history's routing, for the agent to set what the
+    desk left to a person (`_pick_up`)."""
     created = source.created_at
     actions = []
     if source.first_response_at is not None:
@@ -292,7 +314,36 @@ def _history_actions(source: Ticket, ticket_id: int) -> list[HistoryAction]:
     if source.resolved_at is not None:
         at = max(source.resolved_at, created) if created else source.resolved_at
         actions.append(HistoryAction(at, ticket_id, "solve", "", source.assignee))
+    if actions:
+        first = min(actions)
+        first.routing = {
+            name: value for name in ROUTING_FIELDS if (value := getattr(source, name)) is not None
+        }
     return actions
+
+
+def _pick_up(desk: Desk, action: HistoryAction) -> dict[str, tuple[str | None, str]]:
+    """The agent who first acts on a ticket sets what the desk left to a person: a
+    priority routed on a fallback (`priority_unconfirmed`) and routing fields the model
+    abstained on (the human triage queue). Returns what was set: field -> (old, new).
+
+    The history's labels are what its people set, and the earliest time the history shows
+    them at work on the ticket is its first reply (or the solve, when nobody replied): the
+    replay sets them then, through the desk's own update path, so the SLA targets follow
+    the confirmed priority as they do for a person at the console (`triage.desk.changes`).
+    A priority the model answered is left alone: the desk does not ask anyone to check
+    it, and overriding it from the history would hide what the model did.
+    """
+    ticket = desk.get(action.ticket_id, messages=False)
+    wanted = {
+        name: value
+        for name, value in action.routing.items()
+        if getattr(ticket, name) is None or (name == "priority" and ticket.priority_unconfirmed)
+    }
+    if wanted:
+        actor = f"agent:{ticket.assignee or action.agent or 'history'}"
+        desk.update(ticket.id, TicketChanges(**wanted), actor=actor)
+    return {name: (getattr(ticket, name), value) for name, value in wanted.items()}
 
 
 def _act(desk: Desk, action: HistoryAction) -> bool:
@@ -362,6 +413,8 @@ def replay(
             action = heapq.heappop(actions)
             clock.now = max(clock.now, action.at)
             tick()
+            if action.routing:
+                summary.count_pick_up(_pick_up(desk, action))
             if _act(desk, action):
                 summary.history_replies += action.kind == "reply"
                 summary.history_solves += action.kind == "solve"
