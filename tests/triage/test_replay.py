@@ -129,7 +129,10 @@ def test_desk_replay_command(demo: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
     assert len(lines) == 13
-    assert lines[-1]["summary"]["tickets"] == 12
+    summary = lines[-1]["summary"]
+    assert summary["tickets"] == 12
+    # No triager here: nothing was routed on a fallback, so nobody had one to confirm.
+    assert (summary["priority_to_confirm"], summary["priority_confirmed_by_agents"]) == (0, 0)
     assert lines[0]["reference"] == "T-1" and lines[0]["why"]
 
 
