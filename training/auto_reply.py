@@ -215,9 +215,7 @@ def tune_prior_weights(
     for head in list(weights):
 
         def quality(w: float, head: str = head) -> tuple[float, float, float]:
-            s = matcher.scores(
-                None, None, priors=priors, weights={**weights, head: w}, sims=sims
-            )
+            s = matcher.scores(None, None, priors=priors, weights={**weights, head: w}, sims=sims)
             return _recall(s, gold, 1), _recall(s, gold, 5), -w
 
         weights[head] = max(PRIOR_WEIGHTS, key=quality)
