@@ -77,26 +77,42 @@ class Matcher:
     # 300 of ~860 read a quarter of the postings, at 0.4 points of rutube recall@1.
     query_terms: int = 0
 
+    def similarities(
+        self, q_tfidf: sp.csr_matrix, q_emb: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The queries' TF-IDF and embedding cosines to every entry (n × entries each; the
+        second None without embeddings): what `scores` blends. Tuning the blend and the
+        priors scores the same queries dozens of times, so it computes these once."""
+        q_tfidf = keep_largest(sp.csr_matrix(q_tfidf), self.query_terms)
+        text = np.asarray((q_tfidf @ self.entry_tfidf.T).todense(), dtype=np.float64)
+        emb = None
+        if self.entry_emb is not None and q_emb is not None:
+            emb = q_emb.astype(np.float64) @ self.entry_emb.T.astype(np.float64)
+        return text, emb
+
     def scores(
         self,
-        q_tfidf: sp.csr_matrix,
+        q_tfidf: sp.csr_matrix | None,
         q_emb: np.ndarray | None,
         alpha: float | None = None,
         priors: dict[str, np.ndarray] | None = None,
         weights: dict[str, float] | None = None,
         exclude: np.ndarray | None = None,
+        sims: tuple[np.ndarray, np.ndarray | None] | None = None,
     ) -> np.ndarray:
         """Target scores for a batch of queries (n × n_targets).
 
         `priors` maps a prior head to the queries' class probabilities (n × classes);
         `weights` overrides `prior_weights` (tuning); `exclude` names one entry per query
-        that does not count (-1: none), a ticket's own entry when it is scored leave-one-out.
+        that does not count (-1: none), a ticket's own entry when it is scored leave-one-out;
+        `sims`: the queries' `similarities`, when already computed (the query vectors are
+        then not read).
         """
         alpha = self.alpha if alpha is None else alpha
-        q_tfidf = keep_largest(sp.csr_matrix(q_tfidf), self.query_terms)
-        s = np.asarray((q_tfidf @ self.entry_tfidf.T).todense(), dtype=np.float64) * alpha
-        if self.entry_emb is not None and q_emb is not None and alpha < 1.0:
-            s += (1.0 - alpha) * (q_emb.astype(np.float64) @ self.entry_emb.T.astype(np.float64))
+        text, emb = self.similarities(q_tfidf, q_emb) if sims is None else sims
+        s = text * alpha
+        if emb is not None and alpha < 1.0:
+            s += (1.0 - alpha) * emb
         s += self.prior(priors, weights)
         if exclude is not None:
             rows = np.flatnonzero(exclude >= 0)
@@ -172,18 +188,26 @@ def keep_largest(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
     query's strongest terms (ties: the earlier column)."""
     if not k or (np.diff(matrix.indptr) <= k).all():
         return matrix
-    rows = []
-    for i in range(matrix.shape[0]):
-        start, stop = matrix.indptr[i], matrix.indptr[i + 1]
-        values = matrix.data[start:stop]
-        keep = np.sort(np.argsort(-values, kind="stable")[:k]) + start
-        rows.append(
-            sp.csr_matrix(
-                (matrix.data[keep], matrix.indices[keep], [0, len(keep)]),
-                shape=(1, matrix.shape[1]),
-            )
-        )
-    return sp.vstack(rows, format="csr", dtype=np.float32)
+    # All rows at once (a loop over rows took seconds for the few thousand queries that
+    # tune the auto-reply): each row's k-th largest value from a partition of the rows laid
+    # side by side, then the values above it and, of those equal to it, the earliest.
+    lengths = np.diff(matrix.indptr)
+    row = np.repeat(np.arange(matrix.shape[0]), lengths)
+    within = np.arange(matrix.nnz) - matrix.indptr[row]
+    laid = np.full((matrix.shape[0], int(lengths.max())), -np.inf, dtype=matrix.data.dtype)
+    laid[row, within] = matrix.data
+    kth = -np.partition(-laid, k - 1, axis=1)[:, k - 1]  # -inf for a row shorter than k
+    above = matrix.data > kth[row]
+    tied = matrix.data == kth[row]
+    tied_before = np.r_[0, np.cumsum(tied)]  # tied values before each position
+    tied_rank = tied_before[:-1] - tied_before[matrix.indptr[row]]  # ... in the same row
+    room = k - np.bincount(row, weights=above, minlength=matrix.shape[0]).astype(np.int64)
+    keep = above | (tied & (tied_rank < room[row]))
+    indptr = np.r_[0, np.cumsum(np.bincount(row[keep], minlength=matrix.shape[0]))]
+    return sp.csr_matrix(
+        (matrix.data[keep].astype(np.float32), matrix.indices[keep], indptr),
+        shape=matrix.shape,
+    )
 
 
 def tune_prior_weights(
@@ -192,10 +216,11 @@ def tune_prior_weights(
     """Prior weight per head (a small grid, heads in turn) ranking `gold` best: recall@1,
     then @5."""
     weights = {h: 0.0 for h in priors if h in matcher.entry_classes}
+    sims = matcher.similarities(q_text, q_emb)
     for head in list(weights):
 
         def quality(w: float, head: str = head) -> tuple[float, float, float]:
-            s = matcher.scores(q_text, q_emb, priors=priors, weights={**weights, head: w})
+            s = matcher.scores(None, None, priors=priors, weights={**weights, head: w}, sims=sims)
             return _recall(s, gold, 1), _recall(s, gold, 5), -w
 
         weights[head] = max(PRIOR_WEIGHTS, key=quality)
@@ -454,7 +479,11 @@ def build_matcher(  # noqa: C901
     if tuned_alpha is not None:
         matcher.alpha = tuned_alpha
     elif len(cal_gold) >= 10 and len(alphas) > 1:
-        best = max(alphas, key=lambda a: (_recall(matcher.scores(cal_q, cal_e, a), cal_gold, 1), a))
+        cal_sims = matcher.similarities(cal_q, cal_e)
+        best = max(
+            alphas,
+            key=lambda a: (_recall(matcher.scores(None, None, a, sims=cal_sims), cal_gold, 1), a),
+        )
         matcher.alpha = float(best)
     elif entry_emb is not None:
         matcher.alpha = 0.7  # what the probes on rutube preferred when nothing can be tuned

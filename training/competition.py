@@ -77,15 +77,20 @@ class Designs:
         self._cache: dict[tuple, tuple] = {}
         self._lock = threading.Lock()
 
-    def get(self, blocks: tuple[str, ...], meta_weight: float) -> tuple:
-        """(tickets' matrix, KB articles' matrix or None, block widths, serve-time shapes)."""
-        key = (blocks, meta_weight)
+    def get(self, blocks: tuple[str, ...], meta_weight: float, dtype: type = np.float32) -> tuple:
+        """(tickets' matrix, KB articles' matrix or None, block widths, serve-time shapes).
+
+        `dtype`: float64 for the SVMs, what liblinear reads (scikit-learn converted a
+        float32 matrix again for every fit: a copy of the whole slice each time, with the
+        same numbers); the logistic regression fits float32 as it is given.
+        """
+        key = (blocks, meta_weight, dtype)
         with self._lock:
             if key not in self._cache:
-                self._cache[key] = self._build(blocks, meta_weight)
+                self._cache[key] = self._build(blocks, meta_weight, dtype)
             return self._cache[key]
 
-    def _build(self, blocks: tuple[str, ...], meta_weight: float) -> tuple:
+    def _build(self, blocks: tuple[str, ...], meta_weight: float, dtype: type) -> tuple:
         c = self.corpus
         full = (c.x_text, c.x_emb, c.x_meta)
         shapes = [None if b is None else b.shape[1] for b in full]
@@ -93,7 +98,7 @@ class Designs:
         if all(b is None for b in used):
             raise ValueError(f"none of the blocks {blocks} is present")
         widths = [None if b is None else b.shape[1] for b in used]
-        x = stack_blocks(*used, self.emb_weight, meta_weight)
+        x = stack_blocks(*used, self.emb_weight, meta_weight).astype(dtype, copy=False)
         x_kb = None
         if c.articles and (c.kb_text is not None or c.kb_emb is not None):
             kb = [
@@ -105,7 +110,7 @@ class Designs:
             if all(
                 (u is None) == (k is None) for u, k in zip(used, kb, strict=True)
             ):  # every used block exists for the articles too
-                x_kb = stack_blocks(*kb, self.emb_weight, meta_weight)
+                x_kb = stack_blocks(*kb, self.emb_weight, meta_weight).astype(dtype, copy=False)
         return x, x_kb, widths, shapes
 
 
@@ -159,7 +164,8 @@ class HeadData:
             )
         meta_weight = config.meta_weight if candidate.meta_weight is None else candidate.meta_weight
         assert self.designs is not None
-        x_all, x_kb, widths, shapes = self.designs.get(candidate.blocks, meta_weight)
+        dtype = np.float64 if candidate.kind in ("svm", "nbsvm") else np.float32
+        x_all, x_kb, widths, shapes = self.designs.get(candidate.blocks, meta_weight, dtype)
         x = x_all[rows]
         # Not for the fields model: KB articles have no structured fields.
         if len(self.y_kb) and candidate.family != "fields" and x_kb is not None:

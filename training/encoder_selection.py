@@ -9,7 +9,10 @@ a paired bootstrap gives the margin's 95% interval.
   with the encoder reading at most N tokens, head and tail (`triage.token_window`), for N
   in `LENGTHS` up to the graph's limit; the smallest N whose margin to the longest has an
   interval reaching 0 ships. A text within the shortest window embeds to the same vector
-  at every N, so only the longer ones are embedded again.
+  at every N, so only the longer ones are embedded again. The head is judged on a
+  stratified sample of at most a few thousand training tickets and the decision is cached
+  by the sample's fingerprint (`training.window_decision` says why that is enough), so on a
+  large desk only the sample is read at the windows that lose.
 - **Fine-tuning** (`finetune_and_compare`): fine-tuning on the rows a head is scored on
   would leak their labels into their embeddings, so the training part is split once: the
   encoder is fine-tuned on the first part (`FIT`) only and both encoders are judged on the
@@ -122,6 +125,44 @@ class Judge:
     def margin(self, y: np.ndarray, ours: np.ndarray, other: np.ndarray) -> dict[str, float]:
         """Paired bootstrap margin of `ours` over `other`."""
         return bootstrap_margin(y, ours, other, len(self.classes), self.auc, self.config.seed)
+
+    def on_sample(self, rows: np.ndarray) -> Judge:
+        """The same judge over training tickets `rows` only (and every KB article): its
+        corpus holds just those tickets, so its fits and design matrices are the sample's
+        size, whatever the desk's."""
+        c = self.corpus
+        sub = dataclasses.replace(
+            c,
+            tickets=[c.tickets[i] for i in rows],
+            texts=[c.texts[i] for i in rows],
+            x_text=None if c.x_text is None else c.x_text[rows],
+            x_emb=None,
+            x_meta=None if c.x_meta is None else c.x_meta[rows],
+            x_stem=None,
+        )
+        labels = [self.labels[i] for i in rows]
+        return Judge(self.name, labels, sub, np.arange(len(rows)), self.config)
+
+    def fingerprint_arrays(self) -> list[Any]:
+        """What the judge's scores depend on besides the embeddings: its labels, rows and
+        feature blocks, KB articles included (`window_decision.decision_key`)."""
+        c = self.corpus
+        kb_labels = [getattr(a, self.name, None) for a in c.articles]
+        return [self.labels, self.rows, c.x_text, c.x_meta, c.kb_text, kb_labels]
+
+    def recipe(self) -> dict[str, Any]:
+        """The judge's model and folds, as the decision's key records them."""
+        cfg = self.config
+        return {
+            "head": self.name,
+            "candidate": self.candidate.describe(),
+            "folds": cfg.calibration_folds,
+            "seed": cfg.seed,
+            "emb_weight": cfg.emb_weight,
+            "meta_weight": cfg.meta_weight,
+            "max_iter": cfg.max_iter,
+            "svm_tol": getattr(cfg, "svm_tol", None),
+        }
 
 
 def choose_length(
@@ -311,6 +352,67 @@ PARITY_MEAN, PARITY_MIN = 0.99, 0.95
 PARITY_TEXTS = 64
 
 
+def _choose_window(
+    judge: Judge, raw: list[str], encoder_dir: Path, embed: Any, top: int, limit: int
+) -> tuple[int, dict[str, Any], np.ndarray]:
+    """(N, the record, every text's vectors at N): `choose_length` on a stratified sample of
+    the training part (`training.window_decision`), or the decision cached for the same
+    sample, encoder and recipe; then every text embedded once, at N.
+
+    `embed(rows, n)`: the vectors of `raw[rows]` read at `n` tokens (through the cache).
+    """
+    from training.sampling import stratified_sample
+    from training.window_decision import SAMPLE_MAX, DecisionStore, decision_key
+    from triage.encoder import OnnxEncoder
+
+    window = OnnxEncoder(encoder_dir, threads=0, max_tokens=top)
+    n, k = judge.n_tickets, judge.n_articles
+    sample = stratified_sample(judge.rows, judge.labels, SAMPLE_MAX, judge.config.seed)
+    small = judge.on_sample(sample)
+    # The sample's tickets, then the KB titles (the judge's extra examples).
+    sub_raw = np.r_[sample, n + np.arange(k)].astype(np.int64)
+    key = decision_key(
+        {"encoder": window.fingerprint, "limit": limit, "lengths": LENGTHS, **small.recipe()},
+        [*small.fingerprint_arrays(), [raw[i] for i in sub_raw]],
+    )
+    store = DecisionStore(Path(judge.config.encoder_cache_dir) / "windows")
+    record = store.load(key)
+    if record is not None:
+        record["from_cache"] = True
+    else:
+        sub_counts = np.array([window.token_count(raw[i]) for i in sub_raw], dtype=np.int64)
+        longest = embed(sub_raw, top)
+        _, record, _ = choose_length(
+            small, lambda rows, m: embed(sub_raw[rows], m), sub_counts, longest, limit
+        )
+        record["sample"] = {
+            "tickets": len(sample),
+            "of": len(judge.rows),
+            "rule": f"stratified, at most {SAMPLE_MAX} labelled training tickets",
+        }
+        record["key"] = key[:16]
+        store.save(key, record)
+        record["from_cache"] = False
+    chosen = int(record["chosen"])
+    # A text within N tokens embeds the same at every window from N up; it is read (and
+    # cached) at the longest, as before the sample, so earlier caches still hit.
+    if chosen >= top:
+        return chosen, record, embed(None, top)
+    counts = np.fromiter((window.token_count(t) for t in raw), dtype=np.int64, count=len(raw))
+    over = np.flatnonzero(counts > chosen)
+    within = np.flatnonzero(counts <= chosen)
+    parts = []
+    if len(within):
+        parts.append((within, embed(within, top)))
+    if len(over):
+        parts.append((over, embed(over, chosen)))
+    dim = parts[0][1].shape[1]
+    vectors = np.empty((len(raw), dim), dtype=np.float32)
+    for rows, values in parts:
+        vectors[rows] = values
+    return chosen, record, vectors
+
+
 def run_encoder_stage(
     encoder_dir: Path,
     raw: list[str],
@@ -349,21 +451,17 @@ def run_encoder_stage(
     limit = spec.max_length
     fixed = None if config.max_tokens == "auto" else min(int(config.max_tokens), limit)
     top = fixed or max(min(n, limit) for n in LENGTHS)
-    longest = embed(encoder_dir, None, top)
     judge = Judge(primary[0], primary[1], corpus, train_idx, config)
     if fixed is None:
         progress.stage("encoder length")
         started = time.perf_counter()
-        window = OnnxEncoder(encoder_dir, threads=0, max_tokens=top)
-        counts = np.fromiter((window.token_count(t) for t in raw), dtype=np.int64, count=len(raw))
-        chosen, record, variants = choose_length(
-            judge, lambda rows, n: embed(encoder_dir, rows, n), counts, longest, limit
+        chosen, record, vectors = _choose_window(
+            judge, raw, encoder_dir, lambda rows, n: embed(encoder_dir, rows, n), top, limit
         )
         record["seconds"] = round(time.perf_counter() - started, 1)
         decision.max_tokens, decision.length = chosen, record
-        vectors = variants[chosen]
     else:
-        decision.max_tokens, vectors = fixed, longest
+        decision.max_tokens, vectors = fixed, embed(encoder_dir, None, top)
         decision.length = {"chosen": fixed, "rule": "fixed by --max-tokens"}
 
     mode = config.finetune

@@ -446,7 +446,10 @@ def write_bundle(  # noqa: C901
     # held-out ticket, its training tickets.
     held_out = np.setdiff1d(np.arange(len(corpus.tickets)), train_idx)
     rows = held_out if len(held_out) else train_idx
-    return add_reference(out, manifest, [corpus.tickets[i] for i in rows])
+    vectors = None
+    if encoder_dir is not None and corpus.x_emb is not None:
+        vectors = {corpus.tickets[i].text: corpus.x_emb[i] for i in rows}
+    return add_reference(out, manifest, [corpus.tickets[i] for i in rows], vectors=vectors)
 
 
 def _label(value) -> str | None:

@@ -472,8 +472,8 @@ def train(
             name: heads_pool.submit(
                 _train_head,
                 name,
-                fld,
-                labels,
+                heads_spec[name][0],
+                heads_spec[name][1],
                 corpus,
                 fit_idx,
                 cal_idx,
@@ -483,13 +483,13 @@ def train(
                 split_kind,
                 designs=designs,
             )
-            for name, (fld, labels) in heads_spec.items()
+            for name in longest_first(heads_spec)
         }
         for future in as_completed(futures.values()):
             future.result()  # a failure surfaces as soon as it happens
             progress.advance()
-    for name, future in futures.items():
-        reports[name], models[name] = future.result()
+    for name in heads_spec:  # the primary head first, as the report and the bundle expect
+        reports[name], models[name] = futures[name].result()
     if "subcategory" in reports and "category" in reports:
         reports["subcategory"].parents = _parents(heads_spec)
     lap("heads")
@@ -582,6 +582,22 @@ def train(
     )
     lap("export")
     return report
+
+
+def longest_first(heads_spec: dict[str, tuple[str, list[str | None]]]) -> list[str]:
+    """The heads in the order they are trained: the costliest first, so that the last one
+    to finish is a short one and both workers stay busy to the end.
+
+    A fit costs about one binary problem per class (one for a binary head) over every
+    labelled ticket.
+    """
+
+    def cost(name: str) -> int:
+        labels = [v for v in heads_spec[name][1] if v is not None]
+        classes = len(set(labels))
+        return (classes if classes > 2 else 1) * len(labels)
+
+    return sorted(heads_spec, key=lambda name: -cost(name))
 
 
 def _cascade_stage(out, corpus, heads_spec, reports, split, config, models, encoder_source):  # type: ignore[no-untyped-def]

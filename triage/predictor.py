@@ -17,7 +17,6 @@ auto-reply); `OnnxTriager` builds them from the bundle and runs them in order.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
@@ -28,7 +27,7 @@ from triage.bundle import Bundle, load_bundle
 from triage.contract import EscalationPrediction, Explanation, Language, Ticket, TriageResult
 from triage.features import MetaEncoder, MetaSpec
 from triage.inference.auto_reply import AutoReplyIndex
-from triage.inference.cascade import CHEAP, FULL, CheapStage
+from triage.inference.cascade import CHEAP, FULL, CheapStage, score_cascade
 from triage.inference.explanation import Explainer, NeighbourQuery
 from triage.inference.heads import Heads
 from triage.inference.text import Lap, TextFeatures, TextStage
@@ -194,100 +193,19 @@ class OnnxTriager:
         return self._score_full(tickets, lap)
 
     def _score_cascade(self, tickets: list[Ticket], lap: Lap) -> list[TriageResult]:
-        """The cascade: the cheap stage for every ticket, the transformer for the tickets
-        it is not sure of. Each ticket is scored alone by every graph, so its path and its
-        numbers are those it gets in any batch."""
-        cheap_stage = self._cheap
-        assert cheap_stage is not None and self._encoder is not None
-        started = time.perf_counter()
-        n = len(tickets)
-        raw = [t.text for t in tickets]
-        texts, languages, ar_text = self._text.run(raw, lap, contributions=False)
-        assert texts is not None
-        meta = self._meta.matrix(tickets)
-        lap("meta")
-        static = cheap_stage.embed(raw)
-        lap("static")
-        dense = np.hstack([static, meta])
-        logits = np.vstack(
-            [
-                cheap_stage.heads.logits(dense[i : i + 1], cheap_stage.text_logits(texts[i]))
-                for i in range(n)
-            ]
+        assert self._cheap is not None and self._encoder is not None
+        return score_cascade(
+            self._cheap,
+            tickets,
+            lap,
+            text=self._text,
+            meta=self._meta,
+            encoder=self._encoder,
+            heads=self._heads,
+            explainer=self._explainer,
+            auto_reply=self._auto_reply,
+            result=self._result,
         )
-        probas = cheap_stage.heads.calibrate(logits)
-        cheap = cheap_stage.answers(probas)
-        lap("cascade")
-        full = np.flatnonzero(~cheap)
-        emb = None
-        if len(full):
-            emb = np.vstack([self._encoder.encode_one(raw[i]) for i in full])
-        lap("encode")
-        if emb is not None:
-            dense_full = np.hstack([emb, meta[full]])
-            full_logits = np.vstack(
-                [
-                    self._heads.logits(dense_full[j : j + 1], texts[i].logits)
-                    for j, i in enumerate(full)
-                ]
-            )
-            probas[full] = self._heads.calibrate(full_logits)
-        lap("heads")
-        # Per ticket, not one GEMM for the call: a GEMM's sums may round differently from a
-        # GEMV's, and a ticket must get the same numbers alone as in a batch of 32.
-        ar_emb = nb_full = None
-        if emb is not None:
-            if self._auto_reply is not None:
-                ar_emb = _per_ticket(self._auto_reply.embedding_scores, emb)
-            nb_full = _per_ticket(self._explainer.candidates, emb)
-        nb_cheap = _per_ticket(cheap_stage.explainer.candidates, static)
-        lap("similar")
-        shared = (time.perf_counter() - started) * 1000.0 / n
-        slot = {int(i): j for j, i in enumerate(full)}
-        out = []
-        for i, ticket in enumerate(tickets):
-            t0 = time.perf_counter()
-            j = slot.get(i)
-            if j is None:
-                # The auto-reply's safe threshold was tuned with the transformer's half of
-                # the score: the cheap path suggests from the text half and never sends.
-                out.append(
-                    self._result(
-                        ticket,
-                        probas[i],
-                        cheap_stage.explainer.explained(texts[i]),
-                        languages[i],
-                        ar_text[i] if ar_text is not None else None,
-                        None,
-                        (nb_cheap[:, i], static[i]) if nb_cheap is not None else None,
-                        meta[i],
-                        shared,
-                        t0,
-                        lap,
-                        heads=cheap_stage.heads,
-                        explainer=cheap_stage.explainer,
-                        path=CHEAP,
-                    )
-                )
-                continue
-            assert emb is not None
-            out.append(
-                self._result(
-                    ticket,
-                    probas[i],
-                    self._explainer.explained(texts[i]),
-                    languages[i],
-                    ar_text[i] if ar_text is not None else None,
-                    ar_emb[:, j] if ar_emb is not None else None,
-                    (nb_full[:, j], emb[j]) if nb_full is not None else None,
-                    meta[i],
-                    shared,
-                    t0,
-                    lap,
-                    path=FULL,
-                )
-            )
-        return out
 
     def _score_full(self, tickets: list[Ticket], lap: Lap) -> list[TriageResult]:
         started = time.perf_counter()
@@ -419,19 +337,6 @@ class OnnxTriager:
         )
         lap("result")
         return result
-
-
-def _per_ticket(
-    scores: Callable[[np.ndarray], np.ndarray | None], rows: np.ndarray
-) -> np.ndarray | None:
-    """`scores` (an index's scores, index rows × tickets) of each row alone, side by side."""
-    parts = []
-    for i in range(len(rows)):
-        part = scores(rows[i : i + 1])
-        if part is None:
-            return None
-        parts.append(part)
-    return np.hstack(parts) if parts else None
 
 
 _blas_limited = False

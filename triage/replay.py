@@ -5,7 +5,9 @@ labels removed, at their original times: the desk's clock follows the tickets'
 `created_at`, and the worker runs a pass whenever simulated time moves by
 `worker_every`, so SLA clocks, escalations, assignment and re-triage happen as they
 would have. The history's agents act at their recorded times (first reply, solve), so
-the SLA clocks stop where they stopped then. Each ticket's idempotency key is
+the SLA clocks stop where they stopped then, and on their first action they set what the
+desk left to a person: a fallback priority is confirmed with the history's label, a ticket
+in the human triage queue routed (`triage.history_agents`). Each ticket's idempotency key is
 `replay:<its id>`, so replaying the same file twice adds nothing. The history's labels
 are kept beside the outcome to compare.
 """
@@ -23,10 +25,9 @@ from sqlalchemy import func, select
 from triage.contract import Channel, Ticket
 from triage.desk.agents import AgentSpec, Directory, Shift
 from triage.desk.desk import Desk
-from triage.desk.records import Direction, NewMessage, NewTicket, TicketChanges, TicketView
-from triage.desk.status import Status
-from triage.errors import IllegalTransition
+from triage.desk.records import NewTicket, TicketView
 from triage.escalation import escalations_by_rule, history_escalations, replay_line
+from triage.history_agents import HistoryAction, act, history_actions, pick_up
 from triage.sla import BusinessCalendar, SlaPolicies, SlaPolicy
 from triage.store.models import AuditRow
 from triage.worker import Worker
@@ -146,6 +147,12 @@ class ReplaySummary:
     history_solves: int = 0
     history_breached: int = 0
     history_escalated: int = 0
+    # What the history's agents set on picking a ticket up (`history_agents.pick_up`): fallback
+    # priorities confirmed (as routed, or changed to the history's) and tickets they
+    # routed out of the human triage queue.
+    people_confirmed_priority: int = 0
+    people_changed_priority: int = 0
+    people_routed: int = 0
     # Tickets escalated, by the rule of their first escalation (resolution, risk, ...).
     escalated_by: dict[str, int] = field(default_factory=dict)
     # What the escalation policy's SLA rules give on the history's own priorities and
@@ -181,6 +188,16 @@ class ReplaySummary:
                 self.labelled[name] += 1
                 self.correct[name] += truth == got
 
+    def count_pick_up(self, changes: dict[str, tuple[str | None, str]]) -> None:
+        """Count what an agent set on picking a ticket up (`history_agents.pick_up`: field -> (old,
+        new)): a fallback priority confirmed (and changed), or a ticket routed out of
+        the human triage queue."""
+        old, new = changes.get("priority", (None, None))
+        if old is not None:
+            self.people_confirmed_priority += 1
+            self.people_changed_priority += old != new
+        self.people_routed += any(before is None for before, _ in changes.values())
+
     def escalation_line(self) -> str:
         """One line: the replay's escalations against the history's, by rule."""
         return replay_line(self)
@@ -192,17 +209,6 @@ class ReplaySummary:
             k: (self.correct[k] / self.labelled[k] if self.labelled[k] else None)
             for k in self.correct
         }
-
-
-@dataclass(order=True)
-class HistoryAction:
-    """Something the history's agent did on a replayed ticket, at the history's time."""
-
-    at: datetime
-    ticket_id: int
-    kind: str = field(compare=False)  # "reply" or "solve"
-    text: str = field(compare=False)
-    agent: str | None = field(compare=False)
 
 
 class MovableClock:
@@ -281,47 +287,6 @@ def _why(desk: Desk, ticket_id: int) -> list[str]:
     return reasons
 
 
-def _history_actions(source: Ticket, ticket_id: int) -> list[HistoryAction]:
-    """What the history's agents did on a ticket: the first reply, then the solve."""
-    created = source.created_at
-    actions = []
-    if source.first_response_at is not None:
-        at = max(source.first_response_at, created) if created else source.first_response_at
-        text = source.agent_answer or "(the agent's reply, from the history)"
-        actions.append(HistoryAction(at, ticket_id, "reply", text, source.assignee))
-    if source.resolved_at is not None:
-        at = max(source.resolved_at, created) if created else source.resolved_at
-        actions.append(HistoryAction(at, ticket_id, "solve", "", source.assignee))
-    return actions
-
-
-def _act(desk: Desk, action: HistoryAction) -> bool:
-    """Do what the history's agent did, as the desk's assignee when it has one. False
-    when the ticket no longer allows it (e.g. closed)."""
-    ticket = desk.get(action.ticket_id, messages=False)
-    agent = ticket.assignee or action.agent or "history"
-    actor = f"agent:{agent}"
-    try:
-        if action.kind == "reply":
-            desk.add_message(
-                action.ticket_id,
-                NewMessage(
-                    direction=Direction.outbound,
-                    channel=Channel(ticket.channel),
-                    author=agent,
-                    body=action.text,
-                ),
-                actor=actor,
-            )
-        elif ticket.status not in (Status.solved, Status.closed):
-            desk.update(action.ticket_id, TicketChanges(status=Status.solved), actor=actor)
-        else:
-            return False
-    except IllegalTransition:
-        return False
-    return True
-
-
 def replay(
     desk: Desk,
     clock: MovableClock,
@@ -362,7 +327,9 @@ def replay(
             action = heapq.heappop(actions)
             clock.now = max(clock.now, action.at)
             tick()
-            if _act(desk, action):
+            if action.routing:
+                summary.count_pick_up(pick_up(desk, action))
+            if act(desk, action):
                 summary.history_replies += action.kind == "reply"
                 summary.history_solves += action.kind == "solve"
         clock.now = max(clock.now, moment)
@@ -374,7 +341,7 @@ def replay(
         result = desk.intake(new, idempotency_key=f"replay:{source.id}", actor="system:replay")
         t = result.ticket
         if follow_history and result.created:
-            for action in _history_actions(source, t.id):
+            for action in history_actions(source, t.id):
                 heapq.heappush(actions, action)
         summary.add(source, t, result.created)
         if on_ticket is not None:

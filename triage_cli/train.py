@@ -145,10 +145,13 @@ def encoder_lines(report) -> list[str]:  # type: ignore[no-untyped-def]
         margins = ", ".join(
             f"{n} {_signed(m)}" for n, m in length.get("margins_vs_longest", {}).items()
         )
+        sample = length.get("sample") or {}
+        judged = f"on {sample['tickets']} of {sample['of']} training tickets; " if sample else ""
+        reused = "decision reused from the cache, " if length.get("from_cache") else ""
         lines.append(
             f"encoder window: {length['chosen']} tokens, head and tail ({length['head']} "
-            f"out-of-fold {metric} by window: {scores}; vs the longest: {margins}; "
-            f"{length.get('seconds', 0):.0f} s)"
+            f"out-of-fold {metric} by window {judged}{scores}; vs the longest: {margins}; "
+            f"{reused}{length.get('seconds', 0):.0f} s)"
         )
     elif enc.get("max_tokens"):
         lines.append(f"encoder window: {enc['max_tokens']} tokens, head and tail (fixed)")
@@ -190,6 +193,8 @@ def selection_lines(report) -> list[str]:  # type: ignore[no-untyped-def]
             f"{name}: winner {sel['winner']} (out-of-fold {metric} "
             f"{sel['oof'][sel['winner']]:.3f}; {margins}); test {metric}: {', '.join(test)}"
         )
+        if sel.get("why"):
+            lines.append(f"{name}: why {sel['winner']}: {sel['why']}")
         if sel["verdict"] == "no_signal":
             lines.append(
                 f"{name}: NO SIGNAL: it does not beat the majority and chance baselines beyond "

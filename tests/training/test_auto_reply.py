@@ -95,3 +95,67 @@ def test_margin_threshold_is_recorded_and_old_bundles_keep_the_score_rule(
     )  # the margin rule sends some
     for result in OnnxTriager.from_path(old).triage_batch(tickets):
         assert result.auto_reply is None or not result.auto_reply.safe_to_send
+
+
+def test_keep_largest_keeps_each_rows_strongest_terms_ties_to_the_earlier_column() -> None:
+    import numpy as np
+    import scipy.sparse as sp
+
+    from training.auto_reply import keep_largest
+
+    m = sp.csr_matrix(
+        np.array(
+            [
+                [0.1, 0.5, 0.0, 0.5, 0.2],  # a tie at the cut: the earlier column stays
+                [0.0, 0.0, 0.3, 0.0, 0.0],  # fewer terms than k: all kept
+                [0.0, 0.0, 0.0, 0.0, 0.0],  # an empty query
+                [0.4, 0.3, 0.2, 0.1, 0.9],
+            ],
+            dtype=np.float32,
+        )
+    )
+    kept = keep_largest(m, 2).toarray()
+    expected = np.array(
+        [
+            [0.0, 0.5, 0.0, 0.5, 0.0],
+            [0.0, 0.0, 0.3, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0, 0.0],
+            [0.4, 0.0, 0.0, 0.0, 0.9],
+        ],
+        dtype=np.float32,
+    )
+    np.testing.assert_array_equal(kept, expected)
+    ties = sp.csr_matrix(np.array([[0.2, 0.2, 0.2, 0.2]], dtype=np.float32))
+    np.testing.assert_array_equal(keep_largest(ties, 3).toarray(), ties.toarray() * [1, 1, 1, 0])
+    assert keep_largest(m, 0) is m
+
+
+def test_scores_from_precomputed_similarities_match_the_query_vectors() -> None:
+    """Tuning scores the same queries many times from one `similarities` call."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from training.auto_reply import Matcher
+
+    rng = np.random.default_rng(1)
+    entries = sp.random(6, 40, density=0.3, format="csr", random_state=1, dtype=np.float32)
+    queries = sp.random(5, 40, density=0.5, format="csr", random_state=2, dtype=np.float32)
+    q_emb = rng.normal(size=(5, 8)).astype(np.float32)
+    matcher = Matcher(
+        entry_tfidf=entries,
+        entry_emb=rng.normal(size=(6, 8)).astype(np.float32),
+        entry_target=np.array([0, 0, 1, 2, 2, 2]),
+        target_start=np.array([0, 2, 3]),
+        targets=[{}, {}, {}],
+        alpha=0.6,
+        safe_threshold=None,
+        entry_classes={"category": np.array([0, 1, 1, -1, 0, 1])},
+        query_terms=4,
+    )
+    priors = {"category": rng.dirichlet([1.0, 1.0], size=5)}
+    sims = matcher.similarities(queries, q_emb)
+    for alpha in (0.0, 0.6, 1.0):
+        direct = matcher.scores(queries, q_emb, alpha, priors, {"category": 0.05})
+        reused = matcher.scores(None, None, alpha, priors, {"category": 0.05}, sims=sims)
+        np.testing.assert_array_equal(direct, reused)
+        assert direct.shape == (5, 3)

@@ -116,3 +116,16 @@ def test_each_head_records_the_model_its_held_out_fold_chose(demo_training) -> N
         assert set(scores) == set(candidates), name
         key = (chosen["kind"], chosen["C"], chosen["class_weight_power"])
         assert scores[key] == max(scores.values()), name
+
+
+def test_heads_are_trained_costliest_first() -> None:
+    """Many classes over many tickets first, so the last head to finish is a short one."""
+    from training.pipeline import longest_first
+
+    spec = {
+        "category": ("category", ["a", "b", "c"] * 10 + [None] * 5),  # 3 classes × 30
+        "subcategory": ("subcategory", [str(i % 9) for i in range(27)]),  # 9 × 27
+        "escalation": ("escalated", ["true", "false"] * 40),  # one binary problem × 80
+        "priority": ("priority", ["low", "high"] * 5),  # 1 × 10
+    }
+    assert longest_first(spec) == ["subcategory", "category", "escalation", "priority"]

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from triage.contract import Channel, HeadPrediction, Ticket
 from triage.dataset import iter_tickets
 from triage.demo import write_demo
 from triage.demo.roster import load_roster
-from triage.desk import Desk, TicketQuery
+from triage.desk import Desk, TicketQuery, TriageState
 from triage.desk.agents import Directory
 from triage.replay import MovableClock, load_roster_into, replay, roster_policies
+from triage.sla import BusinessCalendar, SlaPolicies
 from triage_cli.main import app
 
 
@@ -126,5 +129,83 @@ def test_desk_replay_command(demo: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
     assert len(lines) == 13
-    assert lines[-1]["summary"]["tickets"] == 12
+    summary = lines[-1]["summary"]
+    assert summary["tickets"] == 12
+    # No triager here: nothing was routed on a fallback, so nobody had one to confirm.
+    assert (summary["priority_to_confirm"], summary["priority_confirmed_by_agents"]) == (0, 0)
     assert lines[0]["reference"] == "T-1" and lines[0]["why"]
+
+
+def _history_ticket(n: int, text: str, priority: str, **times: str) -> Ticket:
+    """A history's ticket created Monday 2026-01-05 09:00, with its labels and times."""
+    return Ticket(
+        id=f"h-{n}",
+        created_at=datetime(2026, 1, 5, 9, n, tzinfo=UTC),
+        channel=Channel.email,
+        subject=text,
+        body=text,
+        category="billing" if "refund" in text else "hardware",
+        priority=priority,
+        team="finance" if "refund" in text else "it",
+        **{k: datetime.fromisoformat(v) for k, v in times.items()},  # type: ignore[arg-type]
+    )
+
+
+def _unsure_of_refund_priorities(triager) -> None:  # type: ignore[no-untyped-def]
+    """The scripted triager abstains on the priority of refunds (category and team
+    confident): the desk routes them on its default priority, to be confirmed."""
+    scripted = triager.triage
+
+    def answer(ticket):  # type: ignore[no-untyped-def]
+        result = scripted(ticket)
+        if "refund" not in ticket.text.lower():
+            return result
+        unsure = HeadPrediction(label=None, confidence=0.3, abstained=True)
+        return result.model_copy(update={"priority": unsure})
+
+    triager.triage = answer
+
+
+def test_history_agents_confirm_fallback_priorities_and_the_sla_follows(engine, triager) -> None:  # type: ignore[no-untyped-def]
+    """At their first action, the history's agents set the priority the desk left
+    unconfirmed (the history's label), through the desk's update: the targets become the
+    confirmed priority's, counted from creation. Two refunds answered and solved at the
+    same times, the next Monday: the one the history calls medium escalates (due
+    Thursday, grace to Friday 13:00); the one it calls low breaches (due Friday 17:00)
+    but is solved before its grace ends (the Wednesday after)."""
+    calendar = BusinessCalendar.parse("mon-fri 09:00-17:00", "UTC")
+    late = {
+        "first_response_at": "2026-01-05T10:00:00+00:00",
+        "resolved_at": "2026-01-12T10:00:00+00:00",
+    }
+    tickets = [
+        _history_ticket(0, "refund please", "low", **late),
+        _history_ticket(1, "refund again", "medium", **late),
+        _history_ticket(2, "printer jammed", "high", first_response_at="2026-01-05T09:30:00+00:00"),
+        _history_ticket(3, "refund, no answer", "low"),
+    ]
+    _unsure_of_refund_priorities(triager)
+    clock = MovableClock(tickets[0].created_at)
+    desk = Desk(engine, triager, sla=SlaPolicies(calendar=calendar), clock=clock)
+    summary = replay(desk, clock, tickets)
+    assert summary.priority_unconfirmed == 3
+    stored = {t.external_id: t for t in desk.list(TicketQuery(limit=10)).items}
+    low, medium, printer, unanswered = (stored[t.id] for t in tickets)
+    assert (low.priority, low.priority_unconfirmed) == ("low", False)
+    assert low.resolution_due_at == desk.sla.resolution_due("low", low.created_at)
+    updates = [e for e in desk.audit(low.id) if e.action == "updated"]
+    [confirmed] = [e for e in updates if "priority" in e.details]
+    assert confirmed.details["priority"] == {"old": "medium", "new": "low", "confirmed": True}
+    assert confirmed.created_at == datetime(2026, 1, 5, 10, tzinfo=UTC)
+    assert confirmed.actor.startswith("agent:")
+    assert (medium.priority, medium.priority_unconfirmed) == ("medium", False)
+    # Nobody acted on the unanswered one in the history: it stays to confirm.
+    assert unanswered.priority_unconfirmed is True
+    # The printer's team head abstained (human triage queue): its agent routed it, and
+    # left the priority the model answered alone.
+    assert printer.triage_state is TriageState.done and printer.team == "it"
+    assert printer.priority == "low"
+    assert (summary.people_confirmed_priority, summary.people_changed_priority) == (2, 1)
+    assert summary.people_routed == 1
+    assert low.sla_breached and not low.escalated
+    assert medium.sla_breached and medium.escalated

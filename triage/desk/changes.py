@@ -123,10 +123,18 @@ def _priority_moved(changed: Changed) -> bool:
 
 
 def _retarget(desk: DeskContext, row: TicketRow) -> None:
-    """The new priority's SLA targets, counted from creation."""
+    """The new priority's SLA targets, counted from creation: a person who sets the
+    priority says what the customer was owed from the start, as help-desk tools
+    re-apply the SLA policy when the priority changes. A breach already marked stays
+    marked (it was notified; the audit keeps it). A grace period the worker set for the
+    old priority's breach is dropped unless the ticket has escalated (then it is the
+    next tier's time): the worker sets it again from the new due time, so a raised
+    priority escalates on its own, earlier, schedule."""
     if row.first_response_at is None:
         row.first_response_due_at = desk.sla.first_response_due(row.priority, row.created_at)
     row.resolution_due_at = desk.sla.resolution_due(row.priority, row.created_at)
+    if not row.escalated:
+        row.next_escalation_at = None
 
 
 def _leave_triage_queue(session: Session, row: TicketRow, actor: str, now: datetime) -> bool:

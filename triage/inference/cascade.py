@@ -8,23 +8,32 @@ and the static vectors of the bundle's neighbour tickets. The manifest's `cascad
 gives each head's calibration (temperature, abstention thresholds) and cascade threshold.
 
 A ticket takes the cheap path when every gating head's calibrated top probability reaches
-its cascade threshold (`answers`). Everything here runs one ticket at a time, so the
-choice and the numbers of a ticket do not depend on the batch it came in.
+its cascade threshold (`answers`); `score_cascade` runs both stages for the predictor.
+Everything here runs one ticket at a time, so the choice and the numbers of a ticket do
+not depend on the batch it came in.
 """
 
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
+from triage.contract import Ticket, TriageResult
 from triage.errors import BundleError, EncoderError
+from triage.features import MetaEncoder
+from triage.inference.auto_reply import AutoReplyIndex
 from triage.inference.explanation import Explainer
 from triage.inference.heads import Heads
-from triage.inference.text import TextFeatures
+from triage.inference.text import Lap, TextFeatures, TextStage
+
+if TYPE_CHECKING:
+    from triage.encoder import OnnxEncoder
 
 CHEAP: Final = "cheap"
 FULL: Final = "full"
@@ -121,3 +130,124 @@ class CheapStage:
         for start, stop, threshold in self._gates:
             cheap &= proba[:, start:stop].max(axis=1) >= threshold
         return cheap
+
+
+def score_cascade(
+    cheap_stage: CheapStage,
+    tickets: list[Ticket],
+    lap: Lap,
+    *,
+    text: TextStage,
+    meta: MetaEncoder,
+    encoder: OnnxEncoder,
+    heads: Heads,
+    explainer: Explainer,
+    auto_reply: AutoReplyIndex | None,
+    result: Callable[..., TriageResult],
+) -> list[TriageResult]:
+    """The cascade: the cheap stage for every ticket, the transformer for the tickets
+    it is not sure of. Each ticket is scored alone by every graph, so its path and its
+    numbers are those it gets in any batch.
+
+    The full path's parts (`text` ... `auto_reply`) are the predictor's, and `result`
+    is its `OnnxTriager._result`, which builds one ticket's answer from either path.
+    """
+    started = time.perf_counter()
+    n = len(tickets)
+    raw = [t.text for t in tickets]
+    texts, languages, ar_text = text.run(raw, lap, contributions=False)
+    assert texts is not None
+    fields = meta.matrix(tickets)
+    lap("meta")
+    static = cheap_stage.embed(raw)
+    lap("static")
+    dense = np.hstack([static, fields])
+    logits = np.vstack(
+        [
+            cheap_stage.heads.logits(dense[i : i + 1], cheap_stage.text_logits(texts[i]))
+            for i in range(n)
+        ]
+    )
+    probas = cheap_stage.heads.calibrate(logits)
+    cheap = cheap_stage.answers(probas)
+    lap("cascade")
+    full = np.flatnonzero(~cheap)
+    emb = None
+    if len(full):
+        emb = np.vstack([encoder.encode_one(raw[i]) for i in full])
+    lap("encode")
+    if emb is not None:
+        dense_full = np.hstack([emb, fields[full]])
+        full_logits = np.vstack(
+            [heads.logits(dense_full[j : j + 1], texts[i].logits) for j, i in enumerate(full)]
+        )
+        probas[full] = heads.calibrate(full_logits)
+    lap("heads")
+    # Per ticket, not one GEMM for the call: a GEMM's sums may round differently from a
+    # GEMV's, and a ticket must get the same numbers alone as in a batch of 32.
+    ar_emb = nb_full = None
+    if emb is not None:
+        if auto_reply is not None:
+            ar_emb = _per_ticket(auto_reply.embedding_scores, emb)
+        nb_full = _per_ticket(explainer.candidates, emb)
+    nb_cheap = _per_ticket(cheap_stage.explainer.candidates, static)
+    lap("similar")
+    shared = (time.perf_counter() - started) * 1000.0 / n
+    slot = {int(i): j for j, i in enumerate(full)}
+    out = []
+    for i, ticket in enumerate(tickets):
+        t0 = time.perf_counter()
+        j = slot.get(i)
+        if j is None:
+            # The auto-reply's safe threshold was tuned with the transformer's half of
+            # the score: the cheap path suggests from the text half and never sends.
+            out.append(
+                result(
+                    ticket,
+                    probas[i],
+                    cheap_stage.explainer.explained(texts[i]),
+                    languages[i],
+                    ar_text[i] if ar_text is not None else None,
+                    None,
+                    (nb_cheap[:, i], static[i]) if nb_cheap is not None else None,
+                    fields[i],
+                    shared,
+                    t0,
+                    lap,
+                    heads=cheap_stage.heads,
+                    explainer=cheap_stage.explainer,
+                    path=CHEAP,
+                )
+            )
+            continue
+        assert emb is not None
+        out.append(
+            result(
+                ticket,
+                probas[i],
+                explainer.explained(texts[i]),
+                languages[i],
+                ar_text[i] if ar_text is not None else None,
+                ar_emb[:, j] if ar_emb is not None else None,
+                (nb_full[:, j], emb[j]) if nb_full is not None else None,
+                fields[i],
+                shared,
+                t0,
+                lap,
+                path=FULL,
+            )
+        )
+    return out
+
+
+def _per_ticket(
+    scores: Callable[[np.ndarray], np.ndarray | None], rows: np.ndarray
+) -> np.ndarray | None:
+    """`scores` (an index's scores, index rows × tickets) of each row alone, side by side."""
+    parts = []
+    for i in range(len(rows)):
+        part = scores(rows[i : i + 1])
+        if part is None:
+            return None
+        parts.append(part)
+    return np.hstack(parts) if parts else None

@@ -172,3 +172,46 @@ def test_the_fallback_is_one_of_the_models_own_labels(desk: Desk, triager) -> No
     [triaged] = [e for e in desk.audit(t.id) if e.action == "triaged"]
     fallback = triaged.details["priority_fallback"]
     assert (fallback["priority"], fallback["configured_default"]) == ("normal", "medium")
+
+
+def test_a_priority_raised_after_a_breach_escalates_on_its_own_schedule(
+    desk: Desk, triager, clock
+) -> None:  # type: ignore[no-untyped-def]
+    """The worker set the grace period of the fallback's breach; a person raising the
+    priority drops it, so the ticket escalates on the new priority's schedule (urgent:
+    at once), not when the old grace period ends."""
+    from triage.worker import Worker
+
+    _unsure_priority(triager, "low")
+    t = desk.intake(_refund()).ticket  # Monday 09:00, medium: due Wednesday 17:00
+    worker = Worker(desk)
+    clock.advance(days=3)  # Thursday 09:00: late, inside medium's grace (to Friday 13:00)
+    report = worker.run_once()
+    assert (report.breached, report.escalated) == (1, 0)
+    grace_end = datetime(2026, 1, 9, 13, tzinfo=UTC)
+    half = desk.sla.policy("medium").resolution / 2
+    assert desk.sla.after("medium", t.resolution_due_at, half) == grace_end
+    t = desk.update(t.id, TicketChanges(priority="urgent"), actor=AGENT)
+    assert t.resolution_due_at == datetime(2026, 1, 5, 13, tzinfo=UTC)  # 4 h from creation
+    assert worker.run_once().escalated == 1
+    [escalated] = [e for e in desk.audit(t.id) if e.action == "escalated"]
+    assert escalated.details["rule"] == "resolution" and clock.now < grace_end
+
+
+def test_a_priority_lowered_before_the_due_time_runs_on_the_lower_targets(
+    desk: Desk, triager, clock
+) -> None:  # type: ignore[no-untyped-def]
+    from triage.desk.records import Direction, NewMessage
+    from triage.worker import Worker
+
+    _unsure_priority(triager, "low")
+    t = desk.intake(_refund()).ticket
+    clock.advance(hours=1)
+    t = desk.update(t.id, TicketChanges(priority="low"), actor=AGENT)
+    assert t.resolution_due_at == desk.sla.resolution_due("low", t.created_at)
+    reply = NewMessage(direction=Direction.outbound, channel=Channel.email, body="On it.")
+    desk.add_message(t.id, reply, actor=AGENT)
+    clock.advance(days=3)  # past medium's due time, inside low's 40 business hours
+    report = Worker(desk).run_once()
+    assert (report.breached, report.escalated) == (0, 0)
+    assert not desk.get(t.id).sla_breached
