@@ -38,6 +38,7 @@ from training.competition import Designs, HeadData
 from training.embedding_cache import embed_texts
 from training.evaluation import classification_metrics
 from training.heads import LinearHead
+from training.risk_threshold import NEVER, rate_matched_threshold
 from training.sampling import stratified_sample
 from training.selection import stacked
 from triage.encoder import EncoderSpec
@@ -73,6 +74,10 @@ class CheapHead:
     gating: bool
     # Labelled tickets the shipped twin was fitted on (0: the head itself is the twin).
     rows: int = 0
+    # The escalation twin's own rate-matched risk threshold (`training.risk_threshold`):
+    # it is temperature-scaled on its slice, not Platt-scaled like the full head, so the
+    # full head's threshold over-flags on the cheap path. None: use the full head's.
+    risk_threshold: float | None = None
 
 
 @dataclass
@@ -243,8 +248,25 @@ def _fit_head(
         seed=config.seed,
     )
     return CheapHead(
-        model, temperature, [float(t) for t in thresholds], choice, gating, len(fit_rows)
+        model,
+        temperature,
+        [float(t) for t in thresholds],
+        choice,
+        gating,
+        len(fit_rows),
+        risk_threshold=_twin_risk_threshold(report, cal_proba),
     )
+
+
+def _twin_risk_threshold(report: Any, cal_proba: np.ndarray) -> float | None:
+    """The twin's risk threshold at the full head's target rate, on the same calibration
+    slice: both paths then flag the share of tickets the history's rate asks for."""
+    chosen = report.metrics.get("risk_threshold")
+    if not chosen or cal_proba.shape[1] != 2:
+        return None
+    if chosen.get("rule") == "no_signal":
+        return NEVER
+    return rate_matched_threshold(cal_proba[:, 1], float(chosen["rate"]))
 
 
 def cheap_proba(stage: CascadeStage, name: str, corpus: Any, rows: np.ndarray) -> np.ndarray:
@@ -384,6 +406,11 @@ def write_cascade(out: Path, stage: CascadeStage, names: list[str], keep: np.nda
                 "thresholds": stage.heads[n].thresholds,
                 "gating": stage.heads[n].gating,
                 "rows": stage.heads[n].rows,
+                **(
+                    {"risk_threshold": {"value": stage.heads[n].risk_threshold}}
+                    if stage.heads[n].risk_threshold is not None
+                    else {}
+                ),
                 **{f"cascade_{k}": v for k, v in stage.heads[n].choice.as_dict().items()},
             }
             for n in names

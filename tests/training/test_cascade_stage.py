@@ -86,3 +86,25 @@ def test_the_twin_ships_as_calibrated_and_a_large_fit_part_is_sampled(monkeypatc
     assert big.rows == len(sample) and abs(len(sample) - 200) <= 3
     expected = data.fit(sample, stacked("svm", 1.0, 0.0))
     np.testing.assert_allclose(logits(big.model), logits(expected), atol=1e-6)
+
+
+def test_the_escalation_twin_gets_its_own_rate_matched_risk_threshold() -> None:
+    from training.cascade_stage import _twin_risk_threshold
+    from training.risk_threshold import NEVER
+
+    rng = np.random.default_rng(5)
+    positive = rng.random(200) * 0.4  # a twin whose risks sit lower than the full head's
+    cal_proba = np.column_stack([1 - positive, positive])
+    report = SimpleNamespace(
+        metrics={"risk_threshold": {"value": 0.9, "rule": "rate_matched", "rate": 0.05}}
+    )
+    threshold = _twin_risk_threshold(report, cal_proba)
+    # The twin flags the target share of the slice, whatever the full head's value was.
+    assert threshold != 0.9
+    assert np.mean(positive >= threshold) == 0.05
+    no_signal = SimpleNamespace(
+        metrics={"risk_threshold": {"value": NEVER, "rule": "no_signal", "rate": 0.05}}
+    )
+    assert _twin_risk_threshold(no_signal, cal_proba) == NEVER
+    # Heads without a risk threshold (every head but escalation) keep none of their own.
+    assert _twin_risk_threshold(SimpleNamespace(metrics={}), cal_proba) is None

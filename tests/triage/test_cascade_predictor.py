@@ -61,6 +61,10 @@ def _with_thresholds(bundle: Path, into: Path, threshold: float | None) -> Path:
     manifest = json.loads((into / "manifest.json").read_text())
     for head in manifest["cascade"]["heads"]:
         head["cascade_threshold"] = threshold
+        if threshold is None:
+            # A head whose winner reads no embedding does not gate (its twin is itself);
+            # "never" makes every head hold every ticket back.
+            head["gating"] = True
     (into / "manifest.json").write_text(json.dumps(manifest))
     return into
 

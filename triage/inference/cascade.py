@@ -63,7 +63,12 @@ class CheapStage:
         specs = []
         for h in m["heads"]:
             cheap = by_name[h["name"]]
-            specs.append(dict(h, temperature=cheap["temperature"], thresholds=cheap["thresholds"]))
+            spec = dict(h, temperature=cheap["temperature"], thresholds=cheap["thresholds"])
+            if cheap.get("risk_threshold"):
+                # The escalation twin's own rate-matched threshold (older bundles: the
+                # full head's).
+                spec["risk_threshold"] = cheap["risk_threshold"]
+            specs.append(spec)
         graph = _session(folder / "heads.onnx", 1, False)
         # A boosted head's trees read only the fields: the cheap path adds them as the full
         # path does (its twin is the head itself, see training.cascade_stage._same_head).
