@@ -178,6 +178,14 @@ class Settings(BaseSettings):
         description="categories or subcategories always answered by a person (JSON list); "
         "default: the demo desk's security, privacy/legal and billing-dispute names",
     )
+    auto_reply_unconfirmed_priority_max: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=1.0,
+        description="a ticket routed with an unconfirmed fallback priority is answered "
+        "automatically only when the model gives the blocked priorities less than this "
+        "probability",
+    )
     auto_reply_languages: list[str] = Field(
         default_factory=list,
         description="languages auto-replies may be sent in; empty: those the model supports",

@@ -341,6 +341,9 @@ ROWS: dict[str, Row] = {
     "auto_reply_languages": Row(
         ["en"], '["de"]', _policy("languages", lambda g: frozenset({"en"}))
     ),
+    "auto_reply_unconfirmed_priority_max": Row(
+        0.3, "0.2", _policy("unconfirmed_priority_max", lambda g: 0.3)
+    ),
     "auto_reply_confirm_hours": Row(
         5.0, "7", _config("auto_reply_confirm_within", lambda g: timedelta(hours=5))
     ),

@@ -103,6 +103,11 @@ def _facts(
         priority=row.priority,
         predicted_priority=predicted,
         escalation_risk=row.escalation_risk,
+        unconfirmed_priority_probabilities=(
+            {s.label: s.probability for s in result.priority.top_k}
+            if row.priority_unconfirmed and result.priority is not None
+            else None
+        ),
         escalation_risk_threshold=row.escalation_risk_threshold,
         category=row.category,
         subcategory=row.subcategory,

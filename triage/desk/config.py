@@ -59,6 +59,7 @@ class DeskConfig:
             blocked_priorities=frozenset(settings.auto_reply_blocked_priorities),
             escalation_risk_threshold=settings.escalation_risk_threshold,
             languages=frozenset(settings.auto_reply_languages),
+            unconfirmed_priority_max=settings.auto_reply_unconfirmed_priority_max,
             **(
                 {"always_human": frozenset(settings.auto_reply_always_human)}
                 if settings.auto_reply_always_human is not None

@@ -31,6 +31,9 @@ class HoldReason(StrEnum):
     """Why a reply was held back (audited; the replay summary counts them)."""
 
     priority = "priority"  # urgent or high, predicted or set
+    # The priority is an unconfirmed fallback and the model gives the blocked priorities
+    # too much probability (`AutoReplyPolicy.unconfirmed_priority_max`).
+    priority_unsure = "priority_unsure"
     escalation_risk = "escalation_risk"
     complaint = "complaint"  # an angry or complaining customer
     always_human = "always_human"  # a category marked "always a person"
@@ -57,6 +60,9 @@ class ReplyFacts(BaseModel):
     priority: str | None = None
     predicted_priority: str | None = None
     escalation_risk: float | None = None
+    # When the priority is an unconfirmed fallback (the priority head abstained): the
+    # head's probability per label; None when the model or a person set the priority.
+    unconfirmed_priority_probabilities: dict[str, float] | None = None
     # The scoring model's risk threshold (`triage.escalation`); None: none recorded.
     escalation_risk_threshold: float | None = None
     category: str | None = None
@@ -92,6 +98,14 @@ class AutoReplyPolicy(BaseModel):
     enabled: bool = True
     # Priorities (predicted or set) that always get a person.
     blocked_priorities: frozenset[str] = frozenset({"urgent", "high"})
+    # A fallback priority is a guess: reply automatically only when the priority head
+    # gives the blocked priorities together less than this probability. 0.1 asks the
+    # same certainty as the desk's 0.9 target precision. On the demo desk's newest 1,200
+    # tickets, 839 had an unconfirmed priority whose leading guess was not blocked, 17%
+    # of them truly urgent or high; below 0.1 passed 109, 4.6% urgent or high (below 0.2:
+    # 371, 6.5%). A 1,000-ticket replay without this rule sent 5 of 36 KB replies to
+    # tickets the agent then set to high.
+    unconfirmed_priority_max: float = Field(default=0.1, ge=0.0, le=1.0)
     # None: the threshold of the model that scored the ticket, as the escalation rule uses.
     escalation_risk_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     # Categories or subcategories (case-insensitive) that always get a person. The
@@ -146,6 +160,14 @@ class AutoReplyPolicy(BaseModel):
         priorities = {(p or "").strip().lower() for p in (facts.priority, facts.predicted_priority)}
         if priorities & blocked:
             reasons.append(HoldReason.priority)
+        elif facts.unconfirmed_priority_probabilities is not None:
+            unsure = sum(
+                p
+                for label, p in facts.unconfirmed_priority_probabilities.items()
+                if label.strip().lower() in blocked
+            )
+            if unsure >= self.unconfirmed_priority_max:
+                reasons.append(HoldReason.priority_unsure)
         if facts.escalation_risk is not None and facts.escalation_risk >= self.risk_threshold(
             facts.escalation_risk_threshold
         ):

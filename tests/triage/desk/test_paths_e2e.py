@@ -315,6 +315,11 @@ def check_invariants(desk: RunningDesk, now: datetime | None = None) -> None:
 
 # ---------------------------------------------------------------------- fixtures
 
+# This desk accepts more doubt about an unconfirmed priority than the default 0.1, so the
+# small demo bundle's answers reach the auto-reply path (the bound itself is tested in
+# tests/triage/desk/test_reply_policy.py).
+UNSURE_PRIORITY_MAX = 0.6
+
 
 @pytest.fixture(scope="module")
 def desk(
@@ -352,6 +357,7 @@ def desk(
         business_hours=hours,
         business_timezone=zone,
         public_url=PUBLIC_URL,
+        auto_reply_unconfirmed_priority_max=UNSURE_PRIORITY_MAX,
     )
     clock = DeskClock()
     receiver = Receiver()
@@ -375,6 +381,7 @@ def desk(
             "TRIAGE_BUSINESS_HOURS": hours,
             "TRIAGE_BUSINESS_TIMEZONE": zone,
             "TRIAGE_PUBLIC_URL": PUBLIC_URL,
+            "TRIAGE_AUTO_REPLY_UNCONFIRMED_PRIORITY_MAX": str(UNSURE_PRIORITY_MAX),
             # This desk escalates a missed first reply too (the default only marks and
             # notifies it), so the urgent ticket climbs a tier per pass.
             "TRIAGE_ESCALATE_ON_FIRST_RESPONSE": "true",
@@ -1013,6 +1020,13 @@ def _policy_sends(c: dict) -> bool:
         priority=priority.get("label"),
         predicted_priority=priority.get("label") or (guesses[0] if guesses else None),
         escalation_risk=(r.get("escalation") or {}).get("risk"),
+        escalation_risk_threshold=(r.get("escalation") or {}).get("risk_threshold"),
+        # An abstaining priority head: the desk routes with an unconfirmed fallback.
+        unconfirmed_priority_probabilities=(
+            {s["label"]: s["probability"] for s in priority.get("top_k") or []}
+            if priority.get("label") is None
+            else None
+        ),
         category=(r.get("category") or {}).get("label"),
         subcategory=(r.get("subcategory") or {}).get("label"),
         category_abstained=not confident(r, "category"),
@@ -1020,7 +1034,10 @@ def _policy_sends(c: dict) -> bool:
         subject=source.subject or "",
         body=source.body or "",
     )
-    return AutoReplyPolicy().decide(facts).action is ReplyAction.send
+    return (
+        AutoReplyPolicy(unconfirmed_priority_max=UNSURE_PRIORITY_MAX).decide(facts).action
+        is ReplyAction.send
+    )
 
 
 def test_auto_replies_with_the_real_bundle(desk: RunningDesk) -> None:

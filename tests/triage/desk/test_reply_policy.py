@@ -45,6 +45,24 @@ def test_never_on_urgent_or_high_priority_predicted_or_set(field: str, priority:
     assert _held_for(_facts(**{field: priority})) == ["priority"]
 
 
+def test_an_unconfirmed_fallback_priority_sends_only_when_urgent_or_high_is_unlikely() -> None:
+    # The head abstained and the desk routed with a fallback "normal": a guess.
+    unsure = {"low": 0.3, "normal": 0.45, "high": 0.2, "urgent": 0.05}
+    facts = _facts(priority="normal", predicted_priority=None)
+    assert _held_for(facts.model_copy(update={"unconfirmed_priority_probabilities": unsure})) == [
+        "priority_unsure"
+    ]
+    sure = {"low": 0.5, "normal": 0.45, "High": 0.04, "urgent": 0.01}
+    sent = POLICY.decide(facts.model_copy(update={"unconfirmed_priority_probabilities": sure}))
+    assert sent.action is ReplyAction.send
+    # The bound is the policy's: a desk that accepts more risk sets it higher.
+    lenient = AutoReplyPolicy(unconfirmed_priority_max=0.3)
+    relaxed = facts.model_copy(update={"unconfirmed_priority_probabilities": unsure})
+    assert lenient.decide(relaxed).action is ReplyAction.send
+    # A priority the model or a person set carries no such probabilities: no hold.
+    assert POLICY.decide(facts).action is ReplyAction.send
+
+
 def test_never_at_or_above_the_escalation_risk_threshold() -> None:
     assert _held_for(_facts(escalation_risk=0.7)) == ["escalation_risk"]
     assert POLICY.decide(_facts(escalation_risk=0.69)).action is ReplyAction.send
