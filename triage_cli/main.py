@@ -77,10 +77,25 @@ def _configure() -> None:
 
 def main() -> None:
     """Run the CLI, turning domain errors into a clear message and a non-zero exit."""
+    from pydantic import ValidationError
+
     try:
         app()
     except TriageError as exc:
         _err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except ValidationError as exc:
+        if exc.title != "Settings":
+            raise
+        # A bad TRIAGE_* value: name the variable and the rule, never the value (a
+        # database URL or a secret may be in it).
+        for error in exc.errors(include_input=False, include_url=False):
+            name = "TRIAGE_" + "_".join(str(part) for part in error["loc"]).upper()
+            _err.print(
+                f"[bold red]error:[/] invalid setting {name}: {error['msg']}",
+                highlight=False,
+                soft_wrap=True,
+            )
         sys.exit(2)
 
 
