@@ -189,15 +189,20 @@ class LinearHead:
         coef = np.zeros((len(problems), x.shape[1]))
         intercept = np.zeros(len(problems))
         scale = np.ones(x.shape[1])
+        # One data array for every class's scaled matrix, filled in place (the indices and
+        # indptr are shared with `x`): a new one per class was two arrays of x's size
+        # allocated and paged in for each of up to dozens of classes.
+        # float64, what liblinear reads: scikit-learn would copy a float32 matrix.
+        data = np.empty_like(x.data, dtype=np.float64)
+        scaled = sp.csr_matrix((data, x.indices, x.indptr), shape=x.shape, copy=False)
         for j, c in enumerate(problems):
             row = int(np.flatnonzero(seen == c)[0])
             # Smoothed with alpha = 1, as in the paper.
             p = 1.0 + class_sums[row]
             q = 1.0 + total - class_sums[row]
             scale[:n_text] = np.abs(np.log((p / p.sum()) / (q / q.sum())))
-            # New data array only: the indices and indptr are shared with `x`.
-            # float64, what liblinear reads: scikit-learn would copy a float32 matrix.
-            scaled = sp.csr_matrix((x.data * scale[x.indices], x.indices, x.indptr), shape=x.shape)
+            np.take(scale, x.indices, out=data)
+            data *= x.data
             positive = y == c
             weights = None
             if weighted:
