@@ -24,7 +24,8 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from training.pipeline import TrainConfig, train
+from training.config import TrainConfig
+from training.pipeline import train
 from triage.contract import Ticket
 from triage.dataset import iter_tickets, kb_path_for, write_tickets
 from triage.health.compare import Comparison, compare_models, shadow_verdict

@@ -39,7 +39,7 @@ from triage.registry import (
 from triage.settings import Settings
 
 if TYPE_CHECKING:
-    from training.pipeline import TrainingReport
+    from training.report import TrainingReport
 
 log = logging.getLogger(__name__)
 

@@ -133,3 +133,31 @@ def test_heads_are_trained_costliest_first() -> None:
         "priority": ("priority", ["low", "high"] * 5),  # 1 × 10
     }
     assert longest_first(spec) == ["subcategory", "category", "escalation", "priority"]
+
+
+def test_the_pipeline_still_exports_the_names_that_moved_out_of_it() -> None:
+    """The CLI, benchmarks, tests and notebooks import these from `training.pipeline`; since
+    the split they live in config, corpus, report and head_training, and are the same objects."""
+    import training.pipeline as pipeline
+    from training import config, corpus, head_training, report
+
+    homes = {
+        "TrainConfig": config,
+        "Corpus": corpus,
+        "MIN_LABELLED": corpus,
+        "TEXT_HEADS": corpus,
+        "head_labels": corpus,
+        "load_data": corpus,
+        "supported_languages": corpus,
+        "HeadReport": report,
+        "TrainingReport": report,
+        "PRECISION_SHORTFALL": report,
+        "precision_warnings": report,
+        "NO_SIGNAL_THRESHOLD": head_training,
+        "in_memory_proba": head_training,
+    }
+    for name, home in homes.items():
+        assert name in pipeline.__all__, name
+        assert getattr(pipeline, name) is getattr(home, name), name
+    for name in pipeline.__all__:
+        assert getattr(pipeline, name) is not None, name
