@@ -129,7 +129,6 @@ def rescore(
         TimeRemainingColumn,
     )
 
-    from triage.escalation import DEFAULT_RISK_THRESHOLD
     from triage.rescore import (
         DEFAULT_CHUNK_ROWS,
         ENGINES,
@@ -172,13 +171,9 @@ def rescore(
         chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS,
         checkpoint_dir=checkpoint_dir,
         ray_address=ray_address,
-        # The diff's "at risk" uses one threshold for both models: the configured one, else
-        # the former default (the models' own rate-matched thresholds are not compared yet).
-        risk_threshold=(
-            settings.escalation_risk_threshold
-            if settings.escalation_risk_threshold is not None
-            else DEFAULT_RISK_THRESHOLD
-        ),
+        # The worker's rule: the configured threshold wins; unset, each prediction is
+        # counted at its own model's threshold (the default for a model without one).
+        risk_threshold=settings.escalation_risk_threshold,
         apply=apply,
     )
     columns = (
@@ -220,6 +215,21 @@ def rescore(
     _print_report(summary, report.diff, dry_run=db and not apply)
 
 
+def _thresholds(risk: dict[str, Any]) -> str:
+    """The diff's escalation thresholds in words: the new risks' (and where it came from),
+    and the stored risks' when they were counted at other ones."""
+
+    def values(side: str) -> list[float]:
+        return [t["threshold"] for t in risk["thresholds"][side]]
+
+    after, before = values("after"), values("before")
+    shown = "/".join(f"{t:.2f}" for t in after) or "-"
+    text = f"{shown} (the {risk['threshold_source']} threshold)"
+    if before and before != after:
+        text += f", stored risks at {'/'.join(f'{t:.2f}' for t in before)}"
+    return text
+
+
 def _print_report(summary: dict[str, Any], diff: dict[str, Any], *, dry_run: bool) -> None:
     rate = f", {summary['tickets_per_s']:,.0f} tickets/s" if summary["tickets_per_s"] else ""
     _out.print(
@@ -251,7 +261,7 @@ def _print_report(summary: dict[str, Any], diff: dict[str, Any], *, dry_run: boo
     risk = diff.get("escalation")
     if risk:
         _out.print(
-            f"SLA breach risk >= {risk['threshold']:.2f}: {risk['at_risk_before']:,} before, "
+            f"escalation risk >= {_thresholds(risk)}: {risk['at_risk_before']:,} before, "
             f"{risk['at_risk_after']:,} now; [bold]{risk['newly_at_risk']:,} newly at risk[/], "
             f"{risk['no_longer_at_risk']:,} no longer",
             highlight=False,
