@@ -216,17 +216,21 @@ def rescore(
 
 
 def _thresholds(risk: dict[str, Any]) -> str:
-    """The diff's escalation thresholds in words: the new risks' (and where it came from),
-    and the stored risks' when they were counted at other ones."""
+    """The diff's escalation thresholds in words: the new risks' (with their tickets when
+    several, e.g. a cascade's full and cheap paths) and where they came from, and the
+    stored risks' when they were counted at other ones."""
 
-    def values(side: str) -> list[float]:
-        return [t["threshold"] for t in risk["thresholds"][side]]
+    def shown(side: str) -> str:
+        used = risk["thresholds"][side]
+        if len(used) == 1:
+            return f"{used[0]['threshold']:.2f}"
+        return ", ".join(f"{t['threshold']:.2f} on {t['tickets']:,}" for t in used) or "-"
 
-    after, before = values("after"), values("before")
-    shown = "/".join(f"{t:.2f}" for t in after) or "-"
-    text = f"{shown} (the {risk['threshold_source']} threshold)"
-    if before and before != after:
-        text += f", stored risks at {'/'.join(f'{t:.2f}' for t in before)}"
+    after, before = risk["thresholds"]["after"], risk["thresholds"]["before"]
+    plural = "s" if len(after) > 1 else ""
+    text = f"{shown('after')} (the {risk['threshold_source']} threshold{plural})"
+    if before and [t["threshold"] for t in before] != [t["threshold"] for t in after]:
+        text += f"; stored risks at {shown('before')}"
     return text
 
 
