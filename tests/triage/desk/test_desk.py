@@ -327,6 +327,26 @@ def test_a_priority_raised_past_its_target_while_paused_is_late_on_resume(
     assert desk.get(t.id).sla_breached
 
 
+def test_a_priority_raised_while_paused_drops_the_old_grace_period(desk: Desk, clock) -> None:  # type: ignore[no-untyped-def]
+    """The worker set high's grace period for the breach (to Tuesday 13:00); raised to
+    urgent while waiting on the customer, the ticket escalates at once on resuming, by
+    urgent's rule, not when high's grace period ends."""
+    from triage.worker import Worker
+
+    t = desk.intake(_refund()).ticket  # high, Monday 09:00: due Monday 17:00
+    worker = Worker(desk)
+    clock.advance(days=1)  # Tuesday 09:00: late, inside high's grace period
+    assert (worker.run_once().breached, desk.get(t.id).tier) == (1, 1)
+    clock.advance(hours=1)
+    desk.update(t.id, TicketChanges(status=Status.pending), actor=AGENT)
+    desk.update(t.id, TicketChanges(priority="urgent"), actor=AGENT)
+    clock.advance(hours=1)  # Tuesday 11:00, before the old grace period's end
+    desk.update(t.id, TicketChanges(status=Status.open), actor=AGENT)
+    assert worker.run_once().escalated == 1
+    [escalated] = [e for e in desk.audit(t.id) if e.action == "escalated"]
+    assert escalated.details["rule"] == "resolution"
+
+
 def test_overriding_a_prediction_is_a_correction(desk: Desk, clock) -> None:  # type: ignore[no-untyped-def]
     t = desk.intake(_refund()).ticket
     desk.update(t.id, TicketChanges(category="billing"), actor=AGENT)  # no change
