@@ -129,7 +129,6 @@ def rescore(
         TimeRemainingColumn,
     )
 
-    from triage.escalation import DEFAULT_RISK_THRESHOLD
     from triage.rescore import (
         DEFAULT_CHUNK_ROWS,
         ENGINES,
@@ -172,13 +171,9 @@ def rescore(
         chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS,
         checkpoint_dir=checkpoint_dir,
         ray_address=ray_address,
-        # The diff's "at risk" uses one threshold for both models: the configured one, else
-        # the former default (the models' own rate-matched thresholds are not compared yet).
-        risk_threshold=(
-            settings.escalation_risk_threshold
-            if settings.escalation_risk_threshold is not None
-            else DEFAULT_RISK_THRESHOLD
-        ),
+        # The worker's rule: the configured threshold wins; unset, each prediction is
+        # counted at its own model's threshold (the default for a model without one).
+        risk_threshold=settings.escalation_risk_threshold,
         apply=apply,
     )
     columns = (
@@ -220,6 +215,25 @@ def rescore(
     _print_report(summary, report.diff, dry_run=db and not apply)
 
 
+def _thresholds(risk: dict[str, Any]) -> str:
+    """The diff's escalation thresholds in words: the new risks' (with their tickets when
+    several, e.g. a cascade's full and cheap paths) and where they came from, and the
+    stored risks' when they were counted at other ones."""
+
+    def shown(side: str) -> str:
+        used = risk["thresholds"][side]
+        if len(used) == 1:
+            return f"{used[0]['threshold']:.2f}"
+        return ", ".join(f"{t['threshold']:.2f} on {t['tickets']:,}" for t in used) or "-"
+
+    after, before = risk["thresholds"]["after"], risk["thresholds"]["before"]
+    plural = "s" if len(after) > 1 else ""
+    text = f"{shown('after')} (the {risk['threshold_source']} threshold{plural})"
+    if before and [t["threshold"] for t in before] != [t["threshold"] for t in after]:
+        text += f"; stored risks at {shown('before')}"
+    return text
+
+
 def _print_report(summary: dict[str, Any], diff: dict[str, Any], *, dry_run: bool) -> None:
     rate = f", {summary['tickets_per_s']:,.0f} tickets/s" if summary["tickets_per_s"] else ""
     _out.print(
@@ -251,7 +265,7 @@ def _print_report(summary: dict[str, Any], diff: dict[str, Any], *, dry_run: boo
     risk = diff.get("escalation")
     if risk:
         _out.print(
-            f"SLA breach risk >= {risk['threshold']:.2f}: {risk['at_risk_before']:,} before, "
+            f"escalation risk >= {_thresholds(risk)}: {risk['at_risk_before']:,} before, "
             f"{risk['at_risk_after']:,} now; [bold]{risk['newly_at_risk']:,} newly at risk[/], "
             f"{risk['no_longer_at_risk']:,} no longer",
             highlight=False,

@@ -162,6 +162,53 @@ def test_a_bad_row_exits_2_naming_file_row_and_field(
     assert not (tmp_path / "results.parquet").exists()
 
 
+def test_the_diff_counts_at_the_models_threshold_unless_one_is_configured(
+    demo_bundle: Path,
+    backlog: Path,
+    tmp_path: Path,
+    monkeypatch,
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    """`TRIAGE_ESCALATION_RISK_THRESHOLD` unset: the new risks are counted at the thresholds
+    the bundle's training chose, as the desk's worker escalates; set, it wins."""
+    from triage.settings import get_settings
+
+    manifest = json.loads((demo_bundle / "manifest.json").read_text(encoding="utf-8"))
+    heads = [*manifest["heads"], *(manifest.get("cascade") or {}).get("heads", [])]
+    chosen = {
+        h["risk_threshold"]["value"]
+        for h in heads
+        if h["name"] == "escalation" and h.get("risk_threshold")
+    }
+    assert chosen and 0.7 not in chosen
+    args = ("rescore", "--bundle", demo_bundle, "--input", backlog, "--workers", 1)
+    monkeypatch.delenv("TRIAGE_ESCALATION_RISK_THRESHOLD", raising=False)
+    get_settings.cache_clear()
+    try:
+        code, stdout, stderr = run_cli(
+            monkeypatch, capsys, *args, "--out", tmp_path / "a.parquet", "--json"
+        )
+        assert code == 0, stderr
+        risk = json.loads(stdout.strip().splitlines()[-1])["diff"]["escalation"]
+        assert risk["threshold_source"] == "model's"
+        used = {t["threshold"] for t in risk["thresholds"]["after"]}
+        assert used <= chosen
+        table = pq.read_table(tmp_path / "a.parquet")
+        risks = table.column("escalation_risk").to_pylist()
+        thresholds = table.column("escalation_risk_threshold").to_pylist()
+        assert risk["at_risk_after"] == sum(r >= t for r, t in zip(risks, thresholds, strict=True))
+
+        monkeypatch.setenv("TRIAGE_ESCALATION_RISK_THRESHOLD", "0.55")
+        get_settings.cache_clear()
+        code, stdout, stderr = run_cli(monkeypatch, capsys, *args, "--out", tmp_path / "b.parquet")
+        assert code == 0, stderr
+        flagged = sum(r >= 0.55 for r in risks)
+        assert "escalation risk >= 0.55 (the configured threshold): " in stdout
+        assert f"{flagged:,} now;" in stdout
+    finally:
+        get_settings.cache_clear()
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -43,7 +43,7 @@ def update(
         tags = _set_tags(row, changes)
         if tags is not None:
             changed["tags"] = tags
-        if _priority_moved(changed) and row.status in {s.value for s in ACTIVE}:
+        if _priority_moved(changed) and row.status != Status.closed.value:
             _retarget(desk, row)
         if changed:
             record(session, row, actor, "updated", changed, now)
@@ -125,14 +125,22 @@ def _priority_moved(changed: Changed) -> bool:
 def _retarget(desk: DeskContext, row: TicketRow) -> None:
     """The new priority's SLA targets, counted from creation: a person who sets the
     priority says what the customer was owed from the start, as help-desk tools
-    re-apply the SLA policy when the priority changes. A breach already marked stays
-    marked (it was notified; the audit keeps it). A grace period the worker set for the
-    old priority's breach is dropped unless the ticket has escalated (then it is the
-    next tier's time): the worker sets it again from the new due time, so a raised
-    priority escalates on its own, earlier, schedule."""
+    re-apply the SLA policy when the priority changes. A paused clock (pending, solved)
+    gets the time the new priority's target would have left when it paused, so it
+    resumes on the new target, as if the priority had been set before the pause. A
+    breach already marked stays marked (it was notified; the audit keeps it). A grace
+    period the worker set for the old priority's breach is dropped unless the ticket has
+    escalated (then it is the next tier's time): the worker sets it again from the new
+    due time, so a raised priority escalates on its own, earlier, schedule."""
     if row.first_response_at is None:
         row.first_response_due_at = desk.sla.first_response_due(row.priority, row.created_at)
     row.resolution_due_at = desk.sla.resolution_due(row.priority, row.created_at)
+    if row.sla_paused_at is not None and row.resolution_remaining_s is not None:
+        # Kept in the new priority's own clock (business or 24x7 time): resuming counts
+        # it on that clock.
+        row.resolution_remaining_s = desk.sla.remaining(
+            row.priority, row.sla_paused_at, row.resolution_due_at
+        ).total_seconds()
     if not row.escalated:
         row.next_escalation_at = None
 

@@ -33,7 +33,8 @@ from triage.errors import TriageError
 from triage.files import atomic_path, write_atomically
 from triage.rescore.sources import BASELINE_FIELDS, Baseline
 
-FORMAT_VERSION = 1
+# 2: the baseline's risk threshold is staged (and results carry the model's).
+FORMAT_VERSION = 2
 RUN_FILE = "run.json"
 TICKETS_FILE = "tickets.parquet"
 PARTS_DIR = "parts"
@@ -55,6 +56,7 @@ SCORING_COLUMNS: tuple[str, ...] = (
 BASELINE_COLUMNS: tuple[str, ...] = (
     *(f"baseline_{f}" for f in BASELINE_FIELDS),
     "baseline_risk",
+    "baseline_risk_threshold",
     "baseline_at_risk",
     "baseline_model_version",
 )
@@ -63,6 +65,7 @@ STAGE_SCHEMA = pa.schema(
     + [pa.field(f"baseline_{f}", pa.string()) for f in BASELINE_FIELDS]
     + [
         pa.field("baseline_risk", pa.float64()),
+        pa.field("baseline_risk_threshold", pa.float64()),
         pa.field("baseline_at_risk", pa.bool_()),
         pa.field("baseline_model_version", pa.string()),
     ]
@@ -252,6 +255,7 @@ def _stage_row(ticket: Ticket, baseline: Baseline) -> dict[str, Any]:
         if ticket.extra
         else None,
         "baseline_risk": baseline.risk,
+        "baseline_risk_threshold": baseline.risk_threshold,
         "baseline_at_risk": baseline.at_risk,
         "baseline_model_version": baseline.model_version,
     }

@@ -12,11 +12,15 @@ the bundle has), each ticket falls in one bucket:
 (`after`), changed to it (`gained`) and changed away from it (`lost`); `top_changes`
 lists the most frequent `from → to` pairs.
 
-Escalation: a ticket is *at risk* when its risk reaches the desk's escalation threshold
-(`TRIAGE_ESCALATION_RISK_THRESHOLD`, what makes the worker escalate a ticket before
-its SLA breaches). The baseline is the stored risk, or for a file the `sla_breached`
-label. `newly_at_risk` counts tickets at risk now that were not before, broken down by
-their new category and priority.
+Escalation: a ticket is *at risk* when its risk reaches the threshold the desk's worker
+would escalate it at (before its SLA breaches), by the worker's own rule
+(`EscalationPolicy.threshold_for`): the configured one
+(`TRIAGE_ESCALATION_RISK_THRESHOLD`) when set, else the threshold the scoring model's
+training chose (`escalation_risk_threshold`, per prediction: the new bundle's for the new
+risks, the stored model's for the stored ones), else 0.7 for a model without one. The
+baseline is the stored risk, or for a file the `sla_breached` label. `newly_at_risk`
+counts tickets at risk now that were not before, broken down by their new category and
+priority; `thresholds` lists the thresholds applied on each side, with their tickets.
 
 Counters only: the report is computed chunk by chunk, whatever the backlog's size.
 """
@@ -28,6 +32,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from triage.escalation import EscalationPolicy
 from triage.rescore.sources import BASELINE_FIELDS
 
 TOP_CHANGES = 10
@@ -36,10 +41,12 @@ TOP_CHANGES = 10
 class DiffCounter:
     """Accumulates the diff over (baseline, results) chunks; `report()` gives the JSON."""
 
-    def __init__(self, heads: list[str], threshold: float, baseline: str) -> None:
+    def __init__(self, heads: list[str], threshold: float | None, baseline: str) -> None:
+        """`threshold`: the configured escalation risk threshold, which wins over the
+        models' own (None: each prediction's model's, else the default)."""
         self.heads = [h for h in BASELINE_FIELDS if h in heads]
         self.escalation = "escalation" in heads
-        self.threshold = threshold
+        self.policy = EscalationPolicy(risk_threshold=threshold)
         self.baseline = baseline
         self.tickets = 0
         self._buckets: dict[str, Counter[str]] = {h: Counter() for h in self.heads}
@@ -47,6 +54,10 @@ class DiffCounter:
         self._after: dict[str, Counter[str]] = {h: Counter() for h in self.heads}
         self._moves: dict[str, Counter[tuple[str, str]]] = {h: Counter() for h in self.heads}
         self._risk: Counter[str] = Counter()
+        # Threshold applied -> tickets, for the stored (before) and new (after) risks.
+        self._thresholds: dict[str, Counter[float]] = {"before": Counter(), "after": Counter()}
+        # Whether any new prediction carried its model's threshold.
+        self._model_chose = False
         self._newly_by: dict[str, Counter[str]] = {"category": Counter(), "priority": Counter()}
 
     def add(self, baseline: pa.Table, results: pa.Table) -> None:
@@ -82,16 +93,29 @@ class DiffCounter:
 
     def _add_risk(self, baseline: pa.Table, results: pa.Table) -> None:
         risks = baseline.column("baseline_risk").to_pylist()
+        stored_thresholds = _column(baseline, "baseline_risk_threshold")
         outcomes = baseline.column("baseline_at_risk").to_pylist()
         new = results.column("escalation_risk").to_pylist()
+        new_thresholds = _column(results, "escalation_risk_threshold")
         by = {
             name: results.column(f"{name}_label").to_pylist()
             for name in self._newly_by
             if f"{name}_label" in results.column_names
         }
-        for i, (risk, outcome, now) in enumerate(zip(risks, outcomes, new, strict=True)):
-            before = (risk >= self.threshold) if risk is not None else outcome
-            after = now is not None and now >= self.threshold
+        rows = zip(risks, stored_thresholds, outcomes, new, new_thresholds, strict=True)
+        for i, (risk, stored_threshold, outcome, now, new_threshold) in enumerate(rows):
+            if risk is not None:
+                threshold = self.policy.threshold_for(stored_threshold)
+                self._thresholds["before"][threshold] += 1
+                before = risk >= threshold
+            else:
+                before = outcome
+            after = False
+            if now is not None:
+                threshold = self.policy.threshold_for(new_threshold)
+                self._thresholds["after"][threshold] += 1
+                self._model_chose |= new_threshold is not None
+                after = now >= threshold
             if before:
                 self._risk["at_risk_before"] += 1
             if after:
@@ -104,6 +128,20 @@ class DiffCounter:
                 self._risk["no_longer_at_risk"] += 1
             if before is None:
                 self._risk["no_baseline"] += 1
+
+    def _threshold(self) -> float | None:
+        """The threshold the new risks were counted at: the configured one, else the new
+        model's when every prediction shared one (None: several, see `thresholds`)."""
+        if self.policy.risk_threshold is not None:
+            return self.policy.risk_threshold
+        after = self._thresholds["after"]
+        return next(iter(after)) if len(after) == 1 else None
+
+    def _threshold_source(self) -> str:
+        """Where the new predictions' threshold came from, as the worker's audit names it."""
+        if self.policy.risk_threshold is not None:
+            return "configured"
+        return "model's" if self._model_chose else "default"
 
     def report(self) -> dict[str, Any]:
         """The diff as a JSON-ready dict."""
@@ -147,7 +185,12 @@ class DiffCounter:
         }
         if self.escalation:
             out["escalation"] = {
-                "threshold": self.threshold,
+                "threshold": self._threshold(),
+                "threshold_source": self._threshold_source(),
+                "thresholds": {
+                    side: [{"threshold": t, "tickets": n} for t, n in sorted(counts.items())]
+                    for side, counts in self._thresholds.items()
+                },
                 "at_risk_before": self._risk["at_risk_before"],
                 "at_risk_after": self._risk["at_risk_after"],
                 "newly_at_risk": self._risk["newly_at_risk"],
@@ -160,3 +203,11 @@ class DiffCounter:
                 },
             }
         return out
+
+
+def _column(table: pa.Table, name: str) -> list[Any]:
+    """The column's values, or nulls when the table has no such column (a baseline or
+    result without recorded thresholds)."""
+    if name in table.column_names:
+        return table.column(name).to_pylist()
+    return [None] * table.num_rows

@@ -53,7 +53,10 @@ class RescoreOptions:
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     checkpoint_dir: Path | None = None
     ray_address: str | None = None
-    risk_threshold: float = 0.7
+    # The configured escalation risk threshold (`TRIAGE_ESCALATION_RISK_THRESHOLD`), which
+    # wins; None: each prediction's model's threshold, else the default (the worker's rule,
+    # `EscalationPolicy.threshold_for`).
+    risk_threshold: float | None = None
     apply: bool = False
 
 

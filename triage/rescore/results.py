@@ -10,7 +10,10 @@ tests/triage/test_rescore.py compares the two.
 
 A results file has one row per ticket: `ticket_id`; for every head of the bundle
 `HEAD_label` (null when the head abstains), `HEAD_confidence`, `HEAD_abstained` and
-`HEAD_top_k` (label, probability); `escalation_risk`; `language`; `model_version`.
+`HEAD_top_k` (label, probability); `escalation_risk` and `escalation_risk_threshold` (the
+risk at which the model's training flags a ticket, null for bundles without one: what the
+desk's worker compares the risk with unless a threshold is configured); `language`;
+`model_version`.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ def results_schema(heads: list[str]) -> pa.Schema:
         ]
     fields += [
         pa.field("escalation_risk", pa.float64()),
+        pa.field("escalation_risk_threshold", pa.float64()),
         pa.field("language", pa.string()),
         pa.field("model_version", pa.string()),
     ]
@@ -71,6 +75,9 @@ def results_table(results: list[TriageResult], heads: list[str]) -> pa.Table:
         ]
     columns["escalation_risk"] = [
         r.escalation.risk if r.escalation is not None else None for r in results
+    ]
+    columns["escalation_risk_threshold"] = [
+        r.escalation.risk_threshold if r.escalation is not None else None for r in results
     ]
     columns["language"] = [r.language.code if r.language is not None else None for r in results]
     columns["model_version"] = [r.model_version for r in results]

@@ -9,8 +9,8 @@ escalation risk).
 
 `StoreSource`: the open tickets of the help desk's store (every status but solved and
 closed), read in id order, a page at a time, as the desk itself shows them to the
-model. Its baseline is what the store holds now: `predicted_*`, `escalation_risk`,
-`model_version`.
+model. Its baseline is what the store holds now: `predicted_*`, `escalation_risk` (with
+the threshold its model chose, `escalation_risk_threshold`), `model_version`.
 """
 
 from __future__ import annotations
@@ -38,12 +38,14 @@ class Baseline:
     """What one ticket's new predictions are compared with.
 
     `labels` per field of `BASELINE_FIELDS` (None: nothing to compare); `risk` the
-    stored escalation risk, or `at_risk` a known outcome (the `sla_breached` label)
-    when there is no risk to compare with.
+    stored escalation risk and `risk_threshold` the threshold its model chose (None:
+    none recorded), or `at_risk` a known outcome (the `sla_breached` label) when there
+    is no risk to compare with.
     """
 
     labels: dict[str, str | None]
     risk: float | None = None
+    risk_threshold: float | None = None
     at_risk: bool | None = None
     model_version: str | None = None
 
@@ -195,6 +197,7 @@ def _stored(row: Any) -> Baseline:
     return Baseline(
         labels={f: getattr(row, f"predicted_{f}") for f in BASELINE_FIELDS},
         risk=row.escalation_risk,
+        risk_threshold=row.escalation_risk_threshold,
         model_version=row.model_version,
     )
 

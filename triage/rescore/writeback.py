@@ -3,7 +3,8 @@
 What changes, on every open ticket the model has triaged before (`needs_human` or
 `done`): the model's own columns, the ones `/v1/tickets` shows as `predicted` and the
 worker and assigner read: `predicted_category/subcategory/priority/team/assignee`
-(null where the new model abstains), `escalation_risk`, `model_version`, and the head
+(null where the new model abstains), `escalation_risk` with the threshold its model chose
+(`escalation_risk_threshold`, null for a bundle without one), `model_version`, and the head
 predictions inside `prediction` (label, confidence, abstention, top-k and risk per
 head; the language and the auto-reply decided at intake are kept). Each changed ticket
 gets one `rescored` audit entry, with the old and new value of every changed column,
@@ -17,7 +18,9 @@ worker, whose intake triage also fills those fields, sends the auto-reply and as
 a ticket solved or closed since the snapshot is left alone.
 
 The new risks do act: the worker escalates a tier-1 ticket whose `escalation_risk`
-reaches the threshold, which is what the diff's `newly_at_risk` counts.
+reaches the threshold (the configured one, else the new model's own, written beside the
+risk so that a new risk is never compared with the old model's threshold), which is what
+the diff's `newly_at_risk` counts.
 
 One transaction per page of results, rows locked (`FOR UPDATE` on PostgreSQL, the
 write lock on SQLite), so a concurrent worker never interleaves with a half-applied
@@ -117,9 +120,19 @@ def _apply_one(desk: Any, session: Any, ticket: Any, result: dict[str, Any], now
             changes[f"predicted_{name}"] = {"old": old, "new": new}
             setattr(ticket, f"predicted_{name}", new)
     risk = result.get("escalation_risk")
-    if risk is not None and ticket.escalation_risk != risk:
-        changes["escalation_risk"] = {"old": ticket.escalation_risk, "new": risk}
-        ticket.escalation_risk = risk
+    if risk is not None:
+        if ticket.escalation_risk != risk:
+            changes["escalation_risk"] = {"old": ticket.escalation_risk, "new": risk}
+            ticket.escalation_risk = risk
+        # The new model's own threshold goes with its risk (None: it chose none, and the
+        # worker uses the default, not the old model's).
+        threshold = result.get("escalation_risk_threshold")
+        if ticket.escalation_risk_threshold != threshold:
+            changes["escalation_risk_threshold"] = {
+                "old": ticket.escalation_risk_threshold,
+                "new": threshold,
+            }
+            ticket.escalation_risk_threshold = threshold
     if ticket.model_version != version:
         changes["model_version"] = {"old": ticket.model_version, "new": version}
         ticket.model_version = version
@@ -144,6 +157,7 @@ def _prediction(old: dict[str, Any] | None, result: dict[str, Any]) -> dict[str,
         }
         if head == "escalation":
             entry["risk"] = result["escalation_risk"]
+            entry["risk_threshold"] = result.get("escalation_risk_threshold")
         prediction[head] = entry
     prediction["model_version"] = result["model_version"]
     return prediction

@@ -274,6 +274,79 @@ def test_pending_pauses_the_resolution_clock(desk: Desk, clock) -> None:  # type
     assert t.resolution_due_at == datetime(2026, 1, 7, 17, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(
+    "priority, resumed_due",
+    [
+        # Urgent runs 24x7, 4 h from creation: 2 h were left at the 11:00 pause.
+        ("urgent", datetime(2026, 1, 7, 13, tzinfo=UTC)),
+        # Low has 40 business hours: 38 were left at the pause, counted from Wednesday 11:00.
+        ("low", datetime(2026, 1, 13, 17, tzinfo=UTC)),
+    ],
+)
+def test_a_priority_changed_while_paused_resumes_on_the_new_target(
+    desk: Desk, clock, priority: str, resumed_due: datetime
+) -> None:  # type: ignore[no-untyped-def]
+    """Waiting on the customer, the ticket's priority changes: the clock resumes with what
+    the new priority's target had left at the pause (high's 6 business hours would give
+    Wednesday 17:00), the same due time as a priority changed just before the pause."""
+    paused = desk.intake(_refund()).ticket  # high, Monday 09:00
+    running = desk.intake(_refund()).ticket
+    clock.advance(hours=2)  # 11:00
+    desk.update(running.id, TicketChanges(priority=priority), actor=AGENT)
+    for t in (paused, running):
+        desk.update(t.id, TicketChanges(status=Status.pending), actor=AGENT)
+    clock.advance(hours=1)
+    desk.update(paused.id, TicketChanges(priority=priority), actor=AGENT)
+    clock.advance(days=2, hours=-1)  # Wednesday 11:00: the customer answers both
+    for t in (paused, running):
+        back = desk.add_message(
+            t.id, NewMessage(author="bob@example.com", body="answer"), actor="customer:bob"
+        )
+        assert back.status is Status.reopened
+        assert back.resolution_due_at == resumed_due
+
+
+def test_a_priority_raised_past_its_target_while_paused_is_late_on_resume(
+    desk: Desk, clock
+) -> None:  # type: ignore[no-untyped-def]
+    """Raised to urgent after urgent's 4 h had run out before the pause: the clock had no
+    time left, so it resumes already late and the worker marks the breach and escalates at
+    once (urgent), as for a running clock. (High's 3 business hours left at the pause
+    would have made it due at 14:00 on resuming.)"""
+    from triage.worker import Worker
+
+    t = desk.intake(_refund()).ticket  # high, Monday 09:00
+    clock.advance(hours=5)  # 14:00: 3 of high's business hours left
+    desk.update(t.id, TicketChanges(status=Status.pending), actor=AGENT)
+    desk.update(t.id, TicketChanges(priority="urgent"), actor=AGENT)
+    clock.advance(days=1)  # Tuesday 14:00
+    t = desk.update(t.id, TicketChanges(status=Status.open), actor=AGENT)
+    assert t.resolution_due_at == clock.now - timedelta(hours=1)
+    report = Worker(desk).run_once()
+    assert (report.breached, report.escalated) == (1, 1)
+    assert desk.get(t.id).sla_breached
+
+
+def test_a_priority_raised_while_paused_drops_the_old_grace_period(desk: Desk, clock) -> None:  # type: ignore[no-untyped-def]
+    """The worker set high's grace period for the breach (to Tuesday 13:00); raised to
+    urgent while waiting on the customer, the ticket escalates at once on resuming, by
+    urgent's rule, not when high's grace period ends."""
+    from triage.worker import Worker
+
+    t = desk.intake(_refund()).ticket  # high, Monday 09:00: due Monday 17:00
+    worker = Worker(desk)
+    clock.advance(days=1)  # Tuesday 09:00: late, inside high's grace period
+    assert (worker.run_once().breached, desk.get(t.id).tier) == (1, 1)
+    clock.advance(hours=1)
+    desk.update(t.id, TicketChanges(status=Status.pending), actor=AGENT)
+    desk.update(t.id, TicketChanges(priority="urgent"), actor=AGENT)
+    clock.advance(hours=1)  # Tuesday 11:00, before the old grace period's end
+    desk.update(t.id, TicketChanges(status=Status.open), actor=AGENT)
+    assert worker.run_once().escalated == 1
+    [escalated] = [e for e in desk.audit(t.id) if e.action == "escalated"]
+    assert escalated.details["rule"] == "resolution"
+
+
 def test_overriding_a_prediction_is_a_correction(desk: Desk, clock) -> None:  # type: ignore[no-untyped-def]
     t = desk.intake(_refund()).ticket
     desk.update(t.id, TicketChanges(category="billing"), actor=AGENT)  # no change

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import pyarrow as pa
@@ -191,6 +192,51 @@ def test_a_bad_row_names_file_row_and_field_and_scores_nothing(
     assert not (checkpoint_dir_for(out) / "run.json").exists()
 
 
+def _with_risk_threshold(bundle: Path, folder: Path, value: float) -> Path:
+    """A copy of `bundle` whose escalation head (and its cascade twin) chose `value`."""
+    copy = folder / "bundle"
+    shutil.copytree(bundle, copy)
+    path = copy / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    for head in [*manifest["heads"], *(manifest.get("cascade") or {}).get("heads", [])]:
+        if head["name"] == "escalation":
+            head["risk_threshold"] = {**(head.get("risk_threshold") or {}), "value": value}
+    path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return copy
+
+
+def test_a_rescore_counts_escalations_at_the_bundles_own_risk_threshold(
+    demo_bundle: Path, backlog: Path, expected: pa.Table, tmp_path: Path
+) -> None:
+    """Unconfigured, a new risk is at risk from the threshold its bundle's training chose,
+    as the desk's worker decides (not 0.7); a configured threshold still wins."""
+    risks = [r for r in expected.column("escalation_risk").to_pylist() if r is not None]
+    chosen = round(sorted(risks)[len(risks) // 2], 6)  # the median: about half flagged
+
+    def flagged(threshold: float) -> int:
+        return sum(r >= threshold for r in risks)
+
+    assert chosen != 0.7 and flagged(chosen) != flagged(0.7)
+    bundle = _with_risk_threshold(demo_bundle, tmp_path, chosen)
+    out = tmp_path / "results.parquet"
+    report = rescore(_options(bundle, backlog, out))
+    table = pq.read_table(out)
+    assert (
+        table.column("escalation_risk").to_pylist()
+        == expected.column("escalation_risk").to_pylist()
+    )
+    assert set(table.column("escalation_risk_threshold").to_pylist()) == {chosen}
+    risk = report.diff["escalation"]
+    assert (risk["threshold"], risk["threshold_source"]) == (chosen, "model's")
+    assert risk["at_risk_after"] == flagged(chosen)
+    assert risk["thresholds"]["after"] == [{"threshold": chosen, "tickets": len(risks)}]
+
+    configured = rescore(_options(bundle, backlog, tmp_path / "c.parquet", risk_threshold=0.7))
+    risk = configured.diff["escalation"]
+    assert (risk["threshold"], risk["threshold_source"]) == (0.7, "configured")
+    assert risk["at_risk_after"] == flagged(0.7)
+
+
 def _chunk(**columns: list) -> pa.Table:  # type: ignore[type-arg]
     return pa.table(columns)
 
@@ -221,3 +267,51 @@ def test_diff_counts_changes_per_class_and_new_breach_risks() -> None:
     assert (risk["at_risk_before"], risk["at_risk_after"]) == (2, 3)
     assert (risk["newly_at_risk"], risk["no_longer_at_risk"]) == (2, 1)
     assert risk["newly_at_risk_by"]["category"] == {"a": 1, "c": 1}
+
+
+def test_diff_counts_each_risk_at_its_models_threshold_unless_one_is_configured() -> None:
+    """The worker's rule (`EscalationPolicy.threshold_for`): unset, a new risk is at risk
+    from the new model's threshold and a stored one from the threshold its model chose
+    (0.7 for a model without one); a configured threshold wins on both sides."""
+    baseline = _chunk(
+        baseline_risk=[0.5, 0.5, 0.65, 0.8],
+        baseline_risk_threshold=[0.45, None, 0.6, 0.9],
+        baseline_at_risk=[None, None, None, None],
+    )
+    results = _chunk(
+        escalation_risk=[0.5, 0.4, 0.3, 0.45],
+        escalation_risk_threshold=[0.42, 0.42, 0.42, 0.42],
+    )
+    counter = DiffCounter(["escalation"], threshold=None, baseline="test")
+    counter.add(baseline, results)
+    risk = counter.report()["escalation"]
+    # Before: 0.5 >= 0.45 and 0.65 >= 0.6 (the stored models'); 0.5 < the default 0.7 and
+    # 0.8 < 0.9. After, at the new model's 0.42: 0.5 and 0.45.
+    assert (risk["at_risk_before"], risk["at_risk_after"]) == (2, 2)
+    assert (risk["newly_at_risk"], risk["no_longer_at_risk"]) == (1, 1)
+    assert (risk["threshold"], risk["threshold_source"]) == (0.42, "model's")
+    assert risk["thresholds"] == {
+        "before": [
+            {"threshold": 0.45, "tickets": 1},
+            {"threshold": 0.6, "tickets": 1},
+            {"threshold": 0.7, "tickets": 1},
+            {"threshold": 0.9, "tickets": 1},
+        ],
+        "after": [{"threshold": 0.42, "tickets": 4}],
+    }
+
+    configured = DiffCounter(["escalation"], threshold=0.48, baseline="test")
+    configured.add(baseline, results)
+    risk = configured.report()["escalation"]
+    # 0.48 on both sides: before 0.5, 0.5, 0.65, 0.8; after 0.5 only.
+    assert (risk["at_risk_before"], risk["at_risk_after"]) == (4, 1)
+    assert (risk["threshold"], risk["threshold_source"]) == (0.48, "configured")
+
+    older = DiffCounter(["escalation"], threshold=None, baseline="test")
+    older.add(baseline, _chunk(escalation_risk=[0.75, 0.6, 0.3, 0.45]))  # no thresholds
+    risk = older.report()["escalation"]
+    assert (risk["at_risk_after"], risk["threshold"], risk["threshold_source"]) == (
+        1,
+        0.7,
+        "default",
+    )

@@ -132,6 +132,11 @@ def test_apply_writes_the_models_columns_with_an_audit_entry_and_is_idempotent(
             if f"{field}_label" in new:
                 assert row[f"predicted_{field}"] == new[f"{field}_label"], (key, field)
         assert row["escalation_risk"] == new["escalation_risk"]
+        # The new model's own threshold goes with its risk: the worker compares the two
+        # (the scripted triager recorded none; the demo bundle's training chose one).
+        assert new["escalation_risk_threshold"] is not None
+        assert row["escalation_risk_threshold"] == new["escalation_risk_threshold"]
+        assert row["prediction"]["escalation"]["risk_threshold"] == new["escalation_risk_threshold"]
         assert row["prediction"]["category"]["label"] == new["category_label"]
         assert row["prediction"]["model_version"] == report.model_version
         # What people work with stays: the model's intake fill-ins and the override alike.
