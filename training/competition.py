@@ -233,29 +233,6 @@ def _families(data: HeadData) -> list[Candidate]:
     return out
 
 
-def recipe_rounds(recipes: list[Candidate]) -> tuple[list[Candidate], dict[str, list[Candidate]]]:
-    """The stacked recipe search in two rounds: one recipe per kind at the first recipe's
-    class-weight power, then the chosen kind's other recipes.
-
-    Searched as a grid, every recipe but one was a fit thrown away (3 of a head's 8 stacked
-    fits; in two rounds, 2 of 7). On the demo desk's six heads the
-    kind moved the first fold's score by 0.006–0.024 and the class-weight power by at most
-    0.007 either way, so the kind is chosen first and the power among that kind's recipes.
-    """
-    base = recipes[0].class_weight_power
-    first: dict[str, Candidate] = {}
-    for c in recipes:
-        if c.class_weight_power == base:
-            first.setdefault(c.kind, c)
-    for c in recipes:  # a kind with no recipe at the base power enters with its first
-        first.setdefault(c.kind, c)
-    chosen_first = set(first.values())
-    later = {
-        kind: [c for c in recipes if c.kind == kind and c not in chosen_first] for kind in first
-    }
-    return list(first.values()), later
-
-
 def compete(
     data: HeadData,
     train_rows: np.ndarray,
@@ -294,25 +271,21 @@ def compete(
     oof: dict[Candidate, np.ndarray] = {}
     with ThreadPoolExecutor(max_workers=config.n_jobs or os.cpu_count() or 1) as pool:
         # Every fit is queued as soon as what it depends on is known, the longest first, so
-        # both cores stay busy: the first round of stacked recipes on the first usable fold,
-        # then the baselines' fits on every fold and on the whole training part (they do not
-        # depend on the recipe), the second round, then the chosen recipe's other folds and
-        # its refit; on a time split, the winner's fit on the older rows once it is known
+        # both cores stay busy: the stacked recipes on the first usable fold (which pick the
+        # recipe), then the baselines' fits on every fold and on the whole training part
+        # (they do not depend on the recipe), then the chosen recipe's other folds and its
+        # refit; on a time split, the winner's fit on the older rows once it is known
         # (fitted ahead for the stacked recipe, it was thrown away whenever a baseline won).
-        first_round, later = recipe_rounds(recipes)
-        first: dict[Candidate, Any] = {}
-        if folds:
-            first = {c: pool.submit(held_out, folds[0], c) for c in first_round}
+        # The recipes are searched as a grid: kind and class weights interact (endava's
+        # endava_all_labels_sample category: LinearSVC with class weights 0.598 on the first fold,
+        # every other recipe 0.481 or less), so a search by rounds missed the best one.
+        first = {c: pool.submit(held_out, folds[0], c) for c in recipes} if folds else {}
         family_parts = {(k, c): pool.submit(held_out, k, c) for k in folds for c in families}
         finals = {c: pool.submit(data.fit, train_rows, c) for c in families}
         if folds and len(recipes) > 1:
             held_y = y[fold == folds[0]]
-            scores = {c: selection_score(data.name, f.result(), held_y) for c, f in first.items()}
-            kind = max(first_round, key=lambda c: (scores[c], -recipes.index(c))).kind
-            second = {c: pool.submit(held_out, folds[0], c) for c in later[kind]}
-            first.update(second)
-            scores |= {c: selection_score(data.name, f.result(), held_y) for c, f in second.items()}
-            choice = max(scores, key=lambda c: (scores[c], -recipes.index(c)))
+            scores = {c: selection_score(data.name, first[c].result(), held_y) for c in recipes}
+            choice = max(recipes, key=lambda c: (scores[c], -recipes.index(c)))
         parts = {(k, choice): pool.submit(held_out, k, choice) for k in folds[1:]}
         if folds:
             parts[(folds[0], choice)] = first[choice]
