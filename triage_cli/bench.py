@@ -155,10 +155,8 @@ def accuracy(
     from benchmarks.accuracy import run_accuracy
     from benchmarks.config import DEFAULT_CONFIG, load_config, select
     from benchmarks.results import new_run_dir
-    from training.allocator import keep_freed_memory
     from triage.settings import get_settings
 
-    keep_freed_memory()  # this process only trains: see training.allocator
     config = config or DEFAULT_CONFIG
     specs = select(load_config(config), _names(datasets), config)
     settings = get_settings()

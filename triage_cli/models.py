@@ -320,9 +320,6 @@ def retrain_command(
                 _out.print("no retraining needed: no drift, live precision above the floor")
                 return
             reason = found
-        from training.allocator import keep_freed_memory
-
-        keep_freed_memory()  # the job's process ends with the run: see training.allocator
         outcome = retrain(
             engine,
             registry,

@@ -280,13 +280,11 @@ def train(
         )
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from training.allocator import keep_freed_memory
     from training.pipeline import TrainConfig
     from training.pipeline import train as run_training
     from triage.settings import get_settings
 
     settings = get_settings()
-    keep_freed_memory()  # this process only trains: see training.allocator
     if db:
         data = _export_store(database_url or settings.database_url, out)
     chosen = encoder if encoder is not None else settings.encoder
