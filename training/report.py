@@ -104,10 +104,17 @@ def precision_warnings(reports: dict[str, HeadReport], target: float) -> list[st
         if head.metrics.get("no_signal") or realized is None:
             continue
         if realized < target - PRECISION_SHORTFALL:
+            calibrated_on = head.metrics.get("calibrated_on", "out-of-fold")
+            # Only a time split's test tickets are newer than the calibration tickets.
+            why = (
+                "the newer tickets differ from the ones the thresholds were fitted on"
+                if calibrated_on == "newest training slice"
+                else "the out-of-fold scores the thresholds were fitted on were surer than "
+                "the shipped head is on unseen tickets"
+            )
             out.append(
                 f"{name}: thresholds fitted for precision {target:.2f} gave {realized:.2f} on "
                 f"the test split ({head.metrics['coverage_at_target_precision']:.1%} answered, "
-                f"calibrated on the {head.metrics.get('calibrated_on', 'out-of-fold')} scores); "
-                "the newer tickets differ from the ones the thresholds were fitted on"
+                f"calibrated on the {calibrated_on} scores); {why}"
             )
     return out

@@ -84,3 +84,19 @@ def test_the_warning_rule_is_five_points() -> None:
 
     assert precision_warnings({"a": Head(0.86)}, 0.9) == []
     assert len(precision_warnings({"a": Head(0.84)}, 0.9)) == 1
+
+
+def test_the_warning_blames_newer_tickets_only_on_a_time_split() -> None:
+    class Head:
+        def __init__(self, calibrated_on: str) -> None:
+            self.metrics = {
+                "precision_at_threshold": 0.8,
+                "coverage_at_target_precision": 0.5,
+                "calibrated_on": calibrated_on,
+            }
+
+    [time_split] = precision_warnings({"a": Head("newest training slice")}, 0.9)
+    [stratified] = precision_warnings({"a": Head("out-of-fold")}, 0.9)
+    assert "newer tickets" in time_split
+    assert "newer tickets" not in stratified
+    assert "calibrated on the out-of-fold scores" in stratified
