@@ -269,6 +269,8 @@ def run_dataset(
             if name not in spec.heads
         },
         "auto_reply": report.auto_reply,
+        # What `triage train` would have printed (thresholds that missed their precision).
+        "training_warnings": list(report.warnings),
         "cascade": cascade_result(report.manifest.get("cascade")),
         "timings_s": report.timings,
         "import_s": round(t_import, 2),
@@ -287,6 +289,15 @@ def run_dataset(
         }
     result["wall_s"] = round(time.perf_counter() - started, 2)
     return result
+
+
+def training_warnings(data: dict[str, Any]) -> list[str]:
+    """Every dataset's training warnings, each prefixed with the dataset's name."""
+    return [
+        f"{result['dataset']}: {warning}"
+        for result in data.get("results", [])
+        for warning in result.get("training_warnings", [])
+    ]
 
 
 def cascade_result(section: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -398,7 +409,7 @@ def run_accuracy(
     # Load after the run: what the machine was doing while it measured.
     data["machine"]["load_average_at_end"] = machine_info()["load_average"]
     write()
-    run = BenchmarkRun(path=path, data=data, warnings=list(skipped))
+    run = BenchmarkRun(path=path, data=data, warnings=[*skipped, *training_warnings(data)])
     if track:
         results = data["results"]
         logged, warning = _try_log(settings, data, results, out_dir, experiment)

@@ -435,6 +435,13 @@ def summary_markdown(
         if replies:
             parts.append("**Auto-reply** (recall@k: the right answer among the k best)")
             parts.append(_md_table(replies[0].keys(), (r.values() for r in replies)))
+        warned = [
+            f"- {r['dataset']}: {w}"
+            for r in accuracy.get("results", [])
+            for w in r.get("training_warnings", [])
+        ]
+        if warned:
+            parts.append("**Training warnings**\n\n" + "\n".join(warned))
         if accuracy.get("skipped"):
             parts.append("Skipped: " + "; ".join(accuracy["skipped"]))
     if latency is not None:

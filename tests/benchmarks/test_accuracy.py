@@ -36,6 +36,13 @@ def test_the_json_records_machine_versions_sha_and_wall_time(accuracy_run, bench
         assert set(result["split"]) >= {"kind", "train", "test", "seed", "test_fraction"}
 
 
+def test_each_dataset_keeps_its_training_warnings(accuracy_run) -> None:
+    for result in accuracy_run.data["results"]:
+        assert isinstance(result["training_warnings"], list), result["dataset"]
+        for warning in result["training_warnings"]:
+            assert f"{result['dataset']}: {warning}" in accuracy_run.warnings
+
+
 def test_reported_heads_beside_both_baselines(accuracy_run) -> None:
     demo = result_of(accuracy_run, "demo")
     assert demo["primary_head"] == "category" and list(demo["heads"]) == ["category", "escalation"]

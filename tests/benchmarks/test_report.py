@@ -17,6 +17,7 @@ from benchmarks.report import (
     format_cell,
     load_results,
     machine_rows,
+    summary_markdown,
     summary_rows,
 )
 from benchmarks.results import newest_results
@@ -180,3 +181,22 @@ def test_the_newest_run_folder_is_the_default(tmp_path: Path) -> None:
             stamp = time.time() - age
             os.utime(result, (stamp, stamp))
     assert newest_results(tmp_path) == tmp_path / "new"
+
+
+def test_training_warnings_reach_the_run_and_the_summary() -> None:
+    """A threshold that missed its precision in training is printed by `triage train`; a
+    benchmark run says it too, prefixed with its dataset, and so does the summary."""
+    from benchmarks.accuracy import training_warnings
+
+    warning = "team: thresholds fitted for precision 0.90 gave 0.85 on the test split"
+    data = {
+        "results": [
+            {"dataset": "synthetic", "heads": {}, "training_warnings": [warning]},
+            {"dataset": "quiet", "heads": {}, "training_warnings": []},
+        ]
+    }
+    assert training_warnings(data) == [f"synthetic: {warning}"]
+    text = summary_markdown(data)
+    assert "**Training warnings**" in text
+    assert f"- synthetic: {warning}" in text
+    assert "**Training warnings**" not in summary_markdown({"results": data["results"][1:]})
